@@ -1,0 +1,22 @@
+# Compiler flags shared by every nerve target.
+#
+# -ffp-contract=off: the compiler must never fuse a*b+c on its own; fused
+# multiply-adds are written explicitly (fmaf / intrinsics), identically in every
+# ISA, which is what makes results bit-identical across ISAs (DESIGN.md).
+add_compile_options(-ffp-contract=off -fno-math-errno -fvisibility=hidden)
+
+set(NERVE_WARNINGS -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion
+    -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla -Wformat=2)
+if(NERVE_WERROR)
+  list(APPEND NERVE_WARNINGS -Werror)
+endif()
+
+function(nerve_target_warnings tgt)
+  get_target_property(langs ${tgt} LINKER_LANGUAGE)
+  target_compile_options(${tgt} PRIVATE $<$<COMPILE_LANGUAGE:C>:${NERVE_WARNINGS}>)
+endfunction()
+
+if(NERVE_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,176 @@
+/* nerve: the network (multi-layer perceptron), training and inference.
+ *
+ * A network is n_layers fully connected layers: a_l = act_l(W_l a_{l-1} + b_l),
+ * W_l stored [out x in] row-major (PyTorch nn.Linear.weight layout). Training
+ * runs forward, loss, backward and one optimizer step per minibatch, spread
+ * over OpenMP threads; results are bit-identical for any thread count and ISA.
+ *
+ * Thread safety: a nerve_net is not internally locked. Calls that train or
+ * change a network need exclusive use of it. nerve_net_forward_const() and the
+ * read-only accessors may be called from several threads at once on one
+ * network (each call uses caller-provided or per-call scratch); two different
+ * networks never interfere. */
+#ifndef NERVE_NET_H
+#define NERVE_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nerve/errors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum nerve_act {
+    NERVE_ACT_IDENTITY = 0,
+    NERVE_ACT_SIGMOID,
+    NERVE_ACT_TANH,
+    NERVE_ACT_RELU,
+    NERVE_ACT_LEAKY_RELU, /* slope 0.01 */
+    NERVE_ACT_ELU,        /* alpha 1 */
+    NERVE_ACT_GELU,       /* exact erf form */
+    NERVE_ACT_SILU,
+    NERVE_ACT_SOFTPLUS,
+    NERVE_ACT_COUNT
+} nerve_act;
+
+typedef enum nerve_loss {
+    NERVE_LOSS_MSE = 0, /* mean over batch and outputs of (out - y)^2 */
+    NERVE_LOSS_XENT,    /* softmax cross-entropy on logits, mean over the batch */
+    NERVE_LOSS_COUNT
+} nerve_loss;
+
+typedef enum nerve_opt_kind { NERVE_OPT_SGD = 0, NERVE_OPT_ADAM, NERVE_OPT_ADAMW, NERVE_OPT_COUNT } nerve_opt_kind;
+
+/* Optimizer settings. nerve_opt_default() gives PyTorch's defaults for a kind:
+ * SGD lr 0.01 (momentum 0, no Nesterov, no weight decay); Adam lr 0.001,
+ * betas 0.9 / 0.999, eps 1e-8, weight decay 0; AdamW the same with weight
+ * decay 0.01. */
+typedef struct nerve_opt {
+    nerve_opt_kind kind;
+    float lr;
+    float momentum;     /* SGD */
+    int nesterov;       /* SGD, needs momentum > 0 */
+    float weight_decay; /* SGD/Adam: added to the gradient; AdamW: decoupled */
+    float beta1, beta2, eps;
+} nerve_opt;
+
+NERVE_API nerve_opt nerve_opt_default(nerve_opt_kind kind);
+
+typedef struct nerve_net nerve_net;
+
+/* One minibatch: x [n x in]; y [n x out] targets for MSE or labels [n] class
+ * indices for cross-entropy (exactly one of them non-NULL). */
+typedef struct nerve_batch {
+    const float *x;
+    const float *y;
+    const int32_t *labels;
+    size_t n;
+} nerve_batch;
+
+NERVE_API const char *nerve_act_name(nerve_act act);   /* "relu", ... */
+NERVE_API nerve_status nerve_act_from_name(const char *name, nerve_act *out);
+NERVE_API const char *nerve_loss_name(nerve_loss loss); /* "mse", "xent" */
+NERVE_API nerve_status nerve_loss_from_name(const char *name, nerve_loss *out);
+NERVE_API const char *nerve_opt_name(nerve_opt_kind kind); /* "sgd", "adam", "adamw" */
+NERVE_API nerve_status nerve_opt_from_name(const char *name, nerve_opt_kind *out);
+
+/* n_layers weight layers; sizes has n_layers + 1 widths (input first); one
+ * activation per layer. Weights from `seed` (documented generator, see
+ * docs/architecture.md): Glorot-uniform before sigmoid/tanh/identity, He
+ * (Kaiming) uniform before the ReLU family; biases zero. */
+NERVE_API nerve_status nerve_net_create(nerve_net **out, size_t n_layers, const size_t *sizes,
+                                        const nerve_act *acts, nerve_loss loss, uint64_t seed);
+NERVE_API void nerve_net_free(nerve_net *net);
+
+NERVE_API size_t nerve_net_layers(const nerve_net *net);
+/* Width i (0 = input, n_layers = output). 0 if out of range. */
+NERVE_API size_t nerve_net_width(const nerve_net *net, size_t i);
+NERVE_API nerve_act nerve_net_activation(const nerve_net *net, size_t layer);
+NERVE_API nerve_loss nerve_net_loss(const nerve_net *net);
+NERVE_API size_t nerve_net_param_count(const nerve_net *net);
+
+/* The network's own parameters, writable; NULL for a bad layer. A write
+ * takes effect at the next call. */
+NERVE_API float *nerve_net_weights(nerve_net *net, size_t layer);
+NERVE_API float *nerve_net_bias(nerve_net *net, size_t layer);
+/* Gradients of the last batch, before the optimizer used them. */
+NERVE_API const float *nerve_net_weight_grad(const nerve_net *net, size_t layer);
+NERVE_API const float *nerve_net_bias_grad(const nerve_net *net, size_t layer);
+
+/* Sets the optimizer and resets its state (momentum, moments, step count).
+ * NERVE_EINVAL for negative lr/momentum/weight decay, Nesterov without
+ * momentum, betas outside [0, 1), eps < 0. */
+NERVE_API nerve_status nerve_net_set_optimizer(nerve_net *net, const nerve_opt *opt);
+NERVE_API nerve_opt nerve_net_optimizer(const nerve_net *net);
+NERVE_API uint64_t nerve_net_step_count(const nerve_net *net);
+
+/* Forward, loss, backward and one optimizer step. *loss (may be NULL) gets
+ * the batch's mean loss. NERVE_ENUMERIC if the loss is NaN or Inf (the
+ * message names the step); the weights are then left as before the step. */
+NERVE_API nerve_status nerve_net_train_batch(nerve_net *net, const nerve_batch *batch, float *loss);
+/* Forward, loss and backward only: fills the gradients, no step. */
+NERVE_API nerve_status nerve_net_gradients(nerve_net *net, const nerve_batch *batch, float *loss);
+
+/* Inference of n samples x [n x in] into out [n x out] (after the last
+ * activation; for cross-entropy networks the raw logits). n == 1 uses GEMV.
+ * Uses the network's scratch: not concurrent with other calls on `net`. */
+NERVE_API nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *out);
+/* The same without touching the network: safe from several threads at once.
+ * scratch: NULL (allocated per call) or nerve_net_forward_scratch_floats(net, n)
+ * floats. */
+NERVE_API size_t nerve_net_forward_scratch_floats(const nerve_net *net, size_t n);
+NERVE_API nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_t n,
+                                               float *out, float *scratch);
+
+/* ---- epoch-level helpers over an in-memory dataset ----------------------- */
+
+/* A dataset in memory: x [n x in], and y [n x out] or labels [n]. */
+typedef struct nerve_dataset {
+    const float *x;
+    const float *y;
+    const int32_t *labels;
+    size_t n, in, out; /* out: target width (mse) or number of classes (xent) */
+} nerve_dataset;
+
+typedef struct nerve_eval {
+    double loss;     /* mean loss */
+    double accuracy; /* classification: fraction correct; regression: 0 */
+    size_t n;
+} nerve_eval;
+
+typedef void (*nerve_progress_fn)(void *user, size_t done, size_t total, float running_loss);
+
+typedef struct nerve_epoch_opts {
+    size_t batch_size;      /* default 32 when 0 */
+    int shuffle;            /* shuffle with the network's generator (seeded) */
+    nerve_progress_fn progress; /* called after each batch, may be NULL */
+    void *progress_user;
+    volatile int *stop;     /* if non-NULL and set, stop after the current batch */
+} nerve_epoch_opts;
+
+/* One pass over `data` in minibatches. *result gets the mean training loss and
+ * accuracy over the batches seen. */
+NERVE_API nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
+                                             const nerve_epoch_opts *opts, nerve_eval *result);
+/* Mean loss and accuracy over `data` (forward only, in batches). */
+NERVE_API nerve_status nerve_net_evaluate(nerve_net *net, const nerve_dataset *data,
+                                          nerve_eval *result);
+NERVE_API uint64_t nerve_net_epoch_count(const nerve_net *net);
+
+/* ---- model files (docs/model-format.md) -------------------------------- */
+
+/* Atomically writes the model (and, if with_training_state, the optimizer
+ * state, step/epoch counters and the shuffling generator) to `path`: a
+ * temporary file in the same directory, fsync, rename. NERVE_EIO on failure,
+ * the old file intact. */
+NERVE_API nerve_status nerve_net_save(const nerve_net *net, const char *path, int with_training_state);
+/* Reads and validates a model file. NERVE_EFORMAT with a precise message for
+ * a damaged, truncated or hostile file; NERVE_EIO if it cannot be read. */
+NERVE_API nerve_status nerve_net_load(nerve_net **out, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): installs missing Debian packages, builds
+# with -Werror and runs every test through ctest. Exits non-zero on any failure.
+#
+# Stages:
+#   1. Release build, all unit tests on the best ISA of this CPU
+#   2. the same tests with NERVE_MAX_ISA=avx2 (an AVX-512 machine covers AVX2 too)
+#   3. AddressSanitizer + UndefinedBehaviorSanitizer build, all unit tests
+#   4. fuzzing smoke runs (scripts/fuzz.sh), when present
+#   5. NEON cross build run under qemu-aarch64 (scripts/test-neon.sh), when present
+# NERVE_TEST_QUICK=1 runs stage 1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+"$root/scripts/deps.sh"
+
+stage() { printf '\n==== %s ====\n' "$*"; }
+build() { # build DIR cmake-args...
+  local dir=$1; shift
+  cmake -S "$root" -B "$dir" -G Ninja -DNERVE_WERROR=ON "$@" >/dev/null 2>&1 ||
+    cmake -S "$root" -B "$dir" -DNERVE_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+stage "1. release build and unit tests"
+build build/release -DCMAKE_BUILD_TYPE=Release
+(cd build/release && ctest --output-on-failure -j 1)
+[ "${NERVE_TEST_QUICK:-0}" = 1 ] && exit 0
+
+if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+  stage "2. unit tests with NERVE_MAX_ISA=avx2"
+  (cd build/release && NERVE_MAX_ISA=avx2 ctest --output-on-failure -j 1 -L unit)
+fi
+
+stage "3. address + undefined-behaviour sanitizers"
+build build/asan -DCMAKE_BUILD_TYPE=Debug -DNERVE_SANITIZE=ON -DNERVE_BUILD_BENCH=OFF
+(cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 1 -L unit)
+
+if [ -x scripts/fuzz.sh ]; then
+  stage "4. fuzzing smoke runs"
+  scripts/fuzz.sh
+fi
+
+if [ -x scripts/test-neon.sh ]; then
+  stage "5. NEON under qemu-aarch64"
+  scripts/test-neon.sh
+fi
+
+stage "all stages passed"

@@ -1,0 +1,52 @@
+/* The kernel table of the ISA this object library is built for: the generic
+ * kernels of simd/generic/ plus the ISA's hand-written GEMM micro-kernel
+ * (simd/gemm_<isa>.h names it and its tile/blocking sizes). */
+#include "generic.h"
+
+#if defined(NERVE_ISA_BUILD_SCALAR)
+#include "gemm_scalar.h"
+#define TABLE kernels_scalar
+#define TABLE_ISA NERVE_ISA_SCALAR
+#elif defined(NERVE_ISA_BUILD_AVX2)
+#include "gemm_avx2.h"
+#define TABLE kernels_avx2
+#define TABLE_ISA NERVE_ISA_AVX2
+#elif defined(NERVE_ISA_BUILD_AVX512)
+#include "gemm_avx512.h"
+#define TABLE kernels_avx512
+#define TABLE_ISA NERVE_ISA_AVX512
+#elif defined(NERVE_ISA_BUILD_NEON)
+#include "gemm_neon.h"
+#define TABLE kernels_neon
+#define TABLE_ISA NERVE_ISA_NEON
+#endif
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+#define ACTS(dir)                                                                     \
+    {                                                                                 \
+        KNAME(f32_identity_##dir), KNAME(f32_sigmoid_##dir), KNAME(f32_tanh_##dir),   \
+        KNAME(f32_relu_##dir), KNAME(f32_leaky_relu_##dir), KNAME(f32_elu_##dir),     \
+        KNAME(f32_gelu_##dir), KNAME(f32_silu_##dir), KNAME(f32_softplus_##dir)       \
+    }
+
+const kernels TABLE = {
+    .isa = TABLE_ISA,
+    .name = STR(NERVE_ISA_BUILD),
+    .gemm_ukr = GEMM_UKR,
+    .mr = GEMM_MR, .nr = GEMM_NR, .mc = GEMM_MC, .kc = GEMM_KC, .nc = GEMM_NC,
+    .gemv_n = KNAME(f32_gemv_n),
+    .gemv_t = KNAME(f32_gemv_t),
+    .act_fwd = ACTS(fwd),
+    .act_bwd = ACTS(bwd),
+    .softmax = KNAME(f32_softmax),
+    .loss_mse = KNAME(f32_loss_mse),
+    .loss_xent = KNAME(f32_loss_xent),
+    .sgd = KNAME(f32_sgd),
+    .adam = KNAME(f32_adam),
+    .sum = KNAME(f32_sum),
+    .dot = KNAME(f32_dot),
+    .colsum = KNAME(f32_colsum),
+    .axpby = KNAME(f32_axpby),
+    .bias_add = KNAME(f32_bias_add),
+};

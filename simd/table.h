@@ -1,0 +1,123 @@
+/* The kernel table: one function pointer per kernel, one const instance per
+ * ISA (kernels_scalar, kernels_avx2, kernels_avx512, kernels_neon).
+ *
+ * Contract for every kernel here: pure function over caller-owned memory; no
+ * allocation, no threads, no failure, no argument checks (callers in src/
+ * validate). Every table computes bit-identical results to kernels_scalar
+ * (the reproducibility rule, docs/architecture.md), except where a comment
+ * says otherwise. In-place operation is allowed where a comment says so. */
+#ifndef NERVE_SIMD_TABLE_H
+#define NERVE_SIMD_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nerve/cpu.h"
+
+/* Activation ids, in the order of the public nerve_act enum (net.h). */
+enum {
+    ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU, ACT_LEAKY_RELU,
+    ACT_ELU, ACT_GELU, ACT_SILU, ACT_SOFTPLUS, ACT_COUNT
+};
+
+/* ---- GEMM micro-kernel (BLIS-style) -----------------------------------
+ * Computes one MR x NR tile of C from packed panels:
+ *   a: packed A panel, k columns of MR floats: a[p*MR + i] = A(i, p)
+ *   b: packed B panel, k rows of NR floats:    b[p*NR + j] = B(p, j)
+ * For i < m, j < n (m <= MR, n <= NR; the panels are zero-padded to MR/NR):
+ *   acc = accumulate ? C(i,j) : 0
+ *   for p = 0 .. k-1: acc = fma(a[p*MR+i], b[p*NR+j], acc)   (in this order)
+ *   C(i,j) = acc
+ * Elements outside m x n are neither read nor written. With accumulate == 0
+ * C is never read. k may be 0 (then C = 0 or C unchanged).
+ * Pointers a and b are aligned to 64 bytes; c has no alignment. */
+typedef void (*gemm_ukr_fn)(size_t k, const float *a, const float *b, float *c, size_t ldc,
+                            size_t m, size_t n, int accumulate);
+
+/* ---- elementwise kernels, n elements, any n including 0 --------------- */
+/* y = f(x); y may equal x. */
+typedef void (*act_fwd_fn)(size_t n, const float *x, float *y);
+/* dx = dy * f'(x), where y = f(x) is the forward output (kernels use
+ * whichever of x, y the math needs; both must be given). dx may equal dy. */
+typedef void (*act_bwd_fn)(size_t n, const float *x, const float *y, const float *dy, float *dx);
+
+/* Parameters of one optimizer step, computed by the caller (src/optim.c). */
+typedef struct opt_step {
+    float lr, momentum, dampening, weight_decay;
+    int nesterov;
+    int first;             /* SGD: first step (buffer v starts as g) */
+    float beta1, beta2, eps;
+    float step_size;       /* Adam: lr / (1 - beta1^t) */
+    float inv_sqrt_bc2;    /* Adam: 1 / sqrt(1 - beta2^t) */
+    int decoupled;         /* AdamW: w -= lr*wd*w before the update */
+} opt_step;
+
+typedef struct kernels {
+    nerve_isa isa;
+    const char *name;
+
+    /* GEMM: micro-kernel tile and cache blocking used by src/gemm.c. */
+    gemm_ukr_fn gemm_ukr;
+    size_t mr, nr;      /* micro-tile */
+    size_t mc, kc, nc;  /* blocking: A block mc x kc in L2, B panel kc x nr in L1 */
+
+    /* y = alpha * A x + beta * y; A m x n row-major (lda), x n, y m.
+     * beta == 0 never reads y. Each y_i: 16-lane dot + fixed tree. */
+    void (*gemv_n)(size_t m, size_t n, float alpha, const float *a, size_t lda,
+                   const float *x, float beta, float *y);
+    /* y = alpha * A^T x + beta * y; A m x n, x m, y n. Each y_j: one
+     * sequential fma chain over i. beta == 0 never reads y. */
+    void (*gemv_t)(size_t m, size_t n, float alpha, const float *a, size_t lda,
+                   const float *x, float beta, float *y);
+
+    act_fwd_fn act_fwd[ACT_COUNT];
+    act_bwd_fn act_bwd[ACT_COUNT];
+
+    /* Row-wise softmax, rows x cols contiguous; y may equal x. */
+    void (*softmax)(size_t rows, size_t cols, const float *x, float *y);
+
+    /* Losses over rows x cols contiguous outputs. Per-row loss goes to
+     * row_loss[i] (callers sum rows in order, so the total does not depend on
+     * how rows were split across threads); grad (may be NULL) gets the
+     * gradient times `scale`.
+     * mse:  row_loss[i] = sum_j (o - t)^2;   grad = scale * (o - t)
+     *       (for the mean over N*C pass scale = 2/(N*C))
+     * xent: row_loss[i] = log(sum_j e^(o_j - max)) - (o_label - max)
+     *       grad = scale * (softmax(o) - onehot(label))  (scale = 1/N) */
+    void (*loss_mse)(size_t rows, size_t cols, const float *out, const float *target,
+                     float scale, float *grad, float *row_loss);
+    void (*loss_xent)(size_t rows, size_t cols, const float *logits, const int32_t *labels,
+                      float scale, float *grad, float *row_loss);
+
+    /* Optimizer updates over n parameters, PyTorch's definitions.
+     * sgd: v is the momentum buffer (unused when momentum == 0).
+     * adam: m, v first and second moments; decoupled selects AdamW. */
+    void (*sgd)(size_t n, float *w, const float *g, float *v, const opt_step *s);
+    void (*adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s);
+
+    /* Reductions: 16 lane-wise partial sums combined by one fixed tree. */
+    float (*sum)(size_t n, const float *x);
+    float (*dot)(size_t n, const float *x, const float *y);
+    /* y[j] = (accumulate ? y[j] : 0) + sum_i x[i*ldx + j], one sequential
+     * chain of additions over i per column (bias gradients). */
+    void (*colsum)(size_t rows, size_t cols, const float *x, size_t ldx, float *y,
+                   int accumulate);
+    /* y = beta == 0 ? alpha * x : fma(beta, y, alpha * x); beta == 0 never
+     * reads y. */
+    void (*axpby)(size_t n, float alpha, const float *x, float beta, float *y);
+    /* y[i*ldy + j] += b[j] over rows x cols (bias add, forward pass). */
+    void (*bias_add)(size_t rows, size_t cols, float *y, size_t ldy, const float *b);
+} kernels;
+
+extern const kernels kernels_scalar;
+extern const kernels kernels_avx2;
+extern const kernels kernels_avx512;
+extern const kernels kernels_neon;
+
+/* The table of `isa`, or NULL when it is not built in or not supported by
+ * this CPU (src/dispatch.c). */
+const kernels *kernels_for(nerve_isa isa);
+/* The active table (never NULL). */
+const kernels *kernels_active(void);
+
+#endif
