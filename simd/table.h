@@ -33,12 +33,24 @@ enum {
  * Pointers a and b are aligned to 64 bytes; c has no alignment. */
 typedef void (*gemm_ukr_fn)(size_t k, const float *a, const float *b, float *c, size_t ldc,
                             size_t m, size_t n, int accumulate);
+/* Strided form of the micro-kernel (optional, NULL where an ISA has none:
+ * src/gemm.c then packs every operand). The same chains and the same
+ * handling of C as gemm_ukr_fn, but the operands are read in place:
+ *   A(i,p) = a[i*a_rs + p*a_cs]  for every i < MR (all MR rows are read)
+ *   B(p,j) = b[p*ldb + j]        for every j < NR (all NR columns are read)
+ * so gemm_ukr(k, a, b, ...) == gemm_ukr_strided(k, a, 1, MR, b, NR, ...).
+ * No alignment required. */
+typedef void (*gemm_ukr_strided_fn)(size_t k, const float *a, size_t a_rs, size_t a_cs,
+                                    const float *b, size_t ldb, float *c, size_t ldc, size_t m,
+                                    size_t n, int accumulate);
 
 /* ---- elementwise kernels, n elements, any n including 0 --------------- */
 /* y = f(x); y may equal x. */
 typedef void (*act_fwd_fn)(size_t n, const float *x, float *y);
 /* dx = dy * f'(x), where y = f(x) is the forward output (kernels use
- * whichever of x, y the math needs; both must be given). dx may equal dy. */
+ * whichever of x, y the math needs; both must be given). dx may equal dy.
+ * sigmoid and tanh use y (PyTorch's (dy * (1 - y)) * y and dy * (1 - y^2));
+ * the others use x. Definitions and accuracy: docs/math.md. */
 typedef void (*act_bwd_fn)(size_t n, const float *x, const float *y, const float *dy, float *dx);
 
 /* Parameters of one optimizer step, computed by the caller (src/optim.c). */
@@ -49,7 +61,7 @@ typedef struct opt_step {
     float beta1, beta2, eps;
     float step_size;       /* Adam: lr / (1 - beta1^t) */
     float inv_sqrt_bc2;    /* Adam: 1 / sqrt(1 - beta2^t) */
-    int decoupled;         /* AdamW: w -= lr*wd*w before the update */
+    int decoupled;         /* AdamW: w *= 1 - lr*wd before the update (PyTorch: param.mul_) */
 } opt_step;
 
 typedef struct kernels {
@@ -58,11 +70,14 @@ typedef struct kernels {
 
     /* GEMM: micro-kernel tile and cache blocking used by src/gemm.c. */
     gemm_ukr_fn gemm_ukr;
+    gemm_ukr_strided_fn gemm_ukr_strided; /* optional, may be NULL */
     size_t mr, nr;      /* micro-tile */
     size_t mc, kc, nc;  /* blocking: A block mc x kc in L2, B panel kc x nr in L1 */
 
     /* y = alpha * A x + beta * y; A m x n row-major (lda), x n, y m.
-     * beta == 0 never reads y. Each y_i: 16-lane dot + fixed tree. */
+     * beta == 0 never reads y. Each y_i: 16-lane dot + fixed tree.
+     * Both gemv: beta == 0: y = alpha * d; else y = fma(beta, y, alpha * d)
+     * for the dot/chain d (as nerve_sgemm's epilogue). */
     void (*gemv_n)(size_t m, size_t n, float alpha, const float *a, size_t lda,
                    const float *x, float beta, float *y);
     /* y = alpha * A^T x + beta * y; A m x n, x m, y n. Each y_j: one
@@ -83,7 +98,9 @@ typedef struct kernels {
      * mse:  row_loss[i] = sum_j (o - t)^2;   grad = scale * (o - t)
      *       (for the mean over N*C pass scale = 2/(N*C))
      * xent: row_loss[i] = log(sum_j e^(o_j - max)) - (o_label - max)
-     *       grad = scale * (softmax(o) - onehot(label))  (scale = 1/N) */
+     *       grad = scale * (softmax(o) - onehot(label))  (scale = 1/N)
+     *       A label outside [0, cols) (callers validate) gives a NaN row
+     *       loss and grad = scale * softmax(o); it is never used as an index. */
     void (*loss_mse)(size_t rows, size_t cols, const float *out, const float *target,
                      float scale, float *grad, float *row_loss);
     void (*loss_xent)(size_t rows, size_t cols, const float *logits, const int32_t *labels,
@@ -95,11 +112,15 @@ typedef struct kernels {
     void (*sgd)(size_t n, float *w, const float *g, float *v, const opt_step *s);
     void (*adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s);
 
-    /* Reductions: 16 lane-wise partial sums combined by one fixed tree. */
+    /* Reductions: 16 lane-wise partial sums combined by one fixed tree.
+     * sum, dot: four 16-lane accumulators take the 16-blocks of each
+     * 64-element group, leftover full blocks go to accumulators 0, 1, 2, the
+     * masked tail to 3; then vf_reduce_add((a0 + a1) + (a2 + a3)). */
     float (*sum)(size_t n, const float *x);
     float (*dot)(size_t n, const float *x, const float *y);
     /* y[j] = (accumulate ? y[j] : 0) + sum_i x[i*ldx + j], one sequential
-     * chain of additions over i per column (bias gradients). */
+     * chain of additions over i per column, starting from +0 when not
+     * accumulating (bias gradients). accumulate == 0 never reads y. */
     void (*colsum)(size_t rows, size_t cols, const float *x, size_t ldx, float *y,
                    int accumulate);
     /* y = beta == 0 ? alpha * x : fma(beta, y, alpha * x); beta == 0 never

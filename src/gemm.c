@@ -1,14 +1,24 @@
 /* The GEMM driver and the public nerve_sgemm / nerve_sgemv entry points.
  *
- * Loop nest (BLIS): for each NC-wide column block of C, for each KC-deep
- * slice of k, pack B(kc x nc) into NR-wide panels shared by all threads;
- * then the (MC-row block, NR-panel group) tiles of that column block are
- * split across threads, each packing its A block (MR-high panels) and
- * running the micro-kernel over the tiles. The chain over k continues across
- * KC slices by starting the micro-kernel from C (accumulate) after the first. */
+ * Threads: C is cut into a grid of tm x tn rectangles (tm * tn = threads),
+ * aligned to MR rows and NR columns; each thread computes one rectangle on
+ * its own, packing what it needs into its own workspace slice. There is no
+ * barrier, which is what lets gemm_part run inside a caller's parallel
+ * region; the grid is chosen to minimise (compute + packing) per thread, so
+ * the operand packed redundantly is the cheaper one. k is never split: each
+ * element's chain is computed by one thread, in order, so any thread count
+ * gives the same bits.
+ *
+ * Per thread (BLIS loop nest): for each NC-wide column block, for each
+ * KC-deep slice of k, pack B (kc x nc, NR-wide panels); for each MC-high row
+ * block pack A (MR-high panels) and run the micro-kernel over the tiles, B
+ * panel outer (it stays in L1) and A panels inner (streamed from L2). The
+ * chain over k continues across KC slices by starting the micro-kernel from
+ * C (accumulate) after the first. */
 #include "gemm.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,124 +26,231 @@
 #include <omp.h>
 
 #include "error.h"
+#include "gemm_pack.h"
 #include "nerve/kernels.h"
 
 #define ALIGN_FLOATS 16 /* 64 bytes */
 
 static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+static size_t ceil_div(size_t x, size_t d) { return (x + d - 1) / d; }
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
-static size_t pack_a_floats(const kernels *kt) { return round_up(kt->mc, kt->mr) * kt->kc; }
-static size_t pack_b_floats(const kernels *kt) { return round_up(kt->nc, kt->nr) * kt->kc; }
+static size_t pack_a_floats(const kernels *kt) {
+    return round_up(round_up(kt->mc, kt->mr) * kt->kc, ALIGN_FLOATS);
+}
+static size_t pack_b_floats(const kernels *kt) {
+    return round_up(round_up(kt->nc, kt->nr) * kt->kc, ALIGN_FLOATS);
+}
+
+size_t gemm_thread_workspace_floats(const kernels *kt) { return pack_a_floats(kt) + pack_b_floats(kt); }
 
 size_t gemm_workspace_floats(const kernels *kt, int nthreads) {
     size_t nt = nthreads < 1 ? 1 : (size_t)nthreads;
-    return round_up(pack_b_floats(kt), ALIGN_FLOATS) + nt * round_up(pack_a_floats(kt), ALIGN_FLOATS);
-}
-
-/* Pack rows [i0, i0+mc) x cols [p0, p0+kc) of A into MR-high panels, each
- * kc columns of MR floats; rows past the edge are zero. */
-static void pack_a(const kernels *kt, const gemm_args *g, size_t i0, size_t mc, size_t p0,
-                   size_t kc, float *dst) {
-    const size_t mr = kt->mr;
-    for (size_t ir = 0; ir < mc; ir += mr) {
-        size_t rows = mc - ir < mr ? mc - ir : mr;
-        const float *src = g->a + (i0 + ir) * g->a_rs + p0 * g->a_cs;
-        for (size_t p = 0; p < kc; p++) {
-            size_t i = 0;
-            for (; i < rows; i++) dst[p * mr + i] = src[i * g->a_rs + p * g->a_cs];
-            for (; i < mr; i++) dst[p * mr + i] = 0.0f;
-        }
-        dst += mr * kc;
-    }
-}
-
-/* Pack rows [p0, p0+kc) x cols [j0, j0+nc) of B into NR-wide panels, each kc
- * rows of NR floats; columns past the edge are zero. */
-static void pack_b_panel(const kernels *kt, const gemm_args *g, size_t p0, size_t kc, size_t j,
-                         size_t cols, float *dst) {
-    const size_t nr = kt->nr;
-    const float *src = g->b + p0 * g->b_rs + j * g->b_cs;
-    for (size_t p = 0; p < kc; p++) {
-        size_t jj = 0;
-        if (g->b_cs == 1) {
-            memcpy(dst + p * nr, src + p * g->b_rs, cols * sizeof(float));
-            jj = cols;
-        } else {
-            for (; jj < cols; jj++) dst[p * nr + jj] = src[p * g->b_rs + jj * g->b_cs];
-        }
-        for (; jj < nr; jj++) dst[p * nr + jj] = 0.0f;
-    }
+    return nt * gemm_thread_workspace_floats(kt);
 }
 
 int gemm_threads(size_t m, size_t n, size_t k) {
     if (omp_in_parallel()) return 1;
-    /* Below ~2 MFLOP a second thread costs more to wake than it saves. */
+    /* Below ~2 MFLOP (about 10 us on one core) waking a second thread costs
+     * more than it saves. */
     double flops = 2.0 * (double)m * (double)n * (double)k;
     if (flops < 2.0e6) return 1;
     int nt = omp_get_max_threads();
     return nt < 1 ? 1 : nt;
 }
 
-void gemm_chain(const kernels *kt, const gemm_args *g, float *ws, int nthreads) {
-    const size_t mr = kt->mr, nr = kt->nr, mc = kt->mc, kc_max = kt->kc, nc = kt->nc;
-    const size_t m = g->m, n = g->n, k = g->k;
-    if (m == 0 || n == 0) return;
-    if (k == 0) {
-        if (!g->accumulate)
-            for (size_t i = 0; i < m; i++) memset(g->c + i * g->ldc, 0, n * sizeof(float));
+/* ---- partition --------------------------------------------------------- */
+
+typedef struct rect {
+    size_t i0, i1, j0, j1;
+} rect;
+
+/* Relative cost of packing one element: a transposing pack (each lane is a
+ * run over k) costs about twice a row copy. In units of one cycle of the
+ * micro-kernel, which does NR fmas per cycle on the x86 tables (two FMA pipes
+ * x NR/2 lanes). Only the choice of grid depends on these. */
+static double pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1 ? 0.5 : 1.0); }
+
+/* Whether to read an operand in place (strided micro-kernel) instead of
+ * packing it. Packing costs ~0.3-0.5 cycle per element (src/gemm_pack.c);
+ * it pays back only when the packed panel is reused by many tiles, each use
+ * then reading a contiguous, L1-friendly panel instead of scattered rows.
+ *   A (broadcast one float per row and k step: any layout reads well) is
+ *     reused by every NR-wide tile of the thread's columns: packed when
+ *     there are more than DIRECT_A_MAX_COLS columns.
+ *   B (NR floats loaded per k step) can be read in place only when its rows
+ *     are contiguous (b_cs == 1); it is reused by every MR-high tile of the
+ *     thread's rows: packed when there are more than DIRECT_B_MAX_ROWS.
+ * Thresholds measured on Zen 5 (docs/performance.md): below them the
+ * packing pass costs more than the strided reads lose. */
+#define DIRECT_A_MAX_COLS 512
+#define DIRECT_B_MAX_ROWS 256
+
+static int direct_a(const kernels *kt, const rect *r) {
+    return kt->gemm_ukr_strided != NULL && r->j1 - r->j0 <= DIRECT_A_MAX_COLS;
+}
+static int direct_b(const kernels *kt, const gemm_args *g, const rect *r) {
+    return kt->gemm_ukr_strided != NULL && g->b_cs == 1 && r->i1 - r->i0 <= DIRECT_B_MAX_ROWS;
+}
+
+/* The rectangle of C that thread tid of nt computes (may be empty). */
+static rect thread_rect(const kernels *kt, const gemm_args *g, int tid, int nt) {
+    const size_t mr = kt->mr, nr = kt->nr;
+    const size_t mp = ceil_div(g->m, mr), np = ceil_div(g->n, nr);
+    const double wa = pack_cost(g->a_rs, g->a_cs), wb = pack_cost(g->b_cs, g->b_rs);
+    size_t best_tm = 1;
+    double best = INFINITY;
+    for (size_t tm = 1; tm <= (size_t)nt; tm++) {
+        if ((size_t)nt % tm) continue;
+        const size_t tn = (size_t)nt / tm;
+        const size_t rows = ceil_div(mp, tm) * mr, cols = ceil_div(np, tn) * nr;
+        const rect cand = {0, rows, 0, cols};
+        const double pa = direct_a(kt, &cand) ? 0.0 : (double)rows * wa;
+        const double pb = direct_b(kt, g, &cand) ? 0.0 : (double)cols * wb;
+        const double cost = (double)g->k * ((double)rows * (double)cols / (double)nr + pa + pb);
+        if (cost < best) {
+            best = cost;
+            best_tm = tm;
+        }
+    }
+    const size_t tm = best_tm, tn = (size_t)nt / tm;
+    const size_t ti = (size_t)tid / tn, tj = (size_t)tid % tn;
+    rect r;
+    r.i0 = min_sz(g->m, ti * mp / tm * mr);
+    r.i1 = min_sz(g->m, (ti + 1) * mp / tm * mr);
+    r.j0 = min_sz(g->n, tj * np / tn * nr);
+    r.j1 = min_sz(g->n, (tj + 1) * np / tn * nr);
+    return r;
+}
+
+/* Block length for splitting `len` into pieces of at most `cap` (a multiple
+ * of `unit`) of nearly equal size, each a multiple of `unit`. */
+static size_t block_len(size_t len, size_t cap, size_t unit) {
+    const size_t blocks = ceil_div(len, cap);
+    return round_up(ceil_div(len, blocks), unit);
+}
+
+/* ---- the per-thread loop nest ------------------------------------------ */
+
+static void run_epilogue_zero(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep,
+                              const rect *r) {
+    if (!g->accumulate)
+        for (size_t i = r->i0; i < r->i1; i++)
+            memset(g->c + i * g->ldc + r->j0, 0, (r->j1 - r->j0) * sizeof(float));
+    if (!ep) return;
+    for (size_t j = r->j0; j < r->j1; j += kt->nr)
+        for (size_t i = r->i0; i < r->i1; i += kt->mr) {
+            const size_t rows = min_sz(kt->mr, r->i1 - i), cols = min_sz(kt->nr, r->j1 - j);
+            ep->fn(ep, i, j, rows, cols, g->c + i * g->ldc + j, g->ldc);
+        }
+}
+
+void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws, int tid,
+               int nt) {
+    if (nt < 1) nt = 1;
+    if (g->m == 0 || g->n == 0) return;
+    const rect r = thread_rect(kt, g, tid, nt);
+    if (r.i0 >= r.i1 || r.j0 >= r.j1) return;
+    if (g->k == 0) {
+        run_epilogue_zero(kt, g, ep, &r);
         return;
     }
-    float *pb = ws;
-    float *pa_base = ws + round_up(pack_b_floats(kt), ALIGN_FLOATS);
-    const size_t pa_stride = round_up(pack_a_floats(kt), ALIGN_FLOATS);
-    if (nthreads < 1) nthreads = 1;
+    const size_t mr = kt->mr, nr = kt->nr, k = g->k, ldc = g->ldc;
+    float *pa = ws + (size_t)tid * gemm_thread_workspace_floats(kt);
+    float *pb = pa + pack_a_floats(kt);
+    const size_t mc = block_len(r.i1 - r.i0, kt->mc, mr);
+    const size_t nc = block_len(r.j1 - r.j0, kt->nc, nr);
+    const size_t kc_max = block_len(k, kt->kc, 1);
+    const int da = direct_a(kt, &r), db = direct_b(kt, g, &r);
 
-    /* Work units of one column block: (MC-row block) x (group of NR panels).
-     * Groups are sized so there are enough units for every thread. */
-    const size_t m_blocks = (m + mc - 1) / mc;
-
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
-    {
-        const int tid = omp_get_thread_num();
-        float *pa = pa_base + (size_t)tid * pa_stride;
-        for (size_t jc = 0; jc < n; jc += nc) {
-            const size_t ncur = n - jc < nc ? n - jc : nc;
-            const size_t panels = (ncur + nr - 1) / nr;
-            size_t groups = 1;
-            while (m_blocks * groups < (size_t)omp_get_num_threads() * 2 && groups < panels) groups++;
-            const size_t per_group = (panels + groups - 1) / groups;
-            for (size_t pc = 0; pc < k; pc += kc_max) {
-                const size_t kc = k - pc < kc_max ? k - pc : kc_max;
-                const int acc = g->accumulate || pc > 0;
-#pragma omp for schedule(static)
-                for (size_t jp = 0; jp < panels; jp++) {
-                    size_t j = jp * nr;
-                    size_t cols = ncur - j < nr ? ncur - j : nr;
-                    pack_b_panel(kt, g, pc, kc, jc + j, cols, pb + jp * nr * kc);
-                }
-                const size_t units = m_blocks * groups;
-#pragma omp for schedule(static)
-                for (size_t u = 0; u < units; u++) {
-                    const size_t ib = u / groups, grp = u % groups;
-                    const size_t ic = ib * mc;
-                    const size_t mcur = m - ic < mc ? m - ic : mc;
-                    const size_t jp0 = grp * per_group;
-                    const size_t jp1 = jp0 + per_group < panels ? jp0 + per_group : panels;
-                    if (jp0 >= jp1) continue;
-                    pack_a(kt, g, ic, mcur, pc, kc, pa);
-                    for (size_t jp = jp0; jp < jp1; jp++) {
-                        const size_t j = jp * nr;
-                        const size_t cols = ncur - j < nr ? ncur - j : nr;
-                        for (size_t ir = 0; ir < mcur; ir += mr) {
-                            const size_t rows = mcur - ir < mr ? mcur - ir : mr;
-                            kt->gemm_ukr(kc, pa + ir * kc, pb + jp * nr * kc,
-                                         g->c + (ic + ir) * g->ldc + jc + j, g->ldc, rows, cols, acc);
-                        }
+    for (size_t jc = r.j0; jc < r.j1; jc += nc) {
+        const size_t ncur = min_sz(nc, r.j1 - jc);
+        for (size_t pc = 0; pc < k; pc += kc_max) {
+            const size_t kc = min_sz(kc_max, k - pc);
+            const int acc = g->accumulate || pc > 0;
+            const int last = pc + kc == k;
+            /* B panels: packed (all, or only a partial last one when read in place) */
+            for (size_t j = 0; j < ncur; j += nr)
+                if (!db || ncur - j < nr)
+                    gemm_pack_panel(g->b + pc * g->b_rs + (jc + j) * g->b_cs, g->b_cs, g->b_rs,
+                                    min_sz(nr, ncur - j), kc, nr, pb + j * kc);
+            for (size_t ic = r.i0; ic < r.i1; ic += mc) {
+                const size_t mcur = min_sz(mc, r.i1 - ic);
+                for (size_t i = 0; i < mcur; i += mr)
+                    if (!da || mcur - i < mr)
+                        gemm_pack_panel(g->a + (ic + i) * g->a_rs + pc * g->a_cs, g->a_rs,
+                                        g->a_cs, min_sz(mr, mcur - i), kc, mr, pa + i * kc);
+                for (size_t j = 0; j < ncur; j += nr) {
+                    const size_t cols = min_sz(nr, ncur - j);
+                    const int bin = db && cols == nr; /* this B panel read in place */
+                    const float *bp = bin ? g->b + pc * g->b_rs + jc + j : pb + j * kc;
+                    const size_t ldb = bin ? g->b_rs : nr;
+                    for (size_t i = 0; i < mcur; i += mr) {
+                        const size_t rows = min_sz(mr, mcur - i);
+                        float *c = g->c + (ic + i) * ldc + jc + j;
+                        /* the next tile's C rows, so they arrive while this one computes */
+                        if (i + mr < mcur)
+                            for (size_t q = mr; q < 2 * mr; q++) {
+                                __builtin_prefetch(c + q * ldc, 1);
+                                __builtin_prefetch(c + q * ldc + cols - 1, 1);
+                            }
+                        if (da && rows == mr)
+                            kt->gemm_ukr_strided(kc, g->a + (ic + i) * g->a_rs + pc * g->a_cs,
+                                                 g->a_rs, g->a_cs, bp, ldb, c, ldc, rows, cols, acc);
+                        else if (bin)
+                            kt->gemm_ukr_strided(kc, pa + i * kc, 1, mr, bp, ldb, c, ldc, rows,
+                                                 cols, acc);
+                        else
+                            kt->gemm_ukr(kc, pa + i * kc, bp, c, ldc, rows, cols, acc);
+                        if (last && ep) ep->fn(ep, ic + i, jc + j, rows, cols, c, ldc);
                     }
                 }
             }
         }
     }
+}
+
+void gemm_chain_ep(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
+                   int nthreads) {
+    if (g->m == 0 || g->n == 0) return;
+    if (nthreads <= 1) {
+        gemm_part(kt, g, ep, ws, 0, 1);
+        return;
+    }
+#pragma omp parallel num_threads(nthreads)
+    gemm_part(kt, g, ep, ws, omp_get_thread_num(), omp_get_num_threads());
+}
+
+void gemm_chain(const kernels *kt, const gemm_args *g, float *ws, int nthreads) {
+    gemm_chain_ep(kt, g, NULL, ws, nthreads);
+}
+
+/* ---- per-thread cached workspace for the public entry points ----------- */
+
+/* nerve_sgemm keeps its packing buffer per calling thread and reuses it, so
+ * a call allocates only when it needs more than any earlier call on that
+ * thread. The buffer is freed when the thread exits (pthread key destructor;
+ * the main thread's is kept until process exit). */
+static pthread_key_t ws_key;
+static pthread_once_t ws_once = PTHREAD_ONCE_INIT;
+static int ws_key_ok;
+static _Thread_local float *tl_ws;
+static _Thread_local size_t tl_cap;
+
+static void ws_destroy(void *p) { free(p); }
+static void ws_key_init(void) { ws_key_ok = pthread_key_create(&ws_key, ws_destroy) == 0; }
+
+static float *thread_workspace(size_t floats) {
+    if (floats <= tl_cap && tl_ws) return tl_ws;
+    pthread_once(&ws_once, ws_key_init);
+    if (floats > SIZE_MAX / sizeof(float) - 64) return NULL;
+    float *p = aligned_alloc(64, round_up(floats * sizeof(float), 64));
+    if (!p) return NULL;
+    free(tl_ws);
+    tl_ws = p;
+    tl_cap = floats;
+    if (ws_key_ok) pthread_setspecific(ws_key, p);
+    return p;
 }
 
 /* ---- public entry points ------------------------------------------------ */
@@ -164,6 +281,17 @@ static void scale_c(size_t m, size_t n, float beta, float *c, size_t ldc) {
     }
 }
 
+/* Epilogue of nerve_sgemm with beta == 0, alpha != 1: C = alpha * acc, per
+ * tile while it is in L1 (plain multiplies: the same bits on every ISA). */
+static void scale_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
+                       float *c, size_t ldc) {
+    (void)i0;
+    (void)j0;
+    const float alpha = *(const float *)ep->ctx;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) c[i * ldc + j] = alpha * c[i * ldc + j];
+}
+
 nerve_status nerve_sgemm(nerve_transpose ta, nerve_transpose tb, size_t m, size_t n, size_t k,
                          float alpha, const float *a, size_t lda, const float *b, size_t ldb,
                          float beta, float *c, size_t ldc) {
@@ -184,20 +312,19 @@ nerve_status nerve_sgemm(nerve_transpose ta, nerve_transpose tb, size_t m, size_
     const kernels *kt = kernels_active();
     const int nt = gemm_threads(m, n, k);
     const int accumulate = alpha == 1.0f && beta == 1.0f;
+    /* general beta: the chain goes to a temporary, then C = fma(beta, C, alpha*acc) */
     const int general = !accumulate && beta != 0.0f;
-    float *tmp = NULL;
-    float *ws = NULL;
-    size_t ws_bytes = gemm_workspace_floats(kt, nt) * sizeof(float);
-    ws = aligned_alloc(64, round_up(ws_bytes, 64));
+    const size_t ws_floats = gemm_workspace_floats(kt, nt);
+    size_t tmp_floats = 0;
     if (general) {
-        CHECK_ARG(!mul_overflows(m * n, sizeof(float)), "%s: m*n overflows", fn);
-        tmp = malloc(m * n * sizeof(float));
+        CHECK_ARG(!mul_overflows(m * n, sizeof(float)) && m * n <= SIZE_MAX / 4 - ws_floats,
+                  "%s: m*n overflows", fn);
+        tmp_floats = round_up(m * n, ALIGN_FLOATS);
     }
-    if (!ws || (general && !tmp)) {
-        free(ws);
-        free(tmp);
+    float *ws = thread_workspace(ws_floats + tmp_floats);
+    if (!ws)
         return error_set(NERVE_ENOMEM, "%s: cannot allocate workspace for %zu x %zu x %zu", fn, m, n, k);
-    }
+    float *tmp = ws + ws_floats;
     gemm_args g = {
         .m = m, .n = n, .k = k,
         .a = a, .a_rs = ta ? 1 : lda, .a_cs = ta ? lda : 1,
@@ -205,20 +332,24 @@ nerve_status nerve_sgemm(nerve_transpose ta, nerve_transpose tb, size_t m, size_
         .c = general ? tmp : c, .ldc = general ? n : ldc,
         .accumulate = accumulate,
     };
-    gemm_chain(kt, &g, ws, nt);
-    /* Epilogue, plain C (bit-identical whatever the ISA):
-     * beta == 0: C = alpha*acc; general: C = fma(beta, C, alpha*acc). */
-    if (general) {
+    const gemm_epilogue scale = {scale_tile, &alpha};
+    gemm_chain_ep(kt, &g, (!general && !accumulate && alpha != 1.0f) ? &scale : NULL, ws, nt);
+    /* Epilogue, plain C (bit-identical whatever the ISA): C = fma(beta, C, alpha*acc). */
+    if (general)
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n; j++)
                 c[i * ldc + j] = fmaf(beta, c[i * ldc + j], alpha * tmp[i * n + j]);
-    } else if (!accumulate && alpha != 1.0f) {
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = 0; j < n; j++) c[i * ldc + j] = alpha * c[i * ldc + j];
-    }
-    free(tmp);
-    free(ws);
     return NERVE_OK;
+}
+
+/* y[y0, y1) of y = alpha op(A) x + beta y. */
+static void gemv_range(const kernels *kt, nerve_transpose ta, size_t m, size_t n, float alpha,
+                       const float *a, size_t lda, const float *x, float beta, float *y, size_t y0,
+                       size_t y1) {
+    if (ta == NERVE_NO_TRANS)
+        kt->gemv_n(y1 - y0, n, alpha, a + y0 * lda, lda, x, beta, y + y0);
+    else
+        kt->gemv_t(m, y1 - y0, alpha, a + y0, lda, x, beta, y + y0);
 }
 
 nerve_status nerve_sgemv(nerve_transpose ta, size_t m, size_t n, float alpha, const float *a,
@@ -236,9 +367,20 @@ nerve_status nerve_sgemv(nerve_transpose ta, size_t m, size_t n, float alpha, co
     if ((st = check_matrix(fn, "A", a, m, n, lda)) != NERVE_OK) return st;
     CHECK_ARG(x != NULL, "%s: x is NULL", fn);
     const kernels *kt = kernels_active();
-    if (ta == NERVE_NO_TRANS)
-        kt->gemv_n(m, n, alpha, a, lda, x, beta, y);
-    else
-        kt->gemv_t(m, n, alpha, a, lda, x, beta, y);
+    /* Threads split y (rows of A, or columns for A^T) in 64-float units;
+     * every y element is computed whole by one thread in the kernel's fixed
+     * order, so the split does not change a bit. */
+    const int nt = gemm_threads(m, 1, n);
+    if (nt <= 1) {
+        gemv_range(kt, ta, m, n, alpha, a, lda, x, beta, y, 0, ylen);
+        return NERVE_OK;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        const size_t units = (ylen + 63) / 64, t = (size_t)omp_get_thread_num();
+        const size_t cnt = (size_t)omp_get_num_threads();
+        const size_t y0 = min_sz(ylen, units * t / cnt * 64), y1 = min_sz(ylen, units * (t + 1) / cnt * 64);
+        if (y1 > y0) gemv_range(kt, ta, m, n, alpha, a, lda, x, beta, y, y0, y1);
+    }
     return NERVE_OK;
 }

@@ -24,14 +24,43 @@ typedef struct gemm_args {
     int accumulate;
 } gemm_args;
 
-/* Floats of packing workspace gemm_chain needs for `nthreads` threads
- * (64-byte aligned blocks). */
+/* Optional epilogue: called once for every finished tile of C (after the
+ * last k block, while the tile is still in L1), with the tile's position
+ * (rows [i0, i0+rows), columns [j0, j0+cols)) and its address c = &C(i0, j0).
+ * It may rewrite that tile (and data indexed by the same rows/columns) and
+ * nothing else; tiles are at most MR x NR and never straddle threads. Used
+ * for the bias + activation of linear layers (src/linear.c). */
+typedef struct gemm_epilogue {
+    void (*fn)(const struct gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
+               float *c, size_t ldc);
+    const void *ctx;
+} gemm_epilogue;
+
+/* Floats of packing workspace one thread needs (A block + B block, each a
+ * multiple of 64 bytes). */
+size_t gemm_thread_workspace_floats(const kernels *kt);
+
+/* Floats of packing workspace gemm_chain needs for `nthreads` threads:
+ * nthreads * gemm_thread_workspace_floats (64-byte aligned base required). */
 size_t gemm_workspace_floats(const kernels *kt, int nthreads);
 
 /* The raw chain above. `ws` must hold gemm_workspace_floats(kt, nthreads)
  * floats, 64-byte aligned. nthreads <= 1 runs on the calling thread (use this
- * inside an existing parallel region). */
+ * inside an existing parallel region, or gemm_part). */
 void gemm_chain(const kernels *kt, const gemm_args *g, float *ws, int nthreads);
+
+/* gemm_chain with an epilogue (ep may be NULL). */
+void gemm_chain_ep(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
+                   int nthreads);
+
+/* Thread `tid`'s share of the product when `nt` threads split it: call it
+ * from every thread of an existing parallel region (tid = 0 .. nt-1, the
+ * same g and ep everywhere); together the calls compute the whole C. No
+ * barrier inside: each thread packs what its block of C needs into its own
+ * slice of ws (ws as for gemm_chain with nt threads). The caller must
+ * synchronise before reading C. */
+void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws, int tid,
+               int nt);
 
 /* Threads worth using for an m x n x k product on this machine (1 when
  * called inside a parallel region or when the product is small). */

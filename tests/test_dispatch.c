@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* setenv, unsetenv */
 /* CPU detection and dispatch: names, capping by NERVE_MAX_ISA and by the API,
  * unknown values. Criterion runs each test in a fresh process, so the
  * one-time initialisation sees the environment each test sets. */

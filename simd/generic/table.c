@@ -34,6 +34,9 @@ const kernels TABLE = {
     .isa = TABLE_ISA,
     .name = STR(NERVE_ISA_BUILD),
     .gemm_ukr = GEMM_UKR,
+#ifdef GEMM_UKR_STRIDED
+    .gemm_ukr_strided = GEMM_UKR_STRIDED,
+#endif
     .mr = GEMM_MR, .nr = GEMM_NR, .mc = GEMM_MC, .kc = GEMM_KC, .nc = GEMM_NC,
     .gemv_n = KNAME(f32_gemv_n),
     .gemv_t = KNAME(f32_gemv_t),

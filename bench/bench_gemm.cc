@@ -1,0 +1,306 @@
+// GEMM / GEMV benchmarks: nerve on every kernel table this CPU supports,
+// side by side with OpenBLAS (cblas_sgemm / cblas_sgemv) and oneDNN
+// (dnnl_sgemm) in the same process, plus a register-only FMA "peak" loop per
+// ISA so every GEMM figure can be read as a fraction of the measured peak.
+//
+// Names: <group>/<shape>/<impl>/threads:<t>
+//   group  sgemm (square), mlp_fwd (Y = X W^T), mlp_bwd_data (dX = dY W),
+//          mlp_bwd_weights (dW += dY^T X), linear_fwd (nerve's fused
+//          Y = relu(X W^T + b)), sgemv_n / sgemv_t, peak
+//   shape  MxNxK for sgemm, b<batch>_<in>x<out> for the MLP layers
+//   impl   nerve_<isa> | openblas | onednn
+// Counter GFLOPS: 2*M*N*K per iteration, per second (i.e. GFLOP/s).
+// Threads: the benchmark sets omp_set_num_threads / openblas_set_num_threads
+// to t for every implementation (oneDNN runs on OpenMP).
+// The OpenBLAS rows carry the core type OpenBLAS chose as their label
+// (openblas_get_corename(); OPENBLAS_CORETYPE in the environment overrides it).
+//
+// Typical use (medians of 5 repetitions, the machine is shared and noisy):
+//   nerve_bench --benchmark_filter='^(peak|sgemm|mlp)'
+//               --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+#include <omp.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "nerve/cpu.h"
+#include "nerve/kernels.h"
+
+extern "C" {
+#include "gemm.h"
+#include "linear.h"
+#include "table.h"
+}
+
+#ifdef NERVE_BENCH_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+#ifdef NERVE_BENCH_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
+
+namespace {
+
+// 64-byte aligned float array filled with deterministic values in [-1, 1).
+struct Mat {
+    float *p;
+    explicit Mat(size_t n) : p(static_cast<float *>(std::aligned_alloc(64, (n * 4 + 63) / 64 * 64 + 64))) {
+        if (!p) std::abort();
+        uint64_t s = n * 0x9E3779B97F4A7C15ull + 1;
+        for (size_t i = 0; i < n; i++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            p[i] = static_cast<float>(s >> 40) / 8388608.0f - 1.0f;
+        }
+    }
+    ~Mat() { std::free(p); }
+    Mat(const Mat &) = delete;
+    Mat &operator=(const Mat &) = delete;
+};
+
+void set_threads(int t) {
+    omp_set_num_threads(t);
+#ifdef NERVE_BENCH_HAVE_OPENBLAS
+    openblas_set_num_threads(t);
+#endif
+}
+
+void set_flops(benchmark::State &st, double flops) {
+    st.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// ---- peak: register-only FMA loop ----------------------------------------
+// Independent accumulator chains (24 zmm / 12 ymm: well above the 2 pipes x
+// 4 cycles latency = 8 needed), nothing but FMAs in the loop.
+constexpr long kPeakIters = 1 << 16;
+
+__attribute__((target("avx512f,fma"))) float peak_avx512() {
+    __m512 acc[24];
+    for (int i = 0; i < 24; i++) acc[i] = _mm512_set1_ps(static_cast<float>(i) * 1e-3f);
+    __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(1e-7f);
+    for (long it = 0; it < kPeakIters; it++) {
+#pragma GCC unroll 24
+        for (int i = 0; i < 24; i++) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+        __asm__ volatile("" : "+v"(x));
+    }
+    for (int i = 1; i < 24; i++) acc[0] = _mm512_add_ps(acc[0], acc[i]);
+    float out[16];
+    _mm512_storeu_ps(out, acc[0]);
+    return out[0];
+}
+
+__attribute__((target("avx2,fma"))) float peak_avx2() {
+    __m256 acc[12];
+    for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps(static_cast<float>(i) * 1e-3f);
+    __m256 x = _mm256_set1_ps(0.999f), y = _mm256_set1_ps(1e-7f);
+    for (long it = 0; it < kPeakIters; it++) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+        __asm__ volatile("" : "+x"(x));
+    }
+    for (int i = 1; i < 12; i++) acc[0] = _mm256_add_ps(acc[0], acc[i]);
+    float out[8];
+    _mm256_storeu_ps(out, acc[0]);
+    return out[0];
+}
+
+void bm_peak(benchmark::State &st, nerve_isa isa) {
+    const double per_call = isa == NERVE_ISA_AVX512 ? 24.0 * 16 * 2 : 12.0 * 8 * 2;
+    for (auto _ : st) {
+        float r = isa == NERVE_ISA_AVX512 ? peak_avx512() : peak_avx2();
+        benchmark::DoNotOptimize(r);
+    }
+    set_flops(st, per_call * kPeakIters);
+}
+
+// ---- one GEMM problem -----------------------------------------------------
+struct Gemm {
+    bool ta, tb;
+    size_t m, n, k;
+    float beta;  // 0: C = A B, 1: C += A B
+};
+
+enum class Impl { Nerve, OpenBlas, OneDnn };
+
+void bm_gemm(benchmark::State &st, Gemm g, Impl impl, nerve_isa isa, int threads) {
+    const size_t lda = g.ta ? g.m : g.k, ldb = g.tb ? g.k : g.n, ldc = g.n;
+    Mat a(g.m * g.k), b(g.k * g.n), c(g.m * g.n);
+    set_threads(threads);
+    if (impl == Impl::Nerve && nerve_set_max_isa(isa) != NERVE_OK) {
+        st.SkipWithError("ISA not available");
+        return;
+    }
+    for (auto _ : st) {
+        switch (impl) {
+        case Impl::Nerve:
+            nerve_sgemm(g.ta ? NERVE_TRANS : NERVE_NO_TRANS, g.tb ? NERVE_TRANS : NERVE_NO_TRANS, g.m,
+                        g.n, g.k, 1.0f, a.p, lda, b.p, ldb, g.beta, c.p, ldc);
+            break;
+        case Impl::OpenBlas:
+#ifdef NERVE_BENCH_HAVE_OPENBLAS
+            cblas_sgemm(CblasRowMajor, g.ta ? CblasTrans : CblasNoTrans, g.tb ? CblasTrans : CblasNoTrans,
+                        static_cast<int>(g.m), static_cast<int>(g.n), static_cast<int>(g.k), 1.0f, a.p,
+                        static_cast<int>(lda), b.p, static_cast<int>(ldb), g.beta, c.p,
+                        static_cast<int>(ldc));
+#endif
+            break;
+        case Impl::OneDnn:
+#ifdef NERVE_BENCH_HAVE_ONEDNN
+            dnnl_sgemm(g.ta ? 'T' : 'N', g.tb ? 'T' : 'N', static_cast<dnnl_dim_t>(g.m),
+                       static_cast<dnnl_dim_t>(g.n), static_cast<dnnl_dim_t>(g.k), 1.0f, a.p,
+                       static_cast<dnnl_dim_t>(lda), b.p, static_cast<dnnl_dim_t>(ldb), g.beta, c.p,
+                       static_cast<dnnl_dim_t>(ldc));
+#endif
+            break;
+        }
+        benchmark::ClobberMemory();
+    }
+#ifdef NERVE_BENCH_HAVE_OPENBLAS
+    if (impl == Impl::OpenBlas) st.SetLabel(std::string("core=") + openblas_get_corename());
+#endif
+    set_flops(st, 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k));
+    nerve_set_max_isa(NERVE_ISA_AVX512);  // back to the best (capped to what the CPU has)
+}
+
+// nerve's fused forward layer: Y = relu(X W^T + b), X [batch x in], W [out x in].
+void bm_linear(benchmark::State &st, size_t batch, size_t in, size_t out, const kernels *kt, int threads) {
+    Mat x(batch * in), w(out * in), bias(out), y(batch * out);
+    set_threads(threads);
+    std::vector<float> ws_store(gemm_workspace_floats(kt, threads) + 16);
+    float *ws = reinterpret_cast<float *>((reinterpret_cast<uintptr_t>(ws_store.data()) + 63) & ~uintptr_t(63));
+    const int nt = gemm_threads(batch, out, in) > 1 ? threads : 1;
+    for (auto _ : st) {
+        linear_forward(kt, batch, in, out, x.p, w.p, bias.p, ACT_RELU, nullptr, y.p, ws, nt);
+        benchmark::ClobberMemory();
+    }
+    set_flops(st, 2.0 * static_cast<double>(batch) * static_cast<double>(in) * static_cast<double>(out));
+}
+
+// y = A x or A^T x with A 1024 x 1024.
+void bm_gemv(benchmark::State &st, bool trans, Impl impl, nerve_isa isa, int threads) {
+    const size_t m = 1024, n = 1024;
+    Mat a(m * n), x(trans ? m : n), y(trans ? n : m);
+    set_threads(threads);
+    if (impl == Impl::Nerve && nerve_set_max_isa(isa) != NERVE_OK) {
+        st.SkipWithError("ISA not available");
+        return;
+    }
+    for (auto _ : st) {
+        switch (impl) {
+        case Impl::Nerve:
+            nerve_sgemv(trans ? NERVE_TRANS : NERVE_NO_TRANS, m, n, 1.0f, a.p, n, x.p, 0.0f, y.p);
+            break;
+        case Impl::OpenBlas:
+#ifdef NERVE_BENCH_HAVE_OPENBLAS
+            cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+                        static_cast<int>(n), 1.0f, a.p, static_cast<int>(n), x.p, 1, 0.0f, y.p, 1);
+#endif
+            break;
+        case Impl::OneDnn:
+#ifdef NERVE_BENCH_HAVE_ONEDNN
+            // oneDNN has no GEMV entry point: dnnl_sgemm with one column.
+            // y (m x 1) = A (m x n) x (n x 1), or y (n x 1) = A^T x.
+            if (!trans)
+                dnnl_sgemm('N', 'N', static_cast<dnnl_dim_t>(m), 1, static_cast<dnnl_dim_t>(n), 1.0f, a.p,
+                           static_cast<dnnl_dim_t>(n), x.p, 1, 0.0f, y.p, 1);
+            else
+                dnnl_sgemm('T', 'N', static_cast<dnnl_dim_t>(n), 1, static_cast<dnnl_dim_t>(m), 1.0f, a.p,
+                           static_cast<dnnl_dim_t>(n), x.p, 1, 0.0f, y.p, 1);
+#endif
+            break;
+        }
+        benchmark::ClobberMemory();
+    }
+#ifdef NERVE_BENCH_HAVE_OPENBLAS
+    if (impl == Impl::OpenBlas) st.SetLabel(std::string("core=") + openblas_get_corename());
+#endif
+    set_flops(st, 2.0 * static_cast<double>(m) * static_cast<double>(n));
+    nerve_set_max_isa(NERVE_ISA_AVX512);
+}
+
+// ---- registration -----------------------------------------------------------
+struct ImplName {
+    Impl impl;
+    nerve_isa isa;
+    std::string name;
+};
+
+std::vector<ImplName> impls() {
+    std::vector<ImplName> v;
+    for (nerve_isa isa : {NERVE_ISA_AVX2, NERVE_ISA_AVX512, NERVE_ISA_NEON})
+        if (kernels_for(isa)) v.push_back({Impl::Nerve, isa, std::string("nerve_") + nerve_isa_name(isa)});
+#ifdef NERVE_BENCH_HAVE_OPENBLAS
+    v.push_back({Impl::OpenBlas, NERVE_ISA_SCALAR, "openblas"});
+#endif
+#ifdef NERVE_BENCH_HAVE_ONEDNN
+    v.push_back({Impl::OneDnn, NERVE_ISA_SCALAR, "onednn"});
+#endif
+    return v;
+}
+
+std::string dims(size_t m, size_t n, size_t k) {
+    return std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
+}
+
+int register_all() {
+    const std::vector<ImplName> im = impls();
+    const int threads[] = {1, 2};
+    for (nerve_isa isa : {NERVE_ISA_AVX2, NERVE_ISA_AVX512})
+        if (kernels_for(isa))
+            benchmark::RegisterBenchmark((std::string("peak/") + nerve_isa_name(isa) + "/threads:1").c_str(),
+                                         bm_peak, isa)
+                ->UseRealTime();
+    for (int t : threads)
+        for (size_t s : {256, 512, 1024})
+            for (const ImplName &i : im)
+                benchmark::RegisterBenchmark(
+                    ("sgemm/" + dims(s, s, s) + "/" + i.name + "/threads:" + std::to_string(t)).c_str(),
+                    bm_gemm, Gemm{false, false, s, s, s, 0.0f}, i.impl, i.isa, t)
+                    ->UseRealTime();
+    // MLP 784 -> 256 -> 128 -> 10 at batch 64 and 256: the three products of
+    // each layer (in -> out).
+    const size_t layers[][2] = {{784, 256}, {256, 128}, {128, 10}};
+    for (int t : threads)
+        for (size_t batch : {64, 256})
+            for (const auto &l : layers) {
+                const size_t in = l[0], out = l[1];
+                const std::string shape = "b" + std::to_string(batch) + "_" + std::to_string(in) + "x" + std::to_string(out);
+                const std::string suffix = "/threads:" + std::to_string(t);
+                const struct { const char *name; Gemm g; } probs[] = {
+                    {"mlp_fwd/", Gemm{false, true, batch, out, in, 0.0f}},
+                    {"mlp_bwd_data/", Gemm{false, false, batch, in, out, 0.0f}},
+                    {"mlp_bwd_weights/", Gemm{true, false, out, in, batch, 1.0f}},
+                };
+                for (const auto &p : probs)
+                    for (const ImplName &i : im)
+                        benchmark::RegisterBenchmark((p.name + shape + "/" + i.name + suffix).c_str(), bm_gemm,
+                                                     p.g, i.impl, i.isa, t)
+                            ->UseRealTime();
+                for (nerve_isa isa : {NERVE_ISA_AVX2, NERVE_ISA_AVX512})
+                    if (const kernels *k = kernels_for(isa))
+                        benchmark::RegisterBenchmark(
+                            ("linear_fwd/" + shape + "/nerve_" + nerve_isa_name(isa) + suffix).c_str(),
+                            bm_linear, batch, in, out, k, t)
+                            ->UseRealTime();
+            }
+    for (int t : threads)
+        for (bool trans : {false, true})
+            for (const ImplName &i : im)
+                benchmark::RegisterBenchmark((std::string(trans ? "sgemv_t" : "sgemv_n") + "/1024x1024/" + i.name +
+                                              "/threads:" + std::to_string(t))
+                                                 .c_str(),
+                                             bm_gemv, trans, i.impl, i.isa, t)
+                    ->UseRealTime();
+    return 0;
+}
+
+const int registered = register_all();
+
+}  // namespace
+
+// The one main() of nerve_bench (the other bench/*.cc files only register).
+BENCHMARK_MAIN();

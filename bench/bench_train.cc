@@ -1,0 +1,262 @@
+// End-to-end training throughput (samples/s): a 784-256-128-10 ReLU network,
+// softmax cross-entropy, SGD with momentum 0.9, at batch 1, 32 and 256, on 1
+// and 2 threads (the "threads" argument is the OpenMP thread limit; the
+// library may use fewer for tiny steps). Synthetic data (uniform pixels,
+// random labels); the speed of a step does not depend on the values.
+//
+// Peer (same process, same shapes, same thread limit): a loop of oneDNN
+// primitives doing the same step -- inner product forward with a fused ReLU
+// post-op, softmax cross-entropy gradient in plain C++, eltwise ReLU
+// backward, inner product backward data / weights (with bias), and the
+// same momentum SGD update as a plain loop.
+//
+//   build/<dir>/bench/nerve_bench --benchmark_filter='^train/'
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "nerve/nerve.h"
+
+#ifdef NERVE_BENCH_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+
+namespace {
+
+constexpr size_t kLayers = 3;
+constexpr size_t kSizes[kLayers + 1] = {784, 256, 128, 10};
+constexpr size_t kData = 8192;  // samples cycled through
+
+struct Data {
+    std::vector<float> x;
+    std::vector<int32_t> labels;
+    Data() : x(kData * kSizes[0]), labels(kData) {
+        uint64_t s = 0x1234567;
+        for (float &v : x) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;  // Knuth's LCG
+            v = (float)(s >> 40) / (float)(1 << 24);
+        }
+        for (size_t i = 0; i < kData; i++) labels[i] = (int32_t)((i * 7919) % kSizes[kLayers]);
+    }
+};
+
+const Data &data() {
+    static const Data d;
+    return d;
+}
+
+void set_rate(benchmark::State &st, size_t batch) {
+    st.SetItemsProcessed((int64_t)st.iterations() * (int64_t)batch);
+    st.counters["threads"] = (double)omp_get_max_threads();
+}
+
+void bm_nerve(benchmark::State &st) {
+    const size_t batch = (size_t)st.range(0);
+    omp_set_num_threads((int)st.range(1));
+    const nerve_act acts[kLayers] = {NERVE_ACT_RELU, NERVE_ACT_RELU, NERVE_ACT_IDENTITY};
+    nerve_net *net = nullptr;
+    if (nerve_net_create(&net, kLayers, kSizes, acts, NERVE_LOSS_XENT, 1) != NERVE_OK) {
+        st.SkipWithError(nerve_last_error());
+        return;
+    }
+    nerve_opt o = nerve_opt_default(NERVE_OPT_SGD);
+    o.lr = 0.01f;
+    o.momentum = 0.9f;
+    nerve_net_set_optimizer(net, &o);
+    const Data &d = data();
+    size_t pos = 0;
+    for (auto _ : st) {
+        if (pos + batch > kData) pos = 0;
+        nerve_batch b = {d.x.data() + pos * kSizes[0], nullptr, d.labels.data() + pos, batch};
+        float loss;
+        if (nerve_net_train_batch(net, &b, &loss) != NERVE_OK) {
+            st.SkipWithError(nerve_last_error());
+            break;
+        }
+        pos += batch;
+    }
+    set_rate(st, batch);
+    st.SetLabel(nerve_isa_name(nerve_isa_active()));
+    nerve_net_free(net);
+}
+
+#ifdef NERVE_BENCH_HAVE_ONEDNN
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+// One fully connected layer as oneDNN primitives, plain layouts (nc / oi).
+struct DnnlLayer {
+    size_t in, out;
+    bool relu;
+    memory w, b, dw, db, vw, vb;   // weights, bias, gradients, momentum buffers
+    memory y;                      // output (after ReLU when relu)
+    memory dy;                     // gradient w.r.t. the pre-activation / output
+    memory dx;                     // gradient w.r.t. the input (layers > 0)
+    inner_product_forward fwd;
+    eltwise_backward relu_bwd;
+    inner_product_backward_data bwd_data;
+    inner_product_backward_weights bwd_w;
+};
+
+struct DnnlNet {
+    engine eng{engine::kind::cpu, 0};
+    stream strm{eng};
+    std::vector<DnnlLayer> layers;
+    memory x;
+    size_t batch;
+
+    explicit DnnlNet(size_t n) : batch(n) {
+        const memory::dim N = (memory::dim)n;
+        x = memory({{N, (memory::dim)kSizes[0]}, dt::f32, tag::nc}, eng);
+        for (size_t l = 0; l < kLayers; l++) {
+            DnnlLayer L;
+            L.in = kSizes[l], L.out = kSizes[l + 1];
+            L.relu = l + 1 < kLayers;
+            const memory::dim I = (memory::dim)L.in, O = (memory::dim)L.out;
+            memory::desc src_md({N, I}, dt::f32, tag::nc), w_md({O, I}, dt::f32, tag::oi),
+                b_md({O}, dt::f32, tag::x), dst_md({N, O}, dt::f32, tag::nc);
+            L.w = memory(w_md, eng), L.dw = memory(w_md, eng), L.vw = memory(w_md, eng);
+            L.b = memory(b_md, eng), L.db = memory(b_md, eng), L.vb = memory(b_md, eng);
+            L.y = memory(dst_md, eng), L.dy = memory(dst_md, eng), L.dx = memory(src_md, eng);
+            float *w = (float *)L.w.get_data_handle();
+            const float a = std::sqrt(6.0f / (float)L.in);
+            for (size_t i = 0; i < L.in * L.out; i++) w[i] = a * ((float)((i * 2654435761u) % 1000) / 500.0f - 1.0f);
+            std::memset(L.b.get_data_handle(), 0, L.out * 4);
+            std::memset(L.vw.get_data_handle(), 0, L.in * L.out * 4);
+            std::memset(L.vb.get_data_handle(), 0, L.out * 4);
+
+            primitive_attr attr;
+            if (L.relu) {
+                post_ops po;
+                po.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+                attr.set_post_ops(po);
+            }
+            auto fwd_d = inner_product_forward::desc(prop_kind::forward_training, src_md, w_md, b_md, dst_md);
+            auto fwd_pd = inner_product_forward::primitive_desc(fwd_d, attr, eng);
+            L.fwd = inner_product_forward(fwd_pd);
+            if (L.relu) {
+                auto efwd_d = eltwise_forward::desc(prop_kind::forward_training,
+                                                    algorithm::eltwise_relu_use_dst_for_bwd, dst_md, 0.0f);
+                auto efwd_pd = eltwise_forward::primitive_desc(efwd_d, eng);
+                auto ebwd_d = eltwise_backward::desc(algorithm::eltwise_relu_use_dst_for_bwd, dst_md,
+                                                     dst_md, 0.0f);
+                L.relu_bwd = eltwise_backward(eltwise_backward::primitive_desc(ebwd_d, eng, efwd_pd));
+            }
+            auto bd_d = inner_product_backward_data::desc(src_md, w_md, dst_md);
+            L.bwd_data = inner_product_backward_data(
+                inner_product_backward_data::primitive_desc(bd_d, eng, fwd_pd));
+            auto bw_d = inner_product_backward_weights::desc(src_md, w_md, b_md, dst_md);
+            L.bwd_w = inner_product_backward_weights(
+                inner_product_backward_weights::primitive_desc(bw_d, eng, fwd_pd));
+            sgd_w.push_back(make_sgd(w_md));
+            sgd_b.push_back(make_sgd(b_md));
+            layers.push_back(std::move(L));
+        }
+    }
+
+    // Momentum SGD with oneDNN sum primitives (threaded by oneDNN, in place):
+    //   v = 0.9 v + g;  w = w - 0.01 v
+    struct Sgd {
+        sum upd_v, upd_w;
+    };
+    std::vector<Sgd> sgd_w, sgd_b;
+
+    Sgd make_sgd(const memory::desc &md) {
+        const std::vector<memory::desc> mds = {md, md};
+        Sgd s;
+        s.upd_v = sum(sum::primitive_desc(md, {0.9f, 1.0f}, mds, eng));
+        s.upd_w = sum(sum::primitive_desc(md, {1.0f, -0.01f}, mds, eng));
+        return s;
+    }
+
+    void sgd(const Sgd &s, memory &w, memory &g, memory &v) {
+        s.upd_v.execute(strm, {{DNNL_ARG_MULTIPLE_SRC, v}, {DNNL_ARG_MULTIPLE_SRC + 1, g}, {DNNL_ARG_DST, v}});
+        s.upd_w.execute(strm, {{DNNL_ARG_MULTIPLE_SRC, w}, {DNNL_ARG_MULTIPLE_SRC + 1, v}, {DNNL_ARG_DST, w}});
+    }
+
+    void step(const float *xin, const int32_t *labels) {
+        std::memcpy(x.get_data_handle(), xin, batch * kSizes[0] * 4);
+        for (size_t l = 0; l < kLayers; l++) {
+            DnnlLayer &L = layers[l];
+            L.fwd.execute(strm, {{DNNL_ARG_SRC, l ? layers[l - 1].y : x},
+                                 {DNNL_ARG_WEIGHTS, L.w},
+                                 {DNNL_ARG_BIAS, L.b},
+                                 {DNNL_ARG_DST, L.y}});
+        }
+        // softmax cross-entropy gradient (mean over the batch) into dy
+        DnnlLayer &top = layers[kLayers - 1];
+        const size_t C = top.out;
+        const float *o = (const float *)top.y.get_data_handle();
+        float *g = (float *)top.dy.get_data_handle();
+        for (size_t i = 0; i < batch; i++) {
+            float m = o[i * C];
+            for (size_t j = 1; j < C; j++) m = std::max(m, o[i * C + j]);
+            float s = 0;
+            for (size_t j = 0; j < C; j++) s += g[i * C + j] = std::exp(o[i * C + j] - m);
+            const float inv = 1.0f / (s * (float)batch);
+            for (size_t j = 0; j < C; j++) g[i * C + j] *= inv;
+            g[i * C + labels[i]] -= 1.0f / (float)batch;
+        }
+        for (size_t l = kLayers; l-- > 0;) {
+            DnnlLayer &L = layers[l];
+            const memory &src = l ? layers[l - 1].y : x;
+            L.bwd_w.execute(strm, {{DNNL_ARG_SRC, src},
+                                   {DNNL_ARG_DIFF_DST, L.dy},
+                                   {DNNL_ARG_DIFF_WEIGHTS, L.dw},
+                                   {DNNL_ARG_DIFF_BIAS, L.db}});
+            if (l > 0) {
+                DnnlLayer &P = layers[l - 1];
+                L.bwd_data.execute(strm, {{DNNL_ARG_DIFF_DST, L.dy},
+                                          {DNNL_ARG_WEIGHTS, L.w},
+                                          {DNNL_ARG_DIFF_SRC, L.dx}});
+                P.relu_bwd.execute(strm, {{DNNL_ARG_DST, P.y},
+                                          {DNNL_ARG_DIFF_DST, L.dx},
+                                          {DNNL_ARG_DIFF_SRC, P.dy}});
+            }
+        }
+        for (size_t l = 0; l < kLayers; l++) {
+            DnnlLayer &L = layers[l];
+            sgd(sgd_w[l], L.w, L.dw, L.vw);
+            sgd(sgd_b[l], L.b, L.db, L.vb);
+        }
+        strm.wait();
+    }
+};
+
+void bm_onednn(benchmark::State &st) {
+    const size_t batch = (size_t)st.range(0);
+    omp_set_num_threads((int)st.range(1));
+    DnnlNet net(batch);
+    const Data &d = data();
+    size_t pos = 0;
+    for (auto _ : st) {
+        if (pos + batch > kData) pos = 0;
+        net.step(d.x.data() + pos * kSizes[0], d.labels.data() + pos);
+        pos += batch;
+    }
+    set_rate(st, batch);
+}
+#endif
+
+int register_all() {
+    auto args = [](benchmark::internal::Benchmark *b) {
+        for (int64_t batch : {1, 32, 256})
+            for (int64_t t : {1, 2}) b->Args({batch, t});
+        b->ArgNames({"batch", "threads"})->UseRealTime()->MinTime(0.5);
+    };
+    args(benchmark::RegisterBenchmark("train/nerve", bm_nerve));
+#ifdef NERVE_BENCH_HAVE_ONEDNN
+    args(benchmark::RegisterBenchmark("train/onednn", bm_onednn));
+#endif
+    return 0;
+}
+
+const int registered = register_all();
+
+}  // namespace

@@ -1,0 +1,80 @@
+/* Optimizer updates (PyTorch's SGD and Adam/AdamW, table.h), written once
+ * against vec.h. The hyper-parameters are uniform, so the variant is chosen
+ * once per call; every element goes through the same operations, rounded as
+ * PyTorch's single-tensor implementation does where that is practical (the
+ * fused forms below use one fma where PyTorch computes a*b + c). */
+#include "generic.h"
+
+/* SGD, per element:
+ *   g  = g + wd * w                          (wd != 0)
+ *   v  = first ? g : momentum * v + (1 - dampening) * g   (momentum != 0)
+ *   u  = nesterov ? g + momentum * v : v     (momentum != 0; else u = g)
+ *   w  = w - lr * u                                                       */
+static inline vf sgd_one(vf w, vf g, vf *v, const opt_step *s, int use_wd, int use_mom) {
+    if (use_wd) g = vf_fma(vf_set1(s->weight_decay), w, g);
+    vf u = g;
+    if (use_mom) {
+        vf nv = s->first ? g
+                         : vf_fma(vf_set1(1.0f - s->dampening), g, vf_mul(vf_set1(s->momentum), *v));
+        *v = nv;
+        u = s->nesterov ? vf_fma(vf_set1(s->momentum), nv, g) : nv;
+    }
+    return vf_fma(vf_set1(-s->lr), u, w);
+}
+
+void KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step *s) {
+    const int use_wd = s->weight_decay != 0.0f, use_mom = s->momentum != 0.0f;
+    size_t i = 0;
+    for (; i + VL <= n; i += VL) {
+        vf vv = use_mom ? vf_loadu(v + i) : vf_zero();
+        vf nw = sgd_one(vf_loadu(w + i), vf_loadu(g + i), &vv, s, use_wd, use_mom);
+        vf_storeu(w + i, nw);
+        if (use_mom) vf_storeu(v + i, vv);
+    }
+    if (i < n) {
+        const size_t r = n - i;
+        vf vv = use_mom ? vf_load_tail(v + i, r) : vf_zero();
+        vf nw = sgd_one(vf_load_tail(w + i, r), vf_load_tail(g + i, r), &vv, s, use_wd, use_mom);
+        vf_store_tail(w + i, nw, r);
+        if (use_mom) vf_store_tail(v + i, vv, r);
+    }
+}
+
+/* Adam / AdamW, per element (bias corrections folded into s->step_size and
+ * s->inv_sqrt_bc2 by the caller):
+ *   AdamW: w = w * (1 - lr * wd)            Adam: g = g + wd * w   (wd != 0)
+ *   m = m + (1 - beta1) (g - m)             (PyTorch's lerp)
+ *   v = beta2 v + (1 - beta2) g g
+ *   w = w - step_size * m / (sqrt(v) * inv_sqrt_bc2 + eps)                 */
+static inline vf adam_one(vf w, vf g, vf *m, vf *v, const opt_step *s, int use_wd) {
+    if (use_wd) {
+        if (s->decoupled)
+            w = vf_mul(w, vf_set1(1.0f - s->lr * s->weight_decay));
+        else
+            g = vf_fma(vf_set1(s->weight_decay), w, g);
+    }
+    *m = vf_fma(vf_set1(1.0f - s->beta1), vf_sub(g, *m), *m);
+    *v = vf_fma(vf_mul(vf_set1(1.0f - s->beta2), g), g, vf_mul(*v, vf_set1(s->beta2)));
+    vf denom = vf_fma(vf_sqrt(*v), vf_set1(s->inv_sqrt_bc2), vf_set1(s->eps));
+    return vf_fma(vf_set1(-s->step_size), vf_div(*m, denom), w);
+}
+
+void KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s) {
+    const int use_wd = s->weight_decay != 0.0f;
+    size_t i = 0;
+    for (; i + VL <= n; i += VL) {
+        vf mm = vf_loadu(m + i), vv = vf_loadu(v + i);
+        vf nw = adam_one(vf_loadu(w + i), vf_loadu(g + i), &mm, &vv, s, use_wd);
+        vf_storeu(w + i, nw);
+        vf_storeu(m + i, mm);
+        vf_storeu(v + i, vv);
+    }
+    if (i < n) {
+        const size_t r = n - i;
+        vf mm = vf_load_tail(m + i, r), vv = vf_load_tail(v + i, r);
+        vf nw = adam_one(vf_load_tail(w + i, r), vf_load_tail(g + i, r), &mm, &vv, s, use_wd);
+        vf_store_tail(w + i, nw, r);
+        vf_store_tail(m + i, mm, r);
+        vf_store_tail(v + i, vv, r);
+    }
+}

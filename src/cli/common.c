@@ -1,0 +1,127 @@
+/* Shared helpers of the commands. */
+#define _POSIX_C_SOURCE 200809L
+#include "common.h"
+
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "args.h"
+
+/* Rows per forward call: bounds the output buffer while keeping GEMM
+ * efficient (a few hundred rows fill the micro-kernel tiles many times). */
+#define FORWARD_CHUNK 1024
+
+int cli_apply_isa(const char *name) {
+    if (!name) return CLI_OK;
+    nerve_isa isa;
+    if (nerve_isa_from_name(name, &isa) != NERVE_OK)
+        return cli_error("--isa: '%s' is not one of scalar, avx2, avx512, neon", name);
+    nerve_status st = nerve_set_max_isa(isa);
+    if (st != NERVE_OK) return cli_lib_error(st, "--isa");
+    return CLI_OK;
+}
+
+int cli_apply_threads(const char *value) {
+    if (!value) return CLI_OK;
+    size_t t;
+    /* 1024: far above any core count these machines have; catches typos */
+    int rc = arg_size("threads", value, 1, 1024, &t);
+    if (rc != CLI_OK) return rc;
+    omp_set_num_threads((int)t);
+    return CLI_OK;
+}
+
+int cli_threads(void) { return omp_get_max_threads(); }
+
+int cli_load_model(const char *opt, const char *path, nerve_net **out) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) return cli_error("--%s: cannot open '%s': %s", opt, path, strerror(errno));
+    if (S_ISDIR(sb.st_mode)) return cli_error("--%s: '%s' is a directory", opt, path);
+    nerve_status st = nerve_net_load(out, path);
+    if (st != NERVE_OK) {
+        char what[64];
+        snprintf(what, sizeof what, "--%s", opt);
+        return cli_lib_error(st, what);
+    }
+    return CLI_OK;
+}
+
+int cli_check_writable(const char *opt, const char *path) {
+    struct stat sb;
+    if (!*path) return cli_error("--%s: empty file name", opt);
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return cli_error("--%s: '%s' is a directory", opt, path);
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        strcpy(dir, ".");
+    } else if (slash == path) {
+        strcpy(dir, "/");
+    } else {
+        size_t len = (size_t)(slash - path);
+        if (len >= sizeof dir) return cli_error("--%s: path too long", opt);
+        memcpy(dir, path, len);
+        dir[len] = '\0';
+    }
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return cli_error("--%s: directory '%s' does not exist", opt, dir);
+    if (access(dir, W_OK) != 0)
+        return cli_error("--%s: cannot write in '%s': %s", opt, dir, strerror(errno));
+    return CLI_OK;
+}
+
+size_t cli_argmax(const float *out, size_t k) {
+    size_t best = 0;
+    for (size_t j = 1; j < k; j++)
+        if (out[j] > out[best]) best = j;
+    return best;
+}
+
+void cli_softmax(const float *logits, size_t k, double *p) {
+    double m = -INFINITY, sum = 0;
+    for (size_t j = 0; j < k; j++)
+        if ((double)logits[j] > m) m = logits[j];
+    for (size_t j = 0; j < k; j++) {
+        p[j] = exp((double)logits[j] - m);
+        sum += p[j];
+    }
+    for (size_t j = 0; j < k; j++) p[j] /= sum;
+}
+
+int cli_forward_rows(nerve_net *net, const float *x, size_t n, cli_row_fn fn, void *user) {
+    size_t in = nerve_net_width(net, 0);
+    size_t k = nerve_net_width(net, nerve_net_layers(net));
+    size_t chunk = n < FORWARD_CHUNK ? n : FORWARD_CHUNK;
+    if (n == 0) return CLI_OK;
+    float *out = malloc(chunk * k * sizeof *out);
+    if (!out) return cli_failure("out of memory");
+    for (size_t r = 0; r < n; r += chunk) {
+        size_t m = n - r < chunk ? n - r : chunk;
+        nerve_status st = nerve_net_forward(net, x + r * in, m, out);
+        if (st != NERVE_OK) {
+            free(out);
+            return cli_lib_error(st, "forward");
+        }
+        for (size_t i = 0; i < m; i++) fn(user, r + i, out + i * k, k);
+    }
+    free(out);
+    return CLI_OK;
+}
+
+void cli_describe_net(const nerve_net *net, char *buf, size_t cap) {
+    size_t L = nerve_net_layers(net), len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i <= L && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%zu", i ? "-" : "", nerve_net_width(net, i));
+    for (size_t l = 0; l < L && len < cap; l++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", l ? "," : " ",
+                                nerve_act_name(nerve_net_activation(net, l)));
+    if (len < cap)
+        snprintf(buf + len, cap - len, " %s", nerve_loss_name(nerve_net_loss(net)));
+}

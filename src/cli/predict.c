@@ -1,0 +1,111 @@
+/* nerve predict: one prediction per row of a CSV file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "commands.h"
+#include "common.h"
+
+static const cli_option options[] = {
+    {"model", "FILE", "the model (required)"},
+    {"input", "FILE.csv", "rows of features, optionally followed by one more column\n"
+                          "(a label, ignored); .csv.gz accepted; a header line is skipped"},
+    {"scale", "S", "multiply every feature by S first: inputs must be scaled as in\n"
+                   "training (digits: 0.0625 = 1/16, IDX images: 1/255; default 1)"},
+    {"threads", "N", HELP_THREADS},
+    {"isa", "ISA", HELP_ISA},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+#define GET(name) cli_value(options, N_OPTIONS, v, name)
+
+/* Probabilities with 6 significant digits: enough to rank and to read. */
+static void print_class(void *user, size_t row, const float *out, size_t k) {
+    double *p = user;
+    (void)row;
+    cli_softmax(out, k, p);
+    printf("%zu", cli_argmax(out, k));
+    for (size_t j = 0; j < k; j++) printf(",%.6g", p[j]);
+    putchar('\n');
+}
+
+/* Regression outputs with 9 significant digits (a float round-trips). */
+static void print_outputs(void *user, size_t row, const float *out, size_t k) {
+    (void)user;
+    (void)row;
+    for (size_t j = 0; j < k; j++) printf(j ? ",%.9g" : "%.9g", (double)out[j]);
+    putchar('\n');
+}
+
+/* Reads the CSV through the library's loader. It is loaded as regression
+ * data with one target column, which accepts any number in the last column:
+ * when the model wants one feature more than that leaves, the last column
+ * was a feature and is put back. */
+static int load_input(const char *path, size_t in, float scale, float **x, size_t *n) {
+    nerve_csv_opts o;
+    memset(&o, 0, sizeof o);
+    o.targets = 1;
+    o.feature_scale = scale;
+    nerve_data *d = NULL;
+    nerve_status st = nerve_data_load_csv(&d, path, &o);
+    if (st != NERVE_OK) return cli_lib_error(st, "--input");
+    if (d->in != in && d->in + 1 != in) {
+        cli_error("--input: %s has %zu columns; the model takes %zu features (optionally followed "
+                  "by a label column)", path, d->in + 1, in);
+        nerve_data_free(d);
+        return CLI_USAGE;
+    }
+    float *buf = malloc((d->n ? d->n : 1) * in * sizeof *buf);
+    if (!buf) {
+        nerve_data_free(d);
+        return cli_failure("out of memory");
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        memcpy(buf + i * in, d->x + i * d->in, d->in * sizeof *buf);
+        if (d->in < in) buf[i * in + d->in] = d->y[i] * scale;
+    }
+    *n = d->n;
+    *x = buf;
+    nerve_data_free(d);
+    return CLI_OK;
+}
+
+int cmd_predict(int argc, char **argv) {
+    const char *v[N_OPTIONS];
+    int rc = cli_parse("Usage: nerve predict --model FILE --input FILE.csv [options]\n\n"
+                       "Prints one line per input row on stdout. Classifiers (loss xent): the class\n"
+                       "with the largest logit, then the softmax probability of every class,\n"
+                       "comma-separated. Other models: the network's outputs, comma-separated.",
+                       options, N_OPTIONS, argc, argv, v);
+    if (rc == CLI_HELP) return CLI_OK;
+    if (rc != CLI_OK) return rc;
+    const char *model = GET("model"), *input = GET("input"), *s;
+    if (!model) return cli_error("--model FILE is required");
+    if (!input) return cli_error("--input FILE.csv is required");
+    float scale = 1.0f;
+    /* 1e6: far beyond any sensible rescaling; catches typos */
+    if ((s = GET("scale")) && (rc = arg_float("scale", s, -1e6, 1e6, &scale)) != CLI_OK) return rc;
+    if (scale == 0.0f) return cli_error("--scale: 0 would erase every feature");
+    if ((rc = cli_apply_isa(GET("isa"))) != CLI_OK) return rc;
+    if ((rc = cli_apply_threads(GET("threads"))) != CLI_OK) return rc;
+
+    nerve_net *net = NULL;
+    if ((rc = cli_load_model("model", model, &net)) != CLI_OK) return rc;
+    float *x = NULL;
+    size_t n = 0, in = nerve_net_width(net, 0), k = nerve_net_width(net, nerve_net_layers(net));
+    rc = load_input(input, in, scale, &x, &n);
+    if (rc == CLI_OK) {
+        if (nerve_net_loss(net) == NERVE_LOSS_XENT) {
+            double *p = malloc(k * sizeof *p);
+            if (!p) rc = cli_failure("out of memory");
+            else rc = cli_forward_rows(net, x, n, print_class, p);
+            free(p);
+        } else {
+            rc = cli_forward_rows(net, x, n, print_outputs, NULL);
+        }
+        if (fflush(stdout) != 0 && rc == CLI_OK) rc = cli_failure("cannot write the predictions");
+    }
+    free(x);
+    nerve_net_free(net);
+    return rc;
+}

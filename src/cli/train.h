@@ -1,0 +1,71 @@
+/* nerve train: settings shared by the option handling (train.c), the
+ * network set-up (train_setup.c) and the epoch loop with its reports
+ * (train_run.c). */
+#ifndef NERVE_CLI_TRAIN_H
+#define NERVE_CLI_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataset.h"
+#include "nerve/nerve.h"
+
+/* The default recipe (README "Default recipe"; measured in the report of
+ * issue 6): 2 hidden ReLU layers 256 and 128 wide, identity output with
+ * softmax cross-entropy, SGD with momentum 0.9, lr 0.05, batch 64,
+ * 20 epochs, He-uniform initialisation (the library's for ReLU). */
+#define RECIPE_HIDDEN "256,128"
+#define RECIPE_ACT NERVE_ACT_RELU
+#define RECIPE_SGD_LR 0.05f
+#define RECIPE_SGD_MOMENTUM 0.9f
+#define RECIPE_BATCH 64
+#define RECIPE_EPOCHS 20
+#define RECIPE_SEED 1
+
+#define MAX_LAYERS 64 /* far beyond any useful MLP depth; bounds the arrays */
+
+typedef struct train_cfg {
+    /* data */
+    const char *data;
+    size_t targets;
+    double val_split; /* < 0: not given */
+    /* network (fresh) */
+    size_t sizes[MAX_LAYERS + 1];
+    size_t n_sizes;       /* 0: not given (--layers) */
+    size_t hidden[MAX_LAYERS];
+    size_t n_hidden;      /* with hidden_given */
+    int hidden_given;
+    char acts[MAX_LAYERS][32];
+    size_t n_acts;        /* 0: not given */
+    int loss_given;
+    nerve_loss loss;
+    uint64_t seed;
+    /* model files */
+    const char *resume, *init, *out, *plot;
+    /* optimizer: *_given say which fields the user set */
+    nerve_opt opt;
+    int opt_given, lr_given, momentum_given, nesterov_given, wd_given, betas_given;
+    /* loop */
+    size_t batch, epochs;
+    int shuffle;
+    int json, quiet;
+} train_cfg;
+
+/* The network and data for a run. */
+typedef struct train_state {
+    nerve_net *net;
+    cli_data data;
+    /* --loss mse on classification data: one-hot copies used for training
+     * and the test loss; accuracy is then computed from data.* labels. */
+    nerve_data *train_1h, *test_1h;
+} train_state;
+
+/* train_setup.c: loads the data, creates/loads the network, sets the
+ * optimizer. CLI_OK or the exit status with the message printed. */
+int train_setup(const train_cfg *cfg, train_state *st);
+void train_teardown(train_state *st);
+
+/* train_run.c: the epoch loop with progress, reports, plot, saving. */
+int train_run(const train_cfg *cfg, train_state *st);
+
+#endif

@@ -1,0 +1,277 @@
+/* nerve train: the epoch loop, its reports (text, JSON, SVG), Ctrl-C and
+ * saving the model. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "common.h"
+#include "json.h"
+#include "progress.h"
+#include "svg.h"
+#include "train.h"
+
+/* Set by SIGINT; the library polls it between minibatches
+ * (nerve_epoch_opts.stop). sig_atomic_t is int on the platforms we build for,
+ * which is the type the library reads through. */
+static volatile sig_atomic_t stop_requested;
+_Static_assert(sizeof(sig_atomic_t) == sizeof(int), "the stop flag is read as an int");
+
+static void on_sigint(int sig) {
+    (void)sig;
+    stop_requested = 1;
+    static const char msg[] = "\nnerve train: interrupted, stopping after this minibatch "
+                              "(Ctrl-C again to abort at once)\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+}
+
+static void install_sigint(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C gets the default action */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* The history of this run, for the plot. */
+typedef struct history {
+    size_t n, first_epoch;
+    double *train_loss, *train_acc, *test_loss, *test_acc;
+} history;
+
+static int history_alloc(history *h, size_t cap, size_t first_epoch) {
+    h->n = 0;
+    h->first_epoch = first_epoch;
+    h->train_loss = malloc(4 * cap * sizeof(double));
+    if (!h->train_loss) return -1;
+    h->train_acc = h->train_loss + cap;
+    h->test_loss = h->train_acc + cap;
+    h->test_acc = h->test_loss + cap;
+    return 0;
+}
+
+/* Colours: the first two of the widely used "tab10" palette (blue, orange). */
+#define COLOR_TRAIN "#1f77b4"
+#define COLOR_TEST "#ff7f0e"
+
+static int write_plot(const train_cfg *c, const train_state *st, const history *h) {
+    char title[512], label_loss[32], label_acc[32], net[160];
+    cli_describe_net(st->net, net, sizeof net);
+    snprintf(title, sizeof title, "nerve train: %s, %s", st->data.name, net);
+    snprintf(label_loss, sizeof label_loss, "%s loss", st->data.test_label);
+    snprintf(label_acc, sizeof label_acc, "%s accuracy", st->data.test_label);
+    int have_test = st->data.test != NULL, cls = st->data.train->labels != NULL;
+    svg_series loss[2] = {
+        {"train loss", h->train_loss, h->n, COLOR_TRAIN, 0},
+        {label_loss, h->test_loss, h->n, COLOR_TEST, 1},
+    };
+    svg_series acc[2] = {
+        {"train accuracy", h->train_acc, h->n, COLOR_TRAIN, 0},
+        {label_acc, h->test_acc, h->n, COLOR_TEST, 1},
+    };
+    svg_panel panels[2] = {
+        {"Loss", nerve_net_loss(st->net) == NERVE_LOSS_XENT ? "cross-entropy" : "mean squared error", loss, have_test ? 2u : 1u, 0, h->first_epoch},
+        {"Accuracy", "accuracy", acc, have_test ? 2u : 1u, 1, h->first_epoch},
+    };
+    if (svg_write(c->plot, title, panels, cls ? 2u : 1u) != 0) {
+        cli_note("--plot: cannot write '%s': %s", c->plot, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Fraction of rows of `d` whose largest output is the label. */
+typedef struct acc_count {
+    const int32_t *labels;
+    size_t correct;
+} acc_count;
+
+static void count_row(void *user, size_t row, const float *out, size_t k) {
+    acc_count *a = user;
+    if (cli_argmax(out, k) == (size_t)a->labels[row]) a->correct++;
+}
+
+static int accuracy_of(nerve_net *net, const nerve_data *d, double *acc) {
+    acc_count a = {d->labels, 0};
+    int rc = cli_forward_rows(net, d->x, d->n, count_row, &a);
+    *acc = d->n ? (double)a.correct / (double)d->n : NAN;
+    return rc;
+}
+
+/* Loss and accuracy on the held-out set (NaN where not applicable). */
+static int measure_test(train_state *st, double *loss, double *acc) {
+    *loss = *acc = NAN;
+    const nerve_data *te = st->data.test;
+    if (!te) return CLI_OK;
+    nerve_dataset view = nerve_data_view(st->test_1h ? st->test_1h : te);
+    nerve_eval ev;
+    nerve_status s = nerve_net_evaluate(st->net, &view, &ev);
+    if (s != NERVE_OK) return cli_lib_error(s, "evaluate");
+    *loss = ev.loss;
+    if (st->test_1h) return accuracy_of(st->net, te, acc);
+    if (te->labels) *acc = ev.accuracy;
+    return CLI_OK;
+}
+
+static void print_banner(FILE *f, const train_cfg *c, const train_state *st, size_t start) {
+    const nerve_data *tr = st->data.train, *te = st->data.test;
+    char net[160];
+    cli_describe_net(st->net, net, sizeof net);
+    fprintf(f, "data      %s: %zu train", st->data.name, tr->n);
+    if (te) fprintf(f, ", %zu %s", te->n, st->data.test_label);
+    if (tr->labels) fprintf(f, " (%zu features, %zu classes)\n", tr->in, tr->out);
+    else fprintf(f, " (%zu features, %zu targets)\n", tr->in, tr->out);
+    fprintf(f, "network   %s, %zu parameters", net, nerve_net_param_count(st->net));
+    if (c->resume) fprintf(f, ", resumed from %s after %zu epochs\n", c->resume, start);
+    else if (c->init) fprintf(f, ", weights from %s\n", c->init);
+    else fprintf(f, ", seed %llu\n", (unsigned long long)c->seed);
+    nerve_opt o = nerve_net_optimizer(st->net);
+    fprintf(f, "optimizer %s lr %g", nerve_opt_name(o.kind), (double)o.lr);
+    if (o.kind == NERVE_OPT_SGD) {
+        if (o.momentum > 0) fprintf(f, " momentum %g%s", (double)o.momentum, o.nesterov ? " nesterov" : "");
+    } else {
+        fprintf(f, " betas %g,%g eps %g", (double)o.beta1, (double)o.beta2, (double)o.eps);
+    }
+    if (o.weight_decay > 0) fprintf(f, " weight decay %g", (double)o.weight_decay);
+    fprintf(f, ", batch %zu, %zu epochs%s\n", c->batch, c->epochs, c->shuffle ? ", shuffled" : "");
+    fprintf(f, "cpu       %s kernels, %d threads\n", nerve_isa_name(nerve_isa_active()), cli_threads());
+    fprintf(f, "model     %s\n", c->out ? c->out : "not saved (no --out)");
+    fflush(f);
+}
+
+static void print_epoch(FILE *f, const train_cfg *c, const train_state *st, size_t epoch,
+                        const nerve_eval *tr, double tr_acc, double te_loss, double te_acc,
+                        double rate, double secs) {
+    if (c->json) {
+        json_obj o;
+        json_begin(&o, stdout);
+        json_uint(&o, "epoch", epoch);
+        json_uint(&o, "epochs", c->epochs);
+        json_num(&o, "train_loss", tr->loss);
+        json_num(&o, "train_acc", tr_acc);
+        json_str(&o, "test_split", st->data.test ? st->data.test_label : "none");
+        json_num(&o, "test_loss", te_loss);
+        json_num(&o, "test_acc", te_acc);
+        json_uint(&o, "samples", tr->n);
+        json_num(&o, "samples_per_s", rate);
+        json_num(&o, "seconds", secs);
+        json_end(&o);
+        return;
+    }
+    if (c->quiet) return;
+    int w = snprintf(NULL, 0, "%zu", c->epochs);
+    fprintf(f, "epoch %*zu/%zu  train loss %.4f", w, epoch, c->epochs, tr->loss);
+    if (isfinite(tr_acc)) fprintf(f, " acc %6.2f%%", 100 * tr_acc);
+    if (st->data.test) {
+        fprintf(f, "  %s loss %.4f", st->data.test_label, te_loss);
+        if (isfinite(te_acc)) fprintf(f, " acc %6.2f%%", 100 * te_acc);
+    }
+    fprintf(f, "  %8.0f samples/s  %6.2f s\n", rate, secs);
+    fflush(f);
+}
+
+int train_run(const train_cfg *c, train_state *st) {
+    FILE *txt = c->json ? stderr : stdout; /* human-readable lines */
+    size_t start = (size_t)nerve_net_epoch_count(st->net);
+    if (!c->quiet) print_banner(txt, c, st, start);
+    if (start >= c->epochs) {
+        cli_note("the model has already been trained for %zu epochs (--epochs %zu): nothing to do",
+                 start, c->epochs);
+        return CLI_OK;
+    }
+    history h;
+    if (history_alloc(&h, c->epochs - start, start + 1) != 0) return cli_failure("out of memory");
+
+    progress bar;
+    progress_init(&bar, !c->quiet);
+    nerve_dataset view = nerve_data_view(st->train_1h ? st->train_1h : st->data.train);
+    nerve_epoch_opts eo;
+    memset(&eo, 0, sizeof eo);
+    eo.batch_size = c->batch;
+    eo.shuffle = c->shuffle;
+    eo.progress = progress_update;
+    eo.progress_user = &bar;
+    eo.stop = (volatile int *)&stop_requested;
+    stop_requested = 0;
+    install_sigint();
+
+    int rc = CLI_OK, plot_failed = 0, interrupted = 0;
+    double total_secs = 0, total_samples = 0, last_acc = NAN, last_loss = NAN;
+    for (size_t e = start; e < c->epochs; e++) {
+        progress_begin(&bar, e + 1, c->epochs);
+        nerve_eval tr;
+        double t0 = cli_now();
+        nerve_status s = nerve_net_train_epoch(st->net, &view, &eo, &tr);
+        double secs = cli_now() - t0;
+        progress_end(&bar);
+        if (s != NERVE_OK) {
+            rc = cli_lib_error(s, s == NERVE_ENUMERIC ? "training diverged (try a lower --lr)" : "training");
+            if (s == NERVE_ENUMERIC) rc = CLI_FAIL;
+            break;
+        }
+        if (stop_requested) { /* the epoch was cut short: no report for it */
+            interrupted = 1;
+            break;
+        }
+        double tr_acc = st->data.train->labels ? tr.accuracy : NAN;
+        if (st->train_1h && (rc = accuracy_of(st->net, st->data.train, &tr_acc)) != CLI_OK) break;
+        double te_loss, te_acc;
+        if ((rc = measure_test(st, &te_loss, &te_acc)) != CLI_OK) break;
+        double rate = secs > 0 ? (double)tr.n / secs : 0;
+        total_secs += secs;
+        total_samples += (double)tr.n;
+        h.train_loss[h.n] = tr.loss;
+        h.train_acc[h.n] = tr_acc;
+        h.test_loss[h.n] = te_loss;
+        h.test_acc[h.n] = te_acc;
+        h.n++;
+        last_acc = st->data.test ? te_acc : tr_acc;
+        last_loss = st->data.test ? te_loss : tr.loss;
+        print_epoch(txt, c, st, e + 1, &tr, tr_acc, te_loss, te_acc, rate, secs);
+        if (c->plot && !plot_failed && write_plot(c, st, &h) != 0) plot_failed = 1;
+        if (stop_requested) {
+            interrupted = 1;
+            break;
+        }
+    }
+    signal(SIGINT, SIG_DFL);
+    if (interrupted) rc = CLI_INTERRUPTED;
+
+    int saved = 0;
+    if (c->out && (rc == CLI_OK || rc == CLI_INTERRUPTED)) {
+        nerve_status s = nerve_net_save(st->net, c->out, 1);
+        if (s != NERVE_OK) {
+            cli_lib_error(s, "--out");
+            rc = CLI_FAIL;
+        } else {
+            saved = 1;
+        }
+    }
+    if ((rc == CLI_OK || rc == CLI_INTERRUPTED) && (!c->json || !c->quiet)) {
+        FILE *f = c->json ? stderr : stdout;
+        const char *what = st->data.test ? st->data.test_label : "train";
+        if (interrupted)
+            fprintf(f, "interrupted after %llu epochs", (unsigned long long)nerve_net_epoch_count(st->net));
+        else
+            fprintf(f, "done: %zu epochs", c->epochs);
+        if (h.n) {
+            if (isfinite(last_acc)) fprintf(f, ", %s accuracy %.2f%%", what, 100 * last_acc);
+            fprintf(f, ", %s loss %.4f", what, last_loss);
+            fprintf(f, ", %.0f samples/s over %.2f s of training", total_samples / total_secs, total_secs);
+        }
+        if (saved) fprintf(f, "; model saved to %s", c->out);
+        if (c->plot && h.n && !plot_failed) fprintf(f, "; curves in %s", c->plot);
+        fputc('\n', f);
+        fflush(f);
+    }
+    if (plot_failed && rc == CLI_OK) rc = CLI_FAIL;
+    free(h.train_loss);
+    return rc;
+}

@@ -1,0 +1,162 @@
+/* nerve train: data, network (fresh, --init or --resume) and optimizer. */
+#include <string.h>
+
+#include "args.h"
+#include "common.h"
+#include "train.h"
+
+/* One activation per layer from --act (see its help text). */
+static int layer_acts(const train_cfg *c, size_t n_layers, nerve_act *acts) {
+    for (size_t l = 0; l < n_layers; l++) acts[l] = l + 1 < n_layers ? RECIPE_ACT : NERVE_ACT_IDENTITY;
+    if (c->n_acts == 0) return CLI_OK;
+    nerve_act a[MAX_LAYERS];
+    for (size_t i = 0; i < c->n_acts; i++) nerve_act_from_name(c->acts[i], &a[i]); /* checked in train.c */
+    if (c->n_acts == n_layers) {
+        for (size_t l = 0; l < n_layers; l++) acts[l] = a[l];
+    } else if (c->n_acts == 1 || c->n_acts + 1 == n_layers) {
+        for (size_t l = 0; l + 1 < n_layers; l++) acts[l] = a[c->n_acts == 1 ? 0 : l];
+    } else {
+        return cli_error("--act: %zu names for %zu layers (give 1, %zu or %zu)", c->n_acts, n_layers,
+                         n_layers - 1, n_layers);
+    }
+    return CLI_OK;
+}
+
+static int build_fresh(const train_cfg *c, size_t in, size_t out, nerve_loss loss, nerve_net **net) {
+    size_t sizes[MAX_LAYERS + 1], n = 0;
+    if (c->n_sizes) {
+        memcpy(sizes, c->sizes, c->n_sizes * sizeof sizes[0]);
+        n = c->n_sizes;
+    } else {
+        size_t hidden[MAX_LAYERS], nh = 0;
+        if (c->hidden_given) {
+            memcpy(hidden, c->hidden, c->n_hidden * sizeof hidden[0]);
+            nh = c->n_hidden;
+        } else {
+            arg_size_list("hidden", RECIPE_HIDDEN, hidden, MAX_LAYERS, &nh);
+        }
+        sizes[n++] = in;
+        for (size_t i = 0; i < nh; i++) sizes[n++] = hidden[i];
+        sizes[n++] = out;
+    }
+    nerve_act acts[MAX_LAYERS];
+    int rc = layer_acts(c, n - 1, acts);
+    if (rc != CLI_OK) return rc;
+    nerve_status st = nerve_net_create(net, n - 1, sizes, acts, loss, c->seed);
+    if (st != NERVE_OK) return cli_lib_error(st, c->n_sizes ? "--layers" : "network");
+    return CLI_OK;
+}
+
+/* A fresh network shaped like the model in `path`, with its weights. */
+static int build_from_init(const train_cfg *c, nerve_net **net) {
+    nerve_net *src;
+    int rc = cli_load_model("init", c->init, &src);
+    if (rc != CLI_OK) return rc;
+    size_t L = nerve_net_layers(src), sizes[MAX_LAYERS + 1];
+    nerve_act acts[MAX_LAYERS];
+    if (L > MAX_LAYERS) {
+        nerve_net_free(src);
+        return cli_error("--init: %zu layers exceed this tool's limit %d", L, MAX_LAYERS);
+    }
+    for (size_t i = 0; i <= L; i++) sizes[i] = nerve_net_width(src, i);
+    for (size_t l = 0; l < L; l++) acts[l] = nerve_net_activation(src, l);
+    nerve_status st = nerve_net_create(net, L, sizes, acts, nerve_net_loss(src), c->seed);
+    if (st != NERVE_OK) {
+        nerve_net_free(src);
+        return cli_lib_error(st, "--init");
+    }
+    for (size_t l = 0; l < L; l++) {
+        memcpy(nerve_net_weights(*net, l), nerve_net_weights(src, l),
+               sizes[l] * sizes[l + 1] * sizeof(float));
+        memcpy(nerve_net_bias(*net, l), nerve_net_bias(src, l), sizes[l + 1] * sizeof(float));
+    }
+    nerve_net_free(src);
+    return CLI_OK;
+}
+
+/* Does the network fit the data? `opt` names where the network came from. */
+static int check_fit(const char *opt, const nerve_net *net, const nerve_data *tr, size_t classes) {
+    size_t in = nerve_net_width(net, 0), out = nerve_net_width(net, nerve_net_layers(net));
+    if (in != tr->in)
+        return cli_error("--%s: the network takes %zu inputs but %s has %zu features", opt, in,
+                         tr->name, tr->in);
+    if (tr->labels && out < classes)
+        return cli_error("--%s: the network has %zu outputs but %s has %zu classes", opt, out,
+                         tr->name, classes);
+    if (!tr->labels && out != tr->out)
+        return cli_error("--%s: the network has %zu outputs but %s has %zu targets", opt, out,
+                         tr->name, tr->out);
+    if (!tr->labels && nerve_net_loss(net) == NERVE_LOSS_XENT)
+        return cli_error("--loss: xent needs class labels; %s has regression targets", tr->name);
+    return CLI_OK;
+}
+
+/* The optimizer: cfg's for a new network; for --resume the file's, with the
+ * fields the user gave replaced (which resets the optimizer state). */
+static int setup_optimizer(const train_cfg *c, nerve_net *net) {
+    nerve_opt o = c->opt;
+    if (c->resume) {
+        if (!(c->opt_given || c->lr_given || c->momentum_given || c->nesterov_given ||
+              c->wd_given || c->betas_given))
+            return CLI_OK; /* keep the saved optimizer and its state */
+        nerve_opt saved = nerve_net_optimizer(net);
+        if (!c->opt_given || saved.kind == o.kind) {
+            o = saved;
+            if (c->lr_given) o.lr = c->opt.lr;
+            if (c->wd_given) o.weight_decay = c->opt.weight_decay;
+            if (c->momentum_given) o.momentum = c->opt.momentum;
+            if (c->nesterov_given) o.nesterov = 1;
+            if (c->betas_given) {
+                o.beta1 = c->opt.beta1;
+                o.beta2 = c->opt.beta2;
+                o.eps = c->opt.eps;
+            }
+        }
+        cli_note("optimizer options with --resume: the optimizer state (momentum, moments) starts afresh");
+    }
+    nerve_status st = nerve_net_set_optimizer(net, &o);
+    if (st != NERVE_OK) return cli_lib_error(st, "optimizer");
+    return CLI_OK;
+}
+
+int train_setup(const train_cfg *c, train_state *st) {
+    memset(st, 0, sizeof *st);
+    int rc = cli_data_open("data", c->data, c->targets, c->val_split, c->seed, &st->data);
+    if (rc != CLI_OK) return rc;
+    const nerve_data *tr = st->data.train, *te = st->data.test;
+    size_t classes = tr->out;
+    if (tr->labels && te && te->out > classes) classes = te->out;
+
+    nerve_loss loss = tr->labels ? NERVE_LOSS_XENT : NERVE_LOSS_MSE;
+    if (c->loss_given) loss = c->loss;
+    const char *from = "layers";
+    if (c->resume) {
+        from = "resume";
+        rc = cli_load_model("resume", c->resume, &st->net);
+    } else if (c->init) {
+        from = "init";
+        rc = build_from_init(c, &st->net);
+    } else {
+        if (!tr->labels && loss == NERVE_LOSS_XENT)
+            rc = cli_error("--loss: xent needs class labels; %s has regression targets", tr->name);
+        else
+            rc = build_fresh(c, tr->in, classes, loss, &st->net);
+    }
+    if (rc == CLI_OK) rc = check_fit(from, st->net, tr, classes);
+    if (rc == CLI_OK) rc = setup_optimizer(c, st->net);
+    if (rc == CLI_OK && tr->labels && nerve_net_loss(st->net) == NERVE_LOSS_MSE) {
+        size_t k = nerve_net_width(st->net, nerve_net_layers(st->net));
+        rc = cli_data_one_hot(tr, k, &st->train_1h);
+        if (rc == CLI_OK && te) rc = cli_data_one_hot(te, k, &st->test_1h);
+    }
+    if (rc != CLI_OK) train_teardown(st);
+    return rc;
+}
+
+void train_teardown(train_state *st) {
+    nerve_net_free(st->net);
+    nerve_data_free(st->train_1h);
+    nerve_data_free(st->test_1h);
+    cli_data_close(&st->data);
+    memset(st, 0, sizeof *st);
+}

@@ -1,0 +1,176 @@
+/* The owning data set type: creation, views, seeded splits, standardization. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data_internal.h"
+#include "error.h"
+
+void data_set_name(nerve_data *data, const char *name) {
+    size_t n = strlen(name);
+    if (n >= sizeof data->name) n = sizeof data->name - 1;
+    memcpy(data->name, name, n);
+    data->name[n] = '\0';
+}
+
+/* n * m without overflow; 0 on success. */
+static int mul_ok(size_t a, size_t b, size_t *out) {
+    if (a && b > SIZE_MAX / a) return 1;
+    *out = a * b;
+    return 0;
+}
+
+nerve_status nerve_data_create(nerve_data **out, size_t n, size_t in, size_t outs,
+                               int classification, const char *name) {
+    CHECK_ARG(out != NULL, "nerve_data_create: out is NULL");
+    *out = NULL;
+    CHECK_ARG(in >= 1 && outs >= 1, "nerve_data_create: in (%zu) and out (%zu) must be >= 1", in, outs);
+    size_t nx, ny, bx, by;
+    if (mul_ok(n, in, &nx) || mul_ok(nx, sizeof(float), &bx) ||
+        mul_ok(n, classification ? 1 : outs, &ny) || mul_ok(ny, sizeof(float), &by))
+        return error_set(NERVE_EINVAL, "nerve_data_create: %zu samples x %zu features overflow", n, in);
+    nerve_data *d = calloc(1, sizeof *d);
+    if (!d) return error_set(NERVE_ENOMEM, "nerve_data_create: out of memory");
+    d->x = calloc(nx ? nx : 1, sizeof(float));
+    if (classification)
+        d->labels = calloc(ny ? ny : 1, sizeof(int32_t));
+    else
+        d->y = calloc(ny ? ny : 1, sizeof(float));
+    if (!d->x || (!d->labels && !d->y)) {
+        nerve_data_free(d);
+        return error_set(NERVE_ENOMEM, "nerve_data_create: cannot allocate %zu + %zu bytes", bx, by);
+    }
+    d->n = n;
+    d->in = in;
+    d->out = outs;
+    data_set_name(d, name ? name : "");
+    *out = d;
+    return NERVE_OK;
+}
+
+void nerve_data_free(nerve_data *data) {
+    if (!data) return;
+    free(data->x);
+    free(data->labels);
+    free(data->y);
+    free(data);
+}
+
+nerve_dataset nerve_data_view(const nerve_data *data) {
+    nerve_dataset v;
+    memset(&v, 0, sizeof v);
+    if (!data) return v;
+    v.x = data->x;
+    v.y = data->y;
+    v.labels = data->labels;
+    v.n = data->n;
+    v.in = data->in;
+    v.out = data->out;
+    return v;
+}
+
+/* splitmix64 (Steele, Lea, Flood 2014; constants from its reference code). */
+static uint64_t splitmix64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, bound) by rejection: draws below 2^64 mod bound are
+ * redrawn, so every residue is equally likely. */
+static uint64_t uniform_below(uint64_t *s, uint64_t bound) {
+    uint64_t threshold = (0 - bound) % bound;
+    for (;;) {
+        uint64_t r = splitmix64(s);
+        if (r >= threshold) return r % bound;
+    }
+}
+
+/* Copies sample src_i of src to row dst_i of dst. */
+static void copy_row(nerve_data *dst, size_t dst_i, const nerve_data *src, size_t src_i) {
+    memcpy(dst->x + dst_i * dst->in, src->x + src_i * src->in, src->in * sizeof(float));
+    if (src->labels)
+        dst->labels[dst_i] = src->labels[src_i];
+    else
+        memcpy(dst->y + dst_i * dst->out, src->y + src_i * src->out, src->out * sizeof(float));
+}
+
+nerve_status nerve_data_split(const nerve_data *src, double fraction, uint64_t seed,
+                              nerve_data **rest, nerve_data **held) {
+    CHECK_ARG(rest != NULL && held != NULL, "nerve_data_split: output pointer is NULL");
+    *rest = *held = NULL;
+    CHECK_ARG(src != NULL, "nerve_data_split: src is NULL");
+    CHECK_ARG(fraction > 0.0 && fraction < 1.0, "nerve_data_split: fraction %g is not in (0, 1)",
+              fraction);
+    size_t n_held = (size_t)floor(fraction * (double)src->n);
+    CHECK_ARG(n_held >= 1 && n_held < src->n,
+              "nerve_data_split: holding out %g of %zu samples leaves an empty part", fraction, src->n);
+    size_t *order = malloc(src->n * sizeof *order);
+    if (!order) return error_set(NERVE_ENOMEM, "nerve_data_split: out of memory");
+    for (size_t i = 0; i < src->n; i++) order[i] = i;
+    /* Fisher-Yates from the top: swap i with a uniform j in [0, i]. */
+    uint64_t s = seed;
+    for (size_t i = src->n - 1; i > 0; i--) {
+        size_t j = (size_t)uniform_below(&s, (uint64_t)i + 1);
+        size_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    int cls = src->labels != NULL;
+    char name[sizeof src->name + 16];
+    nerve_data *a = NULL, *b = NULL;
+    snprintf(name, sizeof name, "%s (rest)", src->name);
+    nerve_status st = nerve_data_create(&a, src->n - n_held, src->in, src->out, cls, name);
+    if (st == NERVE_OK) {
+        snprintf(name, sizeof name, "%s (held out)", src->name);
+        st = nerve_data_create(&b, n_held, src->in, src->out, cls, name);
+    }
+    if (st != NERVE_OK) {
+        nerve_data_free(a);
+        free(order);
+        return st;
+    }
+    for (size_t i = 0; i < n_held; i++) copy_row(b, i, src, order[i]);
+    for (size_t i = n_held; i < src->n; i++) copy_row(a, i - n_held, src, order[i]);
+    free(order);
+    *rest = a;
+    *held = b;
+    return NERVE_OK;
+}
+
+nerve_status nerve_data_standardize(nerve_data *fit, nerve_data *other) {
+    CHECK_ARG(fit != NULL, "nerve_data_standardize: fit is NULL");
+    CHECK_ARG(fit->n > 0, "nerve_data_standardize: fit has no samples");
+    CHECK_ARG(!other || other->in == fit->in,
+              "nerve_data_standardize: feature counts differ (%zu vs %zu)", fit->in,
+              other ? other->in : 0);
+    size_t in = fit->in;
+    double *mean = calloc(2 * in, sizeof(double));
+    if (!mean) return error_set(NERVE_ENOMEM, "nerve_data_standardize: out of memory");
+    double *scale = mean + in;
+    /* two passes in double: mean, then the mean squared deviation */
+    for (size_t i = 0; i < fit->n; i++)
+        for (size_t j = 0; j < in; j++) mean[j] += fit->x[i * in + j];
+    for (size_t j = 0; j < in; j++) mean[j] /= (double)fit->n;
+    for (size_t i = 0; i < fit->n; i++)
+        for (size_t j = 0; j < in; j++) {
+            double d = fit->x[i * in + j] - mean[j];
+            scale[j] += d * d;
+        }
+    for (size_t j = 0; j < in; j++) {
+        double sd = sqrt(scale[j] / (double)fit->n);
+        scale[j] = sd > 0 ? 1.0 / sd : 1.0;
+    }
+    nerve_data *sets[2] = {fit, other};
+    for (int k = 0; k < 2; k++) {
+        nerve_data *d = sets[k];
+        if (!d) continue;
+        for (size_t i = 0; i < d->n; i++)
+            for (size_t j = 0; j < in; j++)
+                d->x[i * in + j] = (float)((d->x[i * in + j] - mean[j]) * scale[j]);
+    }
+    free(mean);
+    return NERVE_OK;
+}

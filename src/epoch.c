@@ -1,0 +1,166 @@
+/* Epoch-level helpers over an in-memory data set: one training pass in
+ * minibatches (optionally shuffled with the network's own generator) and
+ * forward-only evaluation (mean loss, accuracy). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "net_plan.h"
+#include "rng.h"
+
+#define DEFAULT_BATCH 32
+/* Rows per forward pass of nerve_net_evaluate (memory bound for big sets). */
+#define EVAL_CHUNK 1024
+
+static nerve_status check_dataset(const char *fn, const nerve_net *net, const nerve_dataset *d) {
+    CHECK_ARG(net != NULL, "%s: net is NULL", fn);
+    CHECK_ARG(d != NULL, "%s: data is NULL", fn);
+    CHECK_ARG(d->n >= 1, "%s: the data set is empty (n = 0)", fn);
+    CHECK_ARG(d->x != NULL, "%s: data x is NULL", fn);
+    const size_t in = net->sizes[0], C = net->sizes[net->n_layers];
+    CHECK_ARG(d->in == in, "%s: the data has %zu features but the network takes %zu inputs", fn,
+              d->in, in);
+    CHECK_ARG(d->out == C, "%s: the data has %zu %s but the network has %zu outputs", fn, d->out,
+              d->labels ? "classes" : "targets", C);
+    if (net->loss == NERVE_LOSS_MSE) {
+        CHECK_ARG(d->labels == NULL, "%s: an mse network takes targets y, but the data has labels", fn);
+        CHECK_ARG(d->y != NULL, "%s: an mse network needs targets y; the data has none", fn);
+    } else {
+        CHECK_ARG(d->y == NULL, "%s: a cross-entropy network takes class labels, but the data has y", fn);
+        CHECK_ARG(d->labels != NULL, "%s: a cross-entropy network needs labels; the data has none", fn);
+        for (size_t i = 0; i < d->n; i++)
+            CHECK_ARG(d->labels[i] >= 0 && (size_t)d->labels[i] < C,
+                      "%s: label %ld of sample %zu is outside [0, %zu)", fn, (long)d->labels[i], i, C);
+    }
+    CHECK_ARG(d->n <= SIZE_MAX / sizeof(float) / (in > C ? in : C), "%s: n = %zu is too large", fn, d->n);
+    return NERVE_OK;
+}
+
+/* Index of the largest of o[0..C) (the first one on ties; NaN never wins). */
+static size_t argmax(const float *o, size_t C) {
+    size_t best = 0;
+    for (size_t j = 1; j < C; j++)
+        if (o[j] > o[best]) best = j;
+    return best;
+}
+
+static size_t count_correct(const float *out, const int32_t *labels, size_t n, size_t C) {
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) ok += argmax(out + i * C, C) == (size_t)labels[i];
+    return ok;
+}
+
+nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
+                                   const nerve_epoch_opts *opts, nerve_eval *result) {
+    static const char fn[] = "nerve_net_train_epoch";
+    nerve_status st = check_dataset(fn, net, data);
+    if (st != NERVE_OK) return st;
+    const nerve_epoch_opts def = {0};
+    if (!opts) opts = &def;
+    const size_t n = data->n, in = data->in, C = data->out, L = net->n_layers;
+    const size_t bs = opts->batch_size ? (opts->batch_size < n ? opts->batch_size : n) : (DEFAULT_BATCH < n ? DEFAULT_BATCH : n);
+    const int cls = data->labels != NULL;
+
+    size_t *perm = NULL;
+    float *bx = NULL, *by = NULL;
+    int32_t *bl = NULL;
+    if (opts->shuffle) {
+        perm = malloc(n * sizeof *perm);
+        bx = malloc(bs * in * sizeof *bx);
+        by = cls ? NULL : malloc(bs * C * sizeof *by);
+        bl = cls ? malloc(bs * sizeof *bl) : NULL;
+        if (!perm || !bx || (cls ? !bl : !by)) {
+            free(perm), free(bx), free(by), free(bl);
+            return error_set(NERVE_ENOMEM, "%s: out of memory for shuffled batches", fn);
+        }
+        /* Fisher-Yates from the end: swap i with a uniform j in [0, i]. */
+        for (size_t i = 0; i < n; i++) perm[i] = i;
+        for (size_t i = n - 1; i > 0; i--) {
+            const size_t j = (size_t)rng_below(net->rng, (uint64_t)i + 1);
+            const size_t t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+    }
+
+    double loss_sum = 0;
+    size_t seen = 0, correct = 0;
+    st = NERVE_OK;
+    for (size_t r = 0; r < n; r += bs) {
+        const size_t rows = n - r < bs ? n - r : bs;
+        nerve_batch b = {.n = rows};
+        if (perm) {
+            for (size_t i = 0; i < rows; i++) {
+                const size_t s = perm[r + i];
+                memcpy(bx + i * in, data->x + s * in, in * sizeof *bx);
+                if (cls)
+                    bl[i] = data->labels[s];
+                else
+                    memcpy(by + i * C, data->y + s * C, C * sizeof *by);
+            }
+            b.x = bx, b.y = by, b.labels = bl;
+        } else {
+            b.x = data->x + r * in;
+            b.y = cls ? NULL : data->y + r * C;
+            b.labels = cls ? data->labels + r : NULL;
+        }
+        float loss;
+        st = nerve_net_train_batch(net, &b, &loss);
+        if (st != NERVE_OK) break;
+        loss_sum += (double)loss * (double)rows;
+        seen += rows;
+        /* the step's forward outputs are still in the plan */
+        if (cls) correct += count_correct(net->plan->a[L - 1], b.labels, rows, C);
+        if (opts->progress) opts->progress(opts->progress_user, seen, n, (float)(loss_sum / (double)seen));
+        if (opts->stop && *opts->stop) break;
+    }
+    free(perm), free(bx), free(by), free(bl);
+    if (result) {
+        result->n = seen;
+        result->loss = seen ? loss_sum / (double)seen : 0.0;
+        result->accuracy = cls && seen ? (double)correct / (double)seen : 0.0;
+    }
+    if (st == NERVE_OK && seen == n) net->epoch++;
+    return st;
+}
+
+nerve_status nerve_net_evaluate(nerve_net *net, const nerve_dataset *data, nerve_eval *result) {
+    static const char fn[] = "nerve_net_evaluate";
+    nerve_status st = check_dataset(fn, net, data);
+    if (st != NERVE_OK) return st;
+    CHECK_ARG(result != NULL, "%s: result is NULL", fn);
+    const size_t n = data->n, in = data->in, C = data->out;
+    const int cls = data->labels != NULL;
+    /* balanced chunks, never a single row unless n == 1 (as nerve_net_forward) */
+    const size_t chunks = (n + EVAL_CHUNK - 1) / EVAL_CHUNK, chunk = (n + chunks - 1) / chunks;
+    float *out = malloc(chunk * C * sizeof *out), *row_loss = malloc(chunk * sizeof *row_loss);
+    if (!out || !row_loss) {
+        free(out), free(row_loss);
+        return error_set(NERVE_ENOMEM, "%s: out of memory", fn);
+    }
+    double loss_sum = 0;
+    size_t correct = 0;
+    for (size_t r = 0; r < n && st == NERVE_OK; r += chunk) {
+        const size_t rows = n - r < chunk ? n - r : chunk;
+        st = nerve_net_forward(net, data->x + r * in, rows, out);
+        if (st != NERVE_OK) break;
+        const kernels *kt = kernels_active();
+        if (cls) {
+            kt->loss_xent(rows, C, out, data->labels + r, 1.0f, NULL, row_loss);
+            correct += count_correct(out, data->labels + r, rows, C);
+        } else {
+            kt->loss_mse(rows, C, out, data->y + r * C, 1.0f, NULL, row_loss);
+        }
+        for (size_t i = 0; i < rows; i++) loss_sum += (double)row_loss[i];
+    }
+    free(out), free(row_loss);
+    if (st != NERVE_OK) {
+        error_prefix("%s", fn);
+        return st;
+    }
+    result->n = n;
+    result->loss = loss_sum / (cls ? (double)n : (double)n * (double)C);
+    result->accuracy = cls ? (double)correct / (double)n : 0.0;
+    return NERVE_OK;
+}

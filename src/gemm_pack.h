@@ -1,0 +1,19 @@
+/* Packing of GEMM operands into the micro-kernel's panel layout (table.h):
+ * a panel of width W (MR for A, NR for B) and depth kc is stored as kc
+ * groups of W floats, dst[p*W + x], lanes x >= width zero-filled.
+ *
+ * Both operands are the same operation seen through strides: element
+ * (x, p) of the panel is src[x*xs + p*ps]
+ *   A panel: x = row i, p = k index  -> xs = a_rs, ps = a_cs
+ *   B panel: x = col j, p = k index  -> xs = b_cs, ps = b_rs
+ * Pure data movement (no arithmetic), so it cannot affect the bits of the
+ * result; it only has to be fast. */
+#ifndef NERVE_SRC_GEMM_PACK_H
+#define NERVE_SRC_GEMM_PACK_H
+
+#include <stddef.h>
+
+void gemm_pack_panel(const float *src, size_t xs, size_t ps, size_t width, size_t kc, size_t w,
+                     float *dst);
+
+#endif

@@ -1,0 +1,141 @@
+/* Fused linear-layer products (contract: linear.h): the GEMM driver with a
+ * per-tile epilogue for the bias, the activation and the activation
+ * derivative. */
+#include "linear.h"
+
+#include <omp.h>
+
+#include "gemm.h"
+
+/* ---- forward ------------------------------------------------------------ */
+
+typedef struct fwd_ctx {
+    const kernels *kt;
+    const float *b;
+    int act;
+    float *y;   /* Y when Z is kept separately, else NULL (Y is C itself) */
+    size_t ldy;
+} fwd_ctx;
+
+/* Tile of C = Z (or Y when Z is not kept): add the bias (one rounding),
+ * then the activation row by row into Y. */
+static void fwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
+                     float *c, size_t ldc) {
+    const fwd_ctx *f = ep->ctx;
+    if (f->b) f->kt->bias_add(rows, cols, c, ldc, f->b + j0);
+    if (f->y) {
+        for (size_t i = 0; i < rows; i++)
+            f->kt->act_fwd[f->act](cols, c + i * ldc, f->y + (i0 + i) * f->ldy + j0);
+    } else if (f->act != ACT_IDENTITY) {
+        for (size_t i = 0; i < rows; i++) f->kt->act_fwd[f->act](cols, c + i * ldc, c + i * ldc);
+    }
+}
+
+static gemm_args fwd_args(size_t n, size_t in, size_t out, const float *x, const float *w,
+                          float *c) {
+    gemm_args g = {
+        .m = n, .n = out, .k = in,
+        .a = x, .a_rs = in, .a_cs = 1,   /* X [n x in] */
+        .b = w, .b_rs = 1, .b_cs = in,   /* W^T: B(p, o) = W[o*in + p] */
+        .c = c, .ldc = out, .accumulate = 0,
+    };
+    return g;
+}
+
+void linear_forward_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
+                         const float *w, const float *b, int act, float *z, float *y, float *ws,
+                         int tid, int nt) {
+    const fwd_ctx f = {kt, b, act, z ? y : NULL, out};
+    const gemm_epilogue ep = {fwd_tile, &f};
+    const gemm_args g = fwd_args(n, in, out, x, w, z ? z : y);
+    gemm_part(kt, &g, &ep, ws, tid, nt);
+}
+
+void linear_forward(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
+                    const float *w, const float *b, int act, float *z, float *y, float *ws,
+                    int nthreads) {
+    const fwd_ctx f = {kt, b, act, z ? y : NULL, out};
+    const gemm_epilogue ep = {fwd_tile, &f};
+    const gemm_args g = fwd_args(n, in, out, x, w, z ? z : y);
+    gemm_chain_ep(kt, &g, &ep, ws, nthreads);
+}
+
+/* ---- backward ----------------------------------------------------------- */
+
+/* [b, e): thread t's share of `len` items in units of `unit`. */
+static void share(size_t len, size_t unit, int t, int nt, size_t *b, size_t *e) {
+    const size_t units = (len + unit - 1) / unit;
+    const size_t u0 = units * (size_t)t / (size_t)nt, u1 = units * (size_t)(t + 1) / (size_t)nt;
+    *b = u0 * unit < len ? u0 * unit : len;
+    *e = u1 * unit < len ? u1 * unit : len;
+}
+
+void linear_act_backward_part(const kernels *kt, size_t n, size_t out, int act, const float *z,
+                              const float *y, const float *dy, float *dz, int tid, int nt) {
+    size_t r0, r1;
+    share(n, 1, tid, nt < 1 ? 1 : nt, &r0, &r1);
+    if (r1 > r0)
+        kt->act_bwd[act]((r1 - r0) * out, z + r0 * out, y + r0 * out, dy + r0 * out,
+                         dz + r0 * out);
+}
+
+typedef struct bwd_ctx {
+    const kernels *kt;
+    int act;
+    const float *z, *y;
+    size_t ld;
+} bwd_ctx;
+
+/* Tile of dX: times the previous layer's activation derivative, in place. */
+static void bwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
+                     float *c, size_t ldc) {
+    const bwd_ctx *b = ep->ctx;
+    for (size_t i = 0; i < rows; i++) {
+        const size_t o = (i0 + i) * b->ld + j0;
+        b->kt->act_bwd[b->act](cols, b->z + o, b->y + o, c + i * ldc, c + i * ldc);
+    }
+}
+
+void linear_backward_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
+                          const float *w, const float *dz, float *dw, float *db, int accumulate,
+                          int prev_act, const float *zp, const float *yp, float *dx, float *ws,
+                          int tid, int nt) {
+    if (nt < 1) nt = 1;
+    if (db) {
+        /* columns split in 16-float units: each column one chain over the rows */
+        size_t c0, c1;
+        share(out, 16, tid, nt, &c0, &c1);
+        if (c1 > c0) kt->colsum(n, c1 - c0, dz + c0, out, db + c0, accumulate);
+    }
+    const gemm_args gw = {
+        .m = out, .n = in, .k = n,
+        .a = dz, .a_rs = 1, .a_cs = out, /* dZ^T */
+        .b = x, .b_rs = in, .b_cs = 1,
+        .c = dw, .ldc = in, .accumulate = accumulate,
+    };
+    gemm_part(kt, &gw, NULL, ws, tid, nt);
+    if (!dx) return;
+    const gemm_args gx = {
+        .m = n, .n = in, .k = out,
+        .a = dz, .a_rs = out, .a_cs = 1,
+        .b = w, .b_rs = in, .b_cs = 1,
+        .c = dx, .ldc = in, .accumulate = 0,
+    };
+    const bwd_ctx bc = {kt, prev_act, zp, yp, in};
+    const gemm_epilogue ep = {bwd_tile, &bc};
+    gemm_part(kt, &gx, prev_act != ACT_IDENTITY ? &ep : NULL, ws, tid, nt);
+}
+
+void linear_backward(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
+                     const float *w, const float *dz, float *dw, float *db, int accumulate,
+                     int prev_act, const float *zp, const float *yp, float *dx, float *ws,
+                     int nthreads) {
+    if (nthreads <= 1 || omp_in_parallel()) {
+        linear_backward_part(kt, n, in, out, x, w, dz, dw, db, accumulate, prev_act, zp, yp, dx,
+                             ws, 0, 1);
+        return;
+    }
+#pragma omp parallel num_threads(nthreads)
+    linear_backward_part(kt, n, in, out, x, w, dz, dw, db, accumulate, prev_act, zp, yp, dx, ws,
+                         omp_get_thread_num(), omp_get_num_threads());
+}

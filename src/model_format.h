@@ -1,0 +1,49 @@
+/* The model file format (.nrv), version 1: constants and the internal entry
+ * points of src/model_read.c and src/model_write.c. The byte-level
+ * specification is docs/model-format.md; keep the two in step. */
+#ifndef NERVE_SRC_MODEL_FORMAT_H
+#define NERVE_SRC_MODEL_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nerve/net.h"
+
+/* 8-byte signature, PNG style: a non-ASCII first byte (catches 7-bit
+ * transfers), "NRV", CR LF and LF (catch line-ending conversion), and
+ * Ctrl-Z (stops a DOS `type`). */
+#define MODEL_MAGIC "\x89NRV\r\n\x1a\n"
+#define MODEL_MAGIC_LEN 8
+#define MODEL_VERSION 1u
+/* flags: bit 0 set when the training state section is present; other bits 0 */
+#define MODEL_FLAG_TRAINING 1u
+
+/* Limits a reader enforces before it allocates anything. They equal the
+ * limits of nerve_net_create (src/net.c), so every network the library can
+ * build can be saved. */
+#define MODEL_MAX_LAYERS 4096u
+#define MODEL_MAX_WIDTH ((uint64_t)1 << 24)
+#define MODEL_MAX_PARAMS ((uint64_t)1 << 31)
+
+/* Section sizes in bytes (docs/model-format.md, "Layout"). */
+#define MODEL_FIXED_BYTES 32u    /* magic .. seed */
+#define MODEL_TRAINING_BYTES 100u /* optimizer kind .. moment buffer count */
+#define MODEL_CRC_BYTES 4u
+
+/* Writes the model to f (buffered stdio; the caller flushes and syncs).
+ * NERVE_EIO with strerror and `name` on a write error; NERVE_EINVAL when
+ * the network exceeds the format's limits. */
+nerve_status model_write(const nerve_net *net, int with_training_state, FILE *f, const char *name);
+
+/* Parses a whole model file held in memory. NERVE_EFORMAT for anything
+ * wrong (message names `name`), NERVE_ENOMEM if the network cannot be
+ * allocated. */
+nerve_status model_read_mem(const uint8_t *buf, size_t len, const char *name, nerve_net **out);
+
+/* The same from an open file of `len` bytes, positioned at its start. The
+ * file is read twice: once to check structure, length and checksum, once
+ * to fill the network. NERVE_EIO for read errors. */
+nerve_status model_read_file(FILE *f, uint64_t len, const char *name, nerve_net **out);
+
+#endif

@@ -1,0 +1,343 @@
+/* Reading and validating a model file (docs/model-format.md).
+ *
+ * The file is untrusted. Reading goes in three steps, and nothing is
+ * allocated from a size in the file before that size has been checked
+ * against the limits and against the real length of the file:
+ *   1. the header: signature, version, flags, every count and enum value,
+ *      the optimizer kind and its number of moment buffers; from them the
+ *      exact file length, compared with the real one;
+ *   2. the CRC-32 over everything but the last 4 bytes;
+ *   3. the network is created and filled, and each value checked (finite
+ *      parameters, valid optimizer settings, consistent counters). */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32.h"
+#include "error.h"
+#include "model_format.h"
+#include "net_internal.h"
+
+/* Bytes read at once while checksumming and converting arrays. */
+#define CHUNK 65536
+
+/* Where the bytes come from: a memory buffer or a stdio file. */
+typedef struct source {
+    const uint8_t *mem;
+    FILE *f;
+    uint64_t len, pos;
+    const char *name;
+} source;
+
+/* Reads n bytes at the current position. Running past the end is
+ * NERVE_EFORMAT ("truncated"), a failing read NERVE_EIO. */
+static nerve_status src_read(source *s, void *dst, size_t n) {
+    if (n > s->len - s->pos)
+        return error_set(NERVE_EFORMAT, "%s: file truncated at byte %llu (expected at least %llu)",
+                         s->name, (unsigned long long)s->len,
+                         (unsigned long long)s->pos + (unsigned long long)n);
+    if (s->mem) {
+        memcpy(dst, s->mem + s->pos, n);
+    } else {
+        errno = 0;
+        if (fread(dst, 1, n, s->f) != n) {
+            if (ferror(s->f))
+                return error_set(NERVE_EIO, "%s: read failed: %s", s->name,
+                                 strerror(errno ? errno : EIO));
+            return error_set(NERVE_EFORMAT, "%s: file truncated at byte %llu while reading",
+                             s->name, (unsigned long long)s->pos);
+        }
+    }
+    s->pos += n;
+    return NERVE_OK;
+}
+
+static nerve_status src_seek(source *s, uint64_t pos) {
+    if (!s->mem && fseeko(s->f, (off_t)pos, SEEK_SET) != 0)
+        return error_set(NERVE_EIO, "%s: seek failed: %s", s->name, strerror(errno));
+    s->pos = pos;
+    return NERVE_OK;
+}
+
+static uint32_t le32(const uint8_t *b) {
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+static uint64_t le64(const uint8_t *b) { return (uint64_t)le32(b) | (uint64_t)le32(b + 4) << 32; }
+static float f32_of(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static double f64_of(uint64_t u) {
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+static nerve_status get_u32(source *s, uint32_t *v) {
+    uint8_t b[4];
+    nerve_status st = src_read(s, b, 4);
+    if (st == NERVE_OK) *v = le32(b);
+    return st;
+}
+#define TRY(expr)                               \
+    do {                                        \
+        nerve_status try_st_ = (expr);          \
+        if (try_st_ != NERVE_OK) return try_st_; \
+    } while (0)
+
+/* Everything the header says, validated. */
+typedef struct header {
+    uint32_t flags, n_layers, loss;
+    uint64_t seed;
+    size_t *sizes; /* n_layers + 1 */
+    nerve_act *acts;
+    uint64_t n_params;
+    /* training state */
+    nerve_opt opt;
+    uint64_t step, epoch;
+    double beta1_pow, beta2_pow;
+    uint64_t rng[4];
+    uint32_t n_buffers;
+    uint64_t params_at; /* offset of the first parameter */
+} header;
+
+static void header_free(header *h) {
+    free(h->sizes);
+    free(h->acts);
+    h->sizes = NULL;
+    h->acts = NULL;
+}
+
+static nerve_status read_training_header(source *s, header *h) {
+    uint8_t b[MODEL_TRAINING_BYTES];
+    TRY(src_read(s, b, sizeof b));
+    uint32_t kind = le32(b), nesterov = le32(b + 4);
+    if (kind >= NERVE_OPT_COUNT)
+        return error_set(NERVE_EFORMAT, "%s: optimizer kind %u is not valid (0 to %d)", s->name, kind,
+                         NERVE_OPT_COUNT - 1);
+    if (nesterov > 1)
+        return error_set(NERVE_EFORMAT, "%s: Nesterov flag %u is not 0 or 1", s->name, nesterov);
+    nerve_opt *o = &h->opt;
+    o->kind = (nerve_opt_kind)kind;
+    o->nesterov = (int)nesterov;
+    o->lr = f32_of(le32(b + 8));
+    o->momentum = f32_of(le32(b + 12));
+    o->weight_decay = f32_of(le32(b + 16));
+    o->beta1 = f32_of(le32(b + 20));
+    o->beta2 = f32_of(le32(b + 24));
+    o->eps = f32_of(le32(b + 28));
+    h->step = le64(b + 32);
+    h->epoch = le64(b + 40);
+    h->beta1_pow = f64_of(le64(b + 48));
+    h->beta2_pow = f64_of(le64(b + 56));
+    for (int i = 0; i < 4; i++) h->rng[i] = le64(b + 64 + 8 * i);
+    h->n_buffers = le32(b + 96);
+    /* SGD keeps a momentum buffer only when momentum != 0; Adam keeps m and v */
+    uint32_t want = kind != NERVE_OPT_SGD ? 2u : o->momentum != 0.0f ? 1u : 0u;
+    if (h->n_buffers != want)
+        return error_set(NERVE_EFORMAT, "%s: %u moment buffers, but optimizer %s needs %u", s->name,
+                         h->n_buffers, nerve_opt_name(o->kind), want);
+    return NERVE_OK;
+}
+
+/* Step 1: the header, and the file length it implies. */
+static nerve_status read_header(source *s, header *h) {
+    memset(h, 0, sizeof *h);
+    uint8_t b[MODEL_FIXED_BYTES];
+    size_t have = s->len < MODEL_MAGIC_LEN ? (size_t)s->len : MODEL_MAGIC_LEN;
+    TRY(src_read(s, b, have));
+    if (memcmp(b, MODEL_MAGIC, have) != 0)
+        return error_set(NERVE_EFORMAT, "%s: not a nerve model file (bad signature)", s->name);
+    TRY(src_read(s, b + have, MODEL_FIXED_BYTES - have));
+    uint32_t version = le32(b + 8);
+    if (version != MODEL_VERSION)
+        return error_set(NERVE_EFORMAT, "%s: unsupported format version %u (this library reads %u)",
+                         s->name, version, MODEL_VERSION);
+    h->flags = le32(b + 12);
+    if (h->flags & ~MODEL_FLAG_TRAINING)
+        return error_set(NERVE_EFORMAT, "%s: unknown flags 0x%08x", s->name, h->flags);
+    h->n_layers = le32(b + 16);
+    if (h->n_layers < 1 || h->n_layers > MODEL_MAX_LAYERS)
+        return error_set(NERVE_EFORMAT, "%s: layer count %u is not in [1, %u]", s->name, h->n_layers,
+                         MODEL_MAX_LAYERS);
+    h->loss = le32(b + 20);
+    if (h->loss >= NERVE_LOSS_COUNT)
+        return error_set(NERVE_EFORMAT, "%s: loss %u is not valid (0 to %d)", s->name, h->loss,
+                         NERVE_LOSS_COUNT - 1);
+    h->seed = le64(b + 24);
+
+    /* widths and activations: n_layers <= MODEL_MAX_LAYERS bounds these */
+    const uint32_t nl = h->n_layers;
+    h->sizes = malloc((nl + 1) * sizeof *h->sizes);
+    h->acts = malloc(nl * sizeof *h->acts);
+    if (!h->sizes || !h->acts) return error_set(NERVE_ENOMEM, "%s: out of memory", s->name);
+    for (uint32_t i = 0; i <= nl; i++) {
+        uint32_t w;
+        TRY(get_u32(s, &w));
+        if (w < 1 || w > MODEL_MAX_WIDTH)
+            return error_set(NERVE_EFORMAT, "%s: layer width %u (index %u) is not in [1, %llu]", s->name,
+                             w, i, (unsigned long long)MODEL_MAX_WIDTH);
+        h->sizes[i] = w;
+    }
+    if (h->loss == NERVE_LOSS_XENT && h->sizes[nl] < 2)
+        return error_set(NERVE_EFORMAT, "%s: cross-entropy with output width %zu (needs >= 2)", s->name,
+                         h->sizes[nl]);
+    uint64_t total = 0;
+    for (uint32_t l = 0; l < nl; l++) {
+        uint32_t a;
+        TRY(get_u32(s, &a));
+        if (a >= NERVE_ACT_COUNT)
+            return error_set(NERVE_EFORMAT, "%s: layer %u activation %u is not valid (0 to %d)", s->name,
+                             l, a, NERVE_ACT_COUNT - 1);
+        h->acts[l] = (nerve_act)a;
+        /* widths <= 2^24: the product fits easily in 64 bits */
+        total += (uint64_t)h->sizes[l + 1] * h->sizes[l] + h->sizes[l + 1];
+        if (total > MODEL_MAX_PARAMS)
+            return error_set(NERVE_EFORMAT, "%s: more than %llu parameters (limit) by layer %u", s->name,
+                             (unsigned long long)MODEL_MAX_PARAMS, l);
+    }
+    h->n_params = total;
+    if (h->flags & MODEL_FLAG_TRAINING) TRY(read_training_header(s, h));
+    h->params_at = s->pos;
+
+    /* parameters, the moment buffers, the checksum: at most 3 * 2^31 * 4
+     * bytes plus the header, far from overflowing 64 bits */
+    uint64_t expect = s->pos + 4 * h->n_params * (1 + (uint64_t)h->n_buffers) + MODEL_CRC_BYTES;
+    if (s->len < expect)
+        return error_set(NERVE_EFORMAT, "%s: file truncated at byte %llu (expected %llu)", s->name,
+                         (unsigned long long)s->len, (unsigned long long)expect);
+    if (s->len > expect)
+        return error_set(NERVE_EFORMAT, "%s: file has %llu bytes, expected %llu (trailing data)", s->name,
+                         (unsigned long long)s->len, (unsigned long long)expect);
+    return NERVE_OK;
+}
+
+/* Step 2: CRC-32 over bytes [0, len - 4) against the stored one. */
+static nerve_status check_crc(source *s, uint8_t *chunk) {
+    TRY(src_seek(s, 0));
+    uint32_t crc = 0;
+    uint64_t body = s->len - MODEL_CRC_BYTES;
+    while (s->pos < body) {
+        size_t n = body - s->pos < CHUNK ? (size_t)(body - s->pos) : CHUNK;
+        TRY(src_read(s, chunk, n));
+        crc = crc32_update(crc, chunk, n);
+    }
+    uint32_t stored;
+    TRY(get_u32(s, &stored));
+    if (stored != crc)
+        return error_set(NERVE_EFORMAT, "%s: checksum mismatch (stored 0x%08x, computed 0x%08x)", s->name,
+                         stored, crc);
+    return NERVE_OK;
+}
+
+/* Reads n floats into dst; each must be finite (and >= 0 when nonneg). */
+static nerve_status read_floats(source *s, uint8_t *chunk, float *dst, size_t n, int nonneg,
+                                const char *what, size_t layer) {
+    size_t done = 0;
+    while (done < n) {
+        size_t k = n - done < CHUNK / 4 ? n - done : CHUNK / 4;
+        TRY(src_read(s, chunk, 4 * k));
+        for (size_t i = 0; i < k; i++) {
+            float v = f32_of(le32(chunk + 4 * i));
+            if (!isfinite(v) || (nonneg && v < 0.0f))
+                return error_set(NERVE_EFORMAT, "%s: layer %zu %s value %zu is %g (must be finite%s)",
+                                 s->name, layer, what, done + i, (double)v, nonneg ? " and >= 0" : "");
+            dst[done + i] = v;
+        }
+        done += k;
+    }
+    return NERVE_OK;
+}
+
+static nerve_status read_block(source *s, uint8_t *chunk, nerve_net *net, float *base, int nonneg,
+                               const char *what) {
+    for (size_t l = 0; l < net->n_layers; l++) {
+        size_t out = net->sizes[l + 1], in = net->sizes[l];
+        char label[64];
+        snprintf(label, sizeof label, "%s weight", what);
+        TRY(read_floats(s, chunk, base + net->w_off[l], out * in, nonneg, label, l));
+        snprintf(label, sizeof label, "%s bias", what);
+        TRY(read_floats(s, chunk, base + net->b_off[l], out, nonneg, label, l));
+    }
+    return NERVE_OK;
+}
+
+/* The counters and generator state of a training-state section. */
+static nerve_status check_counters(const source *s, const header *h) {
+    const double p[2] = {h->beta1_pow, h->beta2_pow};
+    for (int i = 0; i < 2; i++) {
+        if (!(p[i] >= 0.0 && p[i] <= 1.0))
+            return error_set(NERVE_EFORMAT, "%s: beta%d^step = %g is not in [0, 1]", s->name, i + 1, p[i]);
+        /* Adam: beta^t is 1 before the first step, and < 1 after (beta < 1) */
+        if (h->opt.kind != NERVE_OPT_SGD && (h->step == 0) != (p[i] == 1.0))
+            return error_set(NERVE_EFORMAT, "%s: beta%d^step = %g does not fit step count %llu", s->name,
+                             i + 1, p[i], (unsigned long long)h->step);
+    }
+    if ((h->rng[0] | h->rng[1] | h->rng[2] | h->rng[3]) == 0)
+        return error_set(NERVE_EFORMAT, "%s: shuffling generator state is all zero", s->name);
+    return NERVE_OK;
+}
+
+/* Step 3: build the network from a validated header. */
+static nerve_status fill_net(source *s, const header *h, uint8_t *chunk, nerve_net *net) {
+    TRY(src_seek(s, h->params_at));
+    TRY(read_block(s, chunk, net, net->params, 0, "parameter"));
+    if (!(h->flags & MODEL_FLAG_TRAINING)) return NERVE_OK;
+    nerve_status st = nerve_net_set_optimizer(net, &h->opt);
+    if (st == NERVE_EINVAL) {
+        error_prefix("%s: training state", s->name);
+        return NERVE_EFORMAT;
+    }
+    if (st != NERVE_OK) return st;
+    TRY(check_counters(s, h));
+    if (h->n_buffers >= 1) TRY(read_block(s, chunk, net, net->opt_m, 0, "first moment"));
+    if (h->n_buffers >= 2) TRY(read_block(s, chunk, net, net->opt_v, 1, "second moment"));
+    net->step = h->step;
+    net->epoch = h->epoch;
+    net->beta1_pow = h->beta1_pow;
+    net->beta2_pow = h->beta2_pow;
+    memcpy(net->rng, h->rng, sizeof net->rng);
+    return NERVE_OK;
+}
+
+static nerve_status model_read(source *s, nerve_net **out) {
+    *out = NULL;
+    header h;
+    nerve_status st = read_header(s, &h);
+    uint8_t *chunk = NULL;
+    nerve_net *net = NULL;
+    if (st == NERVE_OK) {
+        chunk = malloc(CHUNK);
+        if (!chunk) st = error_set(NERVE_ENOMEM, "%s: out of memory", s->name);
+    }
+    if (st == NERVE_OK) st = check_crc(s, chunk);
+    if (st == NERVE_OK) {
+        st = nerve_net_create(&net, h.n_layers, h.sizes, h.acts, (nerve_loss)h.loss, h.seed);
+        if (st == NERVE_EINVAL) { /* the header checks should make this unreachable */
+            error_prefix("%s", s->name);
+            st = NERVE_EFORMAT;
+        }
+    }
+    if (st == NERVE_OK) st = fill_net(s, &h, chunk, net);
+    free(chunk);
+    header_free(&h);
+    if (st != NERVE_OK) {
+        nerve_net_free(net);
+        return st;
+    }
+    *out = net;
+    return NERVE_OK;
+}
+
+nerve_status model_read_mem(const uint8_t *buf, size_t len, const char *name, nerve_net **out) {
+    source s = {buf ? buf : (const uint8_t *)"", NULL, len, 0, name};
+    return model_read(&s, out);
+}
+
+nerve_status model_read_file(FILE *f, uint64_t len, const char *name, nerve_net **out) {
+    source s = {NULL, f, len, 0, name};
+    return model_read(&s, out);
+}

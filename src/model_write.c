@@ -1,0 +1,138 @@
+/* Serializing a network into the model format (docs/model-format.md).
+ *
+ * Every value is written byte by byte in little-endian order, whatever the
+ * host, so files move between machines unchanged. Floats are written as
+ * their IEEE-754 binary32 bit patterns, doubles as binary64. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32.h"
+#include "error.h"
+#include "model_format.h"
+#include "net_internal.h"
+
+/* Bytes staged before each fwrite; the checksum runs over each chunk. */
+#define SINK_CAP 65536
+
+typedef struct sink {
+    FILE *f;
+    uint32_t crc;
+    size_t n;
+    int err; /* errno of the first failed write, 0 if none */
+    uint8_t buf[SINK_CAP];
+} sink;
+
+static void sink_flush(sink *s) {
+    if (s->n == 0 || s->err) {
+        s->n = 0;
+        return;
+    }
+    s->crc = crc32_update(s->crc, s->buf, s->n);
+    errno = 0;
+    if (fwrite(s->buf, 1, s->n, s->f) != s->n) s->err = errno ? errno : EIO;
+    s->n = 0;
+}
+
+static void put_bytes(sink *s, const void *p, size_t n) {
+    const uint8_t *b = p;
+    while (n) {
+        if (s->n == SINK_CAP) sink_flush(s);
+        size_t k = SINK_CAP - s->n < n ? SINK_CAP - s->n : n;
+        memcpy(s->buf + s->n, b, k);
+        s->n += k;
+        b += k;
+        n -= k;
+    }
+}
+
+static void put_u32(sink *s, uint32_t v) {
+    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    put_bytes(s, b, 4);
+}
+
+static void put_u64(sink *s, uint64_t v) {
+    put_u32(s, (uint32_t)v);
+    put_u32(s, (uint32_t)(v >> 32));
+}
+
+static void put_f32(sink *s, float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    put_u32(s, u);
+}
+
+static void put_f64(sink *s, double d) {
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    put_u64(s, u);
+}
+
+static void put_floats(sink *s, const float *p, size_t n) {
+    for (size_t i = 0; i < n; i++) put_f32(s, p[i]);
+}
+
+/* One parameter-shaped array (params, opt_m or opt_v): per layer the
+ * weights, then the bias, without the alignment padding. */
+static void put_param_block(sink *s, const nerve_net *net, const float *base) {
+    for (size_t l = 0; l < net->n_layers; l++) {
+        size_t out = net->sizes[l + 1], in = net->sizes[l];
+        put_floats(s, base + net->w_off[l], out * in);
+        put_floats(s, base + net->b_off[l], out);
+    }
+}
+
+nerve_status model_write(const nerve_net *net, int with_training_state, FILE *f, const char *name) {
+    if (net->n_layers > MODEL_MAX_LAYERS || net->n_params > MODEL_MAX_PARAMS)
+        return error_set(NERVE_EINVAL, "%s: network exceeds the model file limits", name);
+    for (size_t i = 0; i <= net->n_layers; i++)
+        if (net->sizes[i] > MODEL_MAX_WIDTH)
+            return error_set(NERVE_EINVAL, "%s: width %zu exceeds the model file limit", name,
+                             net->sizes[i]);
+    sink *s = malloc(sizeof *s); /* 64 KiB: too big for small thread stacks */
+    if (!s) return error_set(NERVE_ENOMEM, "%s: out of memory", name);
+    s->f = f;
+    s->crc = 0;
+    s->n = 0;
+    s->err = 0;
+
+    const int training = with_training_state != 0;
+    put_bytes(s, MODEL_MAGIC, MODEL_MAGIC_LEN);
+    put_u32(s, MODEL_VERSION);
+    put_u32(s, training ? MODEL_FLAG_TRAINING : 0u);
+    put_u32(s, (uint32_t)net->n_layers);
+    put_u32(s, (uint32_t)net->loss);
+    put_u64(s, net->seed);
+    for (size_t i = 0; i <= net->n_layers; i++) put_u32(s, (uint32_t)net->sizes[i]);
+    for (size_t l = 0; l < net->n_layers; l++) put_u32(s, (uint32_t)net->acts[l]);
+    const uint32_t n_buffers = net->opt_v ? 2u : net->opt_m ? 1u : 0u;
+    if (training) {
+        const nerve_opt *o = &net->opt;
+        put_u32(s, (uint32_t)o->kind);
+        put_u32(s, (uint32_t)o->nesterov);
+        put_f32(s, o->lr);
+        put_f32(s, o->momentum);
+        put_f32(s, o->weight_decay);
+        put_f32(s, o->beta1);
+        put_f32(s, o->beta2);
+        put_f32(s, o->eps);
+        put_u64(s, net->step);
+        put_u64(s, net->epoch);
+        put_f64(s, net->beta1_pow);
+        put_f64(s, net->beta2_pow);
+        for (int i = 0; i < 4; i++) put_u64(s, net->rng[i]);
+        put_u32(s, n_buffers);
+    }
+    put_param_block(s, net, net->params);
+    if (training) {
+        if (n_buffers >= 1) put_param_block(s, net, net->opt_m);
+        if (n_buffers >= 2) put_param_block(s, net, net->opt_v);
+    }
+    sink_flush(s); /* the checksum covers everything before it */
+    put_u32(s, s->crc);
+    sink_flush(s);
+    int err = s->err;
+    free(s);
+    if (err) return error_set(NERVE_EIO, "%s: write failed: %s", name, strerror(err));
+    return NERVE_OK;
+}

@@ -1,0 +1,75 @@
+/* The network's internal representation, shared by src/net.c (create,
+ * accessors, forward), src/train.c (training step, epochs), src/optim.c
+ * (optimizers) and src/model_io.c (model files: what to save and restore).
+ *
+ * Everything a model file needs is in struct nerve_net itself; the scratch
+ * memory of the training step hangs off `plan` and is never saved.
+ *
+ * Restoring a saved network (src/model_io.c):
+ *   1. nerve_net_create(&net, n_layers, sizes, acts, loss, seed): allocates
+ *      everything with the layout below (its random weights get overwritten);
+ *   2. copy each layer's weights/bias to params + w_off[l] / params + b_off[l];
+ *   3. with training state: nerve_net_set_optimizer(net, &opt) (allocates and
+ *      zeroes opt_m / opt_v as that optimizer needs), then copy opt_m / opt_v
+ *      (same offsets as params), and set step, beta1_pow, beta2_pow, epoch
+ *      and rng[]. Nothing else is needed to continue training bit-identically. */
+#ifndef NERVE_SRC_NET_INTERNAL_H
+#define NERVE_SRC_NET_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nerve/net.h"
+
+struct net_plan; /* training/inference scratch (src/train.c); not part of the model */
+
+struct nerve_net {
+    /* ---- architecture (fixed at creation) ---- */
+    size_t n_layers;   /* weight layers, >= 1 */
+    size_t *sizes;     /* n_layers + 1 widths: sizes[0] input, sizes[n_layers] output */
+    nerve_act *acts;   /* n_layers activations: layer l computes acts[l](W_l a + b_l) */
+    nerve_loss loss;
+    uint64_t seed;     /* the seed given to nerve_net_create (weights and shuffling) */
+
+    /* ---- parameters ----
+     * One 64-byte aligned block `params` of n_alloc floats. Layer l (out =
+     * sizes[l+1], in = sizes[l]):
+     *   weights  params + w_off[l]: out x in, row-major, contiguous, unpadded
+     *            (PyTorch nn.Linear.weight layout), what nerve_net_weights returns;
+     *   bias     params + b_off[l]: out floats.
+     * Every array starts on a 64-byte boundary; the gaps between arrays are
+     * alignment padding that always holds 0 (in params, grads, opt_m, opt_v).
+     * grads, opt_m and opt_v have exactly the same layout and offsets. */
+    size_t n_params;   /* sum over layers of out*in + out (nerve_net_param_count) */
+    size_t n_alloc;    /* floats in params / grads / opt_m / opt_v, padding included */
+    size_t *w_off;     /* n_layers offsets (in floats) into params */
+    size_t *b_off;     /* n_layers offsets (in floats) into params */
+    float *params;
+    float *grads;      /* gradients of the last batch (before the optimizer used them) */
+
+    /* ---- optimizer (nerve_net_set_optimizer resets all of this) ---- */
+    nerve_opt opt;     /* validated settings; SGD lr 0.01 until one is set */
+    float *opt_m;      /* SGD: momentum buffer (only when momentum != 0, else NULL);
+                        * Adam/AdamW: first moment m. Zeroed when set. */
+    float *opt_v;      /* Adam/AdamW: second moment v; NULL for SGD. Zeroed when set. */
+    uint64_t step;     /* optimizer steps taken since the optimizer was set
+                        * (nerve_net_step_count). Adam's t of the next step is
+                        * step + 1; SGD's momentum buffer is initialised to the
+                        * gradient (PyTorch) when step == 0. */
+    double beta1_pow;  /* beta1^step and beta2^step, each kept by one multiplication
+                        * per step in double (never pow()), 1.0 when step == 0;
+                        * Adam's bias corrections are 1 - beta^t. Save them
+                        * as they are (recomputing needs the same repeated product). */
+    double beta2_pow;
+
+    /* ---- epochs and shuffling ---- */
+    uint64_t epoch;    /* completed nerve_net_train_epoch passes (nerve_net_epoch_count) */
+    uint64_t rng[4];   /* xoshiro256** state of the shuffling generator (src/rng.h),
+                        * seeded from `seed` at creation; advanced by each
+                        * shuffled epoch. Save and restore all four words. */
+
+    /* ---- scratch, not part of the model ---- */
+    struct net_plan *plan; /* NULL until the first forward/training call */
+};
+
+#endif

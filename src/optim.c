@@ -1,0 +1,146 @@
+/* Optimizer settings and state: validation, PyTorch defaults, and the
+ * per-step scalars handed to the table's sgd/adam kernels (table.h, opt_step).
+ *
+ * Adam's bias corrections are 1 - beta^t. beta^t is kept in the network as a
+ * double multiplied by beta once per step (never pow(), whose last bit is not
+ * portable); the scalars derived from it are rounded to float once, so every
+ * platform hands the kernels the same step_size and inv_sqrt_bc2. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "error.h"
+#include "net_internal.h"
+#include "net_plan.h"
+
+static const char *const opt_names[NERVE_OPT_COUNT] = {"sgd", "adam", "adamw"};
+
+const char *nerve_opt_name(nerve_opt_kind kind) {
+    return (unsigned)kind < NERVE_OPT_COUNT ? opt_names[kind] : "unknown";
+}
+
+nerve_status nerve_opt_from_name(const char *name, nerve_opt_kind *out) {
+    CHECK_ARG(name != NULL && out != NULL, "nerve_opt_from_name: null argument");
+    for (int i = 0; i < NERVE_OPT_COUNT; i++)
+        if (strcasecmp(name, opt_names[i]) == 0) {
+            *out = (nerve_opt_kind)i;
+            return NERVE_OK;
+        }
+    return error_set(NERVE_EINVAL, "unknown optimizer '%.64s' (expected sgd, adam or adamw)", name);
+}
+
+nerve_opt nerve_opt_default(nerve_opt_kind kind) {
+    /* PyTorch 2.x defaults (torch.optim.SGD / Adam / AdamW). The Adam fields
+     * are filled for SGD too, so switching kind alone gives sane values. */
+    nerve_opt o = {.kind = kind, .lr = 0.01f, .momentum = 0.0f, .nesterov = 0,
+                   .weight_decay = 0.0f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+    if (kind == NERVE_OPT_ADAM || kind == NERVE_OPT_ADAMW) o.lr = 0.001f;
+    if (kind == NERVE_OPT_ADAMW) o.weight_decay = 0.01f;
+    return o;
+}
+
+static int finite_nonneg(float x) { return x >= 0.0f && isfinite(x); }
+
+static nerve_status validate(const nerve_opt *o) {
+    static const char fn[] = "nerve_net_set_optimizer";
+    CHECK_ARG((unsigned)o->kind < NERVE_OPT_COUNT, "%s: invalid optimizer kind %d", fn, (int)o->kind);
+    CHECK_ARG(finite_nonneg(o->lr), "%s: learning rate %g must be finite and >= 0", fn, (double)o->lr);
+    CHECK_ARG(finite_nonneg(o->weight_decay), "%s: weight decay %g must be finite and >= 0", fn,
+              (double)o->weight_decay);
+    if (o->kind == NERVE_OPT_SGD) {
+        CHECK_ARG(finite_nonneg(o->momentum), "%s: momentum %g must be finite and >= 0", fn,
+                  (double)o->momentum);
+        CHECK_ARG(o->nesterov == 0 || o->nesterov == 1, "%s: nesterov must be 0 or 1 (got %d)", fn,
+                  o->nesterov);
+        CHECK_ARG(!o->nesterov || o->momentum > 0.0f, "%s: Nesterov momentum needs momentum > 0", fn);
+    } else {
+        CHECK_ARG(o->beta1 >= 0.0f && o->beta1 < 1.0f, "%s: beta1 %g must be in [0, 1)", fn,
+                  (double)o->beta1);
+        CHECK_ARG(o->beta2 >= 0.0f && o->beta2 < 1.0f, "%s: beta2 %g must be in [0, 1)", fn,
+                  (double)o->beta2);
+        CHECK_ARG(finite_nonneg(o->eps), "%s: eps %g must be finite and >= 0", fn, (double)o->eps);
+    }
+    return NERVE_OK;
+}
+
+static float *zeroed(size_t n) {
+    float *p = aligned_alloc(64, n * sizeof(float));
+    if (p) memset(p, 0, n * sizeof(float));
+    return p;
+}
+
+nerve_status nerve_net_set_optimizer(nerve_net *net, const nerve_opt *opt) {
+    CHECK_ARG(net != NULL, "nerve_net_set_optimizer: net is NULL");
+    CHECK_ARG(opt != NULL, "nerve_net_set_optimizer: opt is NULL");
+    nerve_status st = validate(opt);
+    if (st != NERVE_OK) return st;
+    const int adam = opt->kind != NERVE_OPT_SGD;
+    const int need_m = adam || opt->momentum != 0.0f, need_v = adam;
+    float *m = need_m ? zeroed(net->n_alloc) : NULL;
+    float *v = need_v ? zeroed(net->n_alloc) : NULL;
+    if ((need_m && !m) || (need_v && !v)) {
+        free(m);
+        free(v);
+        return error_set(NERVE_ENOMEM, "nerve_net_set_optimizer: out of memory for the %s state",
+                         opt_names[opt->kind]);
+    }
+    free(net->opt_m);
+    free(net->opt_v);
+    net->opt_m = m;
+    net->opt_v = v;
+    net->opt = *opt;
+    net->step = 0;
+    net->beta1_pow = 1.0;
+    net->beta2_pow = 1.0;
+    return NERVE_OK;
+}
+
+nerve_opt nerve_net_optimizer(const nerve_net *net) {
+    if (!net) return nerve_opt_default(NERVE_OPT_SGD);
+    return net->opt;
+}
+
+uint64_t nerve_net_step_count(const nerve_net *net) { return net ? net->step : 0; }
+
+void optim_prepare(const nerve_net *net, optim_pending *p) {
+    const nerve_opt *o = &net->opt;
+    opt_step *s = &p->s;
+    memset(s, 0, sizeof *s);
+    s->lr = o->lr;
+    s->weight_decay = o->weight_decay;
+    p->beta1_pow = net->beta1_pow;
+    p->beta2_pow = net->beta2_pow;
+    if (o->kind == NERVE_OPT_SGD) {
+        s->momentum = o->momentum;
+        s->dampening = 0.0f; /* PyTorch default; not exposed */
+        s->nesterov = o->nesterov;
+        s->first = net->step == 0;
+        return;
+    }
+    p->beta1_pow = net->beta1_pow * (double)o->beta1;
+    p->beta2_pow = net->beta2_pow * (double)o->beta2;
+    const double bc1 = 1.0 - p->beta1_pow, bc2 = 1.0 - p->beta2_pow;
+    s->beta1 = o->beta1;
+    s->beta2 = o->beta2;
+    s->eps = o->eps;
+    s->step_size = (float)((double)o->lr / bc1);
+    s->inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+    s->decoupled = o->kind == NERVE_OPT_ADAMW;
+}
+
+void optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n) {
+    if (n == 0) return;
+    float *w = net->params + off;
+    const float *g = net->grads + off;
+    if (net->opt.kind == NERVE_OPT_SGD)
+        kt->sgd(n, w, g, net->opt_m ? net->opt_m + off : NULL, &p->s);
+    else
+        kt->adam(n, w, g, net->opt_m + off, net->opt_v + off, &p->s);
+}
+
+void optim_commit(nerve_net *net, const optim_pending *p) {
+    net->step++;
+    net->beta1_pow = p->beta1_pow;
+    net->beta2_pow = p->beta2_pow;
+}

@@ -1,0 +1,878 @@
+/* Bit-exact checks of one kernel table against another (selftest.h).
+ *
+ * Every check builds deterministic inputs (splitmix64), runs the entry of
+ * both tables on identical copies of every output buffer, and compares the
+ * whole buffers, guard elements on both sides included, so a write out of
+ * bounds or a read of an output that must not be read (NaN-filled) shows up
+ * as a difference. Pointers are deliberately unaligned (offsets of 1..3
+ * floats past a 64-byte boundary), leading dimensions odd. */
+#include "selftest.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "gemm.h"
+
+#define GUARD 8             /* guard floats on each side of every buffer */
+#define GUARD_VALUE -1234.5f /* what guards hold: any write there is a difference */
+
+static const size_t sizes[] = {0, 1, 2, 15, 16, 17, 31, 33, 64, 100, 257};
+#define NSIZES (sizeof sizes / sizeof sizes[0])
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static int fail(char *msg, size_t cap, const char *fmt, ...) NERVE_PRINTF(3, 4);
+static int fail(char *msg, size_t cap, const char *fmt, ...) {
+    if (cap > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, cap, fmt, ap);
+        va_end(ap);
+    }
+    return 0;
+}
+
+static int oom(char *msg, size_t cap) { return fail(msg, cap, "out of memory"); }
+
+static uint64_t splitmix(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [lo, hi). */
+static float uniform(uint64_t *s, float lo, float hi) {
+    double u = (double)(splitmix(s) >> 40) / (double)(1ull << 24);
+    return (float)(lo + (hi - lo) * u);
+}
+
+/* Values every elementwise kernel must handle. */
+static const float specials[] = {
+    0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-40f, -1e-40f, FLT_MIN, -FLT_MIN, 1e30f, -1e30f,
+    FLT_MAX, -FLT_MAX, 88.75f, -88.75f, 104.0f, -104.0f, 20.0f, 20.5f, -15.5f, 0.5f, -0.5f,
+    1e-8f, -1e-8f, 1.0f, -1.0f, 9.5f, -9.5f, 1e-3f, -1e-3f};
+#define NSPECIALS (sizeof specials / sizeof specials[0])
+
+/* Mostly uniform in [-scale, scale); with `special`, a quarter of the values
+ * in [-20*scale, 20*scale) and every 5th one from the list above. */
+static void fill(float *x, size_t n, uint64_t seed, float scale, int special) {
+    uint64_t s = seed * 0x2545F4914F6CDD1Dull + 1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r = splitmix(&s);
+        if (special && r % 5 == 0)
+            x[i] = specials[(r >> 8) % NSPECIALS];
+        else if (special && r % 4 == 1)
+            x[i] = uniform(&s, -20 * scale, 20 * scale);
+        else
+            x[i] = uniform(&s, -scale, scale);
+    }
+}
+
+static void fill_value(float *x, size_t n, float v) {
+    for (size_t i = 0; i < n; i++) x[i] = v;
+}
+
+/* A buffer of n floats at p, `off` floats past a 64-byte boundary, with
+ * GUARD guard floats on both sides. */
+typedef struct fbuf {
+    float *mem; /* 64-byte aligned block */
+    float *p;
+    size_t n, len; /* usable, total floats */
+} fbuf;
+
+/* Buffers start zeroed (fbuf b = {0}), so fb_free is safe on any of them
+ * whether or not fb_alloc ran or succeeded. */
+static int fb_alloc(fbuf *b, size_t n, size_t off) {
+    size_t head = GUARD + off;
+    b->n = n;
+    b->len = head + n + GUARD;
+    size_t bytes = (b->len * sizeof(float) + 63) / 64 * 64;
+    b->mem = aligned_alloc(64, bytes);
+    if (!b->mem) return 0;
+    fill_value(b->mem, b->len, GUARD_VALUE);
+    b->p = b->mem + head;
+    return 1;
+}
+
+static void fb_free(fbuf *b) {
+    free(b->mem);
+    b->mem = b->p = NULL;
+}
+
+/* dst := src (same shape) */
+static void fb_copy(fbuf *dst, const fbuf *src) { memcpy(dst->mem, src->mem, src->len * sizeof(float)); }
+
+static int same_float(float a, float b) {
+    return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
+}
+
+/* Compares two buffers of one shape; on a difference writes
+ * "<what>: <buffer> element i: got X, reference Y". */
+static int cmp_fb(const fbuf *ref, const fbuf *got, const char *buf, const char *what, char *msg,
+                  size_t cap) {
+    for (size_t i = 0; i < ref->len; i++)
+        if (!same_float(ref->mem[i], got->mem[i])) {
+            long idx = (long)i - (long)(ref->p - ref->mem);
+            return fail(msg, cap, "%s: %s[%ld]%s: got %a, reference %a", what, buf, idx,
+                        idx < 0 || (size_t)idx >= ref->n ? " (guard)" : "", (double)got->mem[i],
+                        (double)ref->mem[i]);
+        }
+    return 1;
+}
+
+static int cmp_float(float ref, float got, const char *what, char *msg, size_t cap) {
+    if (same_float(ref, got)) return 1;
+    return fail(msg, cap, "%s: got %a, reference %a", what, (double)got, (double)ref);
+}
+
+/* ---- GEMM micro-kernels: the fma chain of table.h ------------------------- */
+
+/* want[i*nr + j] = chain over p of a(i,p) b(p,j), from c0 when accumulating. */
+static void ukr_reference(size_t k, size_t mr, size_t nr, const float *a, size_t a_rs, size_t a_cs,
+                          const float *b, size_t ldb, const float *c0, size_t ldc, int acc,
+                          float *want) {
+    for (size_t i = 0; i < mr; i++)
+        for (size_t j = 0; j < nr; j++) {
+            float s = acc ? c0[i * ldc + j] : 0.0f;
+            for (size_t p = 0; p < k; p++) s = fmaf(a[i * a_rs + p * a_cs], b[p * ldb + j], s);
+            want[i * nr + j] = s;
+        }
+}
+
+/* Runs the micro-kernel (strided form when `strided`) for every m <= MR,
+ * n <= NR and both accumulate modes, and checks the tile against `want`,
+ * everything else against the initial C. */
+static int ukr_edges(const kernels *kt, int strided, size_t k, const float *a, size_t a_rs,
+                     size_t a_cs, const float *b, size_t ldb, const char *layout, char *msg,
+                     size_t cap) {
+    const size_t mr = kt->mr, nr = kt->nr, ldc = nr + 3;
+    fbuf c = {0}, c0 = {0};
+    float *want = malloc(mr * nr * sizeof(float));
+    if (!want || !fb_alloc(&c, mr * ldc, 1) || !fb_alloc(&c0, mr * ldc, 1)) {
+        free(want);
+        fb_free(&c);
+        fb_free(&c0);
+        return oom(msg, cap);
+    }
+    int ok = 1;
+    for (int acc = 0; acc < 2 && ok; acc++) {
+        /* accumulate == 0 must not read C: NaN there must not leak */
+        if (acc)
+            fill(c0.p, c0.n, 77 + k, 2.0f, 0);
+        else
+            fill_value(c0.p, c0.n, NAN);
+        ukr_reference(k, mr, nr, a, a_rs, a_cs, b, ldb, c0.p, ldc, acc, want);
+        for (size_t m = 0; m <= mr && ok; m++)
+            for (size_t n = 0; n <= nr && ok; n++) {
+                fb_copy(&c, &c0);
+                if (strided)
+                    kt->gemm_ukr_strided(k, a, a_rs, a_cs, b, ldb, c.p, ldc, m, n, acc);
+                else
+                    kt->gemm_ukr(k, a, b, c.p, ldc, m, n, acc);
+                for (size_t i = 0; i < c.len && ok; i++) {
+                    long e = (long)i - (long)(c.p - c.mem);
+                    size_t r = e >= 0 ? (size_t)e / ldc : 0, col = e >= 0 ? (size_t)e % ldc : 0;
+                    int inside = e >= 0 && (size_t)e < c.n && r < m && col < n;
+                    float w = inside ? want[r * nr + col] : c0.mem[i];
+                    if (!same_float(w, c.mem[i]))
+                        ok = fail(msg, cap,
+                                  "%s%s k=%zu m=%zu n=%zu accumulate=%d: C[%ld] = %a, want %a%s",
+                                  strided ? "strided " : "", layout, k, m, n, acc, e,
+                                  (double)c.mem[i], (double)w, inside ? "" : " (outside the tile)");
+                }
+            }
+    }
+    free(want);
+    fb_free(&c);
+    fb_free(&c0);
+    return ok;
+}
+
+static const size_t ukr_ks[] = {0, 1, 2, 3, 8, 17, 64};
+#define NUKR_KS (sizeof ukr_ks / sizeof ukr_ks[0])
+
+static int check_gemm_ukr(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    (void)ref;
+    int ok = 1;
+    for (size_t ki = 0; ki < NUKR_KS && ok; ki++) {
+        const size_t k = ukr_ks[ki], mr = kt->mr, nr = kt->nr;
+        size_t abytes = ((mr * k + 16) * sizeof(float) + 63) / 64 * 64;
+        size_t bbytes = ((nr * k + 16) * sizeof(float) + 63) / 64 * 64;
+        float *a = aligned_alloc(64, abytes), *b = aligned_alloc(64, bbytes);
+        if (!a || !b) {
+            free(a);
+            free(b);
+            return oom(msg, cap);
+        }
+        fill(a, mr * k + 16, 5 + k, 2.0f, 0);
+        fill(b, nr * k + 16, 9 + k, 2.0f, 0);
+        ok = ukr_edges(kt, 0, k, a, 1, mr, b, nr, "packed", msg, cap);
+        free(a);
+        free(b);
+    }
+    return ok;
+}
+
+static int check_gemm_ukr_strided(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    (void)ref;
+    if (!kt->gemm_ukr_strided) return 1; /* optional entry, absent in this table */
+    int ok = 1;
+    for (size_t ki = 0; ki < NUKR_KS && ok; ki++)
+        for (int layout = 0; layout < 2 && ok; layout++) {
+            const size_t k = ukr_ks[ki], mr = kt->mr, nr = kt->nr, ldb = nr + 5;
+            /* A row-major (a_rs = k + 3, a_cs = 1) or column-major (a_rs = 1, a_cs = mr + 2) */
+            const size_t a_rs = layout ? 1 : k + 3, a_cs = layout ? mr + 2 : 1;
+            const size_t alen = layout ? (mr + 2) * (k + 1) : mr * (k + 3);
+            fbuf a = {0}, b = {0};
+            if (!fb_alloc(&a, alen, 1)) return oom(msg, cap);
+            if (!fb_alloc(&b, ldb * k + 1, 3)) {
+                fb_free(&a);
+                return oom(msg, cap);
+            }
+            fill(a.p, a.n, 15 + k, 2.0f, 0);
+            fill(b.p, b.n, 19 + k, 2.0f, 0);
+            ok = ukr_edges(kt, 1, k, a.p, a_rs, a_cs, b.p, ldb,
+                           layout ? "column-major A" : "row-major A", msg, cap);
+            fb_free(&a);
+            fb_free(&b);
+        }
+    return ok;
+}
+
+/* ---- GEMM driver ----------------------------------------------------------- */
+
+static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+
+static float *alloc_ws(const kernels *kt, int nthreads) {
+    size_t bytes = (gemm_workspace_floats(kt, nthreads) * sizeof(float) + 63) / 64 * 64;
+    return aligned_alloc(64, bytes);
+}
+
+static int check_gemm_chain(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    const size_t kc = max_sz(ref->kc, kt->kc), mc = max_sz(ref->mc, kt->mc), nc = max_sz(ref->nc, kt->nc);
+    const size_t shapes[][3] = {
+        {1, 1, 1}, {2, 3, 4}, {15, 17, 16}, {17, 33, 31}, {33, 64, 100},
+        {kt->mr + 1, kt->nr + 1, kc + 17}, /* k crosses a K block */
+        {100, 37, 257}, {mc + 5, 20, 9},   /* more than one M block */
+        {3, nc + 7, 5},                    /* more than one N block */
+    };
+    float *ws_ref = alloc_ws(ref, 1), *ws_kt = alloc_ws(kt, 2);
+    if (!ws_ref || !ws_kt) {
+        free(ws_ref);
+        free(ws_kt);
+        return oom(msg, cap);
+    }
+    int ok = 1;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0] && ok; s++)
+        for (int ta = 0; ta < 2 && ok; ta++)
+            for (int tb = 0; tb < 2 && ok; tb++) {
+                const size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+                const size_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 3;
+                fbuf a = {0}, b = {0}, c0 = {0}, cr = {0}, ck = {0};
+                int have = fb_alloc(&a, (ta ? k : m) * lda, 1);
+                have = have && fb_alloc(&b, (tb ? n : k) * ldb, 2);
+                have = have && fb_alloc(&c0, m * ldc, 3);
+                have = have && fb_alloc(&cr, m * ldc, 3);
+                have = have && fb_alloc(&ck, m * ldc, 3);
+                if (!have) {
+                    ok = oom(msg, cap);
+                } else {
+                    fill(a.p, a.n, 101 + s, 1.0f, 0);
+                    fill(b.p, b.n, 202 + s, 1.0f, 0);
+                    for (int acc = 0; acc < 2 && ok; acc++) {
+                        if (acc)
+                            fill(c0.p, c0.n, 303 + s, 1.0f, 0);
+                        else
+                            fill_value(c0.p, c0.n, NAN);
+                        gemm_args g = {
+                            .m = m, .n = n, .k = k,
+                            .a = a.p, .a_rs = ta ? 1 : lda, .a_cs = ta ? lda : 1,
+                            .b = b.p, .b_rs = tb ? 1 : ldb, .b_cs = tb ? ldb : 1,
+                            .ldc = ldc, .accumulate = acc,
+                        };
+                        fb_copy(&cr, &c0);
+                        g.c = cr.p;
+                        gemm_chain(ref, &g, ws_ref, 1);
+                        for (int nt = 1; nt <= 2 && ok; nt++) {
+                            char what[128];
+                            snprintf(what, sizeof what,
+                                     "m=%zu n=%zu k=%zu ta=%d tb=%d accumulate=%d threads=%d", m, n,
+                                     k, ta, tb, acc, nt);
+                            fb_copy(&ck, &c0);
+                            g.c = ck.p;
+                            gemm_chain(kt, &g, ws_kt, nt);
+                            ok = cmp_fb(&cr, &ck, "C", what, msg, cap);
+                        }
+                    }
+                }
+                fb_free(&a);
+                fb_free(&b);
+                fb_free(&c0);
+                fb_free(&cr);
+                fb_free(&ck);
+            }
+    free(ws_ref);
+    free(ws_kt);
+    return ok;
+}
+
+/* ---- GEMV ------------------------------------------------------------------ */
+
+static int check_gemv(const kernels *ref, const kernels *kt, int trans, char *msg, size_t cap) {
+    static const float ab[][2] = {{1, 0}, {1, 1}, {-2, 0.5f}, {0.5f, 0}};
+    int ok = 1;
+    for (size_t si = 0; si < NSIZES && ok; si++)
+        for (size_t sj = 0; sj < NSIZES && ok; sj += (si % 2) + 1) {
+            const size_t m = sizes[si], n = sizes[sj], lda = n + 3;
+            const size_t xl = trans ? m : n, yl = trans ? n : m;
+            fbuf a = {0}, x = {0}, y0 = {0}, yr = {0}, yk = {0};
+            int have = fb_alloc(&a, m * lda, 1);
+            have = have && fb_alloc(&x, xl, 2);
+            have = have && fb_alloc(&y0, yl, 3);
+            have = have && fb_alloc(&yr, yl, 3);
+            have = have && fb_alloc(&yk, yl, 3);
+            if (!have) {
+                ok = oom(msg, cap);
+            } else {
+                fill(a.p, a.n, 11 + si * 31 + sj, 1.0f, 0);
+                fill(x.p, x.n, 7 + si, 1.0f, 0);
+                for (size_t q = 0; q < sizeof ab / sizeof ab[0] && ok; q++) {
+                    const float alpha = ab[q][0], beta = ab[q][1];
+                    if (beta == 0.0f)
+                        fill_value(y0.p, yl, NAN); /* must not be read */
+                    else
+                        fill(y0.p, yl, 9 + sj, 1.0f, 0);
+                    fb_copy(&yr, &y0);
+                    fb_copy(&yk, &y0);
+                    void (*fr)(size_t, size_t, float, const float *, size_t, const float *, float,
+                               float *) = trans ? ref->gemv_t : ref->gemv_n;
+                    void (*fk)(size_t, size_t, float, const float *, size_t, const float *, float,
+                               float *) = trans ? kt->gemv_t : kt->gemv_n;
+                    fr(m, n, alpha, a.p, lda, x.p, beta, yr.p);
+                    fk(m, n, alpha, a.p, lda, x.p, beta, yk.p);
+                    char what[96];
+                    snprintf(what, sizeof what, "m=%zu n=%zu alpha=%g beta=%g", m, n, (double)alpha,
+                             (double)beta);
+                    ok = cmp_fb(&yr, &yk, "y", what, msg, cap);
+                }
+            }
+            fb_free(&a);
+            fb_free(&x);
+            fb_free(&y0);
+            fb_free(&yr);
+            fb_free(&yk);
+        }
+    return ok;
+}
+
+static int check_gemv_n(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    return check_gemv(ref, kt, 0, msg, cap);
+}
+static int check_gemv_t(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    return check_gemv(ref, kt, 1, msg, cap);
+}
+
+/* ---- activations ------------------------------------------------------------ */
+
+/* n elements of x with special values; out of place and in place. */
+static int check_act_fwd(int act, const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    int ok = 1;
+    for (size_t si = 0; si < NSIZES && ok; si++) {
+        const size_t n = sizes[si];
+        fbuf x = {0}, yr = {0}, yk = {0};
+        int have = fb_alloc(&x, n, 1);
+        have = have && fb_alloc(&yr, n, 2);
+        have = have && fb_alloc(&yk, n, 2);
+        if (!have) {
+            ok = oom(msg, cap);
+        } else {
+            /* scale 4: the interesting range of every activation, and
+             * a quarter of the values up to +-80, plus the specials */
+            fill(x.p, n, 1000 + (uint64_t)act * 37 + n, 4.0f, 1);
+            char what[64];
+            snprintf(what, sizeof what, "n=%zu", n);
+            ref->act_fwd[act](n, x.p, yr.p);
+            kt->act_fwd[act](n, x.p, yk.p);
+            ok = cmp_fb(&yr, &yk, "y", what, msg, cap);
+            if (ok) { /* in place: y == x */
+                snprintf(what, sizeof what, "n=%zu in place", n);
+                fb_copy(&yr, &x);
+                fb_copy(&yk, &x);
+                ref->act_fwd[act](n, yr.p, yr.p);
+                kt->act_fwd[act](n, yk.p, yk.p);
+                ok = cmp_fb(&yr, &yk, "y", what, msg, cap);
+            }
+        }
+        fb_free(&x);
+        fb_free(&yr);
+        fb_free(&yk);
+    }
+    return ok;
+}
+
+/* x with special values, y = ref's forward of x, dy random with specials;
+ * out of place and in place (dx == dy). */
+static int check_act_bwd(int act, const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    int ok = 1;
+    for (size_t si = 0; si < NSIZES && ok; si++) {
+        const size_t n = sizes[si];
+        fbuf x = {0}, y = {0}, dy = {0}, dr = {0}, dk = {0};
+        int have = fb_alloc(&x, n, 1);
+        have = have && fb_alloc(&y, n, 2);
+        have = have && fb_alloc(&dy, n, 3);
+        have = have && fb_alloc(&dr, n, 3);
+        have = have && fb_alloc(&dk, n, 3);
+        if (!have) {
+            ok = oom(msg, cap);
+        } else {
+            fill(x.p, n, 2000 + (uint64_t)act * 41 + n, 4.0f, 1);
+            ref->act_fwd[act](n, x.p, y.p);
+            fill(dy.p, n, 3000 + n, 2.0f, 1);
+            char what[64];
+            snprintf(what, sizeof what, "n=%zu", n);
+            ref->act_bwd[act](n, x.p, y.p, dy.p, dr.p);
+            kt->act_bwd[act](n, x.p, y.p, dy.p, dk.p);
+            ok = cmp_fb(&dr, &dk, "dx", what, msg, cap);
+            if (ok) {
+                snprintf(what, sizeof what, "n=%zu in place", n);
+                fb_copy(&dr, &dy);
+                fb_copy(&dk, &dy);
+                ref->act_bwd[act](n, x.p, y.p, dr.p, dr.p);
+                kt->act_bwd[act](n, x.p, y.p, dk.p, dk.p);
+                ok = cmp_fb(&dr, &dk, "dx", what, msg, cap);
+            }
+        }
+        fb_free(&x);
+        fb_free(&y);
+        fb_free(&dy);
+        fb_free(&dr);
+        fb_free(&dk);
+    }
+    return ok;
+}
+
+#define ACT_CHECKS(id, name)                                                                 \
+    static int check_fwd_##name(const kernels *ref, const kernels *kt, char *msg, size_t cap) { \
+        return check_act_fwd(id, ref, kt, msg, cap);                                         \
+    }                                                                                        \
+    static int check_bwd_##name(const kernels *ref, const kernels *kt, char *msg, size_t cap) { \
+        return check_act_bwd(id, ref, kt, msg, cap);                                         \
+    }
+ACT_CHECKS(ACT_IDENTITY, identity)
+ACT_CHECKS(ACT_SIGMOID, sigmoid)
+ACT_CHECKS(ACT_TANH, tanh)
+ACT_CHECKS(ACT_RELU, relu)
+ACT_CHECKS(ACT_LEAKY_RELU, leaky_relu)
+ACT_CHECKS(ACT_ELU, elu)
+ACT_CHECKS(ACT_GELU, gelu)
+ACT_CHECKS(ACT_SILU, silu)
+ACT_CHECKS(ACT_SOFTPLUS, softplus)
+
+/* ---- softmax and losses ------------------------------------------------------ */
+
+static const size_t row_counts[] = {0, 1, 3};
+
+/* Logits: row 0 ordinary (scale 8), row 1 large (scale 200: most exp terms
+ * underflow), row 2 with special values (infinities, NaN). */
+static void fill_logits(float *x, size_t rows, size_t cols, uint64_t seed) {
+    for (size_t r = 0; r < rows; r++)
+        fill(x + r * cols, cols, seed + r, r == 1 ? 200.0f : 8.0f, r == 2);
+}
+
+static int check_softmax(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    int ok = 1;
+    for (size_t ri = 0; ri < sizeof row_counts / sizeof row_counts[0] && ok; ri++)
+        for (size_t si = 0; si < NSIZES && ok; si++) {
+            const size_t rows = row_counts[ri], cols = sizes[si];
+            fbuf x = {0}, yr = {0}, yk = {0};
+            int have = fb_alloc(&x, rows * cols, 1);
+            have = have && fb_alloc(&yr, rows * cols, 2);
+            have = have && fb_alloc(&yk, rows * cols, 2);
+            if (!have) {
+                ok = oom(msg, cap);
+            } else {
+                fill_logits(x.p, rows, cols, 40 + cols);
+                char what[64];
+                snprintf(what, sizeof what, "rows=%zu cols=%zu", rows, cols);
+                ref->softmax(rows, cols, x.p, yr.p);
+                kt->softmax(rows, cols, x.p, yk.p);
+                ok = cmp_fb(&yr, &yk, "y", what, msg, cap);
+                if (ok) {
+                    snprintf(what, sizeof what, "rows=%zu cols=%zu in place", rows, cols);
+                    fb_copy(&yr, &x);
+                    fb_copy(&yk, &x);
+                    ref->softmax(rows, cols, yr.p, yr.p);
+                    kt->softmax(rows, cols, yk.p, yk.p);
+                    ok = cmp_fb(&yr, &yk, "y", what, msg, cap);
+                }
+            }
+            fb_free(&x);
+            fb_free(&yr);
+            fb_free(&yk);
+        }
+    return ok;
+}
+
+/* Runs a loss with and without grad; compares grad and row_loss. */
+static int check_loss(int xent, const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    static const size_t loss_rows[] = {0, 1, 3, 5};
+    int ok = 1;
+    for (size_t ri = 0; ri < sizeof loss_rows / sizeof loss_rows[0] && ok; ri++)
+        for (size_t si = 0; si < NSIZES && ok; si++) {
+            const size_t rows = loss_rows[ri], cols = sizes[si];
+            fbuf o = {0}, t = {0}, gr = {0}, gk = {0}, lr = {0}, lk = {0};
+            int32_t *labels = malloc((rows + 1) * sizeof(int32_t));
+            int have = labels != NULL && fb_alloc(&o, rows * cols, 1);
+            have = have && fb_alloc(&t, rows * cols, 2);
+            have = have && fb_alloc(&gr, rows * cols, 3);
+            have = have && fb_alloc(&gk, rows * cols, 3);
+            have = have && fb_alloc(&lr, rows, 1);
+            have = have && fb_alloc(&lk, rows, 1);
+            if (!have) {
+                ok = oom(msg, cap);
+            } else {
+                uint64_t s = 55 + cols * 7 + rows;
+                if (xent) {
+                    fill_logits(o.p, rows, cols, 60 + cols);
+                    for (size_t r = 0; r < rows; r++)
+                        labels[r] = cols ? (int32_t)(splitmix(&s) % cols) : 0;
+                    if (rows > 4) labels[4] = -1; /* out of range: NaN loss, same everywhere */
+                } else {
+                    fill(o.p, o.n, 70 + cols, 3.0f, rows > 3);
+                    fill(t.p, t.n, 80 + cols, 1.0f, 0);
+                }
+                const float scale = rows ? 1.0f / (float)rows : 1.0f;
+                for (int with_grad = 0; with_grad < 2 && ok; with_grad++) {
+                    char what[96];
+                    snprintf(what, sizeof what, "rows=%zu cols=%zu%s", rows, cols,
+                             with_grad ? "" : " grad=NULL");
+                    if (xent) {
+                        ref->loss_xent(rows, cols, o.p, labels, scale, with_grad ? gr.p : NULL, lr.p);
+                        kt->loss_xent(rows, cols, o.p, labels, scale, with_grad ? gk.p : NULL, lk.p);
+                    } else {
+                        ref->loss_mse(rows, cols, o.p, t.p, scale, with_grad ? gr.p : NULL, lr.p);
+                        kt->loss_mse(rows, cols, o.p, t.p, scale, with_grad ? gk.p : NULL, lk.p);
+                    }
+                    ok = cmp_fb(&lr, &lk, "row_loss", what, msg, cap) &&
+                         cmp_fb(&gr, &gk, "grad", what, msg, cap);
+                }
+            }
+            free(labels);
+            fb_free(&o);
+            fb_free(&t);
+            fb_free(&gr);
+            fb_free(&gk);
+            fb_free(&lr);
+            fb_free(&lk);
+        }
+    return ok;
+}
+
+static int check_loss_mse(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    return check_loss(0, ref, kt, msg, cap);
+}
+static int check_loss_xent(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    return check_loss(1, ref, kt, msg, cap);
+}
+
+/* ---- optimizers -------------------------------------------------------------- */
+
+static int check_sgd(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    static const opt_step cfg[] = {
+        {.lr = 0.1f},                                                  /* plain */
+        {.lr = 0.05f, .weight_decay = 0.01f},                          /* plain + decay */
+        {.lr = 0.1f, .momentum = 0.9f, .first = 1},                    /* first step: v = g */
+        {.lr = 0.1f, .momentum = 0.9f, .dampening = 0.1f},
+        {.lr = 0.01f, .momentum = 0.8f, .weight_decay = 1e-3f, .nesterov = 1},
+        {.lr = 0.01f, .momentum = 0.8f, .nesterov = 1, .first = 1},
+    };
+    int ok = 1;
+    for (size_t c = 0; c < sizeof cfg / sizeof cfg[0] && ok; c++)
+        for (size_t si = 0; si < NSIZES && ok; si++) {
+            const size_t n = sizes[si];
+            fbuf g = {0}, w0 = {0}, v0 = {0}, wr = {0}, wk = {0}, vr = {0}, vk = {0};
+            int have = fb_alloc(&g, n, 1);
+            have = have && fb_alloc(&w0, n, 2) && fb_alloc(&v0, n, 3);
+            have = have && fb_alloc(&wr, n, 2) && fb_alloc(&wk, n, 2);
+            have = have && fb_alloc(&vr, n, 3) && fb_alloc(&vk, n, 3);
+            if (!have) {
+                ok = oom(msg, cap);
+            } else {
+                fill(g.p, n, 500 + n, 1.0f, 1);
+                fill(w0.p, n, 600 + n, 1.0f, 0);
+                fill(v0.p, n, 700 + n, 0.5f, 0);
+                fb_copy(&wr, &w0);
+                fb_copy(&wk, &w0);
+                fb_copy(&vr, &v0);
+                fb_copy(&vk, &v0);
+                ref->sgd(n, wr.p, g.p, vr.p, &cfg[c]);
+                kt->sgd(n, wk.p, g.p, vk.p, &cfg[c]);
+                char what[64];
+                snprintf(what, sizeof what, "config %zu n=%zu", c, n);
+                ok = cmp_fb(&wr, &wk, "w", what, msg, cap) && cmp_fb(&vr, &vk, "v", what, msg, cap);
+            }
+            fb_free(&g);
+            fb_free(&w0);
+            fb_free(&v0);
+            fb_free(&wr);
+            fb_free(&wk);
+            fb_free(&vr);
+            fb_free(&vk);
+        }
+    return ok;
+}
+
+static int check_adam(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    /* step 3 of betas (0.9, 0.999): step_size = lr / (1 - 0.9^3),
+     * inv_sqrt_bc2 = 1 / sqrt(1 - 0.999^3) */
+    const float ss = 1e-3f / (1.0f - 0.729f), ib = 1.0f / sqrtf(1.0f - 0.997003f);
+    const opt_step cfg[] = {
+        {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .step_size = ss, .inv_sqrt_bc2 = ib},
+        {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .step_size = ss, .inv_sqrt_bc2 = ib,
+         .weight_decay = 0.01f},
+        {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .step_size = ss, .inv_sqrt_bc2 = ib,
+         .weight_decay = 0.01f, .decoupled = 1},
+    };
+    int ok = 1;
+    for (size_t c = 0; c < sizeof cfg / sizeof cfg[0] && ok; c++)
+        for (size_t si = 0; si < NSIZES && ok; si++) {
+            const size_t n = sizes[si];
+            fbuf g = {0}, w0 = {0}, m0 = {0}, v0 = {0}, wr = {0}, wk = {0}, mr = {0}, mk = {0}, vr = {0}, vk = {0};
+            int have = fb_alloc(&g, n, 1) && fb_alloc(&w0, n, 2) && fb_alloc(&m0, n, 3) &&
+                       fb_alloc(&v0, n, 1);
+            have = have && fb_alloc(&wr, n, 2) && fb_alloc(&wk, n, 2) && fb_alloc(&mr, n, 3) &&
+                   fb_alloc(&mk, n, 3) && fb_alloc(&vr, n, 1) && fb_alloc(&vk, n, 1);
+            if (!have) {
+                ok = oom(msg, cap);
+            } else {
+                fill(g.p, n, 800 + n, 1.0f, 1);
+                fill(w0.p, n, 900 + n, 1.0f, 0);
+                fill(m0.p, n, 1000 + n, 0.1f, 0);
+                fill(v0.p, n, 1100 + n, 0.01f, 0);
+                for (size_t i = 0; i < n; i++) v0.p[i] = fabsf(v0.p[i]); /* second moment >= 0 */
+                fb_copy(&wr, &w0);
+                fb_copy(&wk, &w0);
+                fb_copy(&mr, &m0);
+                fb_copy(&mk, &m0);
+                fb_copy(&vr, &v0);
+                fb_copy(&vk, &v0);
+                ref->adam(n, wr.p, g.p, mr.p, vr.p, &cfg[c]);
+                kt->adam(n, wk.p, g.p, mk.p, vk.p, &cfg[c]);
+                char what[64];
+                snprintf(what, sizeof what, "config %zu n=%zu", c, n);
+                ok = cmp_fb(&wr, &wk, "w", what, msg, cap) && cmp_fb(&mr, &mk, "m", what, msg, cap) &&
+                     cmp_fb(&vr, &vk, "v", what, msg, cap);
+            }
+            fb_free(&g);
+            fb_free(&w0);
+            fb_free(&m0);
+            fb_free(&v0);
+            fb_free(&wr);
+            fb_free(&wk);
+            fb_free(&mr);
+            fb_free(&mk);
+            fb_free(&vr);
+            fb_free(&vk);
+        }
+    return ok;
+}
+
+/* ---- reductions and BLAS-1 ------------------------------------------------------ */
+
+static const size_t long_sizes[] = {0, 1, 2, 15, 16, 17, 31, 33, 47, 63, 64, 65, 100, 127, 257, 1000, 4099};
+
+static int check_sum_dot(int dot, const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    int ok = 1;
+    for (size_t si = 0; si < sizeof long_sizes / sizeof long_sizes[0] && ok; si++)
+        for (int special = 0; special < 2 && ok; special++) {
+            const size_t n = long_sizes[si];
+            fbuf x = {0}, y = {0};
+            if (!fb_alloc(&x, n, 1)) return oom(msg, cap);
+            if (!fb_alloc(&y, n, 2)) {
+                fb_free(&x);
+                return oom(msg, cap);
+            }
+            fill(x.p, n, 1200 + n, 1.0f, special);
+            fill(y.p, n, 1300 + n, 1.0f, 0);
+            float r = dot ? ref->dot(n, x.p, y.p) : ref->sum(n, x.p);
+            float k = dot ? kt->dot(n, x.p, y.p) : kt->sum(n, x.p);
+            char what[64];
+            snprintf(what, sizeof what, "n=%zu%s", n, special ? " with special values" : "");
+            ok = cmp_float(r, k, what, msg, cap);
+            fb_free(&x);
+            fb_free(&y);
+        }
+    return ok;
+}
+
+static int check_sum(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    return check_sum_dot(0, ref, kt, msg, cap);
+}
+static int check_dot(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    return check_sum_dot(1, ref, kt, msg, cap);
+}
+
+static int check_colsum(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    static const size_t rows_list[] = {0, 1, 2, 17, 33};
+    int ok = 1;
+    for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0] && ok; ri++)
+        for (size_t si = 0; si < NSIZES && ok; si++)
+            for (int acc = 0; acc < 2 && ok; acc++) {
+                const size_t rows = rows_list[ri], cols = sizes[si], ldx = cols + 5;
+                fbuf x = {0}, y0 = {0}, yr = {0}, yk = {0};
+                int have = fb_alloc(&x, rows * ldx, 1) && fb_alloc(&y0, cols, 2) &&
+                           fb_alloc(&yr, cols, 2) && fb_alloc(&yk, cols, 2);
+                if (!have) {
+                    ok = oom(msg, cap);
+                } else {
+                    fill(x.p, x.n, 1400 + cols + rows, 1.0f, rows == 2);
+                    if (acc)
+                        fill(y0.p, cols, 1500 + cols, 1.0f, 0);
+                    else
+                        fill_value(y0.p, cols, NAN); /* not read */
+                    fb_copy(&yr, &y0);
+                    fb_copy(&yk, &y0);
+                    ref->colsum(rows, cols, x.p, ldx, yr.p, acc);
+                    kt->colsum(rows, cols, x.p, ldx, yk.p, acc);
+                    char what[80];
+                    snprintf(what, sizeof what, "rows=%zu cols=%zu accumulate=%d", rows, cols, acc);
+                    ok = cmp_fb(&yr, &yk, "y", what, msg, cap);
+                }
+                fb_free(&x);
+                fb_free(&y0);
+                fb_free(&yr);
+                fb_free(&yk);
+            }
+    return ok;
+}
+
+static int check_axpby(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    static const float ab[][2] = {{1, 0}, {2, 0}, {1, 1}, {-0.5f, 0.25f}};
+    int ok = 1;
+    for (size_t si = 0; si < NSIZES && ok; si++)
+        for (size_t q = 0; q < sizeof ab / sizeof ab[0] && ok; q++) {
+            const size_t n = sizes[si];
+            const float alpha = ab[q][0], beta = ab[q][1];
+            fbuf x = {0}, y0 = {0}, yr = {0}, yk = {0};
+            int have = fb_alloc(&x, n, 1) && fb_alloc(&y0, n, 2) && fb_alloc(&yr, n, 2) &&
+                       fb_alloc(&yk, n, 2);
+            if (!have) {
+                ok = oom(msg, cap);
+            } else {
+                fill(x.p, n, 1600 + n, 1.0f, 1);
+                if (beta == 0.0f)
+                    fill_value(y0.p, n, NAN); /* not read */
+                else
+                    fill(y0.p, n, 1700 + n, 1.0f, 0);
+                fb_copy(&yr, &y0);
+                fb_copy(&yk, &y0);
+                ref->axpby(n, alpha, x.p, beta, yr.p);
+                kt->axpby(n, alpha, x.p, beta, yk.p);
+                char what[80];
+                snprintf(what, sizeof what, "n=%zu alpha=%g beta=%g", n, (double)alpha, (double)beta);
+                ok = cmp_fb(&yr, &yk, "y", what, msg, cap);
+            }
+            fb_free(&x);
+            fb_free(&y0);
+            fb_free(&yr);
+            fb_free(&yk);
+        }
+    return ok;
+}
+
+static int check_bias_add(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    static const size_t rows_list[] = {0, 1, 3, 17};
+    int ok = 1;
+    for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0] && ok; ri++)
+        for (size_t si = 0; si < NSIZES && ok; si++) {
+            const size_t rows = rows_list[ri], cols = sizes[si], ldy = cols + 3;
+            fbuf b = {0}, y0 = {0}, yr = {0}, yk = {0};
+            int have = fb_alloc(&b, cols, 1) && fb_alloc(&y0, rows * ldy, 2) &&
+                       fb_alloc(&yr, rows * ldy, 2) && fb_alloc(&yk, rows * ldy, 2);
+            if (!have) {
+                ok = oom(msg, cap);
+            } else {
+                fill(b.p, cols, 1800 + cols, 1.0f, 1);
+                fill(y0.p, y0.n, 1900 + cols + rows, 1.0f, 0);
+                fb_copy(&yr, &y0);
+                fb_copy(&yk, &y0);
+                ref->bias_add(rows, cols, yr.p, ldy, b.p);
+                kt->bias_add(rows, cols, yk.p, ldy, b.p);
+                char what[64];
+                snprintf(what, sizeof what, "rows=%zu cols=%zu", rows, cols);
+                ok = cmp_fb(&yr, &yk, "y", what, msg, cap);
+            }
+            fb_free(&b);
+            fb_free(&y0);
+            fb_free(&yr);
+            fb_free(&yk);
+        }
+    return ok;
+}
+
+/* ---- the list ------------------------------------------------------------------ */
+
+typedef int (*check_fn)(const kernels *ref, const kernels *kt, char *msg, size_t cap);
+
+static const struct {
+    const char *name;
+    check_fn fn;
+} checks[] = {
+    {"gemm_ukr", check_gemm_ukr},
+    {"gemm_ukr_strided", check_gemm_ukr_strided},
+    {"gemm_chain", check_gemm_chain},
+    {"gemv_n", check_gemv_n},
+    {"gemv_t", check_gemv_t},
+    {"act_fwd.identity", check_fwd_identity},
+    {"act_fwd.sigmoid", check_fwd_sigmoid},
+    {"act_fwd.tanh", check_fwd_tanh},
+    {"act_fwd.relu", check_fwd_relu},
+    {"act_fwd.leaky_relu", check_fwd_leaky_relu},
+    {"act_fwd.elu", check_fwd_elu},
+    {"act_fwd.gelu", check_fwd_gelu},
+    {"act_fwd.silu", check_fwd_silu},
+    {"act_fwd.softplus", check_fwd_softplus},
+    {"act_bwd.identity", check_bwd_identity},
+    {"act_bwd.sigmoid", check_bwd_sigmoid},
+    {"act_bwd.tanh", check_bwd_tanh},
+    {"act_bwd.relu", check_bwd_relu},
+    {"act_bwd.leaky_relu", check_bwd_leaky_relu},
+    {"act_bwd.elu", check_bwd_elu},
+    {"act_bwd.gelu", check_bwd_gelu},
+    {"act_bwd.silu", check_bwd_silu},
+    {"act_bwd.softplus", check_bwd_softplus},
+    {"softmax", check_softmax},
+    {"loss_mse", check_loss_mse},
+    {"loss_xent", check_loss_xent},
+    {"sgd", check_sgd},
+    {"adam", check_adam},
+    {"sum", check_sum},
+    {"dot", check_dot},
+    {"colsum", check_colsum},
+    {"axpby", check_axpby},
+    {"bias_add", check_bias_add},
+};
+
+size_t selftest_count(void) { return sizeof checks / sizeof checks[0]; }
+
+const char *selftest_name(size_t i) { return i < selftest_count() ? checks[i].name : NULL; }
+
+int selftest_run(size_t i, const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+    if (cap > 0) msg[0] = '\0';
+    if (i >= selftest_count()) {
+        fail(msg, cap, "no self-test %zu (there are %zu)", i, selftest_count());
+        return 1;
+    }
+    if (!ref || !kt) {
+        fail(msg, cap, "%s: missing kernel table", checks[i].name);
+        return 1;
+    }
+    return checks[i].fn(ref, kt, msg, cap) ? 0 : 1;
+}

@@ -1,0 +1,21 @@
+# End-to-end tests of the `nerve` tool (tests/cli/test_cli.py, one ctest test
+# per case) and the C API example (examples/api_example.c), compiled and run
+# here so that it cannot rot. Label "cli".
+if(TARGET nerve)
+  find_package(Python3 COMPONENTS Interpreter REQUIRED)
+  set(NERVE_CLI_CASES help train_digits text_output progress_tty json plot resume reproducible
+      predict_eval regression_and_mse bad_input sigint info selftest)
+  foreach(case IN LISTS NERVE_CLI_CASES)
+    add_test(NAME cli_${case}
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_cli.py
+                     --nerve $<TARGET_FILE:nerve> --source ${PROJECT_SOURCE_DIR}
+                     --work ${CMAKE_CURRENT_BINARY_DIR}/cli_work/${case} ${case})
+    set_tests_properties(cli_${case} PROPERTIES TIMEOUT 600 LABELS cli)
+  endforeach()
+endif()
+
+add_executable(api_example ${PROJECT_SOURCE_DIR}/examples/api_example.c)
+target_link_libraries(api_example PRIVATE nerve_static)
+nerve_target_warnings(api_example)
+add_test(NAME example_api COMMAND api_example ${CMAKE_CURRENT_BINARY_DIR}/api_example.nrv)
+set_tests_properties(example_api PROPERTIES TIMEOUT 300 LABELS cli)

@@ -1,0 +1,9 @@
+/* libFuzzer harness: the idx loader (tests/fuzz/fuzz_targets.h). */
+#include "fuzz_targets.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    fuzz_idx_one(data, size);
+    return 0;
+}

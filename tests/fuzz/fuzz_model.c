@@ -1,0 +1,9 @@
+/* libFuzzer harness: the model loader (tests/fuzz/fuzz_targets.h). */
+#include "fuzz_targets.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    fuzz_model_one(data, size);
+    return 0;
+}

@@ -1,0 +1,166 @@
+/* The strided micro-kernels (gemm_ukr_strided, simd/table.h) and the
+ * driver's in-place / packed operand choices (src/gemm.c).
+ *  - every m <= MR, n <= NR (the narrow n <= NR/2 loops included), several
+ *    k, both accumulate modes, A read through row/column strides in both
+ *    layouts and B through a row stride: equal bits to a plain fmaf chain,
+ *    nothing outside the m x n corner touched;
+ *  - gemm_chain on shapes on both sides of the pack/in-place thresholds and
+ *    with 1-3 threads (gemm_part's grid): equal bits to the scalar table;
+ *  - nerve_sgemv on 1 and 2 threads. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm.h"
+#include "nerve/kernels.h"
+#include "testutil.h"
+
+/* The kernel is optional in the contract; the x86 tables have one. */
+Test(gemm_strided, x86_tables_have_it) {
+    const nerve_isa x86[] = {NERVE_ISA_AVX2, NERVE_ISA_AVX512};
+    for (size_t i = 0; i < 2; i++) {
+        const kernels *kt = kernels_for(x86[i]);
+        if (nerve_isa_supported(x86[i])) {
+            cr_assert_not_null(kt);
+            cr_assert_not_null(kt->gemm_ukr_strided, "%s has no strided micro-kernel", kt->name);
+        }
+    }
+}
+
+/* The supported ISAs whose table has a strided micro-kernel. */
+ParameterizedTestParameters(gemm_strided, ukr_edges) {
+    static nerve_isa isas[NERVE_ISA_COUNT];
+    size_t n = test_supported_isas(isas), w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (kernels_for(isas[i])->gemm_ukr_strided) isas[w++] = isas[i];
+    return cr_make_param_array(nerve_isa, isas, w);
+}
+
+ParameterizedTest(nerve_isa *isa, gemm_strided, ukr_edges) {
+    const kernels *kt = kernels_for(*isa);
+    cr_assert_not_null(kt);
+    const size_t mr = kt->mr, nr = kt->nr, ldc = nr + 5;
+    const size_t ks[] = {0, 1, 3, 16, 37};
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+        for (int trans = 0; trans < 2; trans++) {
+            const size_t k = ks[ki];
+            /* A: mr x k read as a[i*a_rs + p*a_cs], padded leading dimension */
+            const size_t a_rs = trans ? 1 : k + 3, a_cs = trans ? mr + 2 : 1, ldb = nr + 9;
+            const size_t asz = mr * (k + 3) + (k + 1) * (mr + 2), bsz = (k + 1) * ldb;
+            float *a = test_alloc(asz, 1), *b = test_alloc(bsz, 3);
+            float *c = malloc(mr * ldc * 4), *init = malloc(mr * ldc * 4);
+            test_fill(a, asz, 17 + k, -2, 2);
+            test_fill(b, bsz, 29 + k, -2, 2);
+            test_fill(init, mr * ldc, 31 + k, -2, 2);
+            for (size_t m = 0; m <= mr; m++)
+                for (size_t n = 0; n <= nr; n++)
+                    for (int acc = 0; acc < 2; acc++) {
+                        memcpy(c, init, mr * ldc * 4);
+                        if (!acc) /* accumulate == 0 must not read C */
+                            for (size_t i = 0; i < m; i++)
+                                for (size_t j = 0; j < n; j++) c[i * ldc + j] = NAN;
+                        kt->gemm_ukr_strided(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, acc);
+                        for (size_t i = 0; i < mr; i++)
+                            for (size_t j = 0; j < ldc; j++) {
+                                float want = init[i * ldc + j];
+                                if (i < m && j < n) {
+                                    want = acc ? init[i * ldc + j] : 0.0f;
+                                    for (size_t p = 0; p < k; p++)
+                                        want = fmaf(a[i * a_rs + p * a_cs], b[p * ldb + j], want);
+                                }
+                                cr_assert_eq(memcmp(&want, &c[i * ldc + j], 4), 0,
+                                             "%s strided m=%zu n=%zu k=%zu acc=%d trans=%d: "
+                                             "C(%zu,%zu)=%a want %a",
+                                             kt->name, m, n, k, acc, trans, i, j, c[i * ldc + j], want);
+                            }
+                    }
+            test_free(a);
+            test_free(b);
+            free(c);
+            free(init);
+        }
+}
+
+/* Shapes chosen around the driver's decisions: few columns (A read in
+ * place) vs many (A packed), few rows (B read in place) vs many (B packed),
+ * B transposed (always packed), k across KC blocks, narrow n. */
+ParameterizedTestParameters(gemm_strided, driver_paths) {
+    static nerve_isa isas[NERVE_ISA_COUNT];
+    size_t n = test_supported_isas(isas);
+    return cr_make_param_array(nerve_isa, isas, n);
+}
+
+ParameterizedTest(nerve_isa *isa, gemm_strided, driver_paths) {
+    const kernels *kt = kernels_for(*isa), *ks = kernels_for(NERVE_ISA_SCALAR);
+    const size_t shapes[][3] = {{40, 600, 70}, {300, 40, 70}, {270, 530, 40}, {25, 10, 600},
+                                {13, 70, 9}, {64, 256, 300}};
+    float *ws = aligned_alloc(64, (gemm_workspace_floats(kt, 3) * 4 + 63) / 64 * 64);
+    float *wss = aligned_alloc(64, (gemm_workspace_floats(ks, 1) * 4 + 63) / 64 * 64);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int acc = 0; acc < 2; acc++) {
+                    const size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+                    const size_t lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3;
+                    float *a = malloc((ta ? k : m) * lda * 4), *b = malloc((tb ? n : k) * ldb * 4);
+                    float *c0 = malloc(m * ldc * 4), *want = malloc(m * ldc * 4), *c = malloc(m * ldc * 4);
+                    test_fill(a, (ta ? k : m) * lda, 3 + s, -1, 1);
+                    test_fill(b, (tb ? n : k) * ldb, 5 + s, -1, 1);
+                    test_fill(c0, m * ldc, 7 + s, -1, 1);
+                    gemm_args g = {m, n, k, a, ta ? 1 : lda, ta ? lda : 1, b, tb ? 1 : ldb,
+                                   tb ? ldb : 1, want, ldc, acc};
+                    memcpy(want, c0, m * ldc * 4);
+                    gemm_chain(ks, &g, wss, 1);
+                    for (int nt = 1; nt <= 3; nt++) {
+                        memcpy(c, c0, m * ldc * 4);
+                        g.c = c;
+                        gemm_chain(kt, &g, ws, nt);
+                        g.c = want;
+                        size_t bad = test_first_bit_mismatch(c, want, m * ldc);
+                        cr_assert_eq(bad, SIZE_MAX,
+                                     "%s %zux%zux%zu ta=%d tb=%d acc=%d threads=%d: differs from "
+                                     "scalar at %zu",
+                                     kt->name, m, n, k, ta, tb, acc, nt, bad);
+                    }
+                    free(a);
+                    free(b);
+                    free(c0);
+                    free(want);
+                    free(c);
+                }
+    free(ws);
+    free(wss);
+}
+
+/* nerve_sgemv splits y between threads for large products: the same bits
+ * for 1 and 2 threads, and as the scalar table, both transpositions. */
+Test(gemm_strided, gemv_threads_same_bits) {
+    const size_t m = 1030, n = 1100, lda = n + 2;
+    float *a = malloc(m * lda * 4), *x = malloc((m > n ? m : n) * 4);
+    float *y1 = malloc(n * 4 + m * 4), *y2 = malloc(n * 4 + m * 4), *ys = malloc(n * 4 + m * 4);
+    test_fill(a, m * lda, 1, -1, 1);
+    test_fill(x, m > n ? m : n, 2, -1, 1);
+    for (int t = 0; t < 2; t++) {
+        const size_t yl = t ? n : m;
+        test_fill(y1, yl, 3, -1, 1);
+        memcpy(y2, y1, yl * 4);
+        memcpy(ys, y1, yl * 4);
+        omp_set_num_threads(1);
+        cr_assert_eq(nerve_sgemv((nerve_transpose)t, m, n, 0.5f, a, lda, x, 2.0f, y1), NERVE_OK);
+        omp_set_num_threads(2);
+        cr_assert_eq(nerve_sgemv((nerve_transpose)t, m, n, 0.5f, a, lda, x, 2.0f, y2), NERVE_OK);
+        cr_assert_eq(test_first_bit_mismatch(y1, y2, yl), SIZE_MAX, "gemv t=%d: 1 vs 2 threads", t);
+        nerve_set_max_isa(NERVE_ISA_SCALAR);
+        cr_assert_eq(nerve_sgemv((nerve_transpose)t, m, n, 0.5f, a, lda, x, 2.0f, ys), NERVE_OK);
+        nerve_set_max_isa(NERVE_ISA_AVX512);
+        cr_assert_eq(test_first_bit_mismatch(y1, ys, yl), SIZE_MAX, "gemv t=%d: differs from scalar", t);
+    }
+    free(a);
+    free(x);
+    free(y1);
+    free(y2);
+    free(ys);
+}

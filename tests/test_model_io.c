@@ -1,0 +1,646 @@
+/* Model files: CRC-32 against zlib, round trips for every activation, loss
+ * and optimizer, bit-identical resumed training, the documented byte layout
+ * (a file built by hand from docs/model-format.md, checksummed with zlib),
+ * truncation at every byte, every single-bit flip, hostile headers and
+ * values, and the atomic save's I/O errors. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "crc32.h"
+#include "model_format.h"
+#include "net_internal.h"
+#include "nerve/net.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static char tmpdir[64];
+
+static void make_tmpdir(void) {
+    strcpy(tmpdir, "/tmp/nerve-test-model-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void) {
+    char cmd[128];
+    chmod(tmpdir, 0700);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(model, .init = make_tmpdir, .fini = remove_tmpdir);
+
+static const char *tpath(const char *name) {
+    static char buf[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+static uint8_t *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc((size_t)len + 1);
+    cr_assert_eq(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+static void write_all(const char *path, const void *b, size_t n) {
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(b, 1, n, f), n);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* Number of entries in tmpdir other than . and .. */
+static size_t dir_entries(void) {
+    DIR *d = opendir(tmpdir);
+    cr_assert_not_null(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n;
+}
+
+static void expect_status(nerve_status got, nerve_status want, const char *what) {
+    cr_assert_eq(got, want, "%s: status %d (%s), want %d", what, got, nerve_last_error(), want);
+}
+
+/* Little-endian stores and the CRC, by zlib (independent of src/crc32.c). */
+static void st32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t ld32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static void st64(uint8_t *p, uint64_t v) {
+    st32(p, (uint32_t)v);
+    st32(p + 4, (uint32_t)(v >> 32));
+}
+static void stf(uint8_t *p, float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    st32(p, u);
+}
+static void fix_crc(uint8_t *b, size_t n) { st32(b + n - 4, (uint32_t)crc32(0, b, (uInt)(n - 4))); }
+
+/* Synthetic data: n samples, `in` features, labels or targets. */
+typedef struct { float *x, *y; int32_t *lab; size_t n, in, out; } data;
+
+static data make_data(size_t n, size_t in, size_t out, int cls, uint64_t seed) {
+    data d = {malloc(n * in * sizeof(float)), cls ? NULL : malloc(n * out * sizeof(float)),
+              cls ? malloc(n * sizeof(int32_t)) : NULL, n, in, out};
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < n * in; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull; /* Knuth's MMIX LCG */
+        d.x[i] = (float)((int)(s >> 40) % 2001 - 1000) / 1000.0f;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (cls) d.lab[i] = (int32_t)((d.x[i * in] > 0) + (d.x[i * in + 1] > 0.5f)) % (int32_t)out;
+        else
+            for (size_t k = 0; k < out; k++) d.y[i * out + k] = d.x[i * in + k % in] * 0.5f - 0.1f;
+    }
+    return d;
+}
+
+static void free_data(data *d) {
+    free(d->x);
+    free(d->y);
+    free(d->lab);
+}
+
+static nerve_dataset view(const data *d) {
+    nerve_dataset v = {d->x, d->y, d->lab, d->n, d->in, d->out};
+    return v;
+}
+
+static void train_epochs(nerve_net *net, const data *d, int epochs) {
+    nerve_dataset v = view(d);
+    nerve_epoch_opts o = {.batch_size = 7, .shuffle = 1};
+    for (int e = 0; e < epochs; e++) expect_status(nerve_net_train_epoch(net, &v, &o, NULL), NERVE_OK, "epoch");
+}
+
+/* Every saved field of a and b bit-identical (training state if `ts`). */
+static void assert_same_net(const nerve_net *a, const nerve_net *b, int ts) {
+    cr_assert_eq(a->n_layers, b->n_layers);
+    cr_assert_eq(a->loss, b->loss);
+    cr_assert_eq(a->seed, b->seed);
+    for (size_t i = 0; i <= a->n_layers; i++) cr_assert_eq(a->sizes[i], b->sizes[i]);
+    for (size_t l = 0; l < a->n_layers; l++) cr_assert_eq(a->acts[l], b->acts[l]);
+    for (size_t l = 0; l < a->n_layers; l++) {
+        size_t nw = a->sizes[l + 1] * a->sizes[l], nb = a->sizes[l + 1];
+        cr_assert_eq(memcmp(a->params + a->w_off[l], b->params + b->w_off[l], nw * 4), 0, "W%zu", l);
+        cr_assert_eq(memcmp(a->params + a->b_off[l], b->params + b->b_off[l], nb * 4), 0, "b%zu", l);
+        if (!ts) continue;
+        const float *bufs[2][2] = {{a->opt_m, b->opt_m}, {a->opt_v, b->opt_v}};
+        for (int k = 0; k < 2; k++) {
+            cr_assert_eq(bufs[k][0] == NULL, bufs[k][1] == NULL, "buffer %d presence", k);
+            if (!bufs[k][0]) continue;
+            cr_assert_eq(memcmp(bufs[k][0] + a->w_off[l], bufs[k][1] + b->w_off[l], nw * 4), 0);
+            cr_assert_eq(memcmp(bufs[k][0] + a->b_off[l], bufs[k][1] + b->b_off[l], nb * 4), 0);
+        }
+    }
+    if (!ts) return;
+    cr_assert_eq(memcmp(&a->opt, &b->opt, sizeof a->opt), 0, "optimizer settings");
+    cr_assert_eq(a->step, b->step);
+    cr_assert_eq(a->epoch, b->epoch);
+    cr_assert_eq(memcmp(&a->beta1_pow, &b->beta1_pow, 8), 0);
+    cr_assert_eq(memcmp(&a->beta2_pow, &b->beta2_pow, 8), 0);
+    cr_assert_eq(memcmp(a->rng, b->rng, sizeof a->rng), 0);
+}
+
+/* ---- CRC-32 --------------------------------------------------------------- */
+
+Test(model, crc32_matches_zlib) {
+    cr_assert_eq(crc32_update(0, "123456789", 9), 0xCBF43926u, "the CRC-32 check value");
+    cr_assert_eq(crc32_update(0, "", 0), 0u);
+    uint8_t buf[1000];
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)(i * 131 + (i >> 3));
+    for (size_t n = 0; n <= sizeof buf; n += 97) {
+        uint32_t want = (uint32_t)crc32(0, buf, (uInt)n);
+        cr_assert_eq(crc32_update(0, buf, n), want, "n = %zu", n);
+        /* in two pieces */
+        uint32_t two = crc32_update(crc32_update(0, buf, n / 3), buf + n / 3, n - n / 3);
+        cr_assert_eq(two, want, "split n = %zu", n);
+    }
+}
+
+/* ---- round trips ------------------------------------------------------------ */
+
+/* Trains a net briefly with `opt` and checks save/load with and without
+ * training state. */
+static void round_trip(size_t L, const size_t *sizes, const nerve_act *acts, nerve_loss loss,
+                       nerve_opt opt, uint64_t seed) {
+    nerve_net *net, *back;
+    expect_status(nerve_net_create(&net, L, sizes, acts, loss, seed), NERVE_OK, "create");
+    expect_status(nerve_net_set_optimizer(net, &opt), NERVE_OK, "optimizer");
+    data d = make_data(23, sizes[0], sizes[L], loss == NERVE_LOSS_XENT, seed);
+    train_epochs(net, &d, 2);
+    for (int ts = 0; ts < 2; ts++) {
+        const char *p = tpath("rt.nrv");
+        expect_status(nerve_net_save(net, p, ts), NERVE_OK, "save");
+        expect_status(nerve_net_load(&back, p), NERVE_OK, "load");
+        assert_same_net(net, back, ts);
+        if (!ts) { /* no training state: the defaults of nerve_net_create */
+            nerve_opt def = nerve_opt_default(NERVE_OPT_SGD);
+            cr_assert_eq(memcmp(&back->opt, &def, sizeof def), 0);
+            cr_assert_eq(back->step, 0);
+            cr_assert_eq(back->epoch, 0);
+        }
+        /* file length as the format says */
+        size_t n;
+        uint8_t *b = read_all(p, &n);
+        size_t P = nerve_net_param_count(net);
+        size_t B = ts ? (net->opt_v ? 2 : net->opt_m ? 1 : 0) : 0;
+        cr_assert_eq(n, 36 + 8 * L + (ts ? 100 : 0) + 4 * P * (1 + B) + 4, "length %zu", n);
+        free(b);
+        nerve_net_free(back);
+    }
+    free_data(&d);
+    nerve_net_free(net);
+}
+
+Test(model, round_trip_every_activation_loss_optimizer) {
+    nerve_opt opts[5] = {nerve_opt_default(NERVE_OPT_SGD), nerve_opt_default(NERVE_OPT_SGD),
+                         nerve_opt_default(NERVE_OPT_SGD), nerve_opt_default(NERVE_OPT_ADAM),
+                         nerve_opt_default(NERVE_OPT_ADAMW)};
+    opts[1].momentum = 0.9f;
+    opts[2].momentum = 0.5f;
+    opts[2].nesterov = 1;
+    opts[2].weight_decay = 1e-3f;
+    opts[3].weight_decay = 1e-4f;
+    for (int a = 0; a < NERVE_ACT_COUNT; a++)
+        for (int loss = 0; loss < NERVE_LOSS_COUNT; loss++) {
+            int k = (a + loss) % 5;
+            size_t sizes[3] = {4, 5, 3};
+            nerve_act acts[2] = {(nerve_act)a, (nerve_act)((a + 3) % NERVE_ACT_COUNT)};
+            round_trip(2, sizes, acts, (nerve_loss)loss, opts[k], (uint64_t)(a * 7 + loss));
+        }
+    /* every optimizer on one shape too, and a 1-layer and a 4-layer net */
+    for (int k = 0; k < 5; k++) {
+        size_t s1[2] = {3, 2};
+        nerve_act a1[1] = {NERVE_ACT_IDENTITY};
+        round_trip(1, s1, a1, NERVE_LOSS_MSE, opts[k], 100 + (uint64_t)k);
+        size_t s4[5] = {6, 8, 7, 5, 4};
+        nerve_act a4[4] = {NERVE_ACT_RELU, NERVE_ACT_TANH, NERVE_ACT_GELU, NERVE_ACT_IDENTITY};
+        round_trip(4, s4, a4, NERVE_LOSS_XENT, opts[k], 200 + (uint64_t)k);
+    }
+}
+
+/* 4 epochs straight == 2 epochs, save with training state, load, 2 more. */
+Test(model, resume_is_bit_identical) {
+    nerve_opt opts[4] = {nerve_opt_default(NERVE_OPT_ADAM), nerve_opt_default(NERVE_OPT_SGD),
+                         nerve_opt_default(NERVE_OPT_ADAMW), nerve_opt_default(NERVE_OPT_SGD)};
+    opts[1].momentum = 0.9f;
+    opts[1].nesterov = 1;
+    opts[0].lr = 0.01f;
+    for (int k = 0; k < 4; k++) {
+        size_t sizes[4] = {5, 16, 9, 3};
+        nerve_act acts[3] = {NERVE_ACT_RELU, NERVE_ACT_TANH, NERVE_ACT_IDENTITY};
+        nerve_loss loss = k == 3 ? NERVE_LOSS_MSE : NERVE_LOSS_XENT;
+        data d = make_data(61, 5, 3, loss == NERVE_LOSS_XENT, 9);
+        nerve_net *a, *b, *c;
+        expect_status(nerve_net_create(&a, 3, sizes, acts, loss, 77), NERVE_OK, "create a");
+        expect_status(nerve_net_set_optimizer(a, &opts[k]), NERVE_OK, "opt a");
+        train_epochs(a, &d, 4);
+
+        expect_status(nerve_net_create(&b, 3, sizes, acts, loss, 77), NERVE_OK, "create b");
+        expect_status(nerve_net_set_optimizer(b, &opts[k]), NERVE_OK, "opt b");
+        train_epochs(b, &d, 2);
+        expect_status(nerve_net_save(b, tpath("half.nrv"), 1), NERVE_OK, "save");
+        nerve_net_free(b);
+        expect_status(nerve_net_load(&c, tpath("half.nrv")), NERVE_OK, "load");
+        cr_assert_eq(nerve_net_epoch_count(c), 2);
+        train_epochs(c, &d, 2);
+        cr_assert_eq(nerve_net_epoch_count(c), 4);
+        assert_same_net(a, c, 1);
+
+        /* without the training state the continuation differs: the test can fail */
+        expect_status(nerve_net_create(&b, 3, sizes, acts, loss, 77), NERVE_OK, "create b");
+        expect_status(nerve_net_set_optimizer(b, &opts[k]), NERVE_OK, "opt b");
+        train_epochs(b, &d, 2);
+        expect_status(nerve_net_save(b, tpath("half.nrv"), 0), NERVE_OK, "save");
+        nerve_net_free(b);
+        expect_status(nerve_net_load(&b, tpath("half.nrv")), NERVE_OK, "load");
+        expect_status(nerve_net_set_optimizer(b, &opts[k]), NERVE_OK, "opt again");
+        train_epochs(b, &d, 2);
+        size_t P = a->sizes[1] * a->sizes[0];
+        cr_assert_neq(memcmp(a->params + a->w_off[0], b->params + b->w_off[0], P * 4), 0,
+                      "optimizer %d: a fresh optimizer state gave the same weights", k);
+        nerve_net_free(a);
+        nerve_net_free(b);
+        nerve_net_free(c);
+        free_data(&d);
+    }
+}
+
+/* ---- the documented layout ----------------------------------------------------- */
+
+/* The 60-byte example of docs/model-format.md, built by hand. */
+static size_t doc_example(uint8_t *b) {
+    memcpy(b, "\x89NRV\r\n\x1a\n", 8);
+    st32(b + 8, 1);
+    st32(b + 12, 0);
+    st32(b + 16, 1);
+    st32(b + 20, 0);
+    st64(b + 24, 0);
+    st32(b + 32, 2);
+    st32(b + 36, 1);
+    st32(b + 40, 0);
+    stf(b + 44, 1.0f);
+    stf(b + 48, -2.0f);
+    stf(b + 52, 0.5f);
+    fix_crc(b, 60);
+    return 60;
+}
+
+Test(model, documented_example_loads) {
+    uint8_t b[60];
+    doc_example(b);
+    cr_assert_eq(b[44 + 3], 0x3F, "1.0f little-endian ends in 3F");
+    write_all(tpath("doc.nrv"), b, sizeof b);
+    nerve_net *net;
+    expect_status(nerve_net_load(&net, tpath("doc.nrv")), NERVE_OK, "load");
+    cr_assert_eq(nerve_net_layers(net), 1);
+    cr_assert_eq(nerve_net_width(net, 0), 2);
+    cr_assert_eq(nerve_net_width(net, 1), 1);
+    cr_assert_eq(nerve_net_weights(net, 0)[0], 1.0f);
+    cr_assert_eq(nerve_net_weights(net, 0)[1], -2.0f);
+    cr_assert_eq(nerve_net_bias(net, 0)[0], 0.5f);
+    float x[2] = {3.0f, 0.25f}, y;
+    expect_status(nerve_net_forward(net, x, 1, &y), NERVE_OK, "forward");
+    cr_assert_eq(y, 3.0f - 0.5f + 0.5f);
+    /* and the writer produces exactly these bytes */
+    expect_status(nerve_net_save(net, tpath("again.nrv"), 0), NERVE_OK, "save");
+    size_t n;
+    uint8_t *w = read_all(tpath("again.nrv"), &n);
+    cr_assert_eq(n, 60);
+    cr_assert_eq(memcmp(w, b, 60), 0, "writer differs from the documented bytes");
+    free(w);
+    nerve_net_free(net);
+}
+
+Test(model, training_section_layout) {
+    size_t sizes[2] = {2, 3};
+    nerve_act acts[1] = {NERVE_ACT_SIGMOID};
+    nerve_net *net;
+    expect_status(nerve_net_create(&net, 1, sizes, acts, NERVE_LOSS_XENT, 0x1122334455667788ull), NERVE_OK, "c");
+    nerve_opt o = nerve_opt_default(NERVE_OPT_ADAMW);
+    o.lr = 0.125f;
+    expect_status(nerve_net_set_optimizer(net, &o), NERVE_OK, "opt");
+    data d = make_data(10, 2, 3, 1, 3);
+    train_epochs(net, &d, 1);
+    expect_status(nerve_net_save(net, tpath("t.nrv"), 1), NERVE_OK, "save");
+    size_t n;
+    uint8_t *b = read_all(tpath("t.nrv"), &n);
+    cr_assert_eq(ld32(b + 12), 1u, "training flag");
+    cr_assert_eq(ld32(b + 20), 1u, "xent");
+    cr_assert_eq(ld32(b + 24), 0x55667788u);
+    cr_assert_eq(ld32(b + 28), 0x11223344u);
+    cr_assert_eq(ld32(b + 40), (uint32_t)NERVE_ACT_SIGMOID);
+    const uint8_t *t = b + 44; /* H0 = 36 + 8L */
+    cr_assert_eq(ld32(t), 2u, "adamw");
+    uint32_t lr;
+    float half = 0.125f;
+    memcpy(&lr, &half, 4);
+    cr_assert_eq(ld32(t + 8), lr);
+    cr_assert_eq(ld32(t + 32), 2u, "steps: 10 samples in batches of 7");
+    cr_assert_eq(ld32(t + 40), 1u, "epochs");
+    cr_assert_eq(ld32(t + 64), (uint32_t)net->rng[0]);
+    cr_assert_eq(ld32(t + 96), 2u, "m and v");
+    /* the first weight right after the section, the first m after the parameters */
+    float w0;
+    uint32_t u = ld32(t + 100);
+    memcpy(&w0, &u, 4);
+    cr_assert_eq(w0, nerve_net_weights(net, 0)[0]);
+    u = ld32(t + 100 + 4 * 9);
+    memcpy(&w0, &u, 4);
+    cr_assert_eq(w0, net->opt_m[0]);
+    cr_assert_eq(ld32(b + n - 4), (uint32_t)crc32(0, b, (uInt)(n - 4)));
+    free(b);
+    free_data(&d);
+    nerve_net_free(net);
+}
+
+/* ---- damaged files -------------------------------------------------------------- */
+
+/* A small file with training state (Adam: m and v). */
+static uint8_t *small_file(size_t *n) {
+    size_t sizes[3] = {3, 2, 2};
+    nerve_act acts[2] = {NERVE_ACT_ELU, NERVE_ACT_IDENTITY};
+    nerve_net *net;
+    expect_status(nerve_net_create(&net, 2, sizes, acts, NERVE_LOSS_XENT, 5), NERVE_OK, "create");
+    nerve_opt o = nerve_opt_default(NERVE_OPT_ADAM);
+    expect_status(nerve_net_set_optimizer(net, &o), NERVE_OK, "opt");
+    data d = make_data(9, 3, 2, 1, 4);
+    train_epochs(net, &d, 1);
+    free_data(&d);
+    expect_status(nerve_net_save(net, tpath("small.nrv"), 1), NERVE_OK, "save");
+    nerve_net_free(net);
+    return read_all(tpath("small.nrv"), n);
+}
+
+Test(model, truncated_at_every_byte) {
+    size_t n;
+    uint8_t *b = small_file(&n);
+    for (size_t cut = 0; cut < n; cut++) {
+        /* through memory (exact-size copy: ASan catches any over-read) */
+        uint8_t *c = malloc(cut ? cut : 1);
+        memcpy(c, b, cut);
+        nerve_net *net = (nerve_net *)1;
+        expect_status(model_read_mem(c, cut, "cut", &net), NERVE_EFORMAT, "truncated");
+        cr_assert_null(net);
+        const char *m = nerve_last_error();
+        cr_assert(strstr(m, "truncated"), "cut %zu: %s", cut, m);
+        if (cut >= 52 + 100) { /* past the header (H = 152) the message has both lengths */
+            char want[96];
+            snprintf(want, sizeof want, "file truncated at byte %zu (expected %zu)", cut, n);
+            cr_assert(strstr(m, want), "cut %zu: '%s' lacks '%s'", cut, m, want);
+        }
+        free(c);
+    }
+    /* and through a file, for a few cuts */
+    for (size_t cut = 0; cut < n; cut += 37) {
+        write_all(tpath("cut.nrv"), b, cut);
+        nerve_net *net;
+        expect_status(nerve_net_load(&net, tpath("cut.nrv")), NERVE_EFORMAT, "file cut");
+    }
+    /* one byte too many */
+    uint8_t *big = malloc(n + 1);
+    memcpy(big, b, n);
+    big[n] = 0;
+    nerve_net *net;
+    expect_status(model_read_mem(big, n + 1, "long", &net), NERVE_EFORMAT, "trailing");
+    cr_assert(strstr(nerve_last_error(), "trailing"), "%s", nerve_last_error());
+    free(big);
+    free(b);
+}
+
+Test(model, every_single_bit_flip_rejected) {
+    size_t n;
+    uint8_t *b = small_file(&n);
+    for (size_t i = 0; i < n; i++)
+        for (int bit = 0; bit < 8; bit++) {
+            b[i] ^= (uint8_t)(1u << bit);
+            nerve_net *net = (nerve_net *)1;
+            nerve_status st = model_read_mem(b, n, "flip", &net);
+            cr_assert_eq(st, NERVE_EFORMAT, "byte %zu bit %d: status %d (%s)", i, bit, st, nerve_last_error());
+            cr_assert_null(net);
+            b[i] ^= (uint8_t)(1u << bit);
+        }
+    /* a flip in the parameters is caught by the checksum */
+    b[n - 20] ^= 1;
+    nerve_net *net;
+    expect_status(model_read_mem(b, n, "flip", &net), NERVE_EFORMAT, "param flip");
+    cr_assert(strstr(nerve_last_error(), "checksum mismatch"), "%s", nerve_last_error());
+    free(b);
+}
+
+/* Patches one field of a valid file, fixes the CRC, expects EFORMAT + message. */
+static void hostile(const uint8_t *good, size_t n, size_t at, uint32_t v, size_t width, const char *want) {
+    uint8_t *b = malloc(n);
+    memcpy(b, good, n);
+    if (width == 4)
+        st32(b + at, v);
+    else
+        b[at] = (uint8_t)v;
+    fix_crc(b, n);
+    nerve_net *net = (nerve_net *)1;
+    nerve_status st = model_read_mem(b, n, "hostile", &net);
+    cr_assert_eq(st, NERVE_EFORMAT, "offset %zu = %u: status %d (%s)", at, v, st, nerve_last_error());
+    cr_assert_null(net);
+    cr_assert(strstr(nerve_last_error(), want), "offset %zu = %u: '%s' lacks '%s'", at, v,
+              nerve_last_error(), want);
+    free(b);
+}
+
+Test(model, hostile_headers) {
+    size_t n;
+    uint8_t *b = small_file(&n); /* L = 2: widths at 32, 36, 40; acts at 44, 48; H0 = 52 */
+    hostile(b, n, 0, 'X', 1, "bad signature");
+    hostile(b, n, 8, 2, 4, "unsupported format version 2");
+    hostile(b, n, 12, 3, 4, "unknown flags");
+    hostile(b, n, 16, 0, 4, "layer count 0");
+    hostile(b, n, 16, 0xFFFFFFFFu, 4, "layer count 4294967295");
+    hostile(b, n, 20, 2, 4, "loss 2");
+    hostile(b, n, 36, 0xFFFFFFFFu, 4, "width 4294967295");
+    hostile(b, n, 36, 0, 4, "width 0");
+    hostile(b, n, 36, 1u << 24, 4, "truncated"); /* a valid width, but the file is short */
+    hostile(b, n, 40, 1, 4, "cross-entropy");
+    hostile(b, n, 48, NERVE_ACT_COUNT, 4, "activation 9");
+    hostile(b, n, 52, NERVE_OPT_COUNT, 4, "optimizer kind 3");
+    hostile(b, n, 56, 2, 4, "Nesterov");
+    hostile(b, n, 52 + 96, 1, 4, "moment buffers");
+    hostile(b, n, 52 + 96, 0xFFFFFFFFu, 4, "moment buffers");
+
+    /* the parameter limit: widths 2^24 x 2^24 x ... in a tiny file */
+    uint8_t h[64];
+    doc_example(h);
+    st32(h + 16, 3);
+    uint8_t big[80] = {0};
+    memcpy(big, h, 32);
+    for (int i = 0; i < 4; i++) st32(big + 32 + 4 * i, 1u << 24);
+    fix_crc(big, sizeof big);
+    nerve_net *net;
+    expect_status(model_read_mem(big, sizeof big, "big", &net), NERVE_EFORMAT, "param limit");
+    cr_assert(strstr(nerve_last_error(), "parameters"), "%s", nerve_last_error());
+    free(b);
+}
+
+/* A float field of the training section or the parameters, set to v. */
+static void hostile_float(const uint8_t *good, size_t n, size_t at, float v, const char *want) {
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    hostile(good, n, at, u, 4, want);
+}
+
+Test(model, hostile_values) {
+    size_t n;
+    uint8_t *b = small_file(&n);
+    const size_t t = 52, params = t + 100, P = 3 * 2 + 2 + 2 * 2 + 2;
+    hostile_float(b, n, t + 8, -1.0f, "learning rate");
+    hostile_float(b, n, t + 8, NAN, "learning rate");
+    hostile_float(b, n, t + 20, 1.0f, "beta1");
+    hostile_float(b, n, t + 24, -0.5f, "beta2");
+    hostile_float(b, n, t + 28, INFINITY, "eps");
+    hostile_float(b, n, params, NAN, "parameter weight value 0");
+    hostile_float(b, n, params + 4 * 7, INFINITY, "layer 0 parameter bias value 1");
+    hostile_float(b, n, params + 4 * P, -INFINITY, "first moment");
+    hostile_float(b, n, params + 8 * P + 4, -1.0f, "second moment");
+    /* counters: beta^t must be 1 before the first step and < 1 after */
+    uint8_t *c = malloc(n);
+    memcpy(c, b, n);
+    st64(c + t + 32, 0); /* step 0, but beta^t < 1 */
+    fix_crc(c, n);
+    nerve_net *net;
+    expect_status(model_read_mem(c, n, "c", &net), NERVE_EFORMAT, "step/beta mismatch");
+    cr_assert(strstr(nerve_last_error(), "does not fit step count"), "%s", nerve_last_error());
+    memcpy(c, b, n);
+    double two = 2.0;
+    uint64_t u;
+    memcpy(&u, &two, 8);
+    st64(c + t + 56, u);
+    fix_crc(c, n);
+    expect_status(model_read_mem(c, n, "c", &net), NERVE_EFORMAT, "beta2^t = 2");
+    memcpy(c, b, n);
+    memset(c + t + 64, 0, 32);
+    fix_crc(c, n);
+    expect_status(model_read_mem(c, n, "c", &net), NERVE_EFORMAT, "rng zero");
+    cr_assert(strstr(nerve_last_error(), "generator"), "%s", nerve_last_error());
+    /* the unchanged file still loads (the helpers above changed only copies) */
+    expect_status(model_read_mem(b, n, "good", &net), NERVE_OK, "good");
+    nerve_net_free(net);
+    free(c);
+    free(b);
+}
+
+Test(model, not_a_model_file) {
+    nerve_net *net;
+    write_all(tpath("text.nrv"), "hello, world\n", 13);
+    expect_status(nerve_net_load(&net, tpath("text.nrv")), NERVE_EFORMAT, "text");
+    cr_assert(strstr(nerve_last_error(), "bad signature"), "%s", nerve_last_error());
+    write_all(tpath("empty.nrv"), "", 0);
+    expect_status(nerve_net_load(&net, tpath("empty.nrv")), NERVE_EFORMAT, "empty");
+    cr_assert(strstr(nerve_last_error(), "truncated at byte 0"), "%s", nerve_last_error());
+}
+
+/* ---- I/O errors and atomicity ------------------------------------------------------ */
+
+Test(model, eio_for_unwritable_paths) {
+    size_t sizes[2] = {2, 2};
+    nerve_act acts[1] = {NERVE_ACT_RELU};
+    nerve_net *net, *back;
+    expect_status(nerve_net_create(&net, 1, sizes, acts, NERVE_LOSS_MSE, 1), NERVE_OK, "create");
+    /* a directory that does not exist */
+    expect_status(nerve_net_save(net, tpath("no/such/dir/m.nrv"), 0), NERVE_EIO, "missing dir");
+    const char *m = nerve_last_error();
+    cr_assert(strstr(m, "No such file or directory") && strstr(m, "no/such/dir/m.nrv"), "%s", m);
+    /* a directory as the target: rename fails, the temporary file is removed */
+    cr_assert_eq(mkdir(tpath("adir"), 0700), 0);
+    expect_status(nerve_net_save(net, tpath("adir"), 0), NERVE_EIO, "directory target");
+    cr_assert(strstr(nerve_last_error(), "adir"), "%s", nerve_last_error());
+    cr_assert_eq(dir_entries(), 1, "a temporary file was left behind");
+    /* loading: missing file, a directory */
+    expect_status(nerve_net_load(&back, tpath("missing.nrv")), NERVE_EIO, "missing");
+    cr_assert(strstr(nerve_last_error(), "No such file"), "%s", nerve_last_error());
+    expect_status(nerve_net_load(&back, tpath("adir")), NERVE_EIO, "load dir");
+    expect_status(nerve_net_save(NULL, tpath("x"), 0), NERVE_EINVAL, "null net");
+    expect_status(nerve_net_load(NULL, tpath("x")), NERVE_EINVAL, "null out");
+    nerve_net_free(net);
+}
+
+/* A "full disk" via RLIMIT_FSIZE (writes past the limit fail with EFBIG;
+ * Criterion runs each test in its own process): the old file survives
+ * intact and no temporary file is left. */
+Test(model, full_disk_keeps_old_file) {
+    size_t sizes[3] = {20, 30, 4};
+    nerve_act acts[2] = {NERVE_ACT_TANH, NERVE_ACT_IDENTITY};
+    nerve_net *small, *large, *back;
+    expect_status(nerve_net_create(&small, 1, sizes + 1, acts, NERVE_LOSS_MSE, 1), NERVE_OK, "small");
+    expect_status(nerve_net_create(&large, 2, sizes, acts, NERVE_LOSS_MSE, 2), NERVE_OK, "large");
+    const char *p = tpath("m.nrv");
+    expect_status(nerve_net_save(small, p, 1), NERVE_OK, "first save");
+    size_t n0;
+    uint8_t *before = read_all(p, &n0);
+
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit old, lim;
+    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 1000; /* the large model is ~3 KB */
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    nerve_status st = nerve_net_save(large, p, 1);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", nerve_last_error());
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    cr_assert_eq(st, NERVE_EIO, "status %d (%s)", st, msg);
+    cr_assert(strstr(msg, "File too large") && strstr(msg, "m.nrv"), "%s", msg);
+
+    size_t n1;
+    uint8_t *after = read_all(p, &n1);
+    cr_assert_eq(n1, n0);
+    cr_assert_eq(memcmp(before, after, n0), 0, "the old file changed");
+    cr_assert_eq(dir_entries(), 1, "a temporary file was left behind");
+    expect_status(nerve_net_load(&back, p), NERVE_OK, "old file loads");
+    assert_same_net(small, back, 1);
+    /* and with room again the new model replaces it */
+    expect_status(nerve_net_save(large, p, 1), NERVE_OK, "second save");
+    nerve_net_free(back);
+    expect_status(nerve_net_load(&back, p), NERVE_OK, "new file loads");
+    assert_same_net(large, back, 1);
+    free(before);
+    free(after);
+    nerve_net_free(small);
+    nerve_net_free(large);
+    nerve_net_free(back);
+}
+
+Test(model, save_relative_path) {
+    size_t sizes[2] = {2, 3};
+    nerve_act acts[1] = {NERVE_ACT_SILU};
+    nerve_net *net, *back;
+    expect_status(nerve_net_create(&net, 1, sizes, acts, NERVE_LOSS_XENT, 3), NERVE_OK, "create");
+    cr_assert_eq(chdir(tmpdir), 0);
+    expect_status(nerve_net_save(net, "rel.nrv", 1), NERVE_OK, "relative save");
+    expect_status(nerve_net_load(&back, "rel.nrv"), NERVE_OK, "relative load");
+    assert_same_net(net, back, 1);
+    nerve_net_free(net);
+    nerve_net_free(back);
+}
