@@ -12,6 +12,10 @@
 // Counter GFLOPS: 2*M*N*K per iteration, per second (i.e. GFLOP/s).
 // Threads: the benchmark sets omp_set_num_threads / openblas_set_num_threads
 // to t for every implementation (oneDNN runs on OpenMP).
+// Time base: 1-thread rows (and peak) are timed in CPU time of the process,
+// which excludes time the core spent on other processes, so they stay
+// meaningful on a shared, busy machine; 2-thread rows use wall time
+// (".../real_time" in the name), since CPU time would add up both threads.
 // The OpenBLAS rows carry the core type OpenBLAS chose as their label
 // (openblas_get_corename(); OPENBLAS_CORETYPE in the environment overrides it).
 //
@@ -242,6 +246,11 @@ std::vector<ImplName> impls() {
     return v;
 }
 
+// Wall time for multi-threaded rows, CPU time (the default) for one thread.
+void timebase(benchmark::internal::Benchmark *b, int threads) {
+    if (threads > 1) b->UseRealTime();
+}
+
 std::string dims(size_t m, size_t n, size_t k) {
     return std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
 }
@@ -252,15 +261,13 @@ int register_all() {
     for (nerve_isa isa : {NERVE_ISA_AVX2, NERVE_ISA_AVX512})
         if (kernels_for(isa))
             benchmark::RegisterBenchmark((std::string("peak/") + nerve_isa_name(isa) + "/threads:1").c_str(),
-                                         bm_peak, isa)
-                ->UseRealTime();
+                                         bm_peak, isa);
     for (int t : threads)
         for (size_t s : {256, 512, 1024})
             for (const ImplName &i : im)
-                benchmark::RegisterBenchmark(
+                timebase(benchmark::RegisterBenchmark(
                     ("sgemm/" + dims(s, s, s) + "/" + i.name + "/threads:" + std::to_string(t)).c_str(),
-                    bm_gemm, Gemm{false, false, s, s, s, 0.0f}, i.impl, i.isa, t)
-                    ->UseRealTime();
+                    bm_gemm, Gemm{false, false, s, s, s, 0.0f}, i.impl, i.isa, t), t);
     // MLP 784 -> 256 -> 128 -> 10 at batch 64 and 256: the three products of
     // each layer (in -> out).
     const size_t layers[][2] = {{784, 256}, {256, 128}, {128, 10}};
@@ -277,24 +284,21 @@ int register_all() {
                 };
                 for (const auto &p : probs)
                     for (const ImplName &i : im)
-                        benchmark::RegisterBenchmark((p.name + shape + "/" + i.name + suffix).c_str(), bm_gemm,
-                                                     p.g, i.impl, i.isa, t)
-                            ->UseRealTime();
+                        timebase(benchmark::RegisterBenchmark((p.name + shape + "/" + i.name + suffix).c_str(), bm_gemm,
+                                                     p.g, i.impl, i.isa, t), t);
                 for (nerve_isa isa : {NERVE_ISA_AVX2, NERVE_ISA_AVX512})
                     if (const kernels *k = kernels_for(isa))
-                        benchmark::RegisterBenchmark(
+                        timebase(benchmark::RegisterBenchmark(
                             ("linear_fwd/" + shape + "/nerve_" + nerve_isa_name(isa) + suffix).c_str(),
-                            bm_linear, batch, in, out, k, t)
-                            ->UseRealTime();
+                            bm_linear, batch, in, out, k, t), t);
             }
     for (int t : threads)
         for (bool trans : {false, true})
             for (const ImplName &i : im)
-                benchmark::RegisterBenchmark((std::string(trans ? "sgemv_t" : "sgemv_n") + "/1024x1024/" + i.name +
+                timebase(benchmark::RegisterBenchmark((std::string(trans ? "sgemv_t" : "sgemv_n") + "/1024x1024/" + i.name +
                                               "/threads:" + std::to_string(t))
                                                  .c_str(),
-                                             bm_gemv, trans, i.impl, i.isa, t)
-                    ->UseRealTime();
+                                             bm_gemv, trans, i.impl, i.isa, t), t);
     return 0;
 }
 

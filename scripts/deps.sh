@@ -4,9 +4,9 @@
 #   scripts/deps.sh [extra-package ...]
 set -euo pipefail
 
-PKGS=(build-essential cmake pkg-config libcriterion-dev libbenchmark-dev zlib1g-dev
+PKGS=(build-essential cmake ninja-build pkg-config libcriterion-dev libbenchmark-dev zlib1g-dev
       clang libclang-rt-14-dev gcc-aarch64-linux-gnu qemu-user
-      libopenblas-dev libdnnl-dev valgrind "$@")
+      libopenblas-dev libdnnl-dev valgrind dataset-fashion-mnist "$@")
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -87,7 +87,10 @@ ukr_body(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b, siz
 #define ROW1(i, base, r)                                                    \
         acc[i][0] = _mm512_fmadd_ps(_mm512_set1_ps(base[(r) * a_rs]), b0, acc[i][0])
 #define GROUP(ROW, base, i0)                                                \
-    ROW(i0 + 0, base, 0); ROW(i0 + 1, base, 1); ROW(i0 + 2, base, 2); ROW(i0 + 3, base, 3)
+    do {                                                                    \
+        ROW(i0 + 0, base, 0); ROW(i0 + 1, base, 1);                         \
+        ROW(i0 + 2, base, 2); ROW(i0 + 3, base, 3);                         \
+    } while (0)
 #define LOAD2 const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16)
 #define LOAD1 const __m512 b0 = _mm512_loadu_ps(b)
 #define KLOOP(NG, ROW, LOADB)                                               \

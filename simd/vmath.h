@@ -34,13 +34,16 @@
 #define VX_LN2_HI12 0x1.62ep-1f      /* ln 2 to 12 bits: k * HI12 exact for |k| < 2^12 */
 #define VX_LN2_LO12 0x1.0bfbe8p-15f  /* float(ln 2 - VX_LN2_HI12) */
 #define VX_MAGIC 0x1.8p23f           /* 1.5 * 2^23: x + MAGIC - MAGIC rounds |x| < 2^22 to an integer */
+#define VX_MAGIC_BITS 0x4b400000     /* bits of VX_MAGIC */
 #define VX_SQRT_HALF_BITS 0x3f3504f3 /* bits of float(sqrt(1/2)) */
 #define VX_INV_SQRT_2PI 0x1.988454p-2f /* float(1 / sqrt(2 pi)), the normal density at 0 */
 #define VX_SQRT2 0x1.6a09e6p+0f      /* float(sqrt 2) */
 
-static inline vf vx__pow2i(vf k) {
-    /* 2^k for an integer-valued float k in [-126, 127]: build the exponent field. */
-    return vi_as_vf(vi_shl23(vi_add(vf_to_vi(k), vi_set1(127))));
+/* 2^k from t = k + VX_MAGIC (k integer in [-126, 127]). t lies in [2^23, 2^24),
+ * where consecutive floats are 1 apart, so bits(t) - bits(VX_MAGIC) is k
+ * exactly: the exponent field k + 127 comes from one integer subtraction. */
+static inline vf vx__pow2i_t(vf t) {
+    return vi_as_vf(vi_shl23(vi_sub(vf_as_vi(t), vi_set1(VX_MAGIC_BITS - 127))));
 }
 
 static inline vf vx__nan(void) { return vi_as_vf(vi_set1(0x7fc00000)); } /* canonical quiet NaN */
@@ -55,6 +58,7 @@ static inline vf vx__nan(void) { return vi_as_vf(vi_set1(0x7fc00000)); } /* cano
  * error r^9/9! < 5.8e-10 relative at |r| = ln2/2. x must already be clamped
  * to |x| < 2^21 and not NaN. */
 typedef struct vx__exp_red {
+    vf t;    /* k + VX_MAGIC (see vx__pow2i_t) */
     vf kf;   /* k as a float */
     vf em1r; /* expm1(r) */
 } vx__exp_red;
@@ -62,7 +66,8 @@ typedef struct vx__exp_red {
 static inline vx__exp_red vx__exp_reduce(vf x) {
     const vf magic = vf_set1(VX_MAGIC);
     vx__exp_red o;
-    o.kf = vf_sub(vf_fma(x, vf_set1(VX_LOG2E), magic), magic);
+    o.t = vf_fma(x, vf_set1(VX_LOG2E), magic);
+    o.kf = vf_sub(o.t, magic);
     vf r = vf_fnma(o.kf, vf_set1(VX_LN2_HI), x);
     r = vf_fnma(o.kf, vf_set1(VX_LN2_LO), r);
     /* 1/k! for k = 8 .. 2, rounded to float */
@@ -86,9 +91,11 @@ static inline vf vx_exp_mul(vf x, vf m) {
     vf xc = vf_min(vf_max(x, vf_set1(-150.0f)), vf_set1(89.0f)); /* NaN becomes -150 */
     vx__exp_red rd = vx__exp_reduce(xc);
     vf p = vf_add(rd.em1r, vf_set1(1.0f));
-    vf k1 = vf_sub(vf_add(vf_mul(rd.kf, vf_set1(0.5f)), magic), magic);
-    vf k2 = vf_sub(rd.kf, k1);
-    vf res = vf_mul(vf_mul(vf_mul(p, m), vx__pow2i(k1)), vx__pow2i(k2));
+    /* t1 = k1 + MAGIC with k1 = round(k / 2) (k/2 is exact, so the fma rounds
+     * once, to the integer); k2 = k - k1 = bits(t) - bits(t1). */
+    vf t1 = vf_fma(rd.kf, vf_set1(0.5f), magic);
+    vf s2 = vi_as_vf(vi_shl23(vi_add(vi_sub(vf_as_vi(rd.t), vf_as_vi(t1)), vi_set1(127))));
+    vf res = vf_mul(vf_mul(vf_mul(p, m), vx__pow2i_t(t1)), s2);
     return vf_select(vf_isnan(x), x, res);
 }
 
@@ -100,7 +107,7 @@ static inline vf vx_exp(vf x) { return vx_exp_mul(x, vf_set1(1.0f)); }
 static inline vf vx_expm1(vf x) {
     vf xc = vf_min(vf_max(x, vf_set1(-30.0f)), vf_set1(88.0f));
     vx__exp_red rd = vx__exp_reduce(xc);
-    vf s = vx__pow2i(rd.kf);
+    vf s = vx__pow2i_t(rd.t);
     vf res = vf_fma(s, rd.em1r, vf_sub(s, vf_set1(1.0f)));
     /* |x| < 2^-25: expm1 x rounds to x (this also keeps the sign of -0) */
     res = vf_select(vf_lt(vf_abs(x), vf_set1(0x1p-25f)), x, res);

@@ -14,7 +14,14 @@
  * block pack A (MR-high panels) and run the micro-kernel over the tiles, B
  * panel outer (it stays in L1) and A panels inner (streamed from L2). The
  * chain over k continues across KC slices by starting the micro-kernel from
- * C (accumulate) after the first. */
+ * C (accumulate) after the first.
+ *
+ * Small and medium products (the MLP layers) mostly skip packing: when the
+ * table has a strided micro-kernel, A is broadcast straight from its rows or
+ * columns and B read straight from its rows (when they are contiguous);
+ * only partial edge panels are packed (direct_a / direct_b below). The
+ * micro-kernel computes the same chains either way, so packing decisions
+ * never change a bit. */
 #include "gemm.h"
 
 #include <math.h>
@@ -138,11 +145,44 @@ static void run_epilogue_zero(const kernels *kt, const gemm_args *g, const gemm_
         for (size_t i = r->i0; i < r->i1; i++)
             memset(g->c + i * g->ldc + r->j0, 0, (r->j1 - r->j0) * sizeof(float));
     if (!ep) return;
-    for (size_t j = r->j0; j < r->j1; j += kt->nr)
-        for (size_t i = r->i0; i < r->i1; i += kt->mr) {
-            const size_t rows = min_sz(kt->mr, r->i1 - i), cols = min_sz(kt->nr, r->j1 - j);
-            ep->fn(ep, i, j, rows, cols, g->c + i * g->ldc + j, g->ldc);
+    for (size_t i = r->i0; i < r->i1; i += kt->mr)
+        ep->fn(ep, i, r->j0, min_sz(kt->mr, r->i1 - i), r->j1 - r->j0, g->c + i * g->ldc + r->j0,
+               g->ldc);
+}
+
+/* What the tiles of one (ic, jc, pc) block share. */
+typedef struct tile_ctx {
+    const kernels *kt;
+    const gemm_args *g;
+    float *pa, *pb;        /* packed A block / B block (or only their edge panels) */
+    size_t pc, kc, ic, mcur, jc, ncur;
+    int da, db, acc;       /* A / B read in place; accumulate into C */
+} tile_ctx;
+
+/* One MR x NR tile at (i, j) of the block. With prefetch_next, the next
+ * tile's C rows (the one below, in the panel-outer order) are prefetched so
+ * they arrive while this one computes. */
+static inline void run_tile(const tile_ctx *t, size_t i, size_t j, int prefetch_next) {
+    const kernels *kt = t->kt;
+    const gemm_args *g = t->g;
+    const size_t mr = kt->mr, nr = kt->nr, ldc = g->ldc, kc = t->kc;
+    const size_t rows = min_sz(mr, t->mcur - i), cols = min_sz(nr, t->ncur - j);
+    const int bin = t->db && cols == nr; /* this B panel read in place */
+    const float *bp = bin ? g->b + t->pc * g->b_rs + t->jc + j : t->pb + j * kc;
+    const size_t ldb = bin ? g->b_rs : nr;
+    float *c = g->c + (t->ic + i) * ldc + t->jc + j;
+    if (prefetch_next && i + mr < t->mcur)
+        for (size_t q = mr; q < mr + min_sz(mr, t->mcur - i - mr); q++) {
+            __builtin_prefetch(c + q * ldc, 1);
+            __builtin_prefetch(c + q * ldc + cols - 1, 1);
         }
+    if (t->da && rows == mr)
+        kt->gemm_ukr_strided(kc, g->a + (t->ic + i) * g->a_rs + t->pc * g->a_cs, g->a_rs, g->a_cs,
+                             bp, ldb, c, ldc, rows, cols, t->acc);
+    else if (bin)
+        kt->gemm_ukr_strided(kc, t->pa + i * kc, 1, mr, bp, ldb, c, ldc, rows, cols, t->acc);
+    else
+        kt->gemm_ukr(kc, t->pa + i * kc, bp, c, ldc, rows, cols, t->acc);
 }
 
 void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws, int tid,
@@ -170,40 +210,37 @@ void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, f
             const int acc = g->accumulate || pc > 0;
             const int last = pc + kc == k;
             /* B panels: packed (all, or only a partial last one when read in place) */
-            for (size_t j = 0; j < ncur; j += nr)
-                if (!db || ncur - j < nr)
-                    gemm_pack_panel(g->b + pc * g->b_rs + (jc + j) * g->b_cs, g->b_cs, g->b_rs,
-                                    min_sz(nr, ncur - j), kc, nr, pb + j * kc);
+            if (!db) {
+                gemm_pack_block(g->b + pc * g->b_rs + jc * g->b_cs, g->b_cs, g->b_rs, ncur, kc, nr, pb);
+            } else if (ncur % nr) {
+                const size_t j = ncur / nr * nr;
+                gemm_pack_panel(g->b + pc * g->b_rs + (jc + j) * g->b_cs, g->b_cs, g->b_rs, ncur - j,
+                                kc, nr, pb + j * kc);
+            }
             for (size_t ic = r.i0; ic < r.i1; ic += mc) {
                 const size_t mcur = min_sz(mc, r.i1 - ic);
-                for (size_t i = 0; i < mcur; i += mr)
-                    if (!da || mcur - i < mr)
-                        gemm_pack_panel(g->a + (ic + i) * g->a_rs + pc * g->a_cs, g->a_rs,
-                                        g->a_cs, min_sz(mr, mcur - i), kc, mr, pa + i * kc);
-                for (size_t j = 0; j < ncur; j += nr) {
-                    const size_t cols = min_sz(nr, ncur - j);
-                    const int bin = db && cols == nr; /* this B panel read in place */
-                    const float *bp = bin ? g->b + pc * g->b_rs + jc + j : pb + j * kc;
-                    const size_t ldb = bin ? g->b_rs : nr;
+                if (!da) {
+                    gemm_pack_block(g->a + ic * g->a_rs + pc * g->a_cs, g->a_rs, g->a_cs, mcur, kc,
+                                    mr, pa);
+                } else if (mcur % mr) {
+                    const size_t i = mcur / mr * mr;
+                    gemm_pack_panel(g->a + (ic + i) * g->a_rs + pc * g->a_cs, g->a_rs, g->a_cs,
+                                    mcur - i, kc, mr, pa + i * kc);
+                }
+                const tile_ctx t = {kt, g, pa, pb, pc, kc, ic, mcur, jc, ncur, da, db, acc};
+                if (last && ep) {
+                    /* Last k slice with an epilogue: row strips outer, so each
+                     * MR x ncur strip is final (and in L1) when the epilogue
+                     * runs on it; B panels then stream from L2. */
                     for (size_t i = 0; i < mcur; i += mr) {
-                        const size_t rows = min_sz(mr, mcur - i);
-                        float *c = g->c + (ic + i) * ldc + jc + j;
-                        /* the next tile's C rows, so they arrive while this one computes */
-                        if (i + mr < mcur)
-                            for (size_t q = mr; q < 2 * mr; q++) {
-                                __builtin_prefetch(c + q * ldc, 1);
-                                __builtin_prefetch(c + q * ldc + cols - 1, 1);
-                            }
-                        if (da && rows == mr)
-                            kt->gemm_ukr_strided(kc, g->a + (ic + i) * g->a_rs + pc * g->a_cs,
-                                                 g->a_rs, g->a_cs, bp, ldb, c, ldc, rows, cols, acc);
-                        else if (bin)
-                            kt->gemm_ukr_strided(kc, pa + i * kc, 1, mr, bp, ldb, c, ldc, rows,
-                                                 cols, acc);
-                        else
-                            kt->gemm_ukr(kc, pa + i * kc, bp, c, ldc, rows, cols, acc);
-                        if (last && ep) ep->fn(ep, ic + i, jc + j, rows, cols, c, ldc);
+                        for (size_t j = 0; j < ncur; j += nr) run_tile(&t, i, j, 0);
+                        ep->fn(ep, ic + i, jc, min_sz(mr, mcur - i), ncur,
+                               g->c + (ic + i) * ldc + jc, ldc);
                     }
+                } else {
+                    /* B panel outer: it stays in L1 while the A panels pass */
+                    for (size_t j = 0; j < ncur; j += nr)
+                        for (size_t i = 0; i < mcur; i += mr) run_tile(&t, i, j, 1);
                 }
             }
         }

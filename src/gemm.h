@@ -24,12 +24,13 @@ typedef struct gemm_args {
     int accumulate;
 } gemm_args;
 
-/* Optional epilogue: called once for every finished tile of C (after the
- * last k block, while the tile is still in L1), with the tile's position
- * (rows [i0, i0+rows), columns [j0, j0+cols)) and its address c = &C(i0, j0).
- * It may rewrite that tile (and data indexed by the same rows/columns) and
- * nothing else; tiles are at most MR x NR and never straddle threads. Used
- * for the bias + activation of linear layers (src/linear.c). */
+/* Optional epilogue: called once for every finished strip of C (after the
+ * last k block, while the strip is still in L1), with its position (rows
+ * [i0, i0+rows), columns [j0, j0+cols)) and its address c = &C(i0, j0).
+ * A strip is at most MR rows by at most NC columns (one row block of one
+ * thread's column block); strips never overlap or straddle threads. It may
+ * rewrite that strip (and data indexed by the same rows/columns) and nothing
+ * else. Used for the bias + activation of linear layers (src/linear.c). */
 typedef struct gemm_epilogue {
     void (*fn)(const struct gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
                float *c, size_t ldc);

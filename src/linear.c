@@ -17,18 +17,21 @@ typedef struct fwd_ctx {
     size_t ldy;
 } fwd_ctx;
 
-/* Tile of C = Z (or Y when Z is not kept): add the bias (one rounding),
- * then the activation row by row into Y. */
+/* Strip of C = Z (or Y when Z is not kept): add the bias (one rounding),
+ * then the activation into Y; one call for the whole strip when its rows
+ * are contiguous (the kernels are elementwise, so splitting the calls
+ * differently gives the same bits). */
 static void fwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
                      float *c, size_t ldc) {
     const fwd_ctx *f = ep->ctx;
     if (f->b) f->kt->bias_add(rows, cols, c, ldc, f->b + j0);
-    if (f->y) {
-        for (size_t i = 0; i < rows; i++)
-            f->kt->act_fwd[f->act](cols, c + i * ldc, f->y + (i0 + i) * f->ldy + j0);
-    } else if (f->act != ACT_IDENTITY) {
-        for (size_t i = 0; i < rows; i++) f->kt->act_fwd[f->act](cols, c + i * ldc, c + i * ldc);
-    }
+    float *y = f->y ? f->y + i0 * f->ldy + j0 : c;
+    const size_t ldy = f->y ? f->ldy : ldc;
+    if (!f->y && f->act == ACT_IDENTITY) return;
+    if (ldc == cols && ldy == cols)
+        f->kt->act_fwd[f->act](rows * cols, c, y);
+    else
+        for (size_t i = 0; i < rows; i++) f->kt->act_fwd[f->act](cols, c + i * ldc, y + i * ldy);
 }
 
 static gemm_args fwd_args(size_t n, size_t in, size_t out, const float *x, const float *w,
@@ -86,14 +89,19 @@ typedef struct bwd_ctx {
     size_t ld;
 } bwd_ctx;
 
-/* Tile of dX: times the previous layer's activation derivative, in place. */
+/* Strip of dX: times the previous layer's activation derivative, in place
+ * (one call when the strip's rows are contiguous). */
 static void bwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
                      float *c, size_t ldc) {
     const bwd_ctx *b = ep->ctx;
-    for (size_t i = 0; i < rows; i++) {
-        const size_t o = (i0 + i) * b->ld + j0;
-        b->kt->act_bwd[b->act](cols, b->z + o, b->y + o, c + i * ldc, c + i * ldc);
+    const size_t o = i0 * b->ld + j0;
+    if (ldc == cols && b->ld == cols) {
+        b->kt->act_bwd[b->act](rows * cols, b->z + o, b->y + o, c, c);
+        return;
     }
+    for (size_t i = 0; i < rows; i++)
+        b->kt->act_bwd[b->act](cols, b->z + o + i * b->ld, b->y + o + i * b->ld, c + i * ldc,
+                               c + i * ldc);
 }
 
 void linear_backward_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,

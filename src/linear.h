@@ -8,7 +8,8 @@
  *   chain over k = 0..in-1 starting from 0 (gemm.h), i.e. the bias is added
  *   after the chain with one rounding; Y = the table's act_fwd[act] applied
  *   to Z. The bias add and activation run in the GEMM epilogue on each
- *   finished MR x NR tile while it is in L1, so Z/Y are written once.
+ *   finished strip of C (MR rows x the thread's columns) while it is in L1,
+ *   so Z/Y are written once.
  *   Results are bit-identical to the unfused sequence (GEMM, bias_add,
  *   act_fwd), for every ISA and thread count.
  *

@@ -101,6 +101,13 @@ nerve_opt nerve_net_optimizer(const nerve_net *net) {
     return net->opt;
 }
 
+nerve_status nerve_net_set_lr(nerve_net *net, float lr) {
+    CHECK_ARG(net != NULL, "nerve_net_set_lr: net is NULL");
+    CHECK_ARG(finite_nonneg(lr), "nerve_net_set_lr: learning rate %g must be finite and >= 0", (double)lr);
+    net->opt.lr = lr;
+    return NERVE_OK;
+}
+
 uint64_t nerve_net_step_count(const nerve_net *net) { return net ? net->step : 0; }
 
 void optim_prepare(const nerve_net *net, optim_pending *p) {

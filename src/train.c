@@ -16,6 +16,7 @@
  * elementwise. So no bit depends on the thread count or the split. */
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,8 +220,8 @@ static void backward_data(const step_ctx *c, size_t l, const float *dz, float *d
 /* Rows of dW computed (and updated) together: about 256 KiB of gradient, a
  * quarter of a 1 MiB L2, so the update finds it in L2, while each B panel
  * (the layer's input) is reused by several micro-tiles; in whole micro-tiles.
- * Measured on Zen 5 at batch 256: 48 KiB chunks (L1) re-read the input once
- * per 12 rows and were slower. */
+ * Measured on Zen 5 at batch 256 (a shared, noisy machine): 48 KiB chunks
+ * (L1-sized), which re-read the input once per 12 rows, were ~8% slower. */
 #define CHUNK_FLOATS 65536
 
 /* (c): gradients of rows [r0, r1) of layer l, and their update. */
@@ -296,7 +297,8 @@ static nerve_status check_batch(const char *fn, const nerve_net *net, const nerv
     CHECK_ARG(b != NULL, "%s: batch is NULL", fn);
     CHECK_ARG(b->n >= 1, "%s: the batch is empty (n = 0)", fn);
     CHECK_ARG(b->x != NULL, "%s: batch x is NULL", fn);
-    const size_t C = net->sizes[net->n_layers];
+    const size_t C = net->sizes[net->n_layers], in = net->sizes[0];
+    CHECK_ARG(b->n <= SIZE_MAX / sizeof(float) / (in > C ? in : C), "%s: n = %zu is too large", fn, b->n);
     if (net->loss == NERVE_LOSS_MSE) {
         CHECK_ARG(b->labels == NULL, "%s: an mse network takes targets y, but labels were given", fn);
         CHECK_ARG(b->y != NULL, "%s: an mse network needs targets y (%zu per sample); y is NULL", fn, C);

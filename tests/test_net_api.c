@@ -506,3 +506,51 @@ Test(net_api, evaluate_regression) {
     cr_assert_eq(ev.accuracy, 0.0);
     nerve_net_free(net);
 }
+
+/* nerve_net_set_lr changes the rate only: the step count and the momentum
+ * survive (a schedule), and the next step uses the new rate. */
+Test(net_api, set_lr_keeps_state) {
+    const size_t sizes[] = {3, 4, 2};
+    const nerve_act acts[] = {NERVE_ACT_TANH, NERVE_ACT_IDENTITY};
+    nerve_net *a = make(2, sizes, acts, NERVE_LOSS_MSE, 6), *b = make(2, sizes, acts, NERVE_LOSS_MSE, 6);
+    nerve_opt o = nerve_opt_default(NERVE_OPT_SGD);
+    o.lr = 0.1f;
+    o.momentum = 0.9f;
+    cr_assert_eq(nerve_net_set_optimizer(a, &o), NERVE_OK);
+    o.lr = 0.05f;
+    cr_assert_eq(nerve_net_set_optimizer(b, &o), NERVE_OK);
+    float x[6], y[4];
+    test_fill(x, 6, 1, -1, 1);
+    test_fill(y, 4, 2, -1, 1);
+    nerve_batch bt = {.x = x, .y = y, .n = 2};
+    /* a: two steps at 0.1, then 0.05; b: the same with its own rate changed */
+    for (int i = 0; i < 2; i++) cr_assert_eq(nerve_net_train_batch(a, &bt, NULL), NERVE_OK);
+    cr_assert_eq(nerve_net_set_lr(b, 0.1f), NERVE_OK);
+    for (int i = 0; i < 2; i++) cr_assert_eq(nerve_net_train_batch(b, &bt, NULL), NERVE_OK);
+    cr_assert_eq(nerve_net_set_lr(a, 0.05f), NERVE_OK);
+    cr_assert_eq(nerve_net_set_lr(b, 0.05f), NERVE_OK);
+    cr_assert_eq(nerve_net_step_count(a), 2);
+    cr_assert_eq(nerve_net_optimizer(a).momentum, 0.9f);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(nerve_net_train_batch(a, &bt, NULL), NERVE_OK);
+        cr_assert_eq(nerve_net_train_batch(b, &bt, NULL), NERVE_OK);
+    }
+    cr_assert_eq(memcmp(nerve_net_weights(a, 0), nerve_net_weights(b, 0), 12 * 4), 0);
+    cr_assert_eq(nerve_net_step_count(a), 4);
+    cr_assert_eq(nerve_net_set_lr(a, -1.0f), NERVE_EINVAL);
+    cr_assert_eq(nerve_net_set_lr(a, INFINITY), NERVE_EINVAL);
+    cr_assert_eq(nerve_net_set_lr(NULL, 0.1f), NERVE_EINVAL);
+    cr_assert_eq(nerve_net_optimizer(a).lr, 0.05f);
+    /* setting the same rate mid-run changes nothing (momentum kept) */
+    nerve_net *c = make(2, sizes, acts, NERVE_LOSS_MSE, 6), *d = make(2, sizes, acts, NERVE_LOSS_MSE, 6);
+    o.lr = 0.1f;
+    cr_assert_eq(nerve_net_set_optimizer(c, &o), NERVE_OK);
+    cr_assert_eq(nerve_net_set_optimizer(d, &o), NERVE_OK);
+    for (int i = 0; i < 4; i++) {
+        if (i == 2) cr_assert_eq(nerve_net_set_lr(c, 0.1f), NERVE_OK);
+        cr_assert_eq(nerve_net_train_batch(c, &bt, NULL), NERVE_OK);
+        cr_assert_eq(nerve_net_train_batch(d, &bt, NULL), NERVE_OK);
+    }
+    cr_assert_eq(memcmp(nerve_net_weights(c, 0), nerve_net_weights(d, 0), 12 * 4), 0);
+    nerve_net_free(a), nerve_net_free(b), nerve_net_free(c), nerve_net_free(d);
+}

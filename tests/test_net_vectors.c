@@ -1,35 +1,20 @@
 /* The PyTorch reference vectors (the .txt files of tests/testvectors, format
- * in its README): for every case and every ISA this CPU supports, the network's
- * outputs, losses, gradients of every step and the final weights match
- * PyTorch within float32 tolerances (rel 1e-5 forward, 1e-4 gradients and
- * weights). The vectors were computed by PyTorch, not by this code. */
+ * in its README): for every case and every ISA this CPU supports, the
+ * network's outputs, losses, gradients of every step and the final weights
+ * match PyTorch within float32 tolerances (rel 1e-5 forward, 1e-4 gradients
+ * and weights). The vectors were computed by PyTorch, not by this code. The
+ * parser and the comparisons live in tests/common/testvectors.c, shared with
+ * the static self-test program that runs them under qemu (NEON). */
 #define _POSIX_C_SOURCE 200809L /* opendir */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <criterion/parameterized.h>
-#include <math.h>
+#include <dirent.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "nerve/nerve.h"
 #include "testutil.h"
 #include "testvectors.h"
-
-/* Parsing and the comparisons with PyTorch live in tests/common/testvectors.c,
- * shared with the static self-test program that runs them on NEON under qemu. */
-static void run_case(const char *file, nerve_isa isa) {
-    char path[512], msg[512];
-    snprintf(path, sizeof path, "%s/tests/testvectors/%s", NERVE_SOURCE_DIR, file);
-    static tv_case c;
-    const int parsed = tv_parse(path, &c, msg, sizeof msg) == 0;
-    if (!parsed) tv_free(&c);
-    cr_assert(parsed, "%s", msg);
-    cr_assert_eq(nerve_set_max_isa(isa), NERVE_OK);
-    const int ok = tv_run(&c, msg, sizeof msg) == 0;
-    tv_free(&c);
-    cr_assert(ok, "[%s] %s", nerve_isa_name(isa), msg);
-}
 
 typedef struct vec_param {
     nerve_isa isa;
@@ -49,9 +34,22 @@ ParameterizedTestParameters(net_vectors, match_pytorch) {
     return cr_make_param_array(vec_param, params, n);
 }
 
-ParameterizedTest(vec_param *p, net_vectors, match_pytorch) { run_case(p->file, p->isa); }
+ParameterizedTest(vec_param *p, net_vectors, match_pytorch) {
+    char path[512], msg[512];
+    snprintf(path, sizeof path, "%s/tests/testvectors/%s", NERVE_SOURCE_DIR, p->file);
+    static tv_case c;
+    const int parsed = tv_parse(path, &c, msg, sizeof msg);
+    if (parsed != 0) {
+        tv_free(&c);
+        cr_assert_fail("%s", msg);
+    }
+    cr_assert_eq(nerve_set_max_isa(p->isa), NERVE_OK);
+    const int rc = tv_run(&c, msg, sizeof msg);
+    tv_free(&c);
+    cr_assert_eq(rc, 0, "[%s] %s", nerve_isa_name(p->isa), msg);
+}
 
-/* Every file in tests/testvectors is in tv_files (none silently left out). */
+/* Every file in tests/testvectors is in the list (none silently left out). */
 Test(net_vectors, all_files_listed) {
     char path[512];
     snprintf(path, sizeof path, "%s/tests/testvectors", NERVE_SOURCE_DIR);

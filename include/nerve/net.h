@@ -104,6 +104,10 @@ NERVE_API const float *nerve_net_bias_grad(const nerve_net *net, size_t layer);
  * momentum, betas outside [0, 1), eps < 0. */
 NERVE_API nerve_status nerve_net_set_optimizer(nerve_net *net, const nerve_opt *opt);
 NERVE_API nerve_opt nerve_net_optimizer(const nerve_net *net);
+/* Changes only the learning rate, keeping the optimizer state (momentum,
+ * moments, step count): for learning-rate schedules. NERVE_EINVAL for a
+ * negative or non-finite rate. */
+NERVE_API nerve_status nerve_net_set_lr(nerve_net *net, float lr);
 NERVE_API uint64_t nerve_net_step_count(const nerve_net *net);
 
 /* Forward, loss, backward and one optimizer step. *loss (may be NULL) gets
@@ -118,8 +122,9 @@ NERVE_API nerve_status nerve_net_gradients(nerve_net *net, const nerve_batch *ba
  * Uses the network's scratch: not concurrent with other calls on `net`. */
 NERVE_API nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *out);
 /* The same without touching the network: safe from several threads at once.
- * scratch: NULL (allocated per call) or nerve_net_forward_scratch_floats(net, n)
- * floats. */
+ * It runs on the calling thread only (no OpenMP team), and gives the same
+ * bits as nerve_net_forward. scratch: NULL (allocated per call) or
+ * nerve_net_forward_scratch_floats(net, n) floats (any alignment). */
 NERVE_API size_t nerve_net_forward_scratch_floats(const nerve_net *net, size_t n);
 NERVE_API nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_t n,
                                                float *out, float *scratch);
@@ -151,7 +156,9 @@ typedef struct nerve_epoch_opts {
 } nerve_epoch_opts;
 
 /* One pass over `data` in minibatches. *result gets the mean training loss and
- * accuracy over the batches seen. */
+ * accuracy over the batches seen (the outputs of each step's forward pass).
+ * opts may be NULL: batches of 32 in order. A pass cut short by `stop` is not
+ * counted by nerve_net_epoch_count(). */
 NERVE_API nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
                                              const nerve_epoch_opts *opts, nerve_eval *result);
 /* Mean loss and accuracy over `data` (forward only, in batches). */

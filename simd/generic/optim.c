@@ -22,7 +22,10 @@ static inline vf sgd_one(vf w, vf g, vf *v, const opt_step *s, int use_wd, int u
     return vf_fma(vf_set1(-s->lr), u, w);
 }
 
-void KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step *s) {
+void KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step *sp) {
+    /* A local copy: stores to w and v cannot alias it, so the compiler keeps
+     * the hyper-parameters in registers instead of reloading them per block. */
+    const opt_step step = *sp, *s = &step;
     const int use_wd = s->weight_decay != 0.0f, use_mom = s->momentum != 0.0f;
     size_t i = 0;
     for (; i + VL <= n; i += VL) {
@@ -59,7 +62,8 @@ static inline vf adam_one(vf w, vf g, vf *m, vf *v, const opt_step *s, int use_w
     return vf_fma(vf_set1(-s->step_size), vf_div(*m, denom), w);
 }
 
-void KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s) {
+void KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *sp) {
+    const opt_step step = *sp, *s = &step; /* see f32_sgd */
     const int use_wd = s->weight_decay != 0.0f;
     size_t i = 0;
     for (; i + VL <= n; i += VL) {

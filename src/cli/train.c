@@ -34,6 +34,8 @@ static const cli_option options[] = {
     {"epochs", "N", "train until the model has seen N epochs in total (default 20;\n"
                     "with --resume the count continues from the file)"},
     {"seed", "S", "seed of the initial weights, shuffling and split (default 1)"},
+    {"schedule", "cosine|constant", "learning rate per epoch: cosine annealing from --lr towards 0\n"
+                                    "over --epochs (default), or constant"},
     {"no-shuffle", NULL, "keep the sample order (default: reshuffle every epoch)"},
     {"threads", "N", HELP_THREADS},
     {"isa", "ISA", HELP_ISA},
@@ -56,7 +58,7 @@ static const char synopsis[] =
     "A progress bar is drawn on stderr when it is a terminal. Ctrl-C stops after\n"
     "the current minibatch, saves the model when --out is given and exits 130.\n\n"
     "Default recipe: --hidden " RECIPE_HIDDEN " --act relu --loss xent --opt sgd --lr 0.05\n"
-    "--momentum 0.9 --batch 64 --epochs 20 --seed 1";
+    "--momentum 0.9 --schedule cosine --batch 64 --epochs 20 --seed 1";
 
 /* Reads the optimizer options into cfg->opt (defaults: the recipe for sgd,
  * PyTorch's for adam/adamw). */
@@ -166,6 +168,12 @@ int cmd_train(int argc, char **argv) {
     c.batch = RECIPE_BATCH;
     c.epochs = RECIPE_EPOCHS;
     c.shuffle = GET("no-shuffle") == NULL;
+    c.cosine = 1;
+    if ((s = GET("schedule"))) {
+        if (strcmp(s, "cosine") != 0 && strcmp(s, "constant") != 0)
+            return cli_error("--schedule: '%s' is not one of cosine, constant", s);
+        c.cosine = strcmp(s, "cosine") == 0;
+    }
     c.json = GET("json") != NULL;
     c.quiet = GET("quiet") != NULL;
     c.resume = GET("resume");

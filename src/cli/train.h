@@ -21,6 +21,7 @@
 #define RECIPE_BATCH 64
 #define RECIPE_EPOCHS 20
 #define RECIPE_SEED 1
+#define RECIPE_SCHEDULE "cosine"
 
 #define MAX_LAYERS 64 /* far beyond any useful MLP depth; bounds the arrays */
 
@@ -48,6 +49,7 @@ typedef struct train_cfg {
     /* loop */
     size_t batch, epochs;
     int shuffle;
+    int cosine;       /* learning-rate schedule: 1 cosine, 0 constant */
     int json, quiet;
 } train_cfg;
 
@@ -67,5 +69,10 @@ void train_teardown(train_state *st);
 
 /* train_run.c: the epoch loop with progress, reports, plot, saving. */
 int train_run(const train_cfg *cfg, train_state *st);
+
+/* The learning rate of epoch e (0-based) of `epochs` for base rate `lr`:
+ * constant, or cosine annealing lr * (1 + cos(pi * e / epochs)) / 2 (SGDR,
+ * Loshchilov & Hutter 2017, without restarts), held for a whole epoch. */
+float train_epoch_lr(int cosine, float lr, size_t e, size_t epochs);
 
 #endif

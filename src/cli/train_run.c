@@ -40,6 +40,14 @@ static void install_sigint(void) {
     sigaction(SIGINT, &sa, NULL);
 }
 
+/* pi to double precision (M_PI is not C11) */
+#define PI 3.14159265358979323846
+
+float train_epoch_lr(int cosine, float lr, size_t e, size_t epochs) {
+    if (!cosine || epochs == 0) return lr;
+    return (float)((double)lr * 0.5 * (1.0 + cos(PI * (double)e / (double)epochs)));
+}
+
 /* The history of this run, for the plot. */
 typedef struct history {
     size_t n, first_epoch;
@@ -133,7 +141,8 @@ static void print_banner(FILE *f, const train_cfg *c, const train_state *st, siz
     else if (c->init) fprintf(f, ", weights from %s\n", c->init);
     else fprintf(f, ", seed %llu\n", (unsigned long long)c->seed);
     nerve_opt o = nerve_net_optimizer(st->net);
-    fprintf(f, "optimizer %s lr %g", nerve_opt_name(o.kind), (double)o.lr);
+    fprintf(f, "optimizer %s lr %g%s", nerve_opt_name(o.kind), (double)o.lr,
+            c->cosine ? " (cosine schedule)" : "");
     if (o.kind == NERVE_OPT_SGD) {
         if (o.momentum > 0) fprintf(f, " momentum %g%s", (double)o.momentum, o.nesterov ? " nesterov" : "");
     } else {
@@ -146,7 +155,7 @@ static void print_banner(FILE *f, const train_cfg *c, const train_state *st, siz
     fflush(f);
 }
 
-static void print_epoch(FILE *f, const train_cfg *c, const train_state *st, size_t epoch,
+static void print_epoch(FILE *f, const train_cfg *c, const train_state *st, size_t epoch, float lr,
                         const nerve_eval *tr, double tr_acc, double te_loss, double te_acc,
                         double rate, double secs) {
     if (c->json) {
@@ -154,6 +163,7 @@ static void print_epoch(FILE *f, const train_cfg *c, const train_state *st, size
         json_begin(&o, stdout);
         json_uint(&o, "epoch", epoch);
         json_uint(&o, "epochs", c->epochs);
+        json_num(&o, "lr", (double)lr);
         json_num(&o, "train_loss", tr->loss);
         json_num(&o, "train_acc", tr_acc);
         json_str(&o, "test_split", st->data.test ? st->data.test_label : "none");
@@ -167,13 +177,13 @@ static void print_epoch(FILE *f, const train_cfg *c, const train_state *st, size
     }
     if (c->quiet) return;
     int w = snprintf(NULL, 0, "%zu", c->epochs);
-    fprintf(f, "epoch %*zu/%zu  train loss %.4f", w, epoch, c->epochs, tr->loss);
+    fprintf(f, "epoch %*zu/%zu  lr %-8.3g train loss %.4f", w, epoch, c->epochs, (double)lr, tr->loss);
     if (isfinite(tr_acc)) fprintf(f, " acc %6.2f%%", 100 * tr_acc);
     if (st->data.test) {
         fprintf(f, "  %s loss %.4f", st->data.test_label, te_loss);
         if (isfinite(te_acc)) fprintf(f, " acc %6.2f%%", 100 * te_acc);
     }
-    fprintf(f, "  %8.0f samples/s  %6.2f s\n", rate, secs);
+    fprintf(f, "  %8.0f samples/s  %7.3f s\n", rate, secs);
     fflush(f);
 }
 
@@ -204,11 +214,19 @@ int train_run(const train_cfg *c, train_state *st) {
 
     int rc = CLI_OK, plot_failed = 0, interrupted = 0;
     double total_secs = 0, total_samples = 0, last_acc = NAN, last_loss = NAN;
+    /* the schedule scales the base rate; the file keeps the base rate */
+    const float base_lr = nerve_net_optimizer(st->net).lr;
     for (size_t e = start; e < c->epochs; e++) {
+        const float lr = train_epoch_lr(c->cosine, base_lr, e, c->epochs);
+        nerve_status s = nerve_net_set_lr(st->net, lr);
+        if (s != NERVE_OK) {
+            rc = cli_lib_error(s, "learning rate");
+            break;
+        }
         progress_begin(&bar, e + 1, c->epochs);
         nerve_eval tr;
         double t0 = cli_now();
-        nerve_status s = nerve_net_train_epoch(st->net, &view, &eo, &tr);
+        s = nerve_net_train_epoch(st->net, &view, &eo, &tr);
         double secs = cli_now() - t0;
         progress_end(&bar);
         if (s != NERVE_OK) {
@@ -216,7 +234,7 @@ int train_run(const train_cfg *c, train_state *st) {
             if (s == NERVE_ENUMERIC) rc = CLI_FAIL;
             break;
         }
-        if (stop_requested) { /* the epoch was cut short: no report for it */
+        if (stop_requested && tr.n < view.n) { /* cut short: not counted, not reported */
             interrupted = 1;
             break;
         }
@@ -234,7 +252,7 @@ int train_run(const train_cfg *c, train_state *st) {
         h.n++;
         last_acc = st->data.test ? te_acc : tr_acc;
         last_loss = st->data.test ? te_loss : tr.loss;
-        print_epoch(txt, c, st, e + 1, &tr, tr_acc, te_loss, te_acc, rate, secs);
+        print_epoch(txt, c, st, e + 1, lr, &tr, tr_acc, te_loss, te_acc, rate, secs);
         if (c->plot && !plot_failed && write_plot(c, st, &h) != 0) plot_failed = 1;
         if (stop_requested) {
             interrupted = 1;
@@ -243,6 +261,7 @@ int train_run(const train_cfg *c, train_state *st) {
     }
     signal(SIGINT, SIG_DFL);
     if (interrupted) rc = CLI_INTERRUPTED;
+    nerve_net_set_lr(st->net, base_lr); /* valid: it was the network's own rate */
 
     int saved = 0;
     if (c->out && (rc == CLI_OK || rc == CLI_INTERRUPTED)) {

@@ -92,7 +92,7 @@ def json_lines(out):
     return objs
 
 
-EPOCH_KEYS = {"epoch", "epochs", "train_loss", "train_acc", "test_split", "test_loss", "test_acc",
+EPOCH_KEYS = {"epoch", "epochs", "lr", "train_loss", "train_acc", "test_split", "test_loss", "test_acc",
               "samples", "samples_per_s", "seconds"}
 
 
@@ -184,6 +184,12 @@ def case_json():
         check(0 <= o["test_acc"] <= 1 and 0 <= o["train_acc"] <= 1, f"accuracy range: {o}")
         check(o["samples"] == 1438, f"1797 digits minus the held-out fifth (359) is 1438: {o}")
     check(objs[-1]["test_acc"] >= SHORT_BAR, f"3 epochs: val accuracy {objs[-1]['test_acc']}")
+    # the default cosine schedule: lr * (1 + cos(pi * e / 3)) / 2 for e = 0, 1, 2
+    want = [0.05 * (1 + math.cos(math.pi * e / 3)) / 2 for e in range(3)]
+    got = [o["lr"] for o in objs]
+    check(all(abs(g - w) <= 1e-6 * w for g, w in zip(got, want)), f"cosine lr {got} != {want}")
+    out, _ = run_ok(["train", "--epochs", "2", "--json", "--schedule", "constant", "--lr", "0.03"])
+    check(all(abs(o["lr"] - 0.03) < 1e-8 for o in json_lines(out)), "constant schedule")
     # the human-readable lines went to stderr, the JSON only to stdout
     check("data " in err and not any(l.startswith("{") for l in err.splitlines()), f"stderr: {err}")
 
@@ -223,16 +229,28 @@ def predict_lines(model, csv, extra=()):
 
 def case_resume():
     """2 epochs, saved, resumed to 4 gives the same model as 4 epochs straight
-    (weights, optimizer state and shuffling generator are all in the file)."""
+    (weights, optimizer state and shuffling generator are all in the file).
+    With a constant learning rate: the cosine schedule depends on --epochs,
+    so a 2-epoch run is not the start of a 4-epoch one (checked below)."""
     a, b, c = path("a.nrv"), path("b.nrv"), path("c.nrv")
-    full, _ = run_ok(["train", "--epochs", "4", "--json", "--out", a])
-    run_ok(["train", "--epochs", "2", "--json", "--out", b])
-    resumed, _ = run_ok(["train", "--epochs", "4", "--json", "--resume", b, "--out", c])
+    const = ["--schedule", "constant"]
+    full, _ = run_ok(["train", "--epochs", "4", "--json", "--out", a] + const)
+    run_ok(["train", "--epochs", "2", "--json", "--out", b] + const)
+    resumed, _ = run_ok(["train", "--epochs", "4", "--json", "--resume", b, "--out", c] + const)
     f, r = json_lines(full), json_lines(resumed)
     check([o["epoch"] for o in r] == [3, 4], f"resumed epochs {[o['epoch'] for o in r]}")
     for x, y in zip(f[2:], r):
-        for k in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        for k in ("lr", "train_loss", "train_acc", "test_loss", "test_acc"):
             check(x[k] == y[k], f"epoch {x['epoch']} {k}: straight {x[k]} vs resumed {y[k]}")
+    # cosine: the resumed epochs follow the schedule of the new total from
+    # the file's base rate (the file keeps 0.05, not the last scheduled rate)
+    d, e = path("d.nrv"), path("e.nrv")
+    run_ok(["train", "--epochs", "2", "--quiet", "--out", d])
+    out, _ = run_ok(["train", "--epochs", "4", "--json", "--resume", d, "--out", e])
+    got = [o["lr"] for o in json_lines(out)]
+    want = [0.05 * (1 + math.cos(math.pi * k / 4)) / 2 for k in (2, 3)]
+    check(all(abs(g - w) <= 1e-6 * w for g, w in zip(got, want)) and len(got) == 2,
+          f"resumed cosine lr {got} != {want}")
     csv, _ = write_digits_csv("digits.csv", limit=200)
     check(predict_lines(a, csv, ["--scale", "0.0625"]) == predict_lines(c, csv, ["--scale", "0.0625"]),
           "predictions of the resumed model differ from the straight run's")
@@ -377,6 +395,7 @@ def case_bad_input():
         (["train", "--act", "bogus"], "--act bogus", "bogus"),
         (["train", "--act", "relu,tanh,relu,relu,relu"], "--act count", "--act"),
         (["train", "--opt", "bogus"], "--opt bogus", "--opt"),
+        (["train", "--schedule", "step"], "--schedule step", "--schedule"),
         (["train", "--loss", "bogus"], "--loss bogus", "--loss"),
         (["train", "--isa", "sse9"], "--isa sse9", "--isa"),
         (["train", "--layers", "100,10"], "--layers vs 64 features", "64"),
