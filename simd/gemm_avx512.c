@@ -42,7 +42,8 @@
 
 /* Lanes [0, n) of one zmm (n clamped to 16). */
 static inline __mmask16 lane_mask(size_t n) {
-    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+    const unsigned bits = n >= 16 ? 0xFFFFu : (1u << n) - 1u;
+    return (__mmask16)bits;
 }
 
 static inline __attribute__((always_inline)) void
