@@ -11,12 +11,16 @@
 // interface reads or writes once (activation backward: x, y, dy, dx = 16 B
 // per element for nerve; src or dst, diff_dst, diff_src = 12 B for oneDNN).
 // Run one-threaded: OMP_NUM_THREADS=1 (oneDNN uses OpenMP).
+//
+// accuracy/<act> (with oneDNN) is not a timing: it reports the maximum error
+// in ulp of oneDNN's and nerve's forward results on the same inputs.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,14 +40,21 @@ constexpr size_t kN = 65536;  // floats per array: 256 KiB, fits L2 with its pee
 const char *const kActNames[ACT_COUNT] = {"identity", "sigmoid", "tanh",  "relu",    "leaky_relu",
                                           "elu",      "gelu",    "silu", "softplus"};
 
-// 64-byte aligned float array.
+// A float array at a fixed offset from a 4 KiB boundary: slot s starts
+// s * 576 bytes (9 cache lines) past it. Every array of one benchmark gets its
+// own slot, so no two of them share an address modulo 4 KiB: such 4K aliasing
+// (a load that looks like it may depend on an earlier store to another array)
+// otherwise slows some kernels down by a factor that depends on where malloc
+// happened to place the arrays, which made runs disagree with each other.
 struct Buf {
+    void *base;
     float *p;
-    size_t n;
-    explicit Buf(size_t count) : p(static_cast<float *>(std::aligned_alloc(64, (count * 4 + 63) / 64 * 64))), n(count) {
-        if (!p) std::abort();
+    Buf(size_t count, int slot)
+        : base(std::aligned_alloc(4096, (count * 4 + 576 * 8 + 4095) / 4096 * 4096)),
+          p(reinterpret_cast<float *>(static_cast<char *>(base) + 576 * slot)) {
+        if (!base || slot < 0 || slot >= 8) std::abort();
     }
-    ~Buf() { std::free(p); }
+    ~Buf() { std::free(base); }
     Buf(const Buf &) = delete;
     Buf &operator=(const Buf &) = delete;
 };
@@ -63,7 +74,7 @@ void fill(float *x, size_t n, uint64_t seed, float lo, float hi) {
 // The inputs every benchmark shares: x in [-4, 4) (about half negative, the
 // range where the transcendental activations do real work), dy in [-1, 1).
 struct Inputs {
-    Buf x{kN}, dy{kN}, t{kN};
+    Buf x{kN, 0}, dy{kN, 1}, t{kN, 2};  // slots 0-2; outputs use 3-7
     Inputs() {
         fill(x.p, kN, 1, -4.0f, 4.0f);
         fill(dy.p, kN, 2, -1.0f, 1.0f);
@@ -83,13 +94,13 @@ void set_counters(benchmark::State &st, size_t items, double bytes_per_item) {
 
 // ---- nerve kernels ----------------------------------------------------------
 void bm_act_fwd(benchmark::State &st, const kernels *k, int act) {
-    Buf y(kN);
+    Buf y(kN, 3);
     for (auto _ : st) k->act_fwd[act](kN, inputs().x.p, y.p);
     set_counters(st, kN, 8);
 }
 
 void bm_act_bwd(benchmark::State &st, const kernels *k, int act) {
-    Buf y(kN), dx(kN);
+    Buf y(kN, 3), dx(kN, 4);
     kernels_scalar.act_fwd[act](kN, inputs().x.p, y.p);
     for (auto _ : st) k->act_bwd[act](kN, inputs().x.p, y.p, inputs().dy.p, dx.p);
     set_counters(st, kN, 16);
@@ -97,14 +108,14 @@ void bm_act_bwd(benchmark::State &st, const kernels *k, int act) {
 
 void bm_softmax(benchmark::State &st, const kernels *k) {
     const size_t rows = static_cast<size_t>(st.range(0)), cols = static_cast<size_t>(st.range(1));
-    Buf y(rows * cols);
+    Buf y(rows * cols, 3);
     for (auto _ : st) k->softmax(rows, cols, inputs().x.p, y.p);
     set_counters(st, rows * cols, 8);
 }
 
 void bm_loss_mse(benchmark::State &st, const kernels *k) {
     const size_t rows = static_cast<size_t>(st.range(0)), cols = static_cast<size_t>(st.range(1));
-    Buf grad(rows * cols), loss(rows);
+    Buf grad(rows * cols, 3), loss(rows, 4);
     for (auto _ : st)
         k->loss_mse(rows, cols, inputs().x.p, inputs().t.p, 2.0f / static_cast<float>(rows * cols),
                     grad.p, loss.p);
@@ -113,7 +124,7 @@ void bm_loss_mse(benchmark::State &st, const kernels *k) {
 
 void bm_loss_xent(benchmark::State &st, const kernels *k) {
     const size_t rows = static_cast<size_t>(st.range(0)), cols = static_cast<size_t>(st.range(1));
-    Buf grad(rows * cols), loss(rows);
+    Buf grad(rows * cols, 3), loss(rows, 4);
     std::vector<int32_t> labels(rows);
     for (size_t i = 0; i < rows; i++) labels[i] = static_cast<int32_t>((i * 7919u) % cols);
     for (auto _ : st)
@@ -125,7 +136,7 @@ void bm_loss_xent(benchmark::State &st, const kernels *k) {
 // SGD with momentum 0.9 (reads w, g, v; writes w, v: 20 B per element), or
 // plain SGD (momentum 0: reads w, g, writes w: 12 B).
 void bm_sgd(benchmark::State &st, const kernels *k, float momentum, int nesterov) {
-    Buf w(kN), v(kN);
+    Buf w(kN, 3), v(kN, 4);
     std::memcpy(w.p, inputs().x.p, kN * 4);
     std::memset(v.p, 0, kN * 4);
     opt_step s{};
@@ -139,7 +150,7 @@ void bm_sgd(benchmark::State &st, const kernels *k, float momentum, int nesterov
 // Adam / AdamW at step 10 with PyTorch's default betas (reads w, g, m, v;
 // writes w, m, v: 28 B per element).
 void bm_adam(benchmark::State &st, const kernels *k, int decoupled) {
-    Buf w(kN), m(kN), v(kN);
+    Buf w(kN, 3), m(kN, 4), v(kN, 5);
     std::memcpy(w.p, inputs().x.p, kN * 4);
     std::memset(m.p, 0, kN * 4);
     std::memset(v.p, 0, kN * 4);
@@ -167,7 +178,7 @@ void bm_dot(benchmark::State &st, const kernels *k) {
 }
 
 void bm_memcpy(benchmark::State &st) {
-    Buf y(kN);
+    Buf y(kN, 3);
     for (auto _ : st) {
         std::memcpy(y.p, inputs().x.p, kN * sizeof(float));
         benchmark::ClobberMemory();
@@ -208,7 +219,7 @@ Dnnl &dnnl_ctx() {
 
 void bm_dnnl_fwd(benchmark::State &st, DnnlAct a) {
     Dnnl &d = dnnl_ctx();
-    Buf y(kN);
+    Buf y(kN, 3);
     dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_training, a.alg, d.md, a.alpha, 0.0f);
     dnnl::eltwise_forward::primitive_desc pd(desc, d.eng);
     dnnl::eltwise_forward prim(pd);
@@ -226,7 +237,7 @@ void bm_dnnl_fwd(benchmark::State &st, DnnlAct a) {
 void bm_dnnl_bwd(benchmark::State &st, DnnlAct a, bool use_dst) {
     Dnnl &d = dnnl_ctx();
     const dnnl::algorithm alg = use_dst ? a.alg_dst : a.alg;
-    Buf y(kN), dx(kN);
+    Buf y(kN, 3), dx(kN, 4);
     dnnl::eltwise_forward::desc fdesc(dnnl::prop_kind::forward_training, alg, d.md, a.alpha, 0.0f);
     dnnl::eltwise_forward::primitive_desc fpd(fdesc, d.eng);
     dnnl::memory src(d.md, d.eng, inputs().x.p), dst(d.md, d.eng, y.p);
@@ -244,6 +255,71 @@ void bm_dnnl_bwd(benchmark::State &st, DnnlAct a, bool use_dst) {
     }
     st.SetLabel(bpd.impl_info_str());
     set_counters(st, kN, 12);
+}
+
+// Not a timing: the forward accuracy of oneDNN and of nerve (the active table;
+// all tables give identical bits) on the same inputs, as maximum error in ulp
+// of the float result against a double-precision reference. Inputs: x from
+// -110 to 30 in steps of 0.0137 (tails included) and +-1.3 * 2^e, e = -40..0.
+// Counters: *_max_ulp over all inputs, *_max_ulp_mid over 1e-3 <= |x| <= 10.
+double ref_act(int act, double v) {
+    switch (act) {
+    case ACT_SIGMOID: return 1.0 / (1.0 + std::exp(-v));
+    case ACT_TANH: return std::tanh(v);
+    case ACT_ELU: return v > 0 ? v : std::expm1(v);
+    case ACT_GELU: return 0.5 * v * std::erfc(-v / std::sqrt(2.0));
+    case ACT_SILU: return v / (1.0 + std::exp(-v));
+    case ACT_SOFTPLUS: return v > 20 ? v : std::log1p(std::exp(v));
+    default: return v > 0 ? v : (act == ACT_LEAKY_RELU ? 0.01 * v : 0.0);
+    }
+}
+
+double ulp_error(float got, double want) {
+    double a = std::fabs(want), ulp = 0x1p-149;  // subnormal spacing below 2^-126
+    if (a >= 0x1p-126) {
+        int e;
+        std::frexp(a, &e);
+        ulp = std::ldexp(1.0, e - 24);
+    }
+    return std::fabs(static_cast<double>(got) - want) / ulp;
+}
+
+void bm_dnnl_accuracy(benchmark::State &st, DnnlAct a) {
+    std::vector<float> x;
+    for (int i = 0; i <= 10218; i++) x.push_back(static_cast<float>(-110.0 + 0.0137 * i));
+    for (int e = -40; e <= 0; e++) {
+        x.push_back(std::ldexp(1.3f, e));
+        x.push_back(-std::ldexp(1.3f, e));
+    }
+    const size_t n = x.size();
+    std::vector<float> yd(n), yn(n);
+    Dnnl &d = dnnl_ctx();
+    dnnl::memory::desc md({static_cast<dnnl::memory::dim>(n)}, dnnl::memory::data_type::f32,
+                          dnnl::memory::format_tag::a);
+    dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, a.alg, md, a.alpha, 0.0f);
+    dnnl::eltwise_forward::primitive_desc pd(desc, d.eng);
+    dnnl::memory src(md, d.eng, x.data()), dst(md, d.eng, yd.data());
+    for (auto _ : st) {
+        dnnl::eltwise_forward(pd).execute(d.strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+        d.strm.wait();
+        kernels_active()->act_fwd[a.act](n, x.data(), yn.data());
+    }
+    double ed = 0, en = 0, ed_mid = 0, en_mid = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double want = ref_act(a.act, x[i]);
+        const double e1 = ulp_error(yd[i], want), e2 = ulp_error(yn[i], want);
+        ed = std::max(ed, e1);
+        en = std::max(en, e2);
+        if (std::fabs(x[i]) >= 1e-3f && std::fabs(x[i]) <= 10.0f) {
+            ed_mid = std::max(ed_mid, e1);
+            en_mid = std::max(en_mid, e2);
+        }
+    }
+    st.counters["onednn_max_ulp"] = ed;
+    st.counters["nerve_max_ulp"] = en;
+    st.counters["onednn_max_ulp_mid"] = ed_mid;
+    st.counters["nerve_max_ulp_mid"] = en_mid;
+    st.SetLabel(pd.impl_info_str());
 }
 #endif
 
@@ -299,6 +375,11 @@ int register_all() {
         benchmark::RegisterBenchmark(("dot" + s).c_str(), bm_dot, k);
     }
     benchmark::RegisterBenchmark("memcpy", bm_memcpy);
+#ifdef NERVE_BENCH_HAVE_ONEDNN
+    for (const DnnlAct &a : kDnnlActs)
+        benchmark::RegisterBenchmark((std::string("accuracy/") + kActNames[a.act]).c_str(), bm_dnnl_accuracy, a)
+            ->Iterations(1);
+#endif
     return 0;
 }
 

@@ -35,6 +35,17 @@ def main(path):
             cols.append(col)
         rows.setdefault(kernel, {})[col] = b["items_per_second"] / 1e9
     order = [c for c in ("scalar", "avx2", "avx512", "neon", "onednn", "onednn_dst", "-") if c in cols]
+    # canonical row order (random interleaving shuffles the file's order)
+    acts = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus"]
+    prefix = ["act_fwd/" + a for a in acts] + ["act_bwd/" + a for a in acts] + [
+        "softmax", "loss_mse", "loss_xent", "sgd", "adam", "sum", "dot", "memcpy"]
+
+    def rank(k):
+        for i, p in enumerate(prefix):
+            if k == p or k.startswith(p + "/"):
+                return (i if p.startswith("act_") else 2 * len(acts) + prefix.index(p), k)
+        return (len(prefix), k)
+    rows = OrderedDict(sorted(rows.items(), key=lambda kv: rank(kv[0])))
     print("| kernel | " + " | ".join(order) + " |")
     print("|---" * (len(order) + 1) + "|")
     for k, v in rows.items():

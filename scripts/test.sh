@@ -5,7 +5,8 @@
 # Stages:
 #   1. Release build, all unit tests on the best ISA of this CPU
 #   2. the same tests with NERVE_MAX_ISA=avx2 (an AVX-512 machine covers AVX2 too)
-#   3. AddressSanitizer + UndefinedBehaviorSanitizer build, all unit tests
+#   3. valgrind over a short CLI training run; AddressSanitizer +
+#      UndefinedBehaviorSanitizer build, all unit and CLI tests
 #   4. fuzzing smoke runs (scripts/fuzz.sh), when present
 #   5. NEON cross build run under qemu-aarch64 (scripts/test-neon.sh), when present
 # NERVE_TEST_QUICK=1 runs stage 1 only.
@@ -31,13 +32,22 @@ build build/release -DCMAKE_BUILD_TYPE=Release
 
 if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
   stage "2. unit tests with NERVE_MAX_ISA=avx2"
-  (cd build/release && NERVE_MAX_ISA=avx2 ctest --output-on-failure -j 1 -L unit)
+  (cd build/release && NERVE_MAX_ISA=avx2 ctest --output-on-failure -j 1 -L "unit|cli")
 fi
 
-stage "3. address + undefined-behaviour sanitizers"
+stage "3a. valgrind: train, save, load and evaluate through the CLI"
+vg=(valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite)
+tmp=$(mktemp -d)
+# passive waiting: valgrind serialises threads, spinning barriers would crawl
+OMP_WAIT_POLICY=passive "${vg[@]}" build/release/src/cli/nerve train --epochs 1 --threads 2 \
+  --quiet --out "$tmp/m.nrv" >/dev/null
+"${vg[@]}" build/release/src/cli/nerve eval --model "$tmp/m.nrv" --threads 1 >/dev/null
+rm -rf "$tmp"
+
+stage "3b. address + undefined-behaviour sanitizers"
 build build/asan -DCMAKE_BUILD_TYPE=Debug -DNERVE_SANITIZE=ON -DNERVE_BUILD_BENCH=OFF
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 1 -L unit)
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 1 -L "unit|cli")
 
 if [ -x scripts/fuzz.sh ]; then
   stage "4. fuzzing smoke runs"

@@ -82,22 +82,34 @@ static double pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1
  * packing it. Packing costs ~0.3-0.5 cycle per element (src/gemm_pack.c);
  * it pays back only when the packed panel is reused by many tiles, each use
  * then reading a contiguous, L1-friendly panel instead of scattered rows.
- *   A (broadcast one float per row and k step: any layout reads well) is
- *     reused by every NR-wide tile of the thread's columns: packed when
- *     there are more than DIRECT_A_MAX_COLS columns.
+ *   A (one float per row and k step, broadcast) is reused by every NR-wide
+ *     tile of the thread's columns. Transposed (a_rs == 1) the MR floats of
+ *     a k step are adjacent, as in a packed panel: always read in place.
+ *     Otherwise the tile reads MR separate rows (MR streams, which share L1
+ *     sets when the row stride is a multiple of 4 KiB): packed when there
+ *     are more than DIRECT_A_MAX_COLS columns to amortise it.
  *   B (NR floats loaded per k step) can be read in place only when its rows
  *     are contiguous (b_cs == 1); it is reused by every MR-high tile of the
- *     thread's rows: packed when there are more than DIRECT_B_MAX_ROWS.
+ *     thread's rows: packed when there are more than DIRECT_B_MAX_ROWS, or
+ *     when its row stride aliases in L1 (below).
  * Thresholds measured on Zen 5 (docs/performance.md): below them the
  * packing pass costs more than the strided reads lose. */
 #define DIRECT_A_MAX_COLS 512
 #define DIRECT_B_MAX_ROWS 256
 
-static int direct_a(const kernels *kt, const rect *r) {
-    return kt->gemm_ukr_strided != NULL && r->j1 - r->j0 <= DIRECT_A_MAX_COLS;
+/* Rows of an operand read in place share L1 sets when their stride is a
+ * multiple of 2 KiB (L1D: 64 sets of 64 B = 4 KiB per way, 12 ways): at 4
+ * KiB all MR rows of an A tile, or all kc rows of a B panel, land in the
+ * same set or two and evict each other. Such operands are packed. */
+static int stride_aliases(size_t floats) { return floats % (2048 / sizeof(float)) == 0; }
+
+static int direct_a(const kernels *kt, const gemm_args *g, const rect *r) {
+    return kt->gemm_ukr_strided != NULL &&
+           (g->a_rs == 1 || (r->j1 - r->j0 <= DIRECT_A_MAX_COLS && !stride_aliases(g->a_rs)));
 }
 static int direct_b(const kernels *kt, const gemm_args *g, const rect *r) {
-    return kt->gemm_ukr_strided != NULL && g->b_cs == 1 && r->i1 - r->i0 <= DIRECT_B_MAX_ROWS;
+    return kt->gemm_ukr_strided != NULL && g->b_cs == 1 && r->i1 - r->i0 <= DIRECT_B_MAX_ROWS &&
+           !stride_aliases(g->b_rs);
 }
 
 /* The rectangle of C that thread tid of nt computes (may be empty). */
@@ -112,7 +124,7 @@ static rect thread_rect(const kernels *kt, const gemm_args *g, int tid, int nt) 
         const size_t tn = (size_t)nt / tm;
         const size_t rows = ceil_div(mp, tm) * mr, cols = ceil_div(np, tn) * nr;
         const rect cand = {0, rows, 0, cols};
-        const double pa = direct_a(kt, &cand) ? 0.0 : (double)rows * wa;
+        const double pa = direct_a(kt, g, &cand) ? 0.0 : (double)rows * wa;
         const double pb = direct_b(kt, g, &cand) ? 0.0 : (double)cols * wb;
         const double cost = (double)g->k * ((double)rows * (double)cols / (double)nr + pa + pb);
         if (cost < best) {
@@ -201,7 +213,7 @@ void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, f
     const size_t mc = block_len(r.i1 - r.i0, kt->mc, mr);
     const size_t nc = block_len(r.j1 - r.j0, kt->nc, nr);
     const size_t kc_max = block_len(k, kt->kc, 1);
-    const int da = direct_a(kt, &r), db = direct_b(kt, g, &r);
+    const int da = direct_a(kt, g, &r), db = direct_b(kt, g, &r);
 
     for (size_t jc = r.j0; jc < r.j1; jc += nc) {
         const size_t ncur = min_sz(nc, r.j1 - jc);
@@ -319,7 +331,8 @@ static void scale_c(size_t m, size_t n, float beta, float *c, size_t ldc) {
 }
 
 /* Epilogue of nerve_sgemm with beta == 0, alpha != 1: C = alpha * acc, per
- * tile while it is in L1 (plain multiplies: the same bits on every ISA). */
+ * finished strip while it is in L1 (plain multiplies: the same bits on
+ * every ISA). */
 static void scale_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
                        float *c, size_t ldc) {
     (void)i0;

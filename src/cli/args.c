@@ -14,6 +14,7 @@ const char *cli_command = NULL;
 
 /* Writes "nerve[ cmd]: message\n" with control characters replaced, so that
  * every diagnostic is exactly one line whatever the message holds. */
+static void vmessage(const char *fmt, va_list ap) CLI_PRINTF(1, 0);
 static void vmessage(const char *fmt, va_list ap) {
     char buf[1024];
     vsnprintf(buf, sizeof buf, fmt, ap);

@@ -18,6 +18,7 @@
 #define M_BOTTOM 52.0     /* x tick labels and the x label */
 #define TARGET_TICKS 5.0  /* about this many intervals per axis */
 #define LEGEND_W 150.0    /* fits "train accuracy" and "test accuracy" at 12 px */
+#define MAX_TICKS 64      /* bound on tick loops whatever the data (about 5 are drawn) */
 
 static void put_escaped(FILE *f, const char *s) {
     for (; s && *s; s++) {
@@ -109,7 +110,7 @@ static void draw_panel(FILE *f, const svg_panel *p, double ox, double oy) {
 
     char buf[64];
     /* y ticks and horizontal grid lines */
-    for (int k = 0;; k++) {
+    for (int k = 0; k < MAX_TICKS; k++) {
         double v = ya.lo + k * ya.step;
         if (v > ya.hi + ya.step * 1e-6) break;
         double y = SY(v);
@@ -120,7 +121,7 @@ static void draw_panel(FILE *f, const svg_panel *p, double ox, double oy) {
                 x0 - 6, y + 4, buf);
     }
     /* x ticks at whole epochs */
-    for (int k = 0;; k++) {
+    for (int k = 0; k < MAX_TICKS; k++) {
         double v = xa.lo + k * xa.step;
         if (v > xa.hi + 1e-9) break;
         double x = SX(v);

@@ -283,7 +283,8 @@ int train_run(const train_cfg *c, train_state *st) {
         if (h.n) {
             if (isfinite(last_acc)) fprintf(f, ", %s accuracy %.2f%%", what, 100 * last_acc);
             fprintf(f, ", %s loss %.4f", what, last_loss);
-            fprintf(f, ", %.0f samples/s over %.2f s of training", total_samples / total_secs, total_secs);
+            if (total_secs > 0)
+                fprintf(f, ", %.0f samples/s over %.2f s of training", total_samples / total_secs, total_secs);
         }
         if (saved) fprintf(f, "; model saved to %s", c->out);
         if (c->plot && h.n && !plot_failed) fprintf(f, "; curves in %s", c->plot);

@@ -220,6 +220,14 @@ def case_plot():
     check(any(t and t.endswith("%") for t in texts), "no percentage tick labels on the accuracy axis")
     check(sum(1 for t in texts if t in want) == 4, "legend entries missing")
     check(sum(1 for g in root.iter(SVG_NS + "g") if g.get("class") == "legend") == 2, "legends")
+    # no held-out set: train series only; one epoch: a single point each
+    svg1 = path("one.svg")
+    run_ok(["train", "--epochs", "1", "--val-split", "0", "--plot", svg1, "--quiet"])
+    root = ET.parse(svg1).getroot()
+    series = {g.get("data-label"): g for g in root.iter(SVG_NS + "g") if g.get("class") == "series"}
+    check(set(series) == {"train loss", "train accuracy"}, f"series without a test set: {sorted(series)}")
+    for g in series.values():
+        check(len(g.findall(SVG_NS + "circle")) == 1, "one epoch, one point")
 
 
 def predict_lines(model, csv, extra=()):
@@ -335,6 +343,84 @@ def case_regression_and_mse():
     lines = predict_lines(model, csv)
     check(len(lines) == 400, f"{len(lines)} regression predictions")
     check(abs(float(lines[0]) - (2 * -1 - (-1) + 0.5)) < 0.1, f"prediction {lines[0]}")
+    # divergence (targets in the tens of thousands, lr 10): exit 1, one line
+    big = path("big.csv")
+    with open(big, "w") as f:
+        for i in range(100):
+            f.write(f"{i},{i * 1000}\n")
+    rc, out, err = run(["train", "--data", big, "--targets", "1", "--lr", "10", "--schedule", "constant",
+                        "--quiet", "--out", path("never.nrv")])
+    check(rc == 1 and len(err.splitlines()) == 1 and "diverged" in err, f"divergence: exit {rc}, {err!r}")
+    check(not os.path.exists(path("never.nrv")), "a diverged model was saved")
+
+
+def case_options():
+    """Every optimizer and the network options train (2 epochs on digits)."""
+    variants = [
+        ["--nesterov"],
+        ["--weight-decay", "1e-4"],
+        ["--opt", "adam"],
+        ["--opt", "adamw", "--weight-decay", "0.05", "--beta1", "0.85", "--beta2", "0.99", "--eps", "1e-7"],
+        ["--act", "tanh"],
+        ["--act", "gelu,silu,identity"],
+        ["--act", "elu,leaky_relu"],
+        ["--hidden", "32"],
+        ["--layers", "64,48,10"],
+        ["--no-shuffle"],
+        ["--batch", "16"],
+        ["--val-split", "0"],
+    ]
+    for v in variants:
+        out, _ = run_ok(["train", "--epochs", "2", "--json"] + v)
+        o = json_lines(out)
+        check(len(o) == 2, f"{v}: {len(o)} epochs")
+        acc = o[-1]["test_acc"] if o[-1]["test_acc"] is not None else o[-1]["train_acc"]
+        # chance is 0.1; two epochs of any of these reach well above 0.5
+        check(acc >= 0.5, f"{' '.join(v)}: accuracy {acc}")
+        if v == ["--val-split", "0"]:
+            check(o[-1]["test_split"] == "none" and o[-1]["samples"] == 1797, f"--val-split 0: {o[-1]}")
+    a, _ = run_ok(["train", "--epochs", "1", "--json", "--no-shuffle"])
+    b, _ = run_ok(["train", "--epochs", "1", "--json"])
+    check(json_lines(a)[0]["train_loss"] != json_lines(b)[0]["train_loss"], "--no-shuffle changes nothing")
+
+
+def write_idx(name, arr_shape, data, magic_type=0x08):
+    import struct
+    with gzip.open(path(name), "wb") as f:
+        f.write(struct.pack(">BBBB", 0, 0, magic_type, len(arr_shape)))
+        for d in arr_shape:
+            f.write(struct.pack(">I", d))
+        f.write(bytes(data))
+
+
+def case_idx_dir():
+    """A directory of IDX files (the MNIST layout) has its own test split;
+    --val-split then holds out part of the training set instead."""
+    os.makedirs(path("idx"))
+    # 4x4 images of 3 classes: a bright row 0, 1 or 2 over noise
+    def make(n, seed):
+        imgs, labels = [], []
+        s = seed
+        for i in range(n):
+            c = i % 3
+            for r in range(4):
+                for col in range(4):
+                    s = (s * 1103515245 + 12345) % 2**31
+                    imgs.append(200 + s % 50 if r == c else s % 60)
+            labels.append(c)
+        return imgs, labels
+    for prefix, n, seed in (("train", 300, 1), ("t10k", 60, 2)):
+        imgs, labels = make(n, seed)
+        write_idx(f"idx/{prefix}-images-idx3-ubyte.gz", (n, 4, 4), imgs)
+        write_idx(f"idx/{prefix}-labels-idx1-ubyte.gz", (n,), labels)
+    out, err = run_ok(["train", "--data", path("idx"), "--epochs", "5", "--json"])
+    o = json_lines(out)
+    check(o[-1]["test_split"] == "test" and o[-1]["samples"] == 300, f"IDX directory: {o[-1]}")
+    check(o[-1]["test_acc"] >= 0.9, f"separable IDX data: {o[-1]}")
+    out, err = run_ok(["train", "--data", path("idx"), "--epochs", "1", "--json", "--val-split", "0.2"])
+    o = json_lines(out)
+    check(o[-1]["test_split"] == "val" and o[-1]["samples"] == 240, f"--val-split on IDX: {o[-1]}")
+    check("instead of" in err, f"no note that the test set is replaced: {err}")
 
 
 def expect_usage_error(args, what, must_contain=None):
