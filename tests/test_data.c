@@ -15,32 +15,19 @@
 #include <zlib.h>
 
 #include "data_internal.h"
+#include "testutil.h"
 #include "nerve/data.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
 static char tmpdir[64];
 
-static void make_tmpdir(void) {
-    strcpy(tmpdir, "/tmp/nerve-test-data-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
+static void make_tmpdir(void) { cr_assert(test_tmpdir_make(tmpdir, sizeof tmpdir, "data")); }
+static void remove_tmpdir(void) { cr_assert(test_tmpdir_remove(tmpdir)); }
 
 TestSuite(data, .init = make_tmpdir, .fini = remove_tmpdir);
 
-static const char *tpath(const char *name) {
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
+static const char *tpath(const char *name) { return test_tmp_path(tmpdir, name); }
 
 static void write_file(const char *path, const void *data, size_t n) {
     FILE *f = fopen(path, "wb");

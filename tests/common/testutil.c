@@ -1,4 +1,8 @@
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include "testutil.h"
+
+#include <stdio.h>
+#include <sys/stat.h>
 
 #include <math.h>
 #include <stdlib.h>
@@ -64,4 +68,24 @@ void test_free(float *p) {
     if (!p) return;
     char *aligned = (char *)((uintptr_t)p & ~(uintptr_t)63);
     free(aligned - 64);
+}
+
+int test_tmpdir_make(char *dir, size_t cap, const char *tag) {
+    int n = snprintf(dir, cap, "/tmp/nerve-test-%s-XXXXXX", tag);
+    return n > 0 && (size_t)n < cap && mkdtemp(dir) != NULL;
+}
+
+int test_tmpdir_remove(const char *dir) {
+    char cmd[512];
+    chmod(dir, 0700); /* tests may have made it read-only */
+    int n = snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return n > 0 && (size_t)n < sizeof cmd && system(cmd) == 0;
+}
+
+const char *test_tmp_path(const char *dir, const char *name) {
+    static _Thread_local char buf[4][512];
+    static _Thread_local int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
 }

@@ -34,4 +34,13 @@ uint32_t test_ulp_diff(float a, float b);
 float *test_alloc(size_t n, size_t offset);
 void test_free(float *p);
 
+/* Temporary directories for tests that write files: test_tmpdir_make
+ * creates /tmp/nerve-test-<tag>-XXXXXX into dir (capacity cap) and returns 1;
+ * test_tmpdir_remove makes it writable again and removes it with all its
+ * contents, returning 1 on success; test_tmp_path gives "dir/name" in one of
+ * four rotating static buffers (so up to four paths can be in use at once). */
+int test_tmpdir_make(char *dir, size_t cap, const char *tag);
+int test_tmpdir_remove(const char *dir);
+const char *test_tmp_path(const char *dir, const char *name);
+
 #endif
