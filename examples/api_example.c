@@ -14,13 +14,13 @@
 #include <nerve/nerve.h>
 
 /* Prints the library's message for a failed call and leaves. */
-#define CHECK(call)                                                                     \
-    do {                                                                                \
-        nerve_status st_ = (call);                                                      \
-        if (st_ != NERVE_OK) {                                                          \
-            fprintf(stderr, "%s failed: %s\n", #call, nerve_last_error());            \
-            exit(1);                                                                    \
-        }                                                                               \
+#define CHECK(call)                                                                                \
+    do {                                                                                           \
+        nerve_status st_ = (call);                                                                 \
+        if (st_ != NERVE_OK) {                                                                     \
+            fprintf(stderr, "%s failed: %s\n", #call, nerve_last_error());                         \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 int main(int argc, char **argv) {
@@ -52,7 +52,8 @@ int main(int argc, char **argv) {
         nerve_eval r, t;
         CHECK(nerve_net_train_epoch(net, &tr, &eo, &r));
         CHECK(nerve_net_evaluate(net, &te, &t));
-        printf("epoch %2d  train loss %.4f  test accuracy %.2f%%\n", epoch, r.loss, 100 * t.accuracy);
+        printf("epoch %2d  train loss %.4f  test accuracy %.2f%%\n", epoch, r.loss,
+               100 * t.accuracy);
     }
 
     /* 5. Save (atomically, with the optimizer state so training could

@@ -36,9 +36,10 @@ static inline __m256i lane_mask(size_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(nn), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-static inline __attribute__((always_inline)) void
-ukr_body(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b, size_t ldb, float *c,
-         size_t ldc, size_t m, size_t n, int accumulate) {
+static inline __attribute__((always_inline)) void ukr_body(size_t k, const float *a, size_t a_rs,
+                                                           size_t a_cs, const float *b, size_t ldb,
+                                                           float *c, size_t ldc, size_t m, size_t n,
+                                                           int accumulate) {
     __m256 acc[MR][2];
     const int full = m == MR && n == NR;
 
@@ -66,17 +67,21 @@ ukr_body(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b, siz
     }
 
     const float *a0 = a, *a3 = a + 3 * a_rs;
-#define ROWS(ROW)                                                           \
-    ROW(0, a0, 0); ROW(1, a0, 1); ROW(2, a0, 2);                            \
-    ROW(3, a3, 0); ROW(4, a3, 1); ROW(5, a3, 2)
-#define ROW2(i, base, r)                                                    \
-    do {                                                                    \
-        const __m256 ai = _mm256_broadcast_ss(base + (r) * a_rs);           \
-        acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);                     \
-        acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);                     \
+#define ROWS(ROW)                                                                                  \
+    ROW(0, a0, 0);                                                                                 \
+    ROW(1, a0, 1);                                                                                 \
+    ROW(2, a0, 2);                                                                                 \
+    ROW(3, a3, 0);                                                                                 \
+    ROW(4, a3, 1);                                                                                 \
+    ROW(5, a3, 2)
+#define ROW2(i, base, r)                                                                           \
+    do {                                                                                           \
+        const __m256 ai = _mm256_broadcast_ss(base + (r)*a_rs);                                    \
+        acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);                                            \
+        acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);                                            \
     } while (0)
-#define ROW1(i, base, r) \
-        acc[i][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(base + (r) * a_rs), b0, acc[i][0])
+#define ROW1(i, base, r)                                                                           \
+    acc[i][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(base + (r)*a_rs), b0, acc[i][0])
     if (n > 8) {
         for (size_t p = 0; p < k; p++) {
             const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
@@ -122,8 +127,8 @@ void f32_gemm_6x16__avx2(size_t k, const float *a, const float *b, float *c, siz
     ukr_body(k, a, 1, MR, b, NR, c, ldc, m, n, accumulate);
 }
 
-void f32_gemm_6x16_strided__avx2(size_t k, const float *a, size_t a_rs, size_t a_cs,
-                                 const float *b, size_t ldb, float *c, size_t ldc, size_t m,
-                                 size_t n, int accumulate) {
+void f32_gemm_6x16_strided__avx2(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b,
+                                 size_t ldb, float *c, size_t ldc, size_t m, size_t n,
+                                 int accumulate) {
     ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate);
 }

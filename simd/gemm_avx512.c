@@ -46,9 +46,10 @@ static inline __mmask16 lane_mask(size_t n) {
     return (__mmask16)bits;
 }
 
-static inline __attribute__((always_inline)) void
-ukr_body(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b, size_t ldb, float *c,
-         size_t ldc, size_t m, size_t n, int accumulate) {
+static inline __attribute__((always_inline)) void ukr_body(size_t k, const float *a, size_t a_rs,
+                                                           size_t a_cs, const float *b, size_t ldb,
+                                                           float *c, size_t ldc, size_t m, size_t n,
+                                                           int accumulate) {
     __m512 acc[MR][2];
     const int full = m == MR && n == NR;
     const __mmask16 k0 = lane_mask(n), k1 = lane_mask(n > 16 ? n - 16 : 0);
@@ -79,31 +80,32 @@ ukr_body(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b, siz
      * rows costs a third of a full one); rows past the group are never read. */
     const int ng = m <= 4 ? 1 : m <= 8 ? 2 : 3;
     const float *a0 = a, *a4 = ng > 1 ? a + 4 * a_rs : a, *a8 = ng > 2 ? a + 8 * a_rs : a;
-#define ROW2(i, base, r)                                                    \
-    do {                                                                    \
-        const __m512 ai = _mm512_set1_ps(base[(r) * a_rs]);                 \
-        acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);                     \
-        acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);                     \
+#define ROW2(i, base, r)                                                                           \
+    do {                                                                                           \
+        const __m512 ai = _mm512_set1_ps(base[(r)*a_rs]);                                          \
+        acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);                                            \
+        acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);                                            \
     } while (0)
-#define ROW1(i, base, r)                                                    \
-        acc[i][0] = _mm512_fmadd_ps(_mm512_set1_ps(base[(r) * a_rs]), b0, acc[i][0])
-#define GROUP(ROW, base, i0)                                                \
-    do {                                                                    \
-        ROW(i0 + 0, base, 0); ROW(i0 + 1, base, 1);                         \
-        ROW(i0 + 2, base, 2); ROW(i0 + 3, base, 3);                         \
+#define ROW1(i, base, r) acc[i][0] = _mm512_fmadd_ps(_mm512_set1_ps(base[(r)*a_rs]), b0, acc[i][0])
+#define GROUP(ROW, base, i0)                                                                       \
+    do {                                                                                           \
+        ROW(i0 + 0, base, 0);                                                                      \
+        ROW(i0 + 1, base, 1);                                                                      \
+        ROW(i0 + 2, base, 2);                                                                      \
+        ROW(i0 + 3, base, 3);                                                                      \
     } while (0)
 #define LOAD2 const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16)
 #define LOAD1 const __m512 b0 = _mm512_loadu_ps(b)
-#define KLOOP(NG, ROW, LOADB)                                               \
-    for (size_t p = 0; p < k; p++) {                                        \
-        LOADB;                                                              \
-        GROUP(ROW, a0, 0);                                                  \
-        if (NG > 1) GROUP(ROW, a4, 4);                                      \
-        if (NG > 2) GROUP(ROW, a8, 8);                                      \
-        a0 += a_cs;                                                         \
-        a4 += a_cs;                                                         \
-        a8 += a_cs;                                                         \
-        b += ldb;                                                           \
+#define KLOOP(NG, ROW, LOADB)                                                                      \
+    for (size_t p = 0; p < k; p++) {                                                               \
+        LOADB;                                                                                     \
+        GROUP(ROW, a0, 0);                                                                         \
+        if (NG > 1) GROUP(ROW, a4, 4);                                                             \
+        if (NG > 2) GROUP(ROW, a8, 8);                                                             \
+        a0 += a_cs;                                                                                \
+        a4 += a_cs;                                                                                \
+        a8 += a_cs;                                                                                \
+        b += ldb;                                                                                  \
     }
     /* n <= 16 (narrow layers, e.g. 10 outputs): the second zmm column would
      * be all waste, so it is skipped. */

@@ -21,11 +21,11 @@ void f32_gemm_12x32_strided__avx512(size_t k, const float *a, size_t a_rs, size_
                                     const float *b, size_t ldb, float *c, size_t ldc, size_t m,
                                     size_t n, int accumulate);
 
-#define GEMM_UKR f32_gemm_12x32__avx512
+#define GEMM_UKR         f32_gemm_12x32__avx512
 #define GEMM_UKR_STRIDED f32_gemm_12x32_strided__avx512
-#define GEMM_MR 12
-#define GEMM_NR 32
-#define GEMM_MC 480
-#define GEMM_KC 256
-#define GEMM_NC 3072
+#define GEMM_MR          12
+#define GEMM_NR          32
+#define GEMM_MC          480
+#define GEMM_KC          256
+#define GEMM_NC          3072
 #endif

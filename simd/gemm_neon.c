@@ -18,20 +18,28 @@
  * constant, hence macros rather than loops. */
 #define DECL_ROW(r) float32x4_t c##r##0, c##r##1, c##r##2
 #define ZERO_ROW(r) c##r##0 = c##r##1 = c##r##2 = vdupq_n_f32(0.0f)
-#define LOAD_ROW(r)                              \
-    c##r##0 = vld1q_f32(c + (r) * ldc);          \
-    c##r##1 = vld1q_f32(c + (r) * ldc + 4);      \
-    c##r##2 = vld1q_f32(c + (r) * ldc + 8)
-#define STORE_ROW(r)                             \
-    vst1q_f32(c + (r) * ldc, c##r##0);           \
-    vst1q_f32(c + (r) * ldc + 4, c##r##1);       \
-    vst1q_f32(c + (r) * ldc + 8, c##r##2)
+#define LOAD_ROW(r)                                                                                \
+    c##r##0 = vld1q_f32(c + (r)*ldc);                                                              \
+    c##r##1 = vld1q_f32(c + (r)*ldc + 4);                                                          \
+    c##r##2 = vld1q_f32(c + (r)*ldc + 8)
+#define STORE_ROW(r)                                                                               \
+    vst1q_f32(c + (r)*ldc, c##r##0);                                                               \
+    vst1q_f32(c + (r)*ldc + 4, c##r##1);                                                           \
+    vst1q_f32(c + (r)*ldc + 8, c##r##2)
 /* acc(r, :) = fma(A(r, p), B(p, :), acc(r, :)); A(r, p) is lane `lane` of av. */
-#define FMA_ROW(r, av, lane)                                 \
-    c##r##0 = vfmaq_laneq_f32(c##r##0, b0, av, lane);        \
-    c##r##1 = vfmaq_laneq_f32(c##r##1, b1, av, lane);        \
+#define FMA_ROW(r, av, lane)                                                                       \
+    c##r##0 = vfmaq_laneq_f32(c##r##0, b0, av, lane);                                              \
+    c##r##1 = vfmaq_laneq_f32(c##r##1, b1, av, lane);                                              \
     c##r##2 = vfmaq_laneq_f32(c##r##2, b2, av, lane)
-#define ALL_ROWS(X) X(0); X(1); X(2); X(3); X(4); X(5); X(6); X(7)
+#define ALL_ROWS(X)                                                                                \
+    X(0);                                                                                          \
+    X(1);                                                                                          \
+    X(2);                                                                                          \
+    X(3);                                                                                          \
+    X(4);                                                                                          \
+    X(5);                                                                                          \
+    X(6);                                                                                          \
+    X(7)
 
 /* The full 8 x 12 tile at c (leading dimension ldc) from
  * A(i, p) = a[i*a_rs + p*a_cs] and B(p, j) = b[p*ldb + j]. Columns of A with
@@ -102,9 +110,10 @@ tile_8x12(size_t k, const float *restrict a, size_t a_rs, size_t a_cs, const flo
  * padding of packed panels, or from the readable rows/columns the strided
  * contract guarantees) and only m x n is copied back. Only the m x n part of
  * C is read, and only when accumulating. */
-static inline __attribute__((always_inline)) void
-ukr(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b, size_t ldb, float *c,
-    size_t ldc, size_t m, size_t n, int accumulate) {
+static inline __attribute__((always_inline)) void ukr(size_t k, const float *a, size_t a_rs,
+                                                      size_t a_cs, const float *b, size_t ldb,
+                                                      float *c, size_t ldc, size_t m, size_t n,
+                                                      int accumulate) {
     if (m == GEMM_MR && n == GEMM_NR) {
         tile_8x12(k, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
         return;
@@ -123,8 +132,8 @@ void f32_gemm_8x12__neon(size_t k, const float *a, const float *b, float *c, siz
     ukr(k, a, 1, GEMM_MR, b, GEMM_NR, c, ldc, m, n, accumulate);
 }
 
-void f32_gemm_8x12_strided__neon(size_t k, const float *a, size_t a_rs, size_t a_cs,
-                                 const float *b, size_t ldb, float *c, size_t ldc, size_t m,
-                                 size_t n, int accumulate) {
+void f32_gemm_8x12_strided__neon(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b,
+                                 size_t ldb, float *c, size_t ldc, size_t m, size_t n,
+                                 int accumulate) {
     ukr(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate);
 }

@@ -32,15 +32,15 @@
 
 void f32_gemm_8x12__neon(size_t k, const float *a, const float *b, float *c, size_t ldc, size_t m,
                          size_t n, int accumulate);
-void f32_gemm_8x12_strided__neon(size_t k, const float *a, size_t a_rs, size_t a_cs,
-                                 const float *b, size_t ldb, float *c, size_t ldc, size_t m,
-                                 size_t n, int accumulate);
+void f32_gemm_8x12_strided__neon(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b,
+                                 size_t ldb, float *c, size_t ldc, size_t m, size_t n,
+                                 int accumulate);
 
-#define GEMM_UKR f32_gemm_8x12__neon
+#define GEMM_UKR         f32_gemm_8x12__neon
 #define GEMM_UKR_STRIDED f32_gemm_8x12_strided__neon
-#define GEMM_MR 8
-#define GEMM_NR 12
-#define GEMM_MC 128
-#define GEMM_KC 384
-#define GEMM_NC 1536
+#define GEMM_MR          8
+#define GEMM_NR          12
+#define GEMM_MC          128
+#define GEMM_KC          384
+#define GEMM_NC          1536
 #endif

@@ -10,9 +10,9 @@ void f32_gemm_4x16__scalar(size_t k, const float *a, const float *b, float *c, s
                            size_t n, int accumulate);
 
 #define GEMM_UKR f32_gemm_4x16__scalar
-#define GEMM_MR 4
-#define GEMM_NR 16
-#define GEMM_MC 64
-#define GEMM_KC 256
-#define GEMM_NC 1024
+#define GEMM_MR  4
+#define GEMM_NR  16
+#define GEMM_MC  64
+#define GEMM_KC  256
+#define GEMM_NC  1024
 #endif

@@ -16,8 +16,16 @@
 
 /* Activation ids, in the order of the public nerve_act enum (net.h). */
 enum {
-    ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU, ACT_LEAKY_RELU,
-    ACT_ELU, ACT_GELU, ACT_SILU, ACT_SOFTPLUS, ACT_COUNT
+    ACT_IDENTITY,
+    ACT_SIGMOID,
+    ACT_TANH,
+    ACT_RELU,
+    ACT_LEAKY_RELU,
+    ACT_ELU,
+    ACT_GELU,
+    ACT_SILU,
+    ACT_SOFTPLUS,
+    ACT_COUNT
 };
 
 /* ---- GEMM micro-kernel (BLIS-style) -----------------------------------
@@ -57,11 +65,11 @@ typedef void (*act_bwd_fn)(size_t n, const float *x, const float *y, const float
 typedef struct opt_step {
     float lr, momentum, dampening, weight_decay;
     int nesterov;
-    int first;             /* SGD: first step (buffer v starts as g) */
+    int first; /* SGD: first step (buffer v starts as g) */
     float beta1, beta2, eps;
-    float step_size;       /* Adam: lr / (1 - beta1^t) */
-    float inv_sqrt_bc2;    /* Adam: 1 / sqrt(1 - beta2^t) */
-    int decoupled;         /* AdamW: w *= 1 - lr*wd before the update (PyTorch: param.mul_) */
+    float step_size;    /* Adam: lr / (1 - beta1^t) */
+    float inv_sqrt_bc2; /* Adam: 1 / sqrt(1 - beta2^t) */
+    int decoupled;      /* AdamW: w *= 1 - lr*wd before the update (PyTorch: param.mul_) */
 } opt_step;
 
 typedef struct kernels {
@@ -71,19 +79,19 @@ typedef struct kernels {
     /* GEMM: micro-kernel tile and cache blocking used by src/gemm.c. */
     gemm_ukr_fn gemm_ukr;
     gemm_ukr_strided_fn gemm_ukr_strided; /* optional, may be NULL */
-    size_t mr, nr;      /* micro-tile */
-    size_t mc, kc, nc;  /* blocking: A block mc x kc in L2, B panel kc x nr in L1 */
+    size_t mr, nr;                        /* micro-tile */
+    size_t mc, kc, nc; /* blocking: A block mc x kc in L2, B panel kc x nr in L1 */
 
     /* y = alpha * A x + beta * y; A m x n row-major (lda), x n, y m.
      * beta == 0 never reads y. Each y_i: 16-lane dot + fixed tree.
      * Both gemv: beta == 0: y = alpha * d; else y = fma(beta, y, alpha * d)
      * for the dot/chain d (as nerve_sgemm's epilogue). */
-    void (*gemv_n)(size_t m, size_t n, float alpha, const float *a, size_t lda,
-                   const float *x, float beta, float *y);
+    void (*gemv_n)(size_t m, size_t n, float alpha, const float *a, size_t lda, const float *x,
+                   float beta, float *y);
     /* y = alpha * A^T x + beta * y; A m x n, x m, y n. Each y_j: one
      * sequential fma chain over i. beta == 0 never reads y. */
-    void (*gemv_t)(size_t m, size_t n, float alpha, const float *a, size_t lda,
-                   const float *x, float beta, float *y);
+    void (*gemv_t)(size_t m, size_t n, float alpha, const float *a, size_t lda, const float *x,
+                   float beta, float *y);
 
     act_fwd_fn act_fwd[ACT_COUNT];
     act_bwd_fn act_bwd[ACT_COUNT];
@@ -101,8 +109,8 @@ typedef struct kernels {
      *       grad = scale * (softmax(o) - onehot(label))  (scale = 1/N)
      *       A label outside [0, cols) (callers validate) gives a NaN row
      *       loss and grad = scale * softmax(o); it is never used as an index. */
-    void (*loss_mse)(size_t rows, size_t cols, const float *out, const float *target,
-                     float scale, float *grad, float *row_loss);
+    void (*loss_mse)(size_t rows, size_t cols, const float *out, const float *target, float scale,
+                     float *grad, float *row_loss);
     void (*loss_xent)(size_t rows, size_t cols, const float *logits, const int32_t *labels,
                       float scale, float *grad, float *row_loss);
 
@@ -121,8 +129,7 @@ typedef struct kernels {
     /* y[j] = (accumulate ? y[j] : 0) + sum_i x[i*ldx + j], one sequential
      * chain of additions over i per column, starting from +0 when not
      * accumulating (bias gradients). accumulate == 0 never reads y. */
-    void (*colsum)(size_t rows, size_t cols, const float *x, size_t ldx, float *y,
-                   int accumulate);
+    void (*colsum)(size_t rows, size_t cols, const float *x, size_t ldx, float *y, int accumulate);
     /* y = beta == 0 ? alpha * x : fma(beta, y, alpha * x); beta == 0 never
      * reads y. */
     void (*axpby)(size_t n, float alpha, const float *x, float beta, float *y);

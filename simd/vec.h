@@ -29,8 +29,8 @@
 #define VL 16
 
 #define KNAME_CAT2(a, b) a##__##b
-#define KNAME_CAT(a, b) KNAME_CAT2(a, b)
-#define KNAME(x) KNAME_CAT(x, NERVE_ISA_BUILD)
+#define KNAME_CAT(a, b)  KNAME_CAT2(a, b)
+#define KNAME(x)         KNAME_CAT(x, NERVE_ISA_BUILD)
 
 #if defined(NERVE_ISA_BUILD_SCALAR)
 #include "vec_scalar.h"

@@ -17,13 +17,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct { __m256 lo, hi; } vf;
-typedef struct { __m256 lo, hi; } vm;
-typedef struct { __m256i lo, hi; } vi;
+typedef struct {
+    __m256 lo, hi;
+} vf;
+typedef struct {
+    __m256 lo, hi;
+} vm;
+typedef struct {
+    __m256i lo, hi;
+} vi;
 
 /* Apply a two-operand ymm intrinsic to both halves. */
 #define VEC_AVX2_2(T, f, a, b) ((T){f((a).lo, (b).lo), f((a).hi, (b).hi)})
-#define VEC_AVX2_1(T, f, a) ((T){f((a).lo), f((a).hi)})
+#define VEC_AVX2_1(T, f, a)    ((T){f((a).lo), f((a).hi)})
 
 /* Per-half load/store masks for a tail of n lanes (n <= 16): lane i of the
  * pair is enabled (sign bit set) when i < n. */
@@ -35,7 +41,9 @@ static inline void vec_tail_masks_(size_t n, __m256i *lo, __m256i *hi) {
 
 static inline vf vf_zero(void) { return (vf){_mm256_setzero_ps(), _mm256_setzero_ps()}; }
 static inline vf vf_set1(float s) { return (vf){_mm256_set1_ps(s), _mm256_set1_ps(s)}; }
-static inline vf vf_loadu(const float *p) { return (vf){_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
+static inline vf vf_loadu(const float *p) {
+    return (vf){_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)};
+}
 static inline void vf_storeu(float *p, vf a) {
     _mm256_storeu_ps(p, a.lo);
     _mm256_storeu_ps(p + 8, a.hi);
@@ -88,7 +96,7 @@ static inline vf vf_max(vf a, vf b) { return VEC_AVX2_2(vf, _mm256_max_ps, a, b)
 static inline vf vf_min(vf a, vf b) { return VEC_AVX2_2(vf, _mm256_min_ps, a, b); }
 
 /* Ordered predicates: false when either operand is NaN, like C's <, <=, ... */
-#define VEC_AVX2_CMP(a, b, pred) \
+#define VEC_AVX2_CMP(a, b, pred)                                                                   \
     ((vm){_mm256_cmp_ps((a).lo, (b).lo, pred), _mm256_cmp_ps((a).hi, (b).hi, pred)})
 static inline vm vf_lt(vf a, vf b) { return VEC_AVX2_CMP(a, b, _CMP_LT_OQ); }
 static inline vm vf_le(vf a, vf b) { return VEC_AVX2_CMP(a, b, _CMP_LE_OQ); }
@@ -115,8 +123,12 @@ static inline vi vi_add(vi a, vi b) { return VEC_AVX2_2(vi, _mm256_add_epi32, a,
 static inline vi vi_sub(vi a, vi b) { return VEC_AVX2_2(vi, _mm256_sub_epi32, a, b); }
 static inline vi vi_and(vi a, vi b) { return VEC_AVX2_2(vi, _mm256_and_si256, a, b); }
 static inline vi vi_or(vi a, vi b) { return VEC_AVX2_2(vi, _mm256_or_si256, a, b); }
-static inline vi vi_shl23(vi a) { return (vi){_mm256_slli_epi32(a.lo, 23), _mm256_slli_epi32(a.hi, 23)}; }
-static inline vi vi_sra23(vi a) { return (vi){_mm256_srai_epi32(a.lo, 23), _mm256_srai_epi32(a.hi, 23)}; }
+static inline vi vi_shl23(vi a) {
+    return (vi){_mm256_slli_epi32(a.lo, 23), _mm256_slli_epi32(a.hi, 23)};
+}
+static inline vi vi_sra23(vi a) {
+    return (vi){_mm256_srai_epi32(a.lo, 23), _mm256_srai_epi32(a.hi, 23)};
+}
 /* Both conversions round by MXCSR, which is round-to-nearest-even unless a
  * program changes it (scalar (float)i and lrintf follow the same mode). */
 static inline vf vi_to_vf(vi a) { return VEC_AVX2_1(vf, _mm256_cvtepi32_ps, a); }

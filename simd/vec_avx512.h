@@ -44,7 +44,8 @@ static inline vf vf_div(vf a, vf b) { return _mm512_div_ps(a, b); }
 static inline vf vf_sqrt(vf a) { return _mm512_sqrt_ps(a); }
 /* Sign-bit manipulation, like fabsf / unary minus (NaNs included). */
 static inline vf vf_abs(vf a) {
-    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff)));
+    return _mm512_castsi512_ps(
+        _mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff)));
 }
 static inline vf vf_neg(vf a) {
     return _mm512_castsi512_ps(

@@ -28,16 +28,16 @@
 #include "vec.h"
 
 /* ---- constants (scripts/vmath_coeffs.py prints them) -------------------- */
-#define VX_LOG2E 0x1.715476p+0f      /* float(1 / ln 2) */
-#define VX_LN2_HI 0x1.62e43p-1f      /* float(ln 2) */
-#define VX_LN2_LO -0x1.05c61p-29f    /* float(ln 2 - VX_LN2_HI) */
-#define VX_LN2_HI12 0x1.62ep-1f      /* ln 2 to 12 bits: k * HI12 exact for |k| < 2^12 */
-#define VX_LN2_LO12 0x1.0bfbe8p-15f  /* float(ln 2 - VX_LN2_HI12) */
-#define VX_MAGIC 0x1.8p23f           /* 1.5 * 2^23: x + MAGIC - MAGIC rounds |x| < 2^22 to an integer */
-#define VX_MAGIC_BITS 0x4b400000     /* bits of VX_MAGIC */
-#define VX_SQRT_HALF_BITS 0x3f3504f3 /* bits of float(sqrt(1/2)) */
-#define VX_INV_SQRT_2PI 0x1.988454p-2f /* float(1 / sqrt(2 pi)), the normal density at 0 */
-#define VX_SQRT2 0x1.6a09e6p+0f      /* float(sqrt 2) */
+#define VX_LOG2E          0x1.715476p+0f  /* float(1 / ln 2) */
+#define VX_LN2_HI         0x1.62e43p-1f   /* float(ln 2) */
+#define VX_LN2_LO         -0x1.05c61p-29f /* float(ln 2 - VX_LN2_HI) */
+#define VX_LN2_HI12       0x1.62ep-1f     /* ln 2 to 12 bits: k * HI12 exact for |k| < 2^12 */
+#define VX_LN2_LO12       0x1.0bfbe8p-15f /* float(ln 2 - VX_LN2_HI12) */
+#define VX_MAGIC          0x1.8p23f /* 1.5 * 2^23: x + MAGIC - MAGIC rounds |x| < 2^22 to an integer */
+#define VX_MAGIC_BITS     0x4b400000     /* bits of VX_MAGIC */
+#define VX_SQRT_HALF_BITS 0x3f3504f3     /* bits of float(sqrt(1/2)) */
+#define VX_INV_SQRT_2PI   0x1.988454p-2f /* float(1 / sqrt(2 pi)), the normal density at 0 */
+#define VX_SQRT2          0x1.6a09e6p+0f /* float(sqrt 2) */
 
 /* 2^k from t = k + VX_MAGIC (k integer in [-126, 127]). t lies in [2^23, 2^24),
  * where consecutive floats are 1 apart, so bits(t) - bits(VX_MAGIC) is k
@@ -129,10 +129,10 @@ static inline vf vx__log_core(vf x, vf c, vf kadj) {
     vf f = vf_sub(m, vf_set1(1.0f));
     vf s = vf_div(f, vf_add(f, vf_set1(2.0f)));
     vf z = vf_mul(s, s);
-    vf r = vf_set1(0x1.c71c72p-3f);                /* 2/9 */
-    r = vf_fma(r, z, vf_set1(0x1.24924ap-2f));     /* 2/7 */
-    r = vf_fma(r, z, vf_set1(0x1.99999ap-2f));     /* 2/5 */
-    r = vf_fma(r, z, vf_set1(0x1.555556p-1f));     /* 2/3 */
+    vf r = vf_set1(0x1.c71c72p-3f);            /* 2/9 */
+    r = vf_fma(r, z, vf_set1(0x1.24924ap-2f)); /* 2/7 */
+    r = vf_fma(r, z, vf_set1(0x1.99999ap-2f)); /* 2/5 */
+    r = vf_fma(r, z, vf_set1(0x1.555556p-1f)); /* 2/3 */
     r = vf_mul(r, z);
     vf hfsq = vf_mul(vf_mul(vf_set1(0.5f), f), f);
     /* log = k*HI - ((hfsq - (s*(hfsq + R) + (k*LO + c))) - f), the small

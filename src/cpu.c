@@ -65,7 +65,8 @@ void cpu_detect(nerve_cpu_features *f) {
     if (max_ext >= 0x80000004u) {
         unsigned int regs[12];
         for (unsigned int i = 0; i < 3; i++)
-            __cpuid(0x80000002u + i, regs[4 * i], regs[4 * i + 1], regs[4 * i + 2], regs[4 * i + 3]);
+            __cpuid(0x80000002u + i, regs[4 * i], regs[4 * i + 1], regs[4 * i + 2],
+                    regs[4 * i + 3]);
         memcpy(f->model, regs, 48);
         f->model[48] = '\0';
         trim(f->model);
@@ -74,12 +75,15 @@ void cpu_detect(nerve_cpu_features *f) {
 
 bool cpu_can_run(const nerve_cpu_features *f, nerve_isa isa) {
     switch (isa) {
-    case NERVE_ISA_SCALAR: return true;
-    case NERVE_ISA_AVX2: return f->avx && f->avx2 && f->fma && f->os_ymm;
+    case NERVE_ISA_SCALAR:
+        return true;
+    case NERVE_ISA_AVX2:
+        return f->avx && f->avx2 && f->fma && f->os_ymm;
     case NERVE_ISA_AVX512:
         return cpu_can_run(f, NERVE_ISA_AVX2) && f->avx512f && f->avx512bw && f->avx512dq &&
                f->avx512vl && f->os_zmm;
-    default: return false;
+    default:
+        return false;
     }
 }
 
@@ -114,9 +118,12 @@ void cpu_detect(nerve_cpu_features *f) {
 
 bool cpu_can_run(const nerve_cpu_features *f, nerve_isa isa) {
     switch (isa) {
-    case NERVE_ISA_SCALAR: return true;
-    case NERVE_ISA_NEON: return f->neon;
-    default: return false;
+    case NERVE_ISA_SCALAR:
+        return true;
+    case NERVE_ISA_NEON:
+        return f->neon;
+    default:
+        return false;
     }
 }
 

@@ -189,7 +189,8 @@ static nerve_status scan(csv *c, const nerve_csv_opts *o, layout *lay) {
     while (next_line(c, &l)) {
         if (line_blank(l)) continue;
         long n = count_fields(l, c->delim);
-        if (n < 0) return error_set(NERVE_EFORMAT, "%s line %zu: unterminated quote", c->name, c->line);
+        if (n < 0)
+            return error_set(NERVE_EFORMAT, "%s line %zu: unterminated quote", c->name, c->line);
         if (first) {
             lay->cols = (size_t)n;
             lay->header = o->header == NERVE_CSV_HEADER_PRESENT ||
@@ -200,8 +201,9 @@ static nerve_status scan(csv *c, const nerve_csv_opts *o, layout *lay) {
             /* checked here, before allocating: rows x columns then stays
              * below the text length (each field costs a byte or a delimiter) */
             size_t col = (size_t)n < lay->cols ? (size_t)n + 1 : lay->cols + 1;
-            return error_set(NERVE_EFORMAT, "%s line %zu column %zu: row has %ld columns, expected %zu",
-                             c->name, c->line, col, n, lay->cols);
+            return error_set(NERVE_EFORMAT,
+                             "%s line %zu column %zu: row has %ld columns, expected %zu", c->name,
+                             c->line, col, n, lay->cols);
         }
         lay->rows++;
     }
@@ -213,15 +215,18 @@ static nerve_status scan(csv *c, const nerve_csv_opts *o, layout *lay) {
 static nerve_status label_start(const csv *c, const nerve_csv_opts *o, size_t cols, size_t k,
                                 size_t *start) {
     if (k >= cols)
-        return error_set(NERVE_EFORMAT, "%s: %zu columns leave no feature beside %zu label/target column(s)",
+        return error_set(NERVE_EFORMAT,
+                         "%s: %zu columns leave no feature beside %zu label/target column(s)",
                          c->name, cols, k);
     /* cols <= text length < 2^31 and k < cols: no overflow below */
     long lc = o->label_column;
     long cl = (long)cols, kl = (long)k;
     long s = lc == 0 ? cl - kl : lc > 0 ? lc - 1 : cl + lc;
     if (s < 0 || s > cl - kl)
-        return error_set(NERVE_EFORMAT, "%s: label column %ld (with %zu target column(s)) is outside the %zu columns",
-                         c->name, lc, k, cols);
+        return error_set(
+            NERVE_EFORMAT,
+            "%s: label column %ld (with %zu target column(s)) is outside the %zu columns", c->name,
+            lc, k, cols);
     *start = (size_t)s;
     return NERVE_OK;
 }
@@ -247,31 +252,37 @@ static nerve_status fill(csv *c, const nerve_csv_opts *o, const layout *lay, siz
         float *xr = d->x + row * d->in;
         while ((r = next_field(&rest, c->delim, &more, &f)) == 1) {
             if (col >= lay->cols)
-                return error_set(NERVE_EFORMAT, "%s line %zu column %zu: more than the %zu columns of the first row",
-                                 c->name, c->line, col + 1, lay->cols);
+                return error_set(
+                    NERVE_EFORMAT,
+                    "%s line %zu column %zu: more than the %zu columns of the first row", c->name,
+                    c->line, col + 1, lay->cols);
             int is_label = col >= start && col < start + k;
             float v = 0;
             double dv = 0;
             int pr = parse_number(f, &v, is_label && !regression ? &dv : NULL);
             if (pr != NUM_OK)
-                return error_set(NERVE_EFORMAT, "%s line %zu column %zu: \"%s\" %s", c->name, c->line,
-                                 col + 1, show(f, shown, sizeof shown),
+                return error_set(NERVE_EFORMAT, "%s line %zu column %zu: \"%s\" %s", c->name,
+                                 c->line, col + 1, show(f, shown, sizeof shown),
                                  pr == NUM_RANGE  ? "is out of the float range"
                                  : pr == NUM_LONG ? "is too long for a number"
                                                   : "is not a number");
             if (!is_label) {
                 float sv = v * scale;
                 if (!isfinite(sv))
-                    return error_set(NERVE_EFORMAT, "%s line %zu column %zu: \"%s\" times the feature scale overflows",
-                                     c->name, c->line, col + 1, show(f, shown, sizeof shown));
+                    return error_set(
+                        NERVE_EFORMAT,
+                        "%s line %zu column %zu: \"%s\" times the feature scale overflows", c->name,
+                        c->line, col + 1, show(f, shown, sizeof shown));
                 xr[feat++] = sv;
             } else if (regression) {
                 d->y[row * k + (col - start)] = v;
             } else {
                 size_t limit = o->classes ? o->classes : CSV_MAX_CLASSES;
                 if (dv != floor(dv) || dv < 0 || dv >= (double)limit)
-                    return error_set(NERVE_EFORMAT, "%s line %zu column %zu: label \"%s\" is not an integer in [0, %zu)",
-                                     c->name, c->line, col + 1, show(f, shown, sizeof shown), limit);
+                    return error_set(
+                        NERVE_EFORMAT,
+                        "%s line %zu column %zu: label \"%s\" is not an integer in [0, %zu)",
+                        c->name, c->line, col + 1, show(f, shown, sizeof shown), limit);
                 d->labels[row] = (int32_t)dv;
                 if ((size_t)dv > max_label) max_label = (size_t)dv;
             }
@@ -280,8 +291,9 @@ static nerve_status fill(csv *c, const nerve_csv_opts *o, const layout *lay, siz
         if (r < 0)
             return error_set(NERVE_EFORMAT, "%s line %zu: unterminated quote", c->name, c->line);
         if (col != lay->cols)
-            return error_set(NERVE_EFORMAT, "%s line %zu column %zu: row has %zu columns, expected %zu",
-                             c->name, c->line, col + 1, col, lay->cols);
+            return error_set(NERVE_EFORMAT,
+                             "%s line %zu column %zu: row has %zu columns, expected %zu", c->name,
+                             c->line, col + 1, col, lay->cols);
         row++;
     }
     if (!regression) d->out = o->classes ? o->classes : max_label + 1;
@@ -300,12 +312,13 @@ nerve_status csv_parse(const char *buf, size_t len, const char *name, const nerv
         o.header != NERVE_CSV_HEADER_PRESENT)
         return error_set(NERVE_EINVAL, "csv: bad header mode %d", (int)o.header);
     if (o.classes > CSV_MAX_CLASSES)
-        return error_set(NERVE_EINVAL, "csv: %zu classes exceed the limit %zu", o.classes, CSV_MAX_CLASSES);
+        return error_set(NERVE_EINVAL, "csv: %zu classes exceed the limit %zu", o.classes,
+                         CSV_MAX_CLASSES);
     if (!isfinite(o.feature_scale))
         return error_set(NERVE_EINVAL, "csv: feature scale is not finite");
     char delim = o.delimiter ? o.delimiter : ',';
-    if (delim == '"' || delim == '\n' || delim == '\r' || is_blank(delim) ||
-        delim == '.' || delim == '-' || delim == '+' || (delim >= '0' && delim <= '9'))
+    if (delim == '"' || delim == '\n' || delim == '\r' || is_blank(delim) || delim == '.' ||
+        delim == '-' || delim == '+' || (delim >= '0' && delim <= '9'))
         return error_set(NERVE_EINVAL, "csv: delimiter '%c' cannot separate numbers", delim);
 
     /* skip a UTF-8 byte-order mark */

@@ -37,7 +37,8 @@ static size_t gunzip_hint(const uint8_t *in, size_t in_len, size_t cap) {
         size_t isize = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
         hint = isize + 1; /* +1: room to see the end without another grow */
     }
-    size_t plausible = in_len <= SIZE_MAX / DEFLATE_MAX_RATIO ? in_len * DEFLATE_MAX_RATIO : SIZE_MAX;
+    size_t plausible =
+        in_len <= SIZE_MAX / DEFLATE_MAX_RATIO ? in_len * DEFLATE_MAX_RATIO : SIZE_MAX;
     if (hint > plausible) hint = plausible;
     if (hint > cap + 1) hint = cap + 1;
     return hint ? hint : 1;
@@ -49,7 +50,9 @@ nerve_status data_gunzip(const uint8_t *in, size_t in_len, size_t cap, const cha
     *out_len = 0;
     size_t capacity = gunzip_hint(in, in_len, cap);
     uint8_t *buf = malloc(capacity);
-    if (!buf) return error_set(NERVE_ENOMEM, "%s: cannot allocate %zu bytes to decompress", name, capacity);
+    if (!buf)
+        return error_set(NERVE_ENOMEM, "%s: cannot allocate %zu bytes to decompress", name,
+                         capacity);
 
     z_stream zs;
     memset(&zs, 0, sizeof zs);
@@ -63,14 +66,15 @@ nerve_status data_gunzip(const uint8_t *in, size_t in_len, size_t cap, const cha
     for (;;) {
         if (produced == capacity) {
             if (capacity > cap) {
-                st = error_set(NERVE_EFORMAT, "%s: decompressed data exceeds the limit of %zu bytes",
-                               name, cap);
+                st = error_set(NERVE_EFORMAT,
+                               "%s: decompressed data exceeds the limit of %zu bytes", name, cap);
                 break;
             }
             size_t grow = capacity <= (cap + 1) / 2 ? capacity * 2 : cap + 1;
             uint8_t *bigger = realloc(buf, grow);
             if (!bigger) {
-                st = error_set(NERVE_ENOMEM, "%s: cannot allocate %zu bytes to decompress", name, grow);
+                st = error_set(NERVE_ENOMEM, "%s: cannot allocate %zu bytes to decompress", name,
+                               grow);
                 break;
             }
             buf = bigger;
@@ -89,8 +93,9 @@ nerve_status data_gunzip(const uint8_t *in, size_t in_len, size_t cap, const cha
             if (used_in == in_len) break;
             /* another member follows (gzip allows concatenation), or garbage */
             if (!data_is_gzip(in + used_in, in_len - used_in)) {
-                st = error_set(NERVE_EFORMAT, "%s: %zu bytes of trailing data after the gzip stream",
-                               name, in_len - used_in);
+                st =
+                    error_set(NERVE_EFORMAT, "%s: %zu bytes of trailing data after the gzip stream",
+                              name, in_len - used_in);
                 break;
             }
             inflateReset(&zs);
@@ -107,13 +112,15 @@ nerve_status data_gunzip(const uint8_t *in, size_t in_len, size_t cap, const cha
         }
         /* Z_OK or Z_BUF_ERROR: no progress possible means the input ran out */
         if (used_in == in_len && produced < capacity) {
-            st = error_set(NERVE_EFORMAT, "%s: gzip stream truncated after %zu bytes", name, in_len);
+            st =
+                error_set(NERVE_EFORMAT, "%s: gzip stream truncated after %zu bytes", name, in_len);
             break;
         }
     }
     inflateEnd(&zs);
     if (st == NERVE_OK && produced > cap)
-        st = error_set(NERVE_EFORMAT, "%s: decompressed data exceeds the limit of %zu bytes", name, cap);
+        st = error_set(NERVE_EFORMAT, "%s: decompressed data exceeds the limit of %zu bytes", name,
+                       cap);
     if (st != NERVE_OK) {
         free(buf);
         return st;
@@ -140,8 +147,8 @@ nerve_status data_read_file(const char *path, size_t cap, uint8_t **out, size_t 
     }
     if (sb.st_size < 0 || (uintmax_t)sb.st_size > cap) {
         close(fd);
-        return error_set(NERVE_EFORMAT, "%s: file of %jd bytes exceeds the limit of %zu bytes", path,
-                         (intmax_t)sb.st_size, cap);
+        return error_set(NERVE_EFORMAT, "%s: file of %jd bytes exceeds the limit of %zu bytes",
+                         path, (intmax_t)sb.st_size, cap);
     }
     size_t size = (size_t)sb.st_size;
     uint8_t *buf = malloc(size ? size : 1);

@@ -25,21 +25,24 @@ nerve_status idx_parse(const uint8_t *buf, size_t len, unsigned min_dims, unsign
                        const char *name, idx_array *out) {
     memset(out, 0, sizeof *out);
     if (len < 4)
-        return error_set(NERVE_EFORMAT, "%s: file truncated at byte %zu (expected at least 4)", name, len);
+        return error_set(NERVE_EFORMAT, "%s: file truncated at byte %zu (expected at least 4)",
+                         name, len);
     if (buf[0] != 0 || buf[1] != 0)
-        return error_set(NERVE_EFORMAT, "%s: not an IDX file (first bytes %02x %02x, expected 00 00)",
-                         name, buf[0], buf[1]);
+        return error_set(NERVE_EFORMAT,
+                         "%s: not an IDX file (first bytes %02x %02x, expected 00 00)", name,
+                         buf[0], buf[1]);
     if (buf[2] != IDX_UBYTE)
-        return error_set(NERVE_EFORMAT, "%s: unsupported IDX element type 0x%02x (only 0x08, unsigned byte)",
-                         name, buf[2]);
+        return error_set(NERVE_EFORMAT,
+                         "%s: unsupported IDX element type 0x%02x (only 0x08, unsigned byte)", name,
+                         buf[2]);
     unsigned nd = buf[3];
     if (nd < min_dims || nd > max_dims)
         return error_set(NERVE_EFORMAT, "%s: %u dimensions, expected %u to %u", name, nd, min_dims,
                          max_dims);
     size_t header = 4 + 4 * (size_t)nd;
     if (len < header)
-        return error_set(NERVE_EFORMAT, "%s: file truncated at byte %zu (expected at least %zu)", name,
-                         len, header);
+        return error_set(NERVE_EFORMAT, "%s: file truncated at byte %zu (expected at least %zu)",
+                         name, len, header);
     size_t payload = len - header, item = 1;
     size_t count = be32(buf + 4);
     for (unsigned d = 0; d < nd; d++) {
@@ -49,16 +52,18 @@ nerve_status idx_parse(const uint8_t *buf, size_t len, unsigned min_dims, unsign
         /* item * dim > payload already means truncation: stop before overflow */
         if (dim > payload / item)
             return error_set(NERVE_EFORMAT,
-                             "%s: dimensions need more than the %zu data bytes the file holds", name,
-                             payload);
+                             "%s: dimensions need more than the %zu data bytes the file holds",
+                             name, payload);
         item *= dim;
     }
     if (count > payload / item)
-        return error_set(NERVE_EFORMAT, "%s: file truncated at byte %zu (expected %zu x %zu data bytes after a %zu-byte header)",
+        return error_set(NERVE_EFORMAT,
+                         "%s: file truncated at byte %zu (expected %zu x %zu data bytes after a "
+                         "%zu-byte header)",
                          name, len, count, item, header);
     if (count * item != payload)
-        return error_set(NERVE_EFORMAT, "%s: %zu bytes of trailing data after %zu x %zu elements", name,
-                         payload - count * item, count, item);
+        return error_set(NERVE_EFORMAT, "%s: %zu bytes of trailing data after %zu x %zu elements",
+                         name, payload - count * item, count, item);
     out->data = buf + header;
     out->count = count;
     out->item = item;
@@ -105,7 +110,8 @@ static nerve_status idx_load_pair(const char *images_path, const char *labels_pa
     return st;
 }
 
-nerve_status nerve_data_load_idx(nerve_data **out, const char *images_path, const char *labels_path) {
+nerve_status nerve_data_load_idx(nerve_data **out, const char *images_path,
+                                 const char *labels_path) {
     CHECK_ARG(out != NULL, "nerve_data_load_idx: out is NULL");
     *out = NULL;
     CHECK_ARG(images_path && labels_path, "nerve_data_load_idx: path is NULL");
@@ -117,8 +123,7 @@ static nerve_status find_member(const char *dir, const char *base, char *path, s
     static const char *const suffixes[] = {"", ".gz"};
     for (int i = 0; i < 2; i++) {
         int n = snprintf(path, cap, "%s/%s%s", dir, base, suffixes[i]);
-        if (n < 0 || (size_t)n >= cap)
-            return error_set(NERVE_EINVAL, "%s: path too long", dir);
+        if (n < 0 || (size_t)n >= cap) return error_set(NERVE_EINVAL, "%s: path too long", dir);
         FILE *f = fopen(path, "rb");
         if (f) {
             fclose(f);
@@ -147,15 +152,17 @@ nerve_status nerve_data_load_idx_dir(nerve_data **train, nerve_data **test, cons
     const char *end = base;
     while (base > dir && base[-1] != '/') base--;
     char tr_name[128], te_name[128];
-    snprintf(tr_name, sizeof tr_name, "%.*s (train)", (int)(end - base > 100 ? 100 : end - base), base);
-    snprintf(te_name, sizeof te_name, "%.*s (test)", (int)(end - base > 100 ? 100 : end - base), base);
+    snprintf(tr_name, sizeof tr_name, "%.*s (train)", (int)(end - base > 100 ? 100 : end - base),
+             base);
+    snprintf(te_name, sizeof te_name, "%.*s (test)", (int)(end - base > 100 ? 100 : end - base),
+             base);
 
     nerve_data *a = NULL, *b = NULL;
     nerve_status st = idx_load_pair(paths[0], paths[1], tr_name, &a);
     if (st == NERVE_OK) st = idx_load_pair(paths[2], paths[3], te_name, &b);
     if (st == NERVE_OK && a->in != b->in)
-        st = error_set(NERVE_EFORMAT, "%s: train images have %zu values, test images %zu", dir, a->in,
-                       b->in);
+        st = error_set(NERVE_EFORMAT, "%s: train images have %zu values, test images %zu", dir,
+                       a->in, b->in);
     if (st != NERVE_OK) {
         nerve_data_free(a);
         nerve_data_free(b);

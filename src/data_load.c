@@ -13,7 +13,7 @@
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
 /* The digits CSV: 64 pixel values 0..16 then the label; no header. */
-#define DIGITS_CLASSES 10
+#define DIGITS_CLASSES   10
 #define DIGITS_PIXEL_MAX 16.0f
 
 nerve_status nerve_data_load_digits(nerve_data **out) {
@@ -21,8 +21,8 @@ nerve_status nerve_data_load_digits(nerve_data **out) {
     *out = NULL;
     uint8_t *text;
     size_t len;
-    nerve_status st = data_gunzip(nerve_digits_csv_gz, nerve_digits_csv_gz_len, NERVE_DATA_MAX_BYTES,
-                                  "digits", &text, &len);
+    nerve_status st = data_gunzip(nerve_digits_csv_gz, nerve_digits_csv_gz_len,
+                                  NERVE_DATA_MAX_BYTES, "digits", &text, &len);
     if (st != NERVE_OK) return st;
     nerve_csv_opts o;
     memset(&o, 0, sizeof o);

@@ -25,11 +25,13 @@ nerve_status nerve_data_create(nerve_data **out, size_t n, size_t in, size_t out
                                int classification, const char *name) {
     CHECK_ARG(out != NULL, "nerve_data_create: out is NULL");
     *out = NULL;
-    CHECK_ARG(in >= 1 && outs >= 1, "nerve_data_create: in (%zu) and out (%zu) must be >= 1", in, outs);
+    CHECK_ARG(in >= 1 && outs >= 1, "nerve_data_create: in (%zu) and out (%zu) must be >= 1", in,
+              outs);
     size_t nx, ny, bx, by;
     if (mul_ok(n, in, &nx) || mul_ok(nx, sizeof(float), &bx) ||
         mul_ok(n, classification ? 1 : outs, &ny) || mul_ok(ny, sizeof(float), &by))
-        return error_set(NERVE_EINVAL, "nerve_data_create: %zu samples x %zu features overflow", n, in);
+        return error_set(NERVE_EINVAL, "nerve_data_create: %zu samples x %zu features overflow", n,
+                         in);
     nerve_data *d = calloc(1, sizeof *d);
     if (!d) return error_set(NERVE_ENOMEM, "nerve_data_create: out of memory");
     d->x = calloc(nx ? nx : 1, sizeof(float));
@@ -39,7 +41,8 @@ nerve_status nerve_data_create(nerve_data **out, size_t n, size_t in, size_t out
         d->y = calloc(ny ? ny : 1, sizeof(float));
     if (!d->x || (!d->labels && !d->y)) {
         nerve_data_free(d);
-        return error_set(NERVE_ENOMEM, "nerve_data_create: cannot allocate %zu + %zu bytes", bx, by);
+        return error_set(NERVE_ENOMEM, "nerve_data_create: cannot allocate %zu + %zu bytes", bx,
+                         by);
     }
     d->n = n;
     d->in = in;
@@ -106,7 +109,8 @@ nerve_status nerve_data_split(const nerve_data *src, double fraction, uint64_t s
               fraction);
     size_t n_held = (size_t)floor(fraction * (double)src->n);
     CHECK_ARG(n_held >= 1 && n_held < src->n,
-              "nerve_data_split: holding out %g of %zu samples leaves an empty part", fraction, src->n);
+              "nerve_data_split: holding out %g of %zu samples leaves an empty part", fraction,
+              src->n);
     size_t *order = malloc(src->n * sizeof *order);
     if (!order) return error_set(NERVE_ENOMEM, "nerve_data_split: out of memory");
     for (size_t i = 0; i < src->n; i++) order[i] = i;

@@ -22,7 +22,7 @@ static const int isa_level[NERVE_ISA_COUNT] = {0, 1, 2, 1};
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static nerve_cpu_features features;
-static const kernels *tables[NERVE_ISA_COUNT];  /* supported tables, else NULL */
+static const kernels *tables[NERVE_ISA_COUNT]; /* supported tables, else NULL */
 static _Atomic(const kernels *) active_table;
 static pthread_mutex_t reason_lock = PTHREAD_MUTEX_INITIALIZER;
 static char reason[256];
@@ -40,17 +40,22 @@ static bool isa_of_this_arch(nerve_isa isa) {
 
 static const kernels *compiled_table(nerve_isa isa) {
     switch (isa) {
-    case NERVE_ISA_SCALAR: return &kernels_scalar;
+    case NERVE_ISA_SCALAR:
+        return &kernels_scalar;
 #if defined(NERVE_HAVE_AVX2)
-    case NERVE_ISA_AVX2: return &kernels_avx2;
+    case NERVE_ISA_AVX2:
+        return &kernels_avx2;
 #endif
 #if defined(NERVE_HAVE_AVX512)
-    case NERVE_ISA_AVX512: return &kernels_avx512;
+    case NERVE_ISA_AVX512:
+        return &kernels_avx512;
 #endif
 #if defined(NERVE_HAVE_NEON)
-    case NERVE_ISA_NEON: return &kernels_neon;
+    case NERVE_ISA_NEON:
+        return &kernels_neon;
 #endif
-    default: return NULL;
+    default:
+        return NULL;
     }
 }
 
@@ -99,7 +104,8 @@ static void init(void) {
         if (nerve_isa_from_name(env, &cap) != NERVE_OK) {
             fprintf(stderr,
                     "nerve: NERVE_MAX_ISA='%s' is not one of scalar, avx2, avx512, neon; "
-                    "ignoring it\n", env);
+                    "ignoring it\n",
+                    env);
             snprintf(why, sizeof why, "NERVE_MAX_ISA='%.64s' not recognised, ignored", env);
         } else {
             chosen = pick(cap);

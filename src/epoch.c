@@ -24,16 +24,21 @@ static nerve_status check_dataset(const char *fn, const nerve_net *net, const ne
     CHECK_ARG(d->out == C, "%s: the data has %zu %s but the network has %zu outputs", fn, d->out,
               d->labels ? "classes" : "targets", C);
     if (net->loss == NERVE_LOSS_MSE) {
-        CHECK_ARG(d->labels == NULL, "%s: an mse network takes targets y, but the data has labels", fn);
+        CHECK_ARG(d->labels == NULL, "%s: an mse network takes targets y, but the data has labels",
+                  fn);
         CHECK_ARG(d->y != NULL, "%s: an mse network needs targets y; the data has none", fn);
     } else {
-        CHECK_ARG(d->y == NULL, "%s: a cross-entropy network takes class labels, but the data has y", fn);
-        CHECK_ARG(d->labels != NULL, "%s: a cross-entropy network needs labels; the data has none", fn);
+        CHECK_ARG(d->y == NULL,
+                  "%s: a cross-entropy network takes class labels, but the data has y", fn);
+        CHECK_ARG(d->labels != NULL, "%s: a cross-entropy network needs labels; the data has none",
+                  fn);
         for (size_t i = 0; i < d->n; i++)
             CHECK_ARG(d->labels[i] >= 0 && (size_t)d->labels[i] < C,
-                      "%s: label %ld of sample %zu is outside [0, %zu)", fn, (long)d->labels[i], i, C);
+                      "%s: label %ld of sample %zu is outside [0, %zu)", fn, (long)d->labels[i], i,
+                      C);
     }
-    CHECK_ARG(d->n <= SIZE_MAX / sizeof(float) / (in > C ? in : C), "%s: n = %zu is too large", fn, d->n);
+    CHECK_ARG(d->n <= SIZE_MAX / sizeof(float) / (in > C ? in : C), "%s: n = %zu is too large", fn,
+              d->n);
     return NERVE_OK;
 }
 
@@ -59,7 +64,8 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
     const nerve_epoch_opts def = {0};
     if (!opts) opts = &def;
     const size_t n = data->n, in = data->in, C = data->out, L = net->n_layers;
-    const size_t bs = opts->batch_size ? (opts->batch_size < n ? opts->batch_size : n) : (DEFAULT_BATCH < n ? DEFAULT_BATCH : n);
+    const size_t bs = opts->batch_size ? (opts->batch_size < n ? opts->batch_size : n)
+                                       : (DEFAULT_BATCH < n ? DEFAULT_BATCH : n);
     const int cls = data->labels != NULL;
 
     size_t *perm = NULL;
@@ -112,7 +118,8 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
         seen += rows;
         /* the step's forward outputs are still in the plan */
         if (cls) correct += count_correct(net->plan->a[L - 1], b.labels, rows, C);
-        if (opts->progress) opts->progress(opts->progress_user, seen, n, (float)(loss_sum / (double)seen));
+        if (opts->progress)
+            opts->progress(opts->progress_user, seen, n, (float)(loss_sum / (double)seen));
         if (opts->stop && *opts->stop) break;
     }
     free(perm), free(bx), free(by), free(bl);

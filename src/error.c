@@ -11,13 +11,20 @@ static _Thread_local char last_msg[MSG_CAP];
 
 const char *nerve_strerror(nerve_status status) {
     switch (status) {
-    case NERVE_OK: return "success";
-    case NERVE_EINVAL: return "invalid argument";
-    case NERVE_ENOMEM: return "out of memory";
-    case NERVE_EIO: return "input/output error";
-    case NERVE_EFORMAT: return "malformed data";
-    case NERVE_ENUMERIC: return "numeric error (NaN or Inf)";
-    case NERVE_EUNSUPPORTED: return "not supported";
+    case NERVE_OK:
+        return "success";
+    case NERVE_EINVAL:
+        return "invalid argument";
+    case NERVE_ENOMEM:
+        return "out of memory";
+    case NERVE_EIO:
+        return "input/output error";
+    case NERVE_EFORMAT:
+        return "malformed data";
+    case NERVE_ENUMERIC:
+        return "numeric error (NaN or Inf)";
+    case NERVE_EUNSUPPORTED:
+        return "not supported";
     }
     return "unknown status";
 }

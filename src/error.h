@@ -17,9 +17,9 @@ nerve_status error_set(nerve_status status, const char *fmt, ...) NERVE_PRINTF(2
 void error_prefix(const char *fmt, ...) NERVE_PRINTF(1, 2);
 
 /* Check helpers for argument validation in public entry points. */
-#define CHECK_ARG(cond, ...)                                   \
-    do {                                                       \
-        if (!(cond)) return error_set(NERVE_EINVAL, __VA_ARGS__); \
+#define CHECK_ARG(cond, ...)                                                                       \
+    do {                                                                                           \
+        if (!(cond)) return error_set(NERVE_EINVAL, __VA_ARGS__);                                  \
     } while (0)
 
 #endif

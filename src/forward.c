@@ -56,7 +56,8 @@ void fwd_run(const fwd_pass *f, int t, int nt) {
         } else {
             /* Z kept separately only when the activation is not the identity
              * (backward needs both); otherwise the product lands in a. */
-            linear_forward_part(kt, f->n, in, out, x, w, b, act, z == a ? NULL : z, a, f->ws, t, nt);
+            linear_forward_part(kt, f->n, in, out, x, w, b, act, z == a ? NULL : z, a, f->ws, t,
+                                nt);
         }
         if (nt > 1 && l + 1 < net->n_layers) {
 #pragma omp barrier
@@ -103,8 +104,13 @@ nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *
     const size_t in = net->sizes[0], outw = net->sizes[net->n_layers];
     for (size_t r = 0; r < n; r += chunk) {
         const size_t rows = n - r < chunk ? n - r : chunk;
-        const fwd_pass f = {.kt = kt, .net = net, .x = x + r * in, .n = rows, .gemv = n == 1,
-                            .pp = {pl->d[0], pl->d[1]}, .out = out + r * outw,
+        const fwd_pass f = {.kt = kt,
+                            .net = net,
+                            .x = x + r * in,
+                            .n = rows,
+                            .gemv = n == 1,
+                            .pp = {pl->d[0], pl->d[1]},
+                            .out = out + r * outw,
                             .ws = pl->ws};
         const int nt = net_threads(net, rows, 0);
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -145,7 +151,8 @@ nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_
     float *own = NULL;
     if (!scratch) {
         own = malloc(need * sizeof(float));
-        if (!own) return error_set(NERVE_ENOMEM, "%s: out of memory for %zu rows of scratch", fn, n);
+        if (!own)
+            return error_set(NERVE_ENOMEM, "%s: out of memory for %zu rows of scratch", fn, n);
         scratch = own;
     }
     const kernels *kt = kernels_active();
@@ -155,8 +162,13 @@ nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_
     const size_t wsf = const_ws_floats();
     for (size_t r = 0; r < n; r += chunk) {
         const size_t rows = n - r < chunk ? n - r : chunk;
-        const fwd_pass f = {.kt = kt, .net = net, .x = x + r * in, .n = rows, .gemv = n == 1,
-                            .pp = {base + wsf, base + wsf + bw}, .out = out + r * outw,
+        const fwd_pass f = {.kt = kt,
+                            .net = net,
+                            .x = x + r * in,
+                            .n = rows,
+                            .gemv = n == 1,
+                            .pp = {base + wsf, base + wsf + bw},
+                            .out = out + r * outw,
                             .ws = base};
         fwd_run(&f, 0, 1);
     }

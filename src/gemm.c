@@ -49,7 +49,9 @@ static size_t pack_b_floats(const kernels *kt) {
     return round_up(round_up(kt->nc, kt->nr) * kt->kc, ALIGN_FLOATS);
 }
 
-size_t gemm_thread_workspace_floats(const kernels *kt) { return pack_a_floats(kt) + pack_b_floats(kt); }
+size_t gemm_thread_workspace_floats(const kernels *kt) {
+    return pack_a_floats(kt) + pack_b_floats(kt);
+}
 
 size_t gemm_workspace_floats(const kernels *kt, int nthreads) {
     size_t nt = nthreads < 1 ? 1 : (size_t)nthreads;
@@ -166,9 +168,9 @@ static void run_epilogue_zero(const kernels *kt, const gemm_args *g, const gemm_
 typedef struct tile_ctx {
     const kernels *kt;
     const gemm_args *g;
-    float *pa, *pb;        /* packed A block / B block (or only their edge panels) */
+    float *pa, *pb; /* packed A block / B block (or only their edge panels) */
     size_t pc, kc, ic, mcur, jc, ncur;
-    int da, db, acc;       /* A / B read in place; accumulate into C */
+    int da, db, acc; /* A / B read in place; accumulate into C */
 } tile_ctx;
 
 /* One MR x NR tile at (i, j) of the block. With prefetch_next, the next
@@ -223,11 +225,12 @@ void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, f
             const int last = pc + kc == k;
             /* B panels: packed (all, or only a partial last one when read in place) */
             if (!db) {
-                gemm_pack_block(g->b + pc * g->b_rs + jc * g->b_cs, g->b_cs, g->b_rs, ncur, kc, nr, pb);
+                gemm_pack_block(g->b + pc * g->b_rs + jc * g->b_cs, g->b_cs, g->b_rs, ncur, kc, nr,
+                                pb);
             } else if (ncur % nr) {
                 const size_t j = ncur / nr * nr;
-                gemm_pack_panel(g->b + pc * g->b_rs + (jc + j) * g->b_cs, g->b_cs, g->b_rs, ncur - j,
-                                kc, nr, pb + j * kc);
+                gemm_pack_panel(g->b + pc * g->b_rs + (jc + j) * g->b_cs, g->b_cs, g->b_rs,
+                                ncur - j, kc, nr, pb + j * kc);
             }
             for (size_t ic = r.i0; ic < r.i1; ic += mc) {
                 const size_t mcur = min_sz(mc, r.i1 - ic);
@@ -346,8 +349,10 @@ nerve_status nerve_sgemm(nerve_transpose ta, nerve_transpose tb, size_t m, size_
                          float alpha, const float *a, size_t lda, const float *b, size_t ldb,
                          float beta, float *c, size_t ldc) {
     static const char fn[] = "nerve_sgemm";
-    CHECK_ARG(ta == NERVE_NO_TRANS || ta == NERVE_TRANS, "%s: invalid transpose value %d for A", fn, (int)ta);
-    CHECK_ARG(tb == NERVE_NO_TRANS || tb == NERVE_TRANS, "%s: invalid transpose value %d for B", fn, (int)tb);
+    CHECK_ARG(ta == NERVE_NO_TRANS || ta == NERVE_TRANS, "%s: invalid transpose value %d for A", fn,
+              (int)ta);
+    CHECK_ARG(tb == NERVE_NO_TRANS || tb == NERVE_TRANS, "%s: invalid transpose value %d for B", fn,
+              (int)tb);
     nerve_status st;
     if ((st = check_matrix(fn, "C", c, m, n, ldc)) != NERVE_OK) return st;
     if (m == 0 || n == 0) return NERVE_OK;
@@ -373,13 +378,21 @@ nerve_status nerve_sgemm(nerve_transpose ta, nerve_transpose tb, size_t m, size_
     }
     float *ws = thread_workspace(ws_floats + tmp_floats);
     if (!ws)
-        return error_set(NERVE_ENOMEM, "%s: cannot allocate workspace for %zu x %zu x %zu", fn, m, n, k);
+        return error_set(NERVE_ENOMEM, "%s: cannot allocate workspace for %zu x %zu x %zu", fn, m,
+                         n, k);
     float *tmp = ws + ws_floats;
     gemm_args g = {
-        .m = m, .n = n, .k = k,
-        .a = a, .a_rs = ta ? 1 : lda, .a_cs = ta ? lda : 1,
-        .b = b, .b_rs = tb ? 1 : ldb, .b_cs = tb ? ldb : 1,
-        .c = general ? tmp : c, .ldc = general ? n : ldc,
+        .m = m,
+        .n = n,
+        .k = k,
+        .a = a,
+        .a_rs = ta ? 1 : lda,
+        .a_cs = ta ? lda : 1,
+        .b = b,
+        .b_rs = tb ? 1 : ldb,
+        .b_cs = tb ? ldb : 1,
+        .c = general ? tmp : c,
+        .ldc = general ? n : ldc,
         .accumulate = accumulate,
     };
     const gemm_epilogue scale = {scale_tile, &alpha};
@@ -405,7 +418,8 @@ static void gemv_range(const kernels *kt, nerve_transpose ta, size_t m, size_t n
 nerve_status nerve_sgemv(nerve_transpose ta, size_t m, size_t n, float alpha, const float *a,
                          size_t lda, const float *x, float beta, float *y) {
     static const char fn[] = "nerve_sgemv";
-    CHECK_ARG(ta == NERVE_NO_TRANS || ta == NERVE_TRANS, "%s: invalid transpose value %d", fn, (int)ta);
+    CHECK_ARG(ta == NERVE_NO_TRANS || ta == NERVE_TRANS, "%s: invalid transpose value %d", fn,
+              (int)ta);
     const size_t ylen = ta ? n : m, xlen = ta ? m : n;
     if (ylen == 0) return NERVE_OK;
     CHECK_ARG(y != NULL, "%s: y is NULL", fn);
@@ -429,7 +443,8 @@ nerve_status nerve_sgemv(nerve_transpose ta, size_t m, size_t n, float alpha, co
     {
         const size_t units = (ylen + 63) / 64, t = (size_t)omp_get_thread_num();
         const size_t cnt = (size_t)omp_get_num_threads();
-        const size_t y0 = min_sz(ylen, units * t / cnt * 64), y1 = min_sz(ylen, units * (t + 1) / cnt * 64);
+        const size_t y0 = min_sz(ylen, units * t / cnt * 64),
+                     y1 = min_sz(ylen, units * (t + 1) / cnt * 64);
         if (y1 > y0) gemv_range(kt, ta, m, n, alpha, a, lda, x, beta, y, y0, y1);
     }
     return NERVE_OK;

@@ -81,7 +81,8 @@ void gemm_pack_block(const float *src, size_t xs, size_t ps, size_t width, size_
                      float *dst) {
     if (xs != 1) {
         for (size_t x = 0; x < width; x += w)
-            gemm_pack_panel(src + x * xs, xs, ps, width - x < w ? width - x : w, kc, w, dst + x * kc);
+            gemm_pack_panel(src + x * xs, xs, ps, width - x < w ? width - x : w, kc, w,
+                            dst + x * kc);
         return;
     }
     const size_t full = width / w * w;

@@ -13,7 +13,7 @@ typedef struct fwd_ctx {
     const kernels *kt;
     const float *b;
     int act;
-    float *y;   /* Y when Z is kept separately, else NULL (Y is C itself) */
+    float *y; /* Y when Z is kept separately, else NULL (Y is C itself) */
     size_t ldy;
 } fwd_ctx;
 
@@ -37,10 +37,18 @@ static void fwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows,
 static gemm_args fwd_args(size_t n, size_t in, size_t out, const float *x, const float *w,
                           float *c) {
     gemm_args g = {
-        .m = n, .n = out, .k = in,
-        .a = x, .a_rs = in, .a_cs = 1,   /* X [n x in] */
-        .b = w, .b_rs = 1, .b_cs = in,   /* W^T: B(p, o) = W[o*in + p] */
-        .c = c, .ldc = out, .accumulate = 0,
+        .m = n,
+        .n = out,
+        .k = in,
+        .a = x,
+        .a_rs = in,
+        .a_cs = 1, /* X [n x in] */
+        .b = w,
+        .b_rs = 1,
+        .b_cs = in, /* W^T: B(p, o) = W[o*in + p] */
+        .c = c,
+        .ldc = out,
+        .accumulate = 0,
     };
     return g;
 }
@@ -78,8 +86,7 @@ void linear_act_backward_part(const kernels *kt, size_t n, size_t out, int act, 
     size_t r0, r1;
     share(n, 1, tid, nt < 1 ? 1 : nt, &r0, &r1);
     if (r1 > r0)
-        kt->act_bwd[act]((r1 - r0) * out, z + r0 * out, y + r0 * out, dy + r0 * out,
-                         dz + r0 * out);
+        kt->act_bwd[act]((r1 - r0) * out, z + r0 * out, y + r0 * out, dy + r0 * out, dz + r0 * out);
 }
 
 typedef struct bwd_ctx {
@@ -116,18 +123,34 @@ void linear_backward_part(const kernels *kt, size_t n, size_t in, size_t out, co
         if (c1 > c0) kt->colsum(n, c1 - c0, dz + c0, out, db + c0, accumulate);
     }
     const gemm_args gw = {
-        .m = out, .n = in, .k = n,
-        .a = dz, .a_rs = 1, .a_cs = out, /* dZ^T */
-        .b = x, .b_rs = in, .b_cs = 1,
-        .c = dw, .ldc = in, .accumulate = accumulate,
+        .m = out,
+        .n = in,
+        .k = n,
+        .a = dz,
+        .a_rs = 1,
+        .a_cs = out, /* dZ^T */
+        .b = x,
+        .b_rs = in,
+        .b_cs = 1,
+        .c = dw,
+        .ldc = in,
+        .accumulate = accumulate,
     };
     gemm_part(kt, &gw, NULL, ws, tid, nt);
     if (!dx) return;
     const gemm_args gx = {
-        .m = n, .n = in, .k = out,
-        .a = dz, .a_rs = out, .a_cs = 1,
-        .b = w, .b_rs = in, .b_cs = 1,
-        .c = dx, .ldc = in, .accumulate = 0,
+        .m = n,
+        .n = in,
+        .k = out,
+        .a = dz,
+        .a_rs = out,
+        .a_cs = 1,
+        .b = w,
+        .b_rs = in,
+        .b_cs = 1,
+        .c = dx,
+        .ldc = in,
+        .accumulate = 0,
     };
     const bwd_ctx bc = {kt, prev_act, zp, yp, in};
     const gemm_epilogue ep = {bwd_tile, &bc};
@@ -139,8 +162,8 @@ void linear_backward(const kernels *kt, size_t n, size_t in, size_t out, const f
                      int prev_act, const float *zp, const float *yp, float *dx, float *ws,
                      int nthreads) {
     if (nthreads <= 1 || omp_in_parallel()) {
-        linear_backward_part(kt, n, in, out, x, w, dz, dw, db, accumulate, prev_act, zp, yp, dx,
-                             ws, 0, 1);
+        linear_backward_part(kt, n, in, out, x, w, dz, dw, db, accumulate, prev_act, zp, yp, dx, ws,
+                             0, 1);
         return;
     }
 #pragma omp parallel num_threads(nthreads)

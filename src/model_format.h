@@ -13,9 +13,9 @@
 /* 8-byte signature, PNG style: a non-ASCII first byte (catches 7-bit
  * transfers), "NRV", CR LF and LF (catch line-ending conversion), and
  * Ctrl-Z (stops a DOS `type`). */
-#define MODEL_MAGIC "\x89NRV\r\n\x1a\n"
+#define MODEL_MAGIC     "\x89NRV\r\n\x1a\n"
 #define MODEL_MAGIC_LEN 8
-#define MODEL_VERSION 1u
+#define MODEL_VERSION   1u
 /* flags: bit 0 set when the training state section is present; other bits 0 */
 #define MODEL_FLAG_TRAINING 1u
 
@@ -23,13 +23,13 @@
  * limits of nerve_net_create (src/net.c), so every network the library can
  * build can be saved. */
 #define MODEL_MAX_LAYERS 4096u
-#define MODEL_MAX_WIDTH ((uint64_t)1 << 24)
+#define MODEL_MAX_WIDTH  ((uint64_t)1 << 24)
 #define MODEL_MAX_PARAMS ((uint64_t)1 << 31)
 
 /* Section sizes in bytes (docs/model-format.md, "Layout"). */
-#define MODEL_FIXED_BYTES 32u    /* magic .. seed */
+#define MODEL_FIXED_BYTES    32u  /* magic .. seed */
 #define MODEL_TRAINING_BYTES 100u /* optimizer kind .. moment buffer count */
-#define MODEL_CRC_BYTES 4u
+#define MODEL_CRC_BYTES      4u
 
 /* Writes the model to f (buffered stdio; the caller flushes and syncs).
  * NERVE_EIO with strerror and `name` on a write error; NERVE_EINVAL when

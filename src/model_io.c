@@ -44,8 +44,8 @@ static nerve_status open_temp(const char *path, char **tmp_out, int *fd_out) {
             return NERVE_OK;
         }
         if (errno != EEXIST) {
-            nerve_status st = error_set(NERVE_EIO, "%s: cannot create temporary file %s: %s", path, tmp,
-                                        strerror(errno));
+            nerve_status st = error_set(NERVE_EIO, "%s: cannot create temporary file %s: %s", path,
+                                        tmp, strerror(errno));
             free(tmp);
             return st;
         }
@@ -77,7 +77,8 @@ static nerve_status sync_dir(const char *path) {
                        strerror(errno));
     } else {
         if (fsync(fd) != 0 && errno != EINVAL)
-            st = error_set(NERVE_EIO, "%s: cannot sync directory %s: %s", path, dir, strerror(errno));
+            st = error_set(NERVE_EIO, "%s: cannot sync directory %s: %s", path, dir,
+                           strerror(errno));
         close(fd);
     }
     free(dir);
@@ -106,7 +107,8 @@ nerve_status nerve_net_save(const nerve_net *net, const char *path, int with_tra
         st = error_set(NERVE_EIO, "%s: close failed: %s", path, strerror(errno));
     if (st != NERVE_OK) goto fail;
     if (rename(tmp, path) != 0) {
-        st = error_set(NERVE_EIO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
+        st =
+            error_set(NERVE_EIO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
         goto fail;
     }
     free(tmp);

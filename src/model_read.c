@@ -82,10 +82,10 @@ static nerve_status get_u32(source *s, uint32_t *v) {
     if (st == NERVE_OK) *v = le32(b);
     return st;
 }
-#define TRY(expr)                               \
-    do {                                        \
-        nerve_status try_st_ = (expr);          \
-        if (try_st_ != NERVE_OK) return try_st_; \
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        nerve_status try_st_ = (expr);                                                             \
+        if (try_st_ != NERVE_OK) return try_st_;                                                   \
     } while (0)
 
 /* Everything the header says, validated. */
@@ -116,8 +116,8 @@ static nerve_status read_training_header(source *s, header *h) {
     TRY(src_read(s, b, sizeof b));
     uint32_t kind = le32(b), nesterov = le32(b + 4);
     if (kind >= NERVE_OPT_COUNT)
-        return error_set(NERVE_EFORMAT, "%s: optimizer kind %u is not valid (0 to %d)", s->name, kind,
-                         NERVE_OPT_COUNT - 1);
+        return error_set(NERVE_EFORMAT, "%s: optimizer kind %u is not valid (0 to %d)", s->name,
+                         kind, NERVE_OPT_COUNT - 1);
     if (nesterov > 1)
         return error_set(NERVE_EFORMAT, "%s: Nesterov flag %u is not 0 or 1", s->name, nesterov);
     nerve_opt *o = &h->opt;
@@ -161,8 +161,8 @@ static nerve_status read_header(source *s, header *h) {
         return error_set(NERVE_EFORMAT, "%s: unknown flags 0x%08x", s->name, h->flags);
     h->n_layers = le32(b + 16);
     if (h->n_layers < 1 || h->n_layers > MODEL_MAX_LAYERS)
-        return error_set(NERVE_EFORMAT, "%s: layer count %u is not in [1, %u]", s->name, h->n_layers,
-                         MODEL_MAX_LAYERS);
+        return error_set(NERVE_EFORMAT, "%s: layer count %u is not in [1, %u]", s->name,
+                         h->n_layers, MODEL_MAX_LAYERS);
     h->loss = le32(b + 20);
     if (h->loss >= NERVE_LOSS_COUNT)
         return error_set(NERVE_EFORMAT, "%s: loss %u is not valid (0 to %d)", s->name, h->loss,
@@ -178,26 +178,26 @@ static nerve_status read_header(source *s, header *h) {
         uint32_t w;
         TRY(get_u32(s, &w));
         if (w < 1 || w > MODEL_MAX_WIDTH)
-            return error_set(NERVE_EFORMAT, "%s: layer width %u (index %u) is not in [1, %llu]", s->name,
-                             w, i, (unsigned long long)MODEL_MAX_WIDTH);
+            return error_set(NERVE_EFORMAT, "%s: layer width %u (index %u) is not in [1, %llu]",
+                             s->name, w, i, (unsigned long long)MODEL_MAX_WIDTH);
         h->sizes[i] = w;
     }
     if (h->loss == NERVE_LOSS_XENT && h->sizes[nl] < 2)
-        return error_set(NERVE_EFORMAT, "%s: cross-entropy with output width %zu (needs >= 2)", s->name,
-                         h->sizes[nl]);
+        return error_set(NERVE_EFORMAT, "%s: cross-entropy with output width %zu (needs >= 2)",
+                         s->name, h->sizes[nl]);
     uint64_t total = 0;
     for (uint32_t l = 0; l < nl; l++) {
         uint32_t a;
         TRY(get_u32(s, &a));
         if (a >= NERVE_ACT_COUNT)
-            return error_set(NERVE_EFORMAT, "%s: layer %u activation %u is not valid (0 to %d)", s->name,
-                             l, a, NERVE_ACT_COUNT - 1);
+            return error_set(NERVE_EFORMAT, "%s: layer %u activation %u is not valid (0 to %d)",
+                             s->name, l, a, NERVE_ACT_COUNT - 1);
         h->acts[l] = (nerve_act)a;
         /* widths <= 2^24: the product fits easily in 64 bits */
         total += (uint64_t)h->sizes[l + 1] * h->sizes[l] + h->sizes[l + 1];
         if (total > MODEL_MAX_PARAMS)
-            return error_set(NERVE_EFORMAT, "%s: more than %llu parameters (limit) by layer %u", s->name,
-                             (unsigned long long)MODEL_MAX_PARAMS, l);
+            return error_set(NERVE_EFORMAT, "%s: more than %llu parameters (limit) by layer %u",
+                             s->name, (unsigned long long)MODEL_MAX_PARAMS, l);
     }
     h->n_params = total;
     if (h->flags & MODEL_FLAG_TRAINING) TRY(read_training_header(s, h));
@@ -210,8 +210,8 @@ static nerve_status read_header(source *s, header *h) {
         return error_set(NERVE_EFORMAT, "%s: file truncated at byte %llu (expected %llu)", s->name,
                          (unsigned long long)s->len, (unsigned long long)expect);
     if (s->len > expect)
-        return error_set(NERVE_EFORMAT, "%s: file has %llu bytes, expected %llu (trailing data)", s->name,
-                         (unsigned long long)s->len, (unsigned long long)expect);
+        return error_set(NERVE_EFORMAT, "%s: file has %llu bytes, expected %llu (trailing data)",
+                         s->name, (unsigned long long)s->len, (unsigned long long)expect);
     return NERVE_OK;
 }
 
@@ -228,8 +228,8 @@ static nerve_status check_crc(source *s, uint8_t *chunk) {
     uint32_t stored;
     TRY(get_u32(s, &stored));
     if (stored != crc)
-        return error_set(NERVE_EFORMAT, "%s: checksum mismatch (stored 0x%08x, computed 0x%08x)", s->name,
-                         stored, crc);
+        return error_set(NERVE_EFORMAT, "%s: checksum mismatch (stored 0x%08x, computed 0x%08x)",
+                         s->name, stored, crc);
     return NERVE_OK;
 }
 
@@ -243,8 +243,9 @@ static nerve_status read_floats(source *s, uint8_t *chunk, float *dst, size_t n,
         for (size_t i = 0; i < k; i++) {
             float v = f32_of(le32(chunk + 4 * i));
             if (!isfinite(v) || (nonneg && v < 0.0f))
-                return error_set(NERVE_EFORMAT, "%s: layer %zu %s value %zu is %g (must be finite%s)",
-                                 s->name, layer, what, done + i, (double)v, nonneg ? " and >= 0" : "");
+                return error_set(NERVE_EFORMAT,
+                                 "%s: layer %zu %s value %zu is %g (must be finite%s)", s->name,
+                                 layer, what, done + i, (double)v, nonneg ? " and >= 0" : "");
             dst[done + i] = v;
         }
         done += k;
@@ -270,11 +271,12 @@ static nerve_status check_counters(const source *s, const header *h) {
     const double p[2] = {h->beta1_pow, h->beta2_pow};
     for (int i = 0; i < 2; i++) {
         if (!(p[i] >= 0.0 && p[i] <= 1.0))
-            return error_set(NERVE_EFORMAT, "%s: beta%d^step = %g is not in [0, 1]", s->name, i + 1, p[i]);
+            return error_set(NERVE_EFORMAT, "%s: beta%d^step = %g is not in [0, 1]", s->name, i + 1,
+                             p[i]);
         /* Adam: beta^t is 1 before the first step, and < 1 after (beta < 1) */
         if (h->opt.kind != NERVE_OPT_SGD && (h->step == 0) != (p[i] == 1.0))
-            return error_set(NERVE_EFORMAT, "%s: beta%d^step = %g does not fit step count %llu", s->name,
-                             i + 1, p[i], (unsigned long long)h->step);
+            return error_set(NERVE_EFORMAT, "%s: beta%d^step = %g does not fit step count %llu",
+                             s->name, i + 1, p[i], (unsigned long long)h->step);
     }
     if ((h->rng[0] | h->rng[1] | h->rng[2] | h->rng[3]) == 0)
         return error_set(NERVE_EFORMAT, "%s: shuffling generator state is all zero", s->name);

@@ -27,7 +27,8 @@ nerve_status nerve_act_from_name(const char *name, nerve_act *out) {
         }
     return error_set(NERVE_EINVAL,
                      "unknown activation '%.64s' (expected identity, sigmoid, tanh, relu, "
-                     "leaky_relu, elu, gelu, silu or softplus)", name);
+                     "leaky_relu, elu, gelu, silu or softplus)",
+                     name);
 }
 
 const char *nerve_loss_name(nerve_loss loss) {
@@ -66,21 +67,22 @@ nerve_status nerve_net_create(nerve_net **out, size_t n_layers, const size_t *si
     size_t total = 0, alloc = 0;
     for (size_t i = 0; i <= n_layers; i++) {
         CHECK_ARG(sizes[i] >= 1, "%s: width %zu is 0", fn, i);
-        CHECK_ARG(sizes[i] <= MAX_WIDTH, "%s: width %zu is %zu, more than the %zu supported", fn,
-                  i, sizes[i], MAX_WIDTH);
+        CHECK_ARG(sizes[i] <= MAX_WIDTH, "%s: width %zu is %zu, more than the %zu supported", fn, i,
+                  sizes[i], MAX_WIDTH);
     }
     for (size_t l = 0; l < n_layers; l++) {
-        CHECK_ARG((unsigned)acts[l] < NERVE_ACT_COUNT, "%s: invalid activation value %d for layer %zu",
-                  fn, (int)acts[l], l);
-        const size_t w = sizes[l + 1] * sizes[l];  /* < 2^48 by MAX_WIDTH */
+        CHECK_ARG((unsigned)acts[l] < NERVE_ACT_COUNT,
+                  "%s: invalid activation value %d for layer %zu", fn, (int)acts[l], l);
+        const size_t w = sizes[l + 1] * sizes[l]; /* < 2^48 by MAX_WIDTH */
         CHECK_ARG(w <= MAX_PARAMS && total <= MAX_PARAMS - w - sizes[l + 1],
                   "%s: more than %zu parameters", fn, MAX_PARAMS);
         total += w + sizes[l + 1];
         alloc += align16(w) + align16(sizes[l + 1]);
     }
     if (loss == NERVE_LOSS_XENT)
-        CHECK_ARG(sizes[n_layers] >= 2, "%s: cross-entropy needs at least 2 classes (output width %zu)",
-                  fn, sizes[n_layers]);
+        CHECK_ARG(sizes[n_layers] >= 2,
+                  "%s: cross-entropy needs at least 2 classes (output width %zu)", fn,
+                  sizes[n_layers]);
 
     nerve_net *net = calloc(1, sizeof *net);
     if (!net) return error_set(NERVE_ENOMEM, "%s: out of memory", fn);

@@ -25,11 +25,11 @@ struct net_plan; /* training/inference scratch (src/train.c); not part of the mo
 
 struct nerve_net {
     /* ---- architecture (fixed at creation) ---- */
-    size_t n_layers;   /* weight layers, >= 1 */
-    size_t *sizes;     /* n_layers + 1 widths: sizes[0] input, sizes[n_layers] output */
-    nerve_act *acts;   /* n_layers activations: layer l computes acts[l](W_l a + b_l) */
+    size_t n_layers; /* weight layers, >= 1 */
+    size_t *sizes;   /* n_layers + 1 widths: sizes[0] input, sizes[n_layers] output */
+    nerve_act *acts; /* n_layers activations: layer l computes acts[l](W_l a + b_l) */
     nerve_loss loss;
-    uint64_t seed;     /* the seed given to nerve_net_create (weights and shuffling) */
+    uint64_t seed; /* the seed given to nerve_net_create (weights and shuffling) */
 
     /* ---- parameters ----
      * One 64-byte aligned block `params` of n_alloc floats. Layer l (out =
@@ -40,33 +40,33 @@ struct nerve_net {
      * Every array starts on a 64-byte boundary; the gaps between arrays are
      * alignment padding that always holds 0 (in params, grads, opt_m, opt_v).
      * grads, opt_m and opt_v have exactly the same layout and offsets. */
-    size_t n_params;   /* sum over layers of out*in + out (nerve_net_param_count) */
-    size_t n_alloc;    /* floats in params / grads / opt_m / opt_v, padding included */
-    size_t *w_off;     /* n_layers offsets (in floats) into params */
-    size_t *b_off;     /* n_layers offsets (in floats) into params */
+    size_t n_params; /* sum over layers of out*in + out (nerve_net_param_count) */
+    size_t n_alloc;  /* floats in params / grads / opt_m / opt_v, padding included */
+    size_t *w_off;   /* n_layers offsets (in floats) into params */
+    size_t *b_off;   /* n_layers offsets (in floats) into params */
     float *params;
-    float *grads;      /* gradients of the last batch (before the optimizer used them) */
+    float *grads; /* gradients of the last batch (before the optimizer used them) */
 
     /* ---- optimizer (nerve_net_set_optimizer resets all of this) ---- */
-    nerve_opt opt;     /* validated settings; SGD lr 0.01 until one is set */
-    float *opt_m;      /* SGD: momentum buffer (only when momentum != 0, else NULL);
-                        * Adam/AdamW: first moment m. Zeroed when set. */
-    float *opt_v;      /* Adam/AdamW: second moment v; NULL for SGD. Zeroed when set. */
-    uint64_t step;     /* optimizer steps taken since the optimizer was set
-                        * (nerve_net_step_count). Adam's t of the next step is
-                        * step + 1; SGD's momentum buffer is initialised to the
-                        * gradient (PyTorch) when step == 0. */
-    double beta1_pow;  /* beta1^step and beta2^step, each kept by one multiplication
-                        * per step in double (never pow()), 1.0 when step == 0;
-                        * Adam's bias corrections are 1 - beta^t. Save them
-                        * as they are (recomputing needs the same repeated product). */
+    nerve_opt opt;    /* validated settings; SGD lr 0.01 until one is set */
+    float *opt_m;     /* SGD: momentum buffer (only when momentum != 0, else NULL);
+                       * Adam/AdamW: first moment m. Zeroed when set. */
+    float *opt_v;     /* Adam/AdamW: second moment v; NULL for SGD. Zeroed when set. */
+    uint64_t step;    /* optimizer steps taken since the optimizer was set
+                       * (nerve_net_step_count). Adam's t of the next step is
+                       * step + 1; SGD's momentum buffer is initialised to the
+                       * gradient (PyTorch) when step == 0. */
+    double beta1_pow; /* beta1^step and beta2^step, each kept by one multiplication
+                       * per step in double (never pow()), 1.0 when step == 0;
+                       * Adam's bias corrections are 1 - beta^t. Save them
+                       * as they are (recomputing needs the same repeated product). */
     double beta2_pow;
 
     /* ---- epochs and shuffling ---- */
-    uint64_t epoch;    /* completed nerve_net_train_epoch passes (nerve_net_epoch_count) */
-    uint64_t rng[4];   /* xoshiro256** state of the shuffling generator (src/rng.h),
-                        * seeded from `seed` at creation; advanced by each
-                        * shuffled epoch. Save and restore all four words. */
+    uint64_t epoch;  /* completed nerve_net_train_epoch passes (nerve_net_epoch_count) */
+    uint64_t rng[4]; /* xoshiro256** state of the shuffling generator (src/rng.h),
+                      * seeded from `seed` at creation; advanced by each
+                      * shuffled epoch. Save and restore all four words. */
 
     /* ---- scratch, not part of the model ---- */
     struct net_plan *plan; /* NULL until the first forward/training call */

@@ -34,17 +34,17 @@ void optim_commit(nerve_net *net, const optim_pending *p);
  * grown (never shrunk) by plan_ensure, so a training step never allocates
  * once the plan fits its batch. */
 struct net_plan {
-    size_t cap;        /* rows the buffers hold */
-    size_t ws_floats;  /* floats in ws: gemm_workspace_floats(kt, threads) for the
-                        * tables and thread counts seen so far */
-    float *ws;         /* GEMM packing workspace of the team, 64-byte aligned */
-    float **z;         /* z[l]: cap x sizes[l+1], pre-activation of layer l */
-    float **a;         /* a[l]: cap x sizes[l+1], after the activation (== z[l] for identity) */
-    float *d[3];       /* cap x max width: backward gradients w.r.t. pre-activations,
-                        * rotating (layer l's dZ stays readable while the
-                        * next layer down is computed; see train.c) */
-    float *row_loss;   /* cap per-row losses */
-    void *block;       /* the single allocation holding all of the above */
+    size_t cap;       /* rows the buffers hold */
+    size_t ws_floats; /* floats in ws: gemm_workspace_floats(kt, threads) for the
+                       * tables and thread counts seen so far */
+    float *ws;        /* GEMM packing workspace of the team, 64-byte aligned */
+    float **z;        /* z[l]: cap x sizes[l+1], pre-activation of layer l */
+    float **a;        /* a[l]: cap x sizes[l+1], after the activation (== z[l] for identity) */
+    float *d[3];      /* cap x max width: backward gradients w.r.t. pre-activations,
+                       * rotating (layer l's dZ stays readable while the
+                       * next layer down is computed; see train.c) */
+    float *row_loss;  /* cap per-row losses */
+    void *block;      /* the single allocation holding all of the above */
 };
 
 /* Makes net->plan hold at least `rows` rows and `threads` workspaces of kt.
@@ -72,13 +72,13 @@ typedef struct fwd_pass {
     const kernels *kt;
     const nerve_net *net;
     const float *x;
-    size_t n;           /* rows */
-    int gemv;           /* n == 1 in the public call: GEMV instead of GEMM */
-    float *const *z;    /* n_layers pointers, or NULL */
-    float *const *a;    /* n_layers pointers, or NULL */
-    float *pp[2];       /* inference ping-pong buffers (n x max width each) */
-    float *out;         /* inference output */
-    float *ws;          /* GEMM workspace for the team (gemm_workspace_floats) */
+    size_t n;        /* rows */
+    int gemv;        /* n == 1 in the public call: GEMV instead of GEMM */
+    float *const *z; /* n_layers pointers, or NULL */
+    float *const *a; /* n_layers pointers, or NULL */
+    float *pp[2];    /* inference ping-pong buffers (n x max width each) */
+    float *out;      /* inference output */
+    float *ws;       /* GEMM workspace for the team (gemm_workspace_floats) */
 } fwd_pass;
 
 /* Runs the forward pass as thread `t` of `nt` (call from every thread of a

@@ -33,8 +33,14 @@ nerve_status nerve_opt_from_name(const char *name, nerve_opt_kind *out) {
 nerve_opt nerve_opt_default(nerve_opt_kind kind) {
     /* PyTorch 2.x defaults (torch.optim.SGD / Adam / AdamW). The Adam fields
      * are filled for SGD too, so switching kind alone gives sane values. */
-    nerve_opt o = {.kind = kind, .lr = 0.01f, .momentum = 0.0f, .nesterov = 0,
-                   .weight_decay = 0.0f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+    nerve_opt o = {.kind = kind,
+                   .lr = 0.01f,
+                   .momentum = 0.0f,
+                   .nesterov = 0,
+                   .weight_decay = 0.0f,
+                   .beta1 = 0.9f,
+                   .beta2 = 0.999f,
+                   .eps = 1e-8f};
     if (kind == NERVE_OPT_ADAM || kind == NERVE_OPT_ADAMW) o.lr = 0.001f;
     if (kind == NERVE_OPT_ADAMW) o.weight_decay = 0.01f;
     return o;
@@ -44,8 +50,10 @@ static int finite_nonneg(float x) { return x >= 0.0f && isfinite(x); }
 
 static nerve_status validate(const nerve_opt *o) {
     static const char fn[] = "nerve_net_set_optimizer";
-    CHECK_ARG((unsigned)o->kind < NERVE_OPT_COUNT, "%s: invalid optimizer kind %d", fn, (int)o->kind);
-    CHECK_ARG(finite_nonneg(o->lr), "%s: learning rate %g must be finite and >= 0", fn, (double)o->lr);
+    CHECK_ARG((unsigned)o->kind < NERVE_OPT_COUNT, "%s: invalid optimizer kind %d", fn,
+              (int)o->kind);
+    CHECK_ARG(finite_nonneg(o->lr), "%s: learning rate %g must be finite and >= 0", fn,
+              (double)o->lr);
     CHECK_ARG(finite_nonneg(o->weight_decay), "%s: weight decay %g must be finite and >= 0", fn,
               (double)o->weight_decay);
     if (o->kind == NERVE_OPT_SGD) {
@@ -53,7 +61,8 @@ static nerve_status validate(const nerve_opt *o) {
                   (double)o->momentum);
         CHECK_ARG(o->nesterov == 0 || o->nesterov == 1, "%s: nesterov must be 0 or 1 (got %d)", fn,
                   o->nesterov);
-        CHECK_ARG(!o->nesterov || o->momentum > 0.0f, "%s: Nesterov momentum needs momentum > 0", fn);
+        CHECK_ARG(!o->nesterov || o->momentum > 0.0f, "%s: Nesterov momentum needs momentum > 0",
+                  fn);
     } else {
         CHECK_ARG(o->beta1 >= 0.0f && o->beta1 < 1.0f, "%s: beta1 %g must be in [0, 1)", fn,
                   (double)o->beta1);
@@ -103,7 +112,8 @@ nerve_opt nerve_net_optimizer(const nerve_net *net) {
 
 nerve_status nerve_net_set_lr(nerve_net *net, float lr) {
     CHECK_ARG(net != NULL, "nerve_net_set_lr: net is NULL");
-    CHECK_ARG(finite_nonneg(lr), "nerve_net_set_lr: learning rate %g must be finite and >= 0", (double)lr);
+    CHECK_ARG(finite_nonneg(lr), "nerve_net_set_lr: learning rate %g must be finite and >= 0",
+              (double)lr);
     net->opt.lr = lr;
     return NERVE_OK;
 }

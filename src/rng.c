@@ -31,7 +31,7 @@ uint64_t rng_next(uint64_t s[4]) {
 }
 
 float rng_uniform_pm1(uint64_t s[4]) {
-    const int64_t k = (int64_t)(rng_next(s) >> 40);  /* 0 .. 2^24 - 1 */
+    const int64_t k = (int64_t)(rng_next(s) >> 40); /* 0 .. 2^24 - 1 */
     /* 2k - 2^24 lies in [-2^24, 2^24 - 2]: an integer of at most 25 bits
      * whose lowest bit is 0, so it is exact in a 24-bit float mantissa; the
      * scale by 2^-24 is exact too. */
@@ -53,8 +53,12 @@ uint64_t rng_below(uint64_t s[4], uint64_t bound) {
     }
     /* Huge bounds: plain rejection on the smallest power-of-two mask. */
     uint64_t mask = bound - 1;
-    mask |= mask >> 1; mask |= mask >> 2; mask |= mask >> 4;
-    mask |= mask >> 8; mask |= mask >> 16; mask |= mask >> 32;
+    mask |= mask >> 1;
+    mask |= mask >> 2;
+    mask |= mask >> 4;
+    mask |= mask >> 8;
+    mask |= mask >> 16;
+    mask |= mask >> 32;
     for (;;) {
         const uint64_t x = rng_next(s) & mask;
         if (x < bound) return x;

@@ -19,7 +19,7 @@
 #include "error.h"
 #include "gemm.h"
 
-#define GUARD 8             /* guard floats on each side of every buffer */
+#define GUARD       8        /* guard floats on each side of every buffer */
 #define GUARD_VALUE -1234.5f /* what guards hold: any write there is a difference */
 
 static const size_t sizes[] = {0, 1, 2, 15, 16, 17, 31, 33, 64, 100, 257};
@@ -55,9 +55,9 @@ static float uniform(uint64_t *s, float lo, float hi) {
 
 /* Values every elementwise kernel must handle. */
 static const float specials[] = {
-    0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-40f, -1e-40f, FLT_MIN, -FLT_MIN, 1e30f, -1e30f,
-    FLT_MAX, -FLT_MAX, 88.75f, -88.75f, 104.0f, -104.0f, 20.0f, 20.5f, -15.5f, 0.5f, -0.5f,
-    1e-8f, -1e-8f, 1.0f, -1.0f, 9.5f, -9.5f, 1e-3f, -1e-3f};
+    0.0f,   -0.0f,   INFINITY, -INFINITY, NAN,     1e-40f, -1e-40f, FLT_MIN, -FLT_MIN, 1e30f,
+    -1e30f, FLT_MAX, -FLT_MAX, 88.75f,    -88.75f, 104.0f, -104.0f, 20.0f,   20.5f,    -15.5f,
+    0.5f,   -0.5f,   1e-8f,    -1e-8f,    1.0f,    -1.0f,  9.5f,    -9.5f,   1e-3f,    -1e-3f};
 #define NSPECIALS (sizeof specials / sizeof specials[0])
 
 /* Mostly uniform in [-scale, scale); with `special`, a quarter of the values
@@ -107,7 +107,9 @@ static void fb_free(fbuf *b) {
 }
 
 /* dst := src (same shape) */
-static void fb_copy(fbuf *dst, const fbuf *src) { memcpy(dst->mem, src->mem, src->len * sizeof(float)); }
+static void fb_copy(fbuf *dst, const fbuf *src) {
+    memcpy(dst->mem, src->mem, src->len * sizeof(float));
+}
 
 static int same_float(float a, float b) {
     return memcmp(&a, &b, sizeof a) == 0 || (isnan(a) && isnan(b));
@@ -256,12 +258,14 @@ static float *alloc_ws(const kernels *kt, int nthreads) {
 }
 
 static int check_gemm_chain(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
-    const size_t kc = max_sz(ref->kc, kt->kc), mc = max_sz(ref->mc, kt->mc), nc = max_sz(ref->nc, kt->nc);
+    const size_t kc = max_sz(ref->kc, kt->kc), mc = max_sz(ref->mc, kt->mc),
+                 nc = max_sz(ref->nc, kt->nc);
     const size_t shapes[][3] = {
-        {1, 1, 1}, {2, 3, 4}, {15, 17, 16}, {17, 33, 31}, {33, 64, 100},
-        {kt->mr + 1, kt->nr + 1, kc + 17}, /* k crosses a K block */
-        {100, 37, 257}, {mc + 5, 20, 9},   /* more than one M block */
-        {3, nc + 7, 5},                    /* more than one N block */
+        {1, 1, 1},      {2, 3, 4},
+        {15, 17, 16},   {17, 33, 31},
+        {33, 64, 100},  {kt->mr + 1, kt->nr + 1, kc + 17}, /* k crosses a K block */
+        {100, 37, 257}, {mc + 5, 20, 9},                   /* more than one M block */
+        {3, nc + 7, 5},                                    /* more than one N block */
     };
     float *ws_ref = alloc_ws(ref, 1), *ws_kt = alloc_ws(kt, 2);
     if (!ws_ref || !ws_kt) {
@@ -292,10 +296,17 @@ static int check_gemm_chain(const kernels *ref, const kernels *kt, char *msg, si
                         else
                             fill_value(c0.p, c0.n, NAN);
                         gemm_args g = {
-                            .m = m, .n = n, .k = k,
-                            .a = a.p, .a_rs = ta ? 1 : lda, .a_cs = ta ? lda : 1,
-                            .b = b.p, .b_rs = tb ? 1 : ldb, .b_cs = tb ? ldb : 1,
-                            .ldc = ldc, .accumulate = acc,
+                            .m = m,
+                            .n = n,
+                            .k = k,
+                            .a = a.p,
+                            .a_rs = ta ? 1 : lda,
+                            .a_cs = ta ? lda : 1,
+                            .b = b.p,
+                            .b_rs = tb ? 1 : ldb,
+                            .b_cs = tb ? ldb : 1,
+                            .ldc = ldc,
+                            .accumulate = acc,
                         };
                         fb_copy(&cr, &c0);
                         g.c = cr.p;
@@ -458,12 +469,12 @@ static int check_act_bwd(int act, const kernels *ref, const kernels *kt, char *m
     return ok;
 }
 
-#define ACT_CHECKS(id, name)                                                                 \
-    static int check_fwd_##name(const kernels *ref, const kernels *kt, char *msg, size_t cap) { \
-        return check_act_fwd(id, ref, kt, msg, cap);                                         \
-    }                                                                                        \
-    static int check_bwd_##name(const kernels *ref, const kernels *kt, char *msg, size_t cap) { \
-        return check_act_bwd(id, ref, kt, msg, cap);                                         \
+#define ACT_CHECKS(id, name)                                                                       \
+    static int check_fwd_##name(const kernels *ref, const kernels *kt, char *msg, size_t cap) {    \
+        return check_act_fwd(id, ref, kt, msg, cap);                                               \
+    }                                                                                              \
+    static int check_bwd_##name(const kernels *ref, const kernels *kt, char *msg, size_t cap) {    \
+        return check_act_bwd(id, ref, kt, msg, cap);                                               \
     }
 ACT_CHECKS(ACT_IDENTITY, identity)
 ACT_CHECKS(ACT_SIGMOID, sigmoid)
@@ -554,8 +565,10 @@ static int check_loss(int xent, const kernels *ref, const kernels *kt, char *msg
                     snprintf(what, sizeof what, "rows=%zu cols=%zu%s", rows, cols,
                              with_grad ? "" : " grad=NULL");
                     if (xent) {
-                        ref->loss_xent(rows, cols, o.p, labels, scale, with_grad ? gr.p : NULL, lr.p);
-                        kt->loss_xent(rows, cols, o.p, labels, scale, with_grad ? gk.p : NULL, lk.p);
+                        ref->loss_xent(rows, cols, o.p, labels, scale, with_grad ? gr.p : NULL,
+                                       lr.p);
+                        kt->loss_xent(rows, cols, o.p, labels, scale, with_grad ? gk.p : NULL,
+                                      lk.p);
                     } else {
                         ref->loss_mse(rows, cols, o.p, t.p, scale, with_grad ? gr.p : NULL, lr.p);
                         kt->loss_mse(rows, cols, o.p, t.p, scale, with_grad ? gk.p : NULL, lk.p);
@@ -586,9 +599,9 @@ static int check_loss_xent(const kernels *ref, const kernels *kt, char *msg, siz
 
 static int check_sgd(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
     static const opt_step cfg[] = {
-        {.lr = 0.1f},                                                  /* plain */
-        {.lr = 0.05f, .weight_decay = 0.01f},                          /* plain + decay */
-        {.lr = 0.1f, .momentum = 0.9f, .first = 1},                    /* first step: v = g */
+        {.lr = 0.1f},                               /* plain */
+        {.lr = 0.05f, .weight_decay = 0.01f},       /* plain + decay */
+        {.lr = 0.1f, .momentum = 0.9f, .first = 1}, /* first step: v = g */
         {.lr = 0.1f, .momentum = 0.9f, .dampening = 0.1f},
         {.lr = 0.01f, .momentum = 0.8f, .weight_decay = 1e-3f, .nesterov = 1},
         {.lr = 0.01f, .momentum = 0.8f, .nesterov = 1, .first = 1},
@@ -634,17 +647,34 @@ static int check_adam(const kernels *ref, const kernels *kt, char *msg, size_t c
      * inv_sqrt_bc2 = 1 / sqrt(1 - 0.999^3) */
     const float ss = 1e-3f / (1.0f - 0.729f), ib = 1.0f / sqrtf(1.0f - 0.997003f);
     const opt_step cfg[] = {
-        {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .step_size = ss, .inv_sqrt_bc2 = ib},
-        {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .step_size = ss, .inv_sqrt_bc2 = ib,
+        {.lr = 1e-3f,
+         .beta1 = 0.9f,
+         .beta2 = 0.999f,
+         .eps = 1e-8f,
+         .step_size = ss,
+         .inv_sqrt_bc2 = ib},
+        {.lr = 1e-3f,
+         .beta1 = 0.9f,
+         .beta2 = 0.999f,
+         .eps = 1e-8f,
+         .step_size = ss,
+         .inv_sqrt_bc2 = ib,
          .weight_decay = 0.01f},
-        {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .step_size = ss, .inv_sqrt_bc2 = ib,
-         .weight_decay = 0.01f, .decoupled = 1},
+        {.lr = 1e-3f,
+         .beta1 = 0.9f,
+         .beta2 = 0.999f,
+         .eps = 1e-8f,
+         .step_size = ss,
+         .inv_sqrt_bc2 = ib,
+         .weight_decay = 0.01f,
+         .decoupled = 1},
     };
     int ok = 1;
     for (size_t c = 0; c < sizeof cfg / sizeof cfg[0] && ok; c++)
         for (size_t si = 0; si < NSIZES && ok; si++) {
             const size_t n = sizes[si];
-            fbuf g = {0}, w0 = {0}, m0 = {0}, v0 = {0}, wr = {0}, wk = {0}, mr = {0}, mk = {0}, vr = {0}, vk = {0};
+            fbuf g = {0}, w0 = {0}, m0 = {0}, v0 = {0}, wr = {0}, wk = {0}, mr = {0}, mk = {0},
+                 vr = {0}, vk = {0};
             int have = fb_alloc(&g, n, 1) && fb_alloc(&w0, n, 2) && fb_alloc(&m0, n, 3) &&
                        fb_alloc(&v0, n, 1);
             have = have && fb_alloc(&wr, n, 2) && fb_alloc(&wk, n, 2) && fb_alloc(&mr, n, 3) &&
@@ -667,8 +697,8 @@ static int check_adam(const kernels *ref, const kernels *kt, char *msg, size_t c
                 kt->adam(n, wk.p, g.p, mk.p, vk.p, &cfg[c]);
                 char what[64];
                 snprintf(what, sizeof what, "config %zu n=%zu", c, n);
-                ok = cmp_fb(&wr, &wk, "w", what, msg, cap) && cmp_fb(&mr, &mk, "m", what, msg, cap) &&
-                     cmp_fb(&vr, &vk, "v", what, msg, cap);
+                ok = cmp_fb(&wr, &wk, "w", what, msg, cap) &&
+                     cmp_fb(&mr, &mk, "m", what, msg, cap) && cmp_fb(&vr, &vk, "v", what, msg, cap);
             }
             fb_free(&g);
             fb_free(&w0);
@@ -686,7 +716,8 @@ static int check_adam(const kernels *ref, const kernels *kt, char *msg, size_t c
 
 /* ---- reductions and BLAS-1 ------------------------------------------------------ */
 
-static const size_t long_sizes[] = {0, 1, 2, 15, 16, 17, 31, 33, 47, 63, 64, 65, 100, 127, 257, 1000, 4099};
+static const size_t long_sizes[] = {0,  1,  2,  15,  16,  17,  31,   33,  47,
+                                    63, 64, 65, 100, 127, 257, 1000, 4099};
 
 static int check_sum_dot(int dot, const kernels *ref, const kernels *kt, char *msg, size_t cap) {
     int ok = 1;
@@ -776,7 +807,8 @@ static int check_axpby(const kernels *ref, const kernels *kt, char *msg, size_t 
                 ref->axpby(n, alpha, x.p, beta, yr.p);
                 kt->axpby(n, alpha, x.p, beta, yk.p);
                 char what[80];
-                snprintf(what, sizeof what, "n=%zu alpha=%g beta=%g", n, (double)alpha, (double)beta);
+                snprintf(what, sizeof what, "n=%zu alpha=%g beta=%g", n, (double)alpha,
+                         (double)beta);
                 ok = cmp_fb(&yr, &yk, "y", what, msg, cap);
             }
             fb_free(&x);

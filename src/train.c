@@ -131,8 +131,8 @@ typedef struct step_ctx {
     const fwd_pass *fwd;
     int update;
     const optim_pending *opt;
-    float loss;      /* mean loss, written by thread 0 */
-    int bad;         /* loss not finite */
+    float loss; /* mean loss, written by thread 0 */
+    int bad;    /* loss not finite */
 } step_ctx;
 
 /* Loss rows [r0, r1): per-row losses and the gradient of the mean loss with
@@ -189,7 +189,8 @@ static void act_bwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t r
 }
 
 /* (a): the previous layer's dZ from this layer's. */
-static void backward_data(const step_ctx *c, size_t l, const float *dz, float *dprev, int t, int nt) {
+static void backward_data(const step_ctx *c, size_t l, const float *dz, float *dprev, int t,
+                          int nt) {
     const kernels *kt = c->kt;
     const nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
@@ -202,15 +203,24 @@ static void backward_data(const step_ctx *c, size_t l, const float *dz, float *d
         if (j1 > j0) {
             kt->gemv_t(out, j1 - j0, 1.0f, w + j0, in, dz, 0.0f, dprev + j0);
             if (pact != NERVE_ACT_IDENTITY)
-                kt->act_bwd[pact](j1 - j0, pl->z[l - 1] + j0, pl->a[l - 1] + j0, dprev + j0, dprev + j0);
+                kt->act_bwd[pact](j1 - j0, pl->z[l - 1] + j0, pl->a[l - 1] + j0, dprev + j0,
+                                  dprev + j0);
         }
         return;
     }
     const gemm_args g = {
-        .m = n, .n = in, .k = out,
-        .a = dz, .a_rs = out, .a_cs = 1,
-        .b = w, .b_rs = in, .b_cs = 1,
-        .c = dprev, .ldc = in, .accumulate = 0,
+        .m = n,
+        .n = in,
+        .k = out,
+        .a = dz,
+        .a_rs = out,
+        .a_cs = 1,
+        .b = w,
+        .b_rs = in,
+        .b_cs = 1,
+        .c = dprev,
+        .ldc = in,
+        .accumulate = 0,
     };
     const act_bwd_ctx ac = {kt, pact, pl->z[l - 1], pl->a[l - 1], in};
     const gemm_epilogue ep = {act_bwd_tile, &ac};
@@ -249,10 +259,18 @@ static void backward_weights(const step_ctx *c, size_t l, const float *dz, int t
             for (size_t i = r; i < r + rows; i++) kt->axpby(in, dz[i], x, 0.0f, dw + i * in);
         } else {
             const gemm_args g = {
-                .m = rows, .n = in, .k = n,
-                .a = dz + r, .a_rs = 1, .a_cs = out,
-                .b = x, .b_rs = in, .b_cs = 1,
-                .c = dw + r * in, .ldc = in, .accumulate = 0,
+                .m = rows,
+                .n = in,
+                .k = n,
+                .a = dz + r,
+                .a_rs = 1,
+                .a_cs = out,
+                .b = x,
+                .b_rs = in,
+                .b_cs = 1,
+                .c = dw + r * in,
+                .ldc = in,
+                .accumulate = 0,
             };
             gemm_part(kt, &g, NULL, ws, 0, 1);
         }
@@ -274,7 +292,8 @@ static void step_thread(step_ctx *c, int t, int nt) {
     /* every thread sums the rows in the same order: same value everywhere */
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += (double)pl->row_loss[i];
-    const double denom = net->loss == NERVE_LOSS_MSE ? (double)n * (double)net->sizes[L] : (double)n;
+    const double denom =
+        net->loss == NERVE_LOSS_MSE ? (double)n * (double)net->sizes[L] : (double)n;
     const float loss = (float)(sum / denom);
     const int bad = !isfinite(loss);
     if (t == 0) {
@@ -298,16 +317,22 @@ static nerve_status check_batch(const char *fn, const nerve_net *net, const nerv
     CHECK_ARG(b->n >= 1, "%s: the batch is empty (n = 0)", fn);
     CHECK_ARG(b->x != NULL, "%s: batch x is NULL", fn);
     const size_t C = net->sizes[net->n_layers], in = net->sizes[0];
-    CHECK_ARG(b->n <= SIZE_MAX / sizeof(float) / (in > C ? in : C), "%s: n = %zu is too large", fn, b->n);
+    CHECK_ARG(b->n <= SIZE_MAX / sizeof(float) / (in > C ? in : C), "%s: n = %zu is too large", fn,
+              b->n);
     if (net->loss == NERVE_LOSS_MSE) {
-        CHECK_ARG(b->labels == NULL, "%s: an mse network takes targets y, but labels were given", fn);
-        CHECK_ARG(b->y != NULL, "%s: an mse network needs targets y (%zu per sample); y is NULL", fn, C);
+        CHECK_ARG(b->labels == NULL, "%s: an mse network takes targets y, but labels were given",
+                  fn);
+        CHECK_ARG(b->y != NULL, "%s: an mse network needs targets y (%zu per sample); y is NULL",
+                  fn, C);
     } else {
-        CHECK_ARG(b->y == NULL, "%s: a cross-entropy network takes class labels, but y was given", fn);
-        CHECK_ARG(b->labels != NULL, "%s: a cross-entropy network needs labels; labels is NULL", fn);
+        CHECK_ARG(b->y == NULL, "%s: a cross-entropy network takes class labels, but y was given",
+                  fn);
+        CHECK_ARG(b->labels != NULL, "%s: a cross-entropy network needs labels; labels is NULL",
+                  fn);
         for (size_t i = 0; i < b->n; i++)
             CHECK_ARG(b->labels[i] >= 0 && (size_t)b->labels[i] < C,
-                      "%s: label %ld of sample %zu is outside [0, %zu)", fn, (long)b->labels[i], i, C);
+                      "%s: label %ld of sample %zu is outside [0, %zu)", fn, (long)b->labels[i], i,
+                      C);
     }
     return NERVE_OK;
 }
@@ -326,8 +351,14 @@ static nerve_status run_step(const char *fn, nerve_net *net, const nerve_batch *
     const struct net_plan *pl = net->plan;
     optim_pending p = {0};
     if (update) optim_prepare(net, &p);
-    const fwd_pass f = {.kt = kt, .net = net, .x = batch->x, .n = n, .gemv = n == 1,
-                        .z = pl->z, .a = pl->a, .ws = pl->ws};
+    const fwd_pass f = {.kt = kt,
+                        .net = net,
+                        .x = batch->x,
+                        .n = n,
+                        .gemv = n == 1,
+                        .z = pl->z,
+                        .a = pl->a,
+                        .ws = pl->ws};
     step_ctx c = {.kt = kt, .net = net, .batch = batch, .fwd = &f, .update = update, .opt = &p};
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     step_thread(&c, omp_get_thread_num(), omp_get_num_threads());

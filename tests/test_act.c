@@ -33,16 +33,35 @@ static const double slope = (double)0.01f; /* the float slope the kernel multipl
 static double ref_fwd(int act, double x, double *mag) {
     double y;
     switch (act) {
-    case ACT_IDENTITY: y = x; break;
-    case ACT_SIGMOID: y = sig(x); break;
-    case ACT_TANH: y = tanh(x); break;
-    case ACT_RELU: y = isnan(x) ? x : x < 0 ? 0 : x; break;
-    case ACT_LEAKY_RELU: y = x > 0 ? x : slope * x; break;
-    case ACT_ELU: y = x > 0 ? x : expm1(x); break;
-    case ACT_GELU: y = x * ncdf(x); break;
-    case ACT_SILU: y = x * sig(x); break;
-    case ACT_SOFTPLUS: y = x > 20 ? x : (x > 0 ? x + log1p(exp(-x)) : log1p(exp(x))); break;
-    default: y = NAN;
+    case ACT_IDENTITY:
+        y = x;
+        break;
+    case ACT_SIGMOID:
+        y = sig(x);
+        break;
+    case ACT_TANH:
+        y = tanh(x);
+        break;
+    case ACT_RELU:
+        y = isnan(x) ? x : x < 0 ? 0 : x;
+        break;
+    case ACT_LEAKY_RELU:
+        y = x > 0 ? x : slope * x;
+        break;
+    case ACT_ELU:
+        y = x > 0 ? x : expm1(x);
+        break;
+    case ACT_GELU:
+        y = x * ncdf(x);
+        break;
+    case ACT_SILU:
+        y = x * sig(x);
+        break;
+    case ACT_SOFTPLUS:
+        y = x > 20 ? x : (x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)));
+        break;
+    default:
+        y = NAN;
     }
     *mag = fabs(y);
     return y;
@@ -53,12 +72,29 @@ static double ref_fwd(int act, double x, double *mag) {
 static double ref_bwd(int act, double x, double y, double dy, double *mag) {
     double d, m;
     switch (act) {
-    case ACT_IDENTITY: d = m = 1; break;
-    case ACT_SIGMOID: d = (1 - y) * y; m = fabs(d); break;
-    case ACT_TANH: d = 1 - y * y; m = fabs(d); break;
-    case ACT_RELU: d = x <= 0 ? 0 : 1; m = d; break; /* NaN x: dy (PyTorch) */
-    case ACT_LEAKY_RELU: d = x > 0 ? 1 : slope; m = d; break;
-    case ACT_ELU: d = x > 0 ? 1 : exp(x); m = d; break;
+    case ACT_IDENTITY:
+        d = m = 1;
+        break;
+    case ACT_SIGMOID:
+        d = (1 - y) * y;
+        m = fabs(d);
+        break;
+    case ACT_TANH:
+        d = 1 - y * y;
+        m = fabs(d);
+        break;
+    case ACT_RELU:
+        d = x <= 0 ? 0 : 1;
+        m = d;
+        break; /* NaN x: dy (PyTorch) */
+    case ACT_LEAKY_RELU:
+        d = x > 0 ? 1 : slope;
+        m = d;
+        break;
+    case ACT_ELU:
+        d = x > 0 ? 1 : exp(x);
+        m = d;
+        break;
     case ACT_GELU:
         d = ncdf(x) + x * npdf(x);
         m = ncdf(x) + fabs(x * npdf(x));
@@ -69,8 +105,12 @@ static double ref_bwd(int act, double x, double y, double dy, double *mag) {
         m = s * (1 + fabs(x * sc));
         break;
     }
-    case ACT_SOFTPLUS: d = x > 20 ? 1 : sig(x); m = d; break;
-    default: d = m = NAN;
+    case ACT_SOFTPLUS:
+        d = x > 20 ? 1 : sig(x);
+        m = d;
+        break;
+    default:
+        d = m = NAN;
     }
     if (isnan(x) && act != ACT_RELU && act != ACT_IDENTITY && act != ACT_SIGMOID && act != ACT_TANH)
         d = NAN;
@@ -111,8 +151,8 @@ static int within(float got, double ref, double mag, float x, stats *st) {
     return u <= ULP_BOUND || rel <= REL_BOUND;
 }
 
-static const char *const act_name[ACT_COUNT] = {"identity", "sigmoid", "tanh", "relu", "leaky_relu",
-                                                "elu", "gelu", "silu", "softplus"};
+static const char *const act_name[ACT_COUNT] = {
+    "identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus"};
 
 ParameterizedTestParameters(act, sweep_matches_reference) {
     static nerve_isa isas[NERVE_ISA_COUNT];
@@ -157,10 +197,11 @@ ParameterizedTest(nerve_isa *isa, act, sweep_matches_reference) {
             }
         }
         if (getenv("NERVE_ACT_REPORT"))
-            fprintf(stderr,
-                    "%-7s %-10s fwd max %.2f ulp (x=%a) rel %.2g | bwd max %.2f ulp (x=%a) rel %.2g\n",
-                    kt->name, act_name[act], fs.max_ulp, (double)fs.worst_x, fs.max_rel, bs.max_ulp,
-                    (double)bs.worst_x, bs.max_rel);
+            fprintf(
+                stderr,
+                "%-7s %-10s fwd max %.2f ulp (x=%a) rel %.2g | bwd max %.2f ulp (x=%a) rel %.2g\n",
+                kt->name, act_name[act], fs.max_ulp, (double)fs.worst_x, fs.max_rel, bs.max_ulp,
+                (double)bs.worst_x, bs.max_rel);
     }
     free(x);
     free(y);
@@ -170,7 +211,9 @@ ParameterizedTest(nerve_isa *isa, act, sweep_matches_reference) {
 }
 
 /* Special values, every ISA: exact expectations. */
-typedef struct sv { float x, y; } sv;
+typedef struct sv {
+    float x, y;
+} sv;
 
 static void expect(const kernels *kt, int act, const sv *v, size_t n) {
     for (size_t i = 0; i < n; i++) {
@@ -185,10 +228,10 @@ static void expect(const kernels *kt, int act, const sv *v, size_t n) {
         }
     }
 }
-#define EXPECT(kt, act, ...)                                      \
-    do {                                                          \
-        static const sv v_[] = {__VA_ARGS__};                     \
-        expect(kt, act, v_, sizeof v_ / sizeof v_[0]);            \
+#define EXPECT(kt, act, ...)                                                                       \
+    do {                                                                                           \
+        static const sv v_[] = {__VA_ARGS__};                                                      \
+        expect(kt, act, v_, sizeof v_ / sizeof v_[0]);                                             \
     } while (0)
 
 ParameterizedTestParameters(act, special_values) {
@@ -207,8 +250,8 @@ ParameterizedTest(nerve_isa *isa, act, special_values) {
            {-tiny, -tiny}, {30, 1});
     EXPECT(kt, ACT_RELU, {0, 0}, {-0.0f, -0.0f}, {-1, 0}, {inf, inf}, {-inf, 0}, {nan, nan});
     EXPECT(kt, ACT_LEAKY_RELU, {2, 2}, {-100, -100 * 0.01f}, {inf, inf}, {-inf, -inf}, {nan, nan});
-    EXPECT(kt, ACT_ELU, {0, 0}, {-0.0f, -0.0f}, {3, 3}, {inf, inf}, {-inf, -1}, {-100, -1}, {nan, nan},
-           {-tiny, -tiny});
+    EXPECT(kt, ACT_ELU, {0, 0}, {-0.0f, -0.0f}, {3, 3}, {inf, inf}, {-inf, -1}, {-100, -1},
+           {nan, nan}, {-tiny, -tiny});
     /* gelu(-inf): the limit -0 (the formula x * Phi(x) would give NaN) */
     EXPECT(kt, ACT_GELU, {0, 0}, {-0.0f, -0.0f}, {inf, inf}, {-inf, -0.0f}, {nan, nan}, {20, 20},
            {-20, -0.0f});
@@ -247,8 +290,8 @@ ParameterizedTest(nerve_isa *isa, act, sizes_and_in_place) {
                 kt->act_fwd[act](1, &x[i], &one);
                 kt->act_bwd[act](1, &x[i], &y[i], &dy[i], &d1);
                 cr_assert(memcmp(&one, &y[i], 4) == 0 && memcmp(&d1, &dx[i], 4) == 0,
-                          "%s %s n=%zu element %zu depends on its position", kt->name, act_name[act],
-                          n, i);
+                          "%s %s n=%zu element %zu depends on its position", kt->name,
+                          act_name[act], n, i);
             }
             /* in place */
             float *xi = test_alloc(n + 1, 2), *di = test_alloc(n + 1, 1);
@@ -256,10 +299,10 @@ ParameterizedTest(nerve_isa *isa, act, sizes_and_in_place) {
             memcpy(di, dy, n * sizeof(float));
             kt->act_fwd[act](n, xi, xi);
             kt->act_bwd[act](n, x, y, di, di);
-            cr_assert_eq(test_first_bit_mismatch(xi, y, n), SIZE_MAX, "%s %s in-place fwd", kt->name,
-                         act_name[act]);
-            cr_assert_eq(test_first_bit_mismatch(di, dx, n), SIZE_MAX, "%s %s in-place bwd", kt->name,
-                         act_name[act]);
+            cr_assert_eq(test_first_bit_mismatch(xi, y, n), SIZE_MAX, "%s %s in-place fwd",
+                         kt->name, act_name[act]);
+            cr_assert_eq(test_first_bit_mismatch(di, dx, n), SIZE_MAX, "%s %s in-place bwd",
+                         kt->name, act_name[act]);
             test_free(x);
             test_free(y);
             test_free(dy);

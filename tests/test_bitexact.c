@@ -46,7 +46,8 @@ Test(bitexact, case_table_holds_every_check) {
     cr_assert_null(selftest_name(selftest_count()));
     char msg[64];
     cr_assert_neq(selftest_run(selftest_count(), kernels_for(NERVE_ISA_SCALAR),
-                               kernels_for(NERVE_ISA_SCALAR), msg, sizeof msg), 0);
+                               kernels_for(NERVE_ISA_SCALAR), msg, sizeof msg),
+                  0);
 }
 
 /* A check must be able to fail: a table with one entry swapped reports it. */

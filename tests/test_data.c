@@ -56,7 +56,9 @@ static uint8_t *read_all(const char *path, size_t *n) {
     return b;
 }
 
-static void write_text(const char *name, const char *text) { write_file(tpath(name), text, strlen(text)); }
+static void write_text(const char *name, const char *text) {
+    write_file(tpath(name), text, strlen(text));
+}
 
 /* An IDX header + payload: type 0x08, dims big-endian. */
 static size_t make_idx(uint8_t *out, const uint32_t *dims, unsigned nd, const uint8_t *payload,
@@ -172,7 +174,8 @@ Test(data, idx_truncated_everywhere) {
     }
     for (size_t cut = 0; cut < nl; cut++) {
         nerve_data *d = NULL;
-        expect_status(idx_build(img, ni, lab, cut, "img", "lab", "t", &d), NERVE_EFORMAT, "label cut");
+        expect_status(idx_build(img, ni, lab, cut, "img", "lab", "t", &d), NERVE_EFORMAT,
+                      "label cut");
     }
     nerve_data *d = NULL;
     expect_status(idx_build(img, ni, lab, nl, "img", "lab", "t", &d), NERVE_OK, "full");
@@ -190,29 +193,31 @@ Test(data, idx_bad_headers) {
         uint8_t v;
         const char *msg;
     } cases[] = {
-        {0, 1, "not an IDX file"},        {2, 0x0D, "element type 0x0d"},
-        {3, 1, "dimensions"},             {3, 4, "dimensions"},
-        {4 + 3, 4, "truncated"},          {4 + 3, 2, "trailing"},
+        {0, 1, "not an IDX file"},      {2, 0x0D, "element type 0x0d"}, {3, 1, "dimensions"},
+        {3, 4, "dimensions"},           {4 + 3, 4, "truncated"},        {4 + 3, 2, "trailing"},
         {8 + 3, 0, "dimension 1 is 0"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         memcpy(bad, img, ni);
         bad[cases[c].at] = cases[c].v;
-        expect_status(idx_build(bad, ni, lab, nl, "img", "lab", "t", &d), NERVE_EFORMAT, cases[c].msg);
+        expect_status(idx_build(bad, ni, lab, nl, "img", "lab", "t", &d), NERVE_EFORMAT,
+                      cases[c].msg);
         cr_assert(strstr(nerve_last_error(), cases[c].msg), "case %zu: %s", c, nerve_last_error());
     }
     /* one trailing byte */
     memcpy(bad, img, ni);
     bad[ni] = 9;
-    expect_status(idx_build(bad, ni + 1, lab, nl, "img", "lab", "t", &d), NERVE_EFORMAT, "trailing");
+    expect_status(idx_build(bad, ni + 1, lab, nl, "img", "lab", "t", &d), NERVE_EFORMAT,
+                  "trailing");
     /* absurd sizes: 2^32-1 in every dimension, a short file; no huge allocation */
-    size_t nh = make_idx(bad, (const uint32_t[]){0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu}, 3, pix, 12);
+    size_t nh =
+        make_idx(bad, (const uint32_t[]){0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu}, 3, pix, 12);
     expect_status(idx_build(bad, nh, lab, nl, "img", "lab", "t", &d), NERVE_EFORMAT, "absurd");
     /* image and label counts differ */
     size_t n2 = make_idx(bad, (const uint32_t[]){2}, 1, lab_vals, 2);
     expect_status(idx_build(img, ni, bad, n2, "img", "lab", "t", &d), NERVE_EFORMAT, "count");
-    cr_assert(strstr(nerve_last_error(), "3 images") && strstr(nerve_last_error(), "2 labels"), "%s",
-              nerve_last_error());
+    cr_assert(strstr(nerve_last_error(), "3 images") && strstr(nerve_last_error(), "2 labels"),
+              "%s", nerve_last_error());
     /* labels with two dimensions, images with one */
     n2 = make_idx(bad, (const uint32_t[]){3, 1}, 2, lab_vals, 3);
     expect_status(idx_build(img, ni, bad, n2, "img", "lab", "t", &d), NERVE_EFORMAT, "2-d labels");
@@ -238,7 +243,8 @@ Test(data, gzip_damage) {
     /* every truncation of the compressed stream */
     for (size_t cut = 2; cut < gl; cut++) {
         out = (uint8_t *)1;
-        expect_status(data_gunzip(g, cut, 1 << 20, "g", &out, &outl), NERVE_EFORMAT, "truncated gzip");
+        expect_status(data_gunzip(g, cut, 1 << 20, "g", &out, &outl), NERVE_EFORMAT,
+                      "truncated gzip");
         cr_assert_null(out);
     }
     /* a damaged trailer checksum */
@@ -288,7 +294,8 @@ Test(data, gzip_bomb_capped) {
     for (int i = 0; i < 4; i++) g[14 + dl + i] = (uint8_t)(isize >> (8 * i));
     uint8_t *out = NULL;
     size_t outl;
-    expect_status(data_gunzip(g, dl + 18, (size_t)1 << 20, "bomb", &out, &outl), NERVE_EFORMAT, "bomb");
+    expect_status(data_gunzip(g, dl + 18, (size_t)1 << 20, "bomb", &out, &outl), NERVE_EFORMAT,
+                  "bomb");
     cr_assert(strstr(nerve_last_error(), "exceeds the limit"), "%s", nerve_last_error());
     free(z);
     free(g);
@@ -299,8 +306,8 @@ Test(data, gzip_bomb_capped) {
 Test(data, missing_files_are_eio) {
     nerve_data *d = NULL;
     expect_status(nerve_data_load_csv(&d, tpath("nope.csv"), NULL), NERVE_EIO, "missing csv");
-    cr_assert(strstr(nerve_last_error(), "nope.csv") && strstr(nerve_last_error(), "No such file"), "%s",
-              nerve_last_error());
+    cr_assert(strstr(nerve_last_error(), "nope.csv") && strstr(nerve_last_error(), "No such file"),
+              "%s", nerve_last_error());
     expect_status(nerve_data_load_idx(&d, tpath("a"), tpath("b")), NERVE_EIO, "missing idx");
     expect_status(nerve_data_load_csv(&d, tmpdir, NULL), NERVE_EIO, "directory as csv");
     nerve_data *t = NULL;
@@ -317,7 +324,8 @@ static nerve_data *csv_ok(const char *text, const nerve_csv_opts *o) {
     return d;
 }
 
-static void csv_bad(const char *text, const nerve_csv_opts *o, const char *want1, const char *want2) {
+static void csv_bad(const char *text, const nerve_csv_opts *o, const char *want1,
+                    const char *want2) {
     write_text("bad.csv", text);
     nerve_data *d = (nerve_data *)1;
     expect_status(nerve_data_load_csv(&d, tpath("bad.csv"), o), NERVE_EFORMAT, text);
@@ -330,12 +338,14 @@ static void csv_bad(const char *text, const nerve_csv_opts *o, const char *want1
 
 Test(data, csv_classification_defaults) {
     /* header detected, BOM, CRLF, blank lines, blanks around fields, quotes */
-    nerve_data *d = csv_ok("\xEF\xBB\xBF" "a,\"b, c\",label\r\n"
+    nerve_data *d = csv_ok("\xEF\xBB\xBF"
+                           "a,\"b, c\",label\r\n"
                            "1.5, -2 ,3\r\n"
                            "\r\n"
                            "  \n"
                            "\"4e-1\",+5.25E1,0\n"
-                           "7,8,1", NULL);
+                           "7,8,1",
+                           NULL);
     cr_assert_eq(d->n, 3);
     cr_assert_eq(d->in, 2);
     cr_assert_eq(d->out, 4);
@@ -577,7 +587,8 @@ Test(data, split_partitions) {
                 else
                     cr_assert_eq(parts[p]->y[3 * i + 2], (float)id + 2.0f);
             }
-        for (int i = 0; i < 101; i++) cr_assert_eq(seen[i], 1, "sample %d seen %d times", i, seen[i]);
+        for (int i = 0; i < 101; i++)
+            cr_assert_eq(seen[i], 1, "sample %d seen %d times", i, seen[i]);
         /* the same seed gives the same split, another seed another */
         expect_status(nerve_data_split(d, 0.25, 7, &a2, &b2), NERVE_OK, "again");
         cr_assert_eq(memcmp(b->x, b2->x, b->n * 2 * sizeof(float)), 0);

@@ -44,18 +44,21 @@ static void check_close(int ta, int tb, size_t m, size_t n, size_t k, float alph
             double tol = (double)(k + 2) * 1.2e-7 * mag + 1e-30;
             double g = got[i * ldc + j];
             cr_assert(fabs(g - want[i * n + j]) <= tol,
-                      "%s: C(%zu,%zu) = %.9g, want %.9g (m=%zu n=%zu k=%zu ta=%d tb=%d)", what, i, j,
-                      g, want[i * n + j], m, n, k, ta, tb);
+                      "%s: C(%zu,%zu) = %.9g, want %.9g (m=%zu n=%zu k=%zu ta=%d tb=%d)", what, i,
+                      j, g, want[i * n + j], m, n, k, ta, tb);
         }
     free(want);
 }
 
-typedef struct { size_t m, n, k; } shape;
+typedef struct {
+    size_t m, n, k;
+} shape;
 
 static const shape shapes[] = {
-    {1, 1, 1}, {1, 17, 3}, {2, 2, 2}, {3, 5, 7}, {15, 16, 17}, {16, 16, 16}, {17, 15, 33},
-    {31, 33, 1}, {33, 31, 64}, {64, 10, 100}, {100, 64, 31}, {7, 129, 257}, {65, 47, 300},
-    {130, 70, 600}, /* k > KC: the chain continues across K blocks */
+    {1, 1, 1},     {1, 17, 3},    {2, 2, 2},     {3, 5, 7},      {15, 16, 17},
+    {16, 16, 16},  {17, 15, 33},  {31, 33, 1},   {33, 31, 64},   {64, 10, 100},
+    {100, 64, 31}, {7, 129, 257}, {65, 47, 300}, {130, 70, 600}, /* k > KC: the chain continues
+                                                                    across K blocks */
 };
 
 ParameterizedTestParameters(gemm, matches_reference) {
@@ -86,8 +89,9 @@ ParameterizedTest(nerve_isa *isa, gemm, matches_reference) {
                     if (beta == 0.0f)
                         for (size_t i = 0; i < m * ldc; i++) c0[i] = NAN; /* must not leak */
                     memcpy(c, c0, m * ldc * sizeof(float));
-                    cr_assert_eq(nerve_sgemm((nerve_transpose)ta, (nerve_transpose)tb, m, n, k, alpha,
-                                             a, lda, b, ldb, beta, c, ldc), NERVE_OK);
+                    cr_assert_eq(nerve_sgemm((nerve_transpose)ta, (nerve_transpose)tb, m, n, k,
+                                             alpha, a, lda, b, ldb, beta, c, ldc),
+                                 NERVE_OK);
                     check_close(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c0, c, ldc,
                                 nerve_isa_name(*isa));
                     /* padding columns of C are untouched */
@@ -143,7 +147,8 @@ ParameterizedTest(nerve_isa *isa, gemm, ukr_edges) {
                             float want = init[i * ldc + j];
                             if (i < m && j < n) {
                                 want = acc ? init[i * ldc + j] : 0.0f;
-                                for (size_t p = 0; p < k; p++) want = fmaf(a[p * mr + i], b[p * nr + j], want);
+                                for (size_t p = 0; p < k; p++)
+                                    want = fmaf(a[p * mr + i], b[p * nr + j], want);
                             }
                             cr_assert_eq(memcmp(&want, &c[i * ldc + j], 4), 0,
                                          "%s ukr m=%zu n=%zu k=%zu acc=%d: C(%zu,%zu)=%a want %a",
@@ -159,7 +164,8 @@ ParameterizedTest(nerve_isa *isa, gemm, ukr_edges) {
 
 Test(gemm, thread_count_does_not_change_bits) {
     const size_t m = 300, n = 200, k = 700;
-    float *a = malloc(m * k * 4), *b = malloc(k * n * 4), *c1 = malloc(m * n * 4), *c2 = malloc(m * n * 4);
+    float *a = malloc(m * k * 4), *b = malloc(k * n * 4), *c1 = malloc(m * n * 4),
+          *c2 = malloc(m * n * 4);
     test_fill(a, m * k, 1, -1, 1);
     test_fill(b, k * n, 2, -1, 1);
     const kernels *kt = kernels_active();
@@ -182,34 +188,52 @@ Test(gemm, blas_edge_semantics) {
     float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 0, 0, 1, 1, 1};
     float c[4] = {NAN, NAN, NAN, NAN};
     /* k == 0, beta == 0: C = 0 even over NaN */
-    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 0, 1, a, 1, b, 2, 0, c, 2), NERVE_OK);
+    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 0, 1, a, 1, b, 2, 0, c, 2),
+                 NERVE_OK);
     for (int i = 0; i < 4; i++) cr_assert_eq(c[i], 0.0f);
     /* k == 0: C = beta C */
     float d[4] = {1, 2, 3, 4};
-    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 0, 1, NULL, 1, NULL, 2, 2, d, 2), NERVE_OK);
+    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 0, 1, NULL, 1, NULL, 2, 2, d, 2),
+                 NERVE_OK);
     cr_assert(d[0] == 2 && d[1] == 4 && d[2] == 6 && d[3] == 8);
     /* m == 0 / n == 0: no-op, pointers may be NULL */
-    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 0, 5, 5, 1, NULL, 5, NULL, 5, 0, NULL, 5), NERVE_OK);
-    cr_assert_eq(nerve_sgemm(NERVE_TRANS, NERVE_TRANS, 5, 0, 5, 1, NULL, 5, NULL, 5, 0, NULL, 5), NERVE_OK);
+    cr_assert_eq(
+        nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 0, 5, 5, 1, NULL, 5, NULL, 5, 0, NULL, 5),
+        NERVE_OK);
+    cr_assert_eq(nerve_sgemm(NERVE_TRANS, NERVE_TRANS, 5, 0, 5, 1, NULL, 5, NULL, 5, 0, NULL, 5),
+                 NERVE_OK);
     /* alpha == 1, beta == 1: the chain starts from C */
     float e[4] = {1, 1, 1, 1};
-    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 3, 1, a, 3, b, 2, 1, e, 2), NERVE_OK);
-    cr_assert(e[0] == 1 + 1 + 0 + 3 && e[1] == 1 + 0 + 2 + 3 && e[2] == 1 + 4 + 0 + 6 && e[3] == 1 + 0 + 5 + 6);
+    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 3, 1, a, 3, b, 2, 1, e, 2),
+                 NERVE_OK);
+    cr_assert(e[0] == 1 + 1 + 0 + 3 && e[1] == 1 + 0 + 2 + 3 && e[2] == 1 + 4 + 0 + 6 &&
+              e[3] == 1 + 0 + 5 + 6);
 }
 
 Test(gemm, invalid_arguments) {
     float a[16] = {0}, b[16] = {0}, c[16] = {0};
-    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 2, 1, NULL, 2, b, 2, 0, c, 2), NERVE_EINVAL);
+    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 2, 1, NULL, 2, b, 2, 0, c, 2),
+                 NERVE_EINVAL);
     cr_assert(strstr(nerve_last_error(), "A is NULL") != NULL, "%s", nerve_last_error());
-    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 2, 1, a, 2, NULL, 2, 0, c, 2), NERVE_EINVAL);
-    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 2, 1, a, 2, b, 2, 0, NULL, 2), NERVE_EINVAL);
-    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 3, 2, 1, a, 2, b, 3, 0, c, 2), NERVE_EINVAL);
-    cr_assert(strstr(nerve_last_error(), "leading dimension of C") != NULL, "%s", nerve_last_error());
-    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2), NERVE_EINVAL);
-    cr_assert_eq(nerve_sgemm(NERVE_TRANS, NERVE_NO_TRANS, 3, 2, 2, 1, a, 2, b, 2, 0, c, 2), NERVE_EINVAL);
-    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_TRANS, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2), NERVE_EINVAL);
-    cr_assert_eq(nerve_sgemm((nerve_transpose)7, NERVE_NO_TRANS, 2, 2, 2, 1, a, 2, b, 2, 0, c, 2), NERVE_EINVAL);
-    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, SIZE_MAX / 2, 2, 2, 1, a, 2, b, 2, 0, c, SIZE_MAX / 4), NERVE_EINVAL);
+    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 2, 1, a, 2, NULL, 2, 0, c, 2),
+                 NERVE_EINVAL);
+    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 2, 1, a, 2, b, 2, 0, NULL, 2),
+                 NERVE_EINVAL);
+    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 3, 2, 1, a, 2, b, 3, 0, c, 2),
+                 NERVE_EINVAL);
+    cr_assert(strstr(nerve_last_error(), "leading dimension of C") != NULL, "%s",
+              nerve_last_error());
+    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2),
+                 NERVE_EINVAL);
+    cr_assert_eq(nerve_sgemm(NERVE_TRANS, NERVE_NO_TRANS, 3, 2, 2, 1, a, 2, b, 2, 0, c, 2),
+                 NERVE_EINVAL);
+    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_TRANS, 2, 2, 3, 1, a, 3, b, 2, 0, c, 2),
+                 NERVE_EINVAL);
+    cr_assert_eq(nerve_sgemm((nerve_transpose)7, NERVE_NO_TRANS, 2, 2, 2, 1, a, 2, b, 2, 0, c, 2),
+                 NERVE_EINVAL);
+    cr_assert_eq(nerve_sgemm(NERVE_NO_TRANS, NERVE_NO_TRANS, SIZE_MAX / 2, 2, 2, 1, a, 2, b, 2, 0,
+                             c, SIZE_MAX / 4),
+                 NERVE_EINVAL);
     cr_assert(strstr(nerve_last_error(), "overflow") != NULL, "%s", nerve_last_error());
     cr_assert_eq(nerve_sgemv(NERVE_NO_TRANS, 2, 2, 1, NULL, 2, b, 0, c), NERVE_EINVAL);
     cr_assert_eq(nerve_sgemv(NERVE_NO_TRANS, 2, 2, 1, a, 2, NULL, 0, c), NERVE_EINVAL);
@@ -234,7 +258,8 @@ ParameterizedTest(nerve_isa *isa, gemv, matches_reference) {
                 for (size_t q = 0; q < 3; q++) {
                     const size_t m = test_sizes[si], n = test_sizes[sj], lda = n + 3;
                     const size_t xl = t ? m : n, yl = t ? n : m;
-                    float *a = test_alloc(m * lda, 1), *x = test_alloc(xl, 2), *y = test_alloc(yl, 3);
+                    float *a = test_alloc(m * lda, 1), *x = test_alloc(xl, 2),
+                          *y = test_alloc(yl, 3);
                     float *y0 = malloc((yl + 1) * 4), *ys = malloc((yl + 1) * 4);
                     test_fill(a, m * lda, si * 31 + sj, -1, 1);
                     test_fill(x, xl, 7, -1, 1);
@@ -244,7 +269,8 @@ ParameterizedTest(nerve_isa *isa, gemv, matches_reference) {
                         for (size_t i = 0; i < yl; i++) y0[i] = NAN;
                     memcpy(y, y0, yl * 4);
                     nerve_set_max_isa(*isa);
-                    cr_assert_eq(nerve_sgemv((nerve_transpose)t, m, n, alpha, a, lda, x, beta, y), NERVE_OK);
+                    cr_assert_eq(nerve_sgemv((nerve_transpose)t, m, n, alpha, a, lda, x, beta, y),
+                                 NERVE_OK);
                     /* reference: gemv is a gemm with one column */
                     if (t == 0)
                         check_close(0, 0, m, 1, n, alpha, a, lda, x, 1, beta, y0, y, 1, "gemv_n");
@@ -254,7 +280,8 @@ ParameterizedTest(nerve_isa *isa, gemv, matches_reference) {
                     nerve_set_max_isa(NERVE_ISA_SCALAR);
                     nerve_sgemv((nerve_transpose)t, m, n, alpha, a, lda, x, beta, ys);
                     size_t bad = test_first_bit_mismatch(y, ys, yl);
-                    cr_assert_eq(bad, SIZE_MAX, "%s gemv t=%d m=%zu n=%zu differs from scalar at %zu",
+                    cr_assert_eq(bad, SIZE_MAX,
+                                 "%s gemv t=%d m=%zu n=%zu differs from scalar at %zu",
                                  nerve_isa_name(*isa), t, m, n, bad);
                     test_free(a);
                     test_free(x);

@@ -74,7 +74,8 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, ukr_edges) {
                                 cr_assert_eq(memcmp(&want, &c[i * ldc + j], 4), 0,
                                              "%s strided m=%zu n=%zu k=%zu acc=%d trans=%d: "
                                              "C(%zu,%zu)=%a want %a",
-                                             kt->name, m, n, k, acc, trans, i, j, c[i * ldc + j], want);
+                                             kt->name, m, n, k, acc, trans, i, j, c[i * ldc + j],
+                                             want);
                             }
                     }
             test_free(a);
@@ -95,8 +96,8 @@ ParameterizedTestParameters(gemm_strided, driver_paths) {
 
 ParameterizedTest(nerve_isa *isa, gemm_strided, driver_paths) {
     const kernels *kt = kernels_for(*isa), *ks = kernels_for(NERVE_ISA_SCALAR);
-    const size_t shapes[][3] = {{40, 600, 70}, {300, 40, 70}, {270, 530, 40}, {25, 10, 600},
-                                {13, 70, 9}, {64, 256, 300}};
+    const size_t shapes[][3] = {{40, 600, 70}, {300, 40, 70}, {270, 530, 40},
+                                {25, 10, 600}, {13, 70, 9},   {64, 256, 300}};
     float *ws = aligned_alloc(64, (gemm_workspace_floats(kt, 3) * 4 + 63) / 64 * 64);
     float *wss = aligned_alloc(64, (gemm_workspace_floats(ks, 1) * 4 + 63) / 64 * 64);
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
@@ -106,12 +107,14 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, driver_paths) {
                     const size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
                     const size_t lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3;
                     float *a = malloc((ta ? k : m) * lda * 4), *b = malloc((tb ? n : k) * ldb * 4);
-                    float *c0 = malloc(m * ldc * 4), *want = malloc(m * ldc * 4), *c = malloc(m * ldc * 4);
+                    float *c0 = malloc(m * ldc * 4), *want = malloc(m * ldc * 4),
+                          *c = malloc(m * ldc * 4);
                     test_fill(a, (ta ? k : m) * lda, 3 + s, -1, 1);
                     test_fill(b, (tb ? n : k) * ldb, 5 + s, -1, 1);
                     test_fill(c0, m * ldc, 7 + s, -1, 1);
-                    gemm_args g = {m, n, k, a, ta ? 1 : lda, ta ? lda : 1, b, tb ? 1 : ldb,
-                                   tb ? ldb : 1, want, ldc, acc};
+                    gemm_args g = {
+                        m,    n,   k,  a, ta ? 1 : lda, ta ? lda : 1, b, tb ? 1 : ldb, tb ? ldb : 1,
+                        want, ldc, acc};
                     memcpy(want, c0, m * ldc * 4);
                     gemm_chain(ks, &g, wss, 1);
                     for (int nt = 1; nt <= 3; nt++) {
@@ -156,7 +159,8 @@ Test(gemm_strided, gemv_threads_same_bits) {
         nerve_set_max_isa(NERVE_ISA_SCALAR);
         cr_assert_eq(nerve_sgemv((nerve_transpose)t, m, n, 0.5f, a, lda, x, 2.0f, ys), NERVE_OK);
         nerve_set_max_isa(NERVE_ISA_AVX512);
-        cr_assert_eq(test_first_bit_mismatch(y1, ys, yl), SIZE_MAX, "gemv t=%d: differs from scalar", t);
+        cr_assert_eq(test_first_bit_mismatch(y1, ys, yl), SIZE_MAX,
+                     "gemv t=%d: differs from scalar", t);
     }
     free(a);
     free(x);

@@ -26,15 +26,24 @@ static double phi_cdf(double x) { return 0.5 * erfc(-x / sqrt(2.0)); }
 
 static double act_d(int act, double x) {
     switch (act) {
-    case ACT_IDENTITY: return x;
-    case ACT_SIGMOID: return sigm(x);
-    case ACT_TANH: return tanh(x);
-    case ACT_RELU: return x < 0 ? 0 : x;
-    case ACT_LEAKY_RELU: return x > 0 ? x : 0.01 * x;
-    case ACT_ELU: return x > 0 ? x : expm1(x);
-    case ACT_GELU: return x * phi_cdf(x);
-    case ACT_SILU: return x * sigm(x);
-    case ACT_SOFTPLUS: return x > 20 ? x : log1p(exp(x));
+    case ACT_IDENTITY:
+        return x;
+    case ACT_SIGMOID:
+        return sigm(x);
+    case ACT_TANH:
+        return tanh(x);
+    case ACT_RELU:
+        return x < 0 ? 0 : x;
+    case ACT_LEAKY_RELU:
+        return x > 0 ? x : 0.01 * x;
+    case ACT_ELU:
+        return x > 0 ? x : expm1(x);
+    case ACT_GELU:
+        return x * phi_cdf(x);
+    case ACT_SILU:
+        return x * sigm(x);
+    case ACT_SOFTPLUS:
+        return x > 20 ? x : log1p(exp(x));
     }
     return NAN;
 }
@@ -42,15 +51,24 @@ static double act_d(int act, double x) {
 /* f'(x) (sigmoid and tanh from y = f(x) as PyTorch does) */
 static double act_deriv(int act, double x, double y) {
     switch (act) {
-    case ACT_IDENTITY: return 1;
-    case ACT_SIGMOID: return (1 - y) * y;
-    case ACT_TANH: return 1 - y * y;
-    case ACT_RELU: return x <= 0 ? 0 : 1;
-    case ACT_LEAKY_RELU: return x > 0 ? 1 : 0.01;
-    case ACT_ELU: return x > 0 ? 1 : exp(x);
-    case ACT_GELU: return phi_cdf(x) + x * exp(-0.5 * x * x) * 0.3989422804014327 /* 1/sqrt(2 pi) */;
-    case ACT_SILU: return sigm(x) * (1 + x * (1 - sigm(x)));
-    case ACT_SOFTPLUS: return x > 20 ? 1 : sigm(x);
+    case ACT_IDENTITY:
+        return 1;
+    case ACT_SIGMOID:
+        return (1 - y) * y;
+    case ACT_TANH:
+        return 1 - y * y;
+    case ACT_RELU:
+        return x <= 0 ? 0 : 1;
+    case ACT_LEAKY_RELU:
+        return x > 0 ? 1 : 0.01;
+    case ACT_ELU:
+        return x > 0 ? 1 : exp(x);
+    case ACT_GELU:
+        return phi_cdf(x) + x * exp(-0.5 * x * x) * 0.3989422804014327 /* 1/sqrt(2 pi) */;
+    case ACT_SILU:
+        return sigm(x) * (1 + x * (1 - sigm(x)));
+    case ACT_SOFTPLUS:
+        return x > 20 ? 1 : sigm(x);
     }
     return NAN;
 }
@@ -60,12 +78,15 @@ static int close_act(float got, double want) {
     return fabs((double)got - want) <= 4e-6 * fabs(want) + 1e-7;
 }
 
-typedef struct { size_t n, in, out; } lshape;
+typedef struct {
+    size_t n, in, out;
+} lshape;
 
 static const lshape shapes[] = {
-    {1, 1, 1}, {2, 3, 5}, {13, 33, 31}, {12, 32, 32}, {64, 100, 10}, {37, 70, 129},
-    {25, 600, 40}, /* in > KC: the chain crosses K blocks before the epilogue */
-    {5, 0, 7},     /* in == 0: Z = b */
+    {1, 1, 1},     {2, 3, 5},     {13, 33, 31},  {12, 32, 32},
+    {64, 100, 10}, {37, 70, 129}, {25, 600, 40}, /* in > KC: the chain crosses K blocks before the
+                                                    epilogue */
+    {5, 0, 7},                                   /* in == 0: Z = b */
 };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -81,8 +102,8 @@ static void run_forward(const kernels *kt, const lshape *s, const float *x, cons
     float *ws = ws_for(kt, nt);
     if (part) {
 #pragma omp parallel num_threads(nt)
-        linear_forward_part(kt, s->n, s->in, s->out, x, w, b, act, z, y, ws,
-                            omp_get_thread_num(), omp_get_num_threads());
+        linear_forward_part(kt, s->n, s->in, s->out, x, w, b, act, z, y, ws, omp_get_thread_num(),
+                            omp_get_num_threads());
     } else {
         linear_forward(kt, s->n, s->in, s->out, x, w, b, act, z, y, ws, nt);
     }
@@ -118,8 +139,8 @@ ParameterizedTest(nerve_isa *isa, linear, forward) {
                     const size_t e = i * s->out + o;
                     const float want_z = chain[e] + b[o]; /* bias after the chain, one rounding */
                     cr_assert_eq(memcmp(&z[e], &want_z, 4), 0,
-                                 "%s act %d shape %zu: Z(%zu,%zu) = %a, want %a", kt->name, act,
-                                 si, i, o, z[e], want_z);
+                                 "%s act %d shape %zu: Z(%zu,%zu) = %a, want %a", kt->name, act, si,
+                                 i, o, z[e], want_z);
                     /* the whole layer in double */
                     double dot = b[o], mag = fabs(b[o]);
                     for (size_t p = 0; p < s->in; p++) {
@@ -133,16 +154,21 @@ ParameterizedTest(nerve_isa *isa, linear, forward) {
                               o, y[e], act_d(act, z[e]), z[e]);
                 }
             /* same bits: scalar table; Z not kept (in place); 2 and 3 threads; *_part */
-            struct { const kernels *t; int keep_z, nt, part; } v[] = {
-                {ks, 1, 1, 0}, {kt, 0, 1, 0}, {kt, 1, 2, 0}, {kt, 1, 3, 1}, {kt, 0, 2, 1}};
+            struct {
+                const kernels *t;
+                int keep_z, nt, part;
+            } v[] = {{ks, 1, 1, 0}, {kt, 0, 1, 0}, {kt, 1, 2, 0}, {kt, 1, 3, 1}, {kt, 0, 2, 1}};
             for (size_t q = 0; q < sizeof v / sizeof v[0]; q++) {
                 memset(z2, 0xff, (ny + 1) * 4);
-                run_forward(v[q].t, s, x, w, b, act, v[q].keep_z ? z2 : NULL, y2, v[q].nt, v[q].part);
+                run_forward(v[q].t, s, x, w, b, act, v[q].keep_z ? z2 : NULL, y2, v[q].nt,
+                            v[q].part);
                 cr_assert_eq(test_first_bit_mismatch(y, y2, ny), SIZE_MAX,
-                             "%s act %d shape %zu variant %zu: Y bits differ", kt->name, act, si, q);
+                             "%s act %d shape %zu variant %zu: Y bits differ", kt->name, act, si,
+                             q);
                 if (v[q].keep_z)
                     cr_assert_eq(test_first_bit_mismatch(z, z2, ny), SIZE_MAX,
-                                 "%s act %d shape %zu variant %zu: Z bits differ", kt->name, act, si, q);
+                                 "%s act %d shape %zu variant %zu: Z bits differ", kt->name, act,
+                                 si, q);
             }
         }
         /* no bias */
@@ -161,7 +187,9 @@ ParameterizedTest(nerve_isa *isa, linear, forward) {
 
 /* ---- backward ------------------------------------------------------------ */
 
-typedef struct bwd_out { float *dw, *db, *dx; } bwd_out;
+typedef struct bwd_out {
+    float *dw, *db, *dx;
+} bwd_out;
 
 static void run_backward(const kernels *kt, const lshape *s, const float *x, const float *w,
                          const float *dz, int pact, const float *zp, const float *yp,
@@ -174,8 +202,8 @@ static void run_backward(const kernels *kt, const lshape *s, const float *x, con
         linear_backward_part(kt, s->n, s->in, s->out, x, w, dz, o->dw, o->db, 1, pact, zp, yp,
                              o->dx, ws, omp_get_thread_num(), omp_get_num_threads());
     } else {
-        linear_backward(kt, s->n, s->in, s->out, x, w, dz, o->dw, o->db, 1, pact, zp, yp, o->dx,
-                        ws, nt);
+        linear_backward(kt, s->n, s->in, s->out, x, w, dz, o->dw, o->db, 1, pact, zp, yp, o->dx, ws,
+                        nt);
     }
     free(ws);
 }
@@ -220,8 +248,9 @@ ParameterizedTest(nerve_isa *isa, linear, backward) {
                         d += (double)dz[i * s->out + o] * x[i * s->in + j];
                         dm += fabs((double)dz[i * s->out + o] * x[i * s->in + j]);
                     }
-                    cr_assert(fabs(r.dw[o * s->in + j] - d) <= (double)(s->n + 2) * 1.2e-7 * dm + 1e-30,
-                              "%s dW(%zu,%zu) = %g, want %g", kt->name, o, j, r.dw[o * s->in + j], d);
+                    cr_assert(
+                        fabs(r.dw[o * s->in + j] - d) <= (double)(s->n + 2) * 1.2e-7 * dm + 1e-30,
+                        "%s dW(%zu,%zu) = %g, want %g", kt->name, o, j, r.dw[o * s->in + j], d);
                 }
             }
             for (size_t i = 0; i < s->n; i++)
@@ -234,18 +263,24 @@ ParameterizedTest(nerve_isa *isa, linear, backward) {
                     const size_t e = i * s->in + j;
                     const double f = act_deriv(pact, zp[e], yp[e]);
                     const double want = d * f;
-                    const double tol = (double)(s->out + 2) * 1.2e-7 * dm * fabs(f) +
-                                       4e-6 * fabs(want) + 1e-7;
-                    cr_assert(fabs(r.dx[e] - want) <= tol, "%s pact %d dX(%zu,%zu) = %.9g, want %.9g",
-                              kt->name, pact, i, j, r.dx[e], want);
+                    const double tol =
+                        (double)(s->out + 2) * 1.2e-7 * dm * fabs(f) + 4e-6 * fabs(want) + 1e-7;
+                    cr_assert(fabs(r.dx[e] - want) <= tol,
+                              "%s pact %d dX(%zu,%zu) = %.9g, want %.9g", kt->name, pact, i, j,
+                              r.dx[e], want);
                 }
             /* same bits: scalar table, 2 and 3 threads, *_part in a region */
-            struct { const kernels *t; int nt, part; } v[] = {{ks, 1, 0}, {kt, 2, 0}, {kt, 3, 1}};
+            struct {
+                const kernels *t;
+                int nt, part;
+            } v[] = {{ks, 1, 0}, {kt, 2, 0}, {kt, 3, 1}};
             for (size_t q = 0; q < sizeof v / sizeof v[0]; q++) {
                 memset(r2.dx, 0xff, (nx + 1) * 4);
                 run_backward(v[q].t, s, x, w, dz, pact, zp, yp, dw0, db0, &r2, v[q].nt, v[q].part);
-                cr_assert_eq(test_first_bit_mismatch(r.dw, r2.dw, nw), SIZE_MAX, "dW bits, variant %zu", q);
-                cr_assert_eq(test_first_bit_mismatch(r.db, r2.db, s->out), SIZE_MAX, "db bits, variant %zu", q);
+                cr_assert_eq(test_first_bit_mismatch(r.dw, r2.dw, nw), SIZE_MAX,
+                             "dW bits, variant %zu", q);
+                cr_assert_eq(test_first_bit_mismatch(r.db, r2.db, s->out), SIZE_MAX,
+                             "db bits, variant %zu", q);
                 cr_assert_eq(test_first_bit_mismatch(r.dx, r2.dx, nx), SIZE_MAX,
                              "%s pact %d shape %zu: dX bits, variant %zu", kt->name, pact, si, q);
             }
@@ -259,8 +294,10 @@ ParameterizedTest(nerve_isa *isa, linear, backward) {
         for (size_t o = 0; o < s->out; o++)
             for (size_t j = 0; j < s->in; j++) {
                 float acc = 0.0f;
-                for (size_t i = 0; i < s->n; i++) acc = fmaf(dz[i * s->out + o], x[i * s->in + j], acc);
-                cr_assert_eq(memcmp(&acc, &r.dw[o * s->in + j], 4), 0, "dW overwrite (%zu,%zu)", o, j);
+                for (size_t i = 0; i < s->n; i++)
+                    acc = fmaf(dz[i * s->out + o], x[i * s->in + j], acc);
+                cr_assert_eq(memcmp(&acc, &r.dw[o * s->in + j], 4), 0, "dW overwrite (%zu,%zu)", o,
+                             j);
             }
         test_free(x);
         test_free(w);
@@ -269,8 +306,12 @@ ParameterizedTest(nerve_isa *isa, linear, backward) {
         free(yp);
         free(dw0);
         free(db0);
-        free(r.dw); free(r.db); free(r.dx);
-        free(r2.dw); free(r2.db); free(r2.dx);
+        free(r.dw);
+        free(r.db);
+        free(r.dx);
+        free(r2.dw);
+        free(r2.db);
+        free(r2.dx);
     }
 }
 
@@ -289,8 +330,8 @@ Test(linear, act_backward_part) {
                                  omp_get_num_threads());
         for (size_t e = 0; e < n * out; e++) {
             const double want = dy[e] * act_deriv(act, z[e], y[e]);
-            cr_assert(fabs(dz[e] - want) <= 4e-6 * fabs(want) + 1e-7, "act %d: dz[%zu] = %g, want %g",
-                      act, e, dz[e], want);
+            cr_assert(fabs(dz[e] - want) <= 4e-6 * fabs(want) + 1e-7,
+                      "act %d: dz[%zu] = %g, want %g", act, e, dz[e], want);
         }
     }
     free(z);

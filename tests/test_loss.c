@@ -45,8 +45,9 @@ ParameterizedTest(nerve_isa *isa, loss, softmax) {
                     for (size_t j = 0; j < cols; j++) {
                         double want = exp(xr[j] - mx) / sum, got = y[r * cols + j];
                         double tol = (8 + fabs(xr[j] - mx) + (double)cols) * EPS * want + 0x1p-149;
-                        cr_assert(fabs(got - want) <= tol, "%s softmax rows=%zu cols=%zu (%zu,%zu): %.9g vs %.9g",
-                                  kt->name, rows, cols, r, j, got, want);
+                        cr_assert(fabs(got - want) <= tol,
+                                  "%s softmax rows=%zu cols=%zu (%zu,%zu): %.9g vs %.9g", kt->name,
+                                  rows, cols, r, j, got, want);
                     }
                 }
                 /* in place gives the same bits */
@@ -62,7 +63,8 @@ ParameterizedTest(nerve_isa *isa, loss, softmax) {
      * +inf (or NaN) makes the row NaN, as the definition does */
     float a[5] = {-INFINITY, 1, -INFINITY, 1, 1}, b[5];
     kt->softmax(1, 5, a, b);
-    cr_assert(b[0] == 0 && b[2] == 0 && fabsf(b[1] - 1.0f / 3) <= 1e-7f && b[1] == b[3] && b[3] == b[4]);
+    cr_assert(b[0] == 0 && b[2] == 0 && fabsf(b[1] - 1.0f / 3) <= 1e-7f && b[1] == b[3] &&
+              b[3] == b[4]);
     float c[3] = {1, NAN, 2}, d[3];
     kt->softmax(1, 3, c, d);
     cr_assert(isnan(d[0]) && isnan(d[1]) && isnan(d[2]));
@@ -84,7 +86,8 @@ ParameterizedTest(nerve_isa *isa, loss, mse) {
         for (size_t ci = 0; ci < test_sizes_count; ci++) {
             const size_t rows = rows_list[ri], cols = test_sizes[ci];
             float *o = test_alloc(rows * cols, 1), *t = test_alloc(rows * cols, 2);
-            float *g = test_alloc(rows * cols + 1, 3), *l = test_alloc(rows, 1), *l2 = test_alloc(rows, 2);
+            float *g = test_alloc(rows * cols + 1, 3), *l = test_alloc(rows, 1),
+                  *l2 = test_alloc(rows, 2);
             test_fill(o, rows * cols, 1 + cols, -3, 3);
             test_fill(t, rows * cols, 2 + cols, -1, 1);
             const float scale = 2.0f / (float)(rows * cols + 1);
@@ -97,10 +100,12 @@ ParameterizedTest(nerve_isa *isa, loss, mse) {
                     double dd = (double)o[r * cols + j] - t[r * cols + j];
                     s += dd * dd;
                     float want = scale * (o[r * cols + j] - t[r * cols + j]);
-                    cr_assert_eq(memcmp(&want, &g[r * cols + j], 4), 0, "%s mse grad (%zu,%zu)", kt->name, r, j);
+                    cr_assert_eq(memcmp(&want, &g[r * cols + j], 4), 0, "%s mse grad (%zu,%zu)",
+                                 kt->name, r, j);
                 }
-                cr_assert(fabs(l[r] - s) <= ((double)cols / 16 + 8) * 2 * EPS * s, "%s mse rows=%zu cols=%zu row %zu: %.9g vs %.9g",
-                          kt->name, rows, cols, r, (double)l[r], s);
+                cr_assert(fabs(l[r] - s) <= ((double)cols / 16 + 8) * 2 * EPS * s,
+                          "%s mse rows=%zu cols=%zu row %zu: %.9g vs %.9g", kt->name, rows, cols, r,
+                          (double)l[r], s);
             }
             kt->loss_mse(rows, cols, o, t, scale, NULL, l2); /* no gradient: same loss */
             cr_assert_eq(test_first_bit_mismatch(l, l2, rows), SIZE_MAX);
@@ -140,18 +145,23 @@ ParameterizedTest(nerve_isa *isa, loss, xent) {
                     for (size_t j = 0; j < cols; j++) sum += exp(orow[j] - mx);
                     double lse = log(sum), want = lse - (orow[lab[r]] - mx);
                     double tol = (8 + (double)cols) * EPS * (lse + fabs(orow[lab[r]] - mx)) + 1e-7;
-                    cr_assert(fabs(l[r] - want) <= tol, "%s xent rows=%zu cols=%zu row %zu: %.9g vs %.9g",
-                              kt->name, rows, cols, r, (double)l[r], want);
+                    cr_assert(fabs(l[r] - want) <= tol,
+                              "%s xent rows=%zu cols=%zu row %zu: %.9g vs %.9g", kt->name, rows,
+                              cols, r, (double)l[r], want);
                     for (size_t j = 0; j < cols; j++) {
                         double p = exp(orow[j] - mx) / sum;
                         double gw = scale * (p - (j == (size_t)lab[r] ? 1.0 : 0.0));
-                        double gt = (8 + fabs(orow[j] - mx) + (double)cols) * EPS * scale * (p + (j == (size_t)lab[r])) + 0x1p-149;
-                        cr_assert(fabs(g[r * cols + j] - gw) <= gt, "%s xent grad rows=%zu cols=%zu (%zu,%zu): %.9g vs %.9g",
+                        double gt = (8 + fabs(orow[j] - mx) + (double)cols) * EPS * scale *
+                                        (p + (j == (size_t)lab[r])) +
+                                    0x1p-149;
+                        cr_assert(fabs(g[r * cols + j] - gw) <= gt,
+                                  "%s xent grad rows=%zu cols=%zu (%zu,%zu): %.9g vs %.9g",
                                   kt->name, rows, cols, r, j, (double)g[r * cols + j], gw);
                     }
                 }
                 kt->loss_xent(rows, cols, o, lab, scale, NULL, l2);
-                cr_assert_eq(test_first_bit_mismatch(l, l2, rows), SIZE_MAX, "grad == NULL changes the loss");
+                cr_assert_eq(test_first_bit_mismatch(l, l2, rows), SIZE_MAX,
+                             "grad == NULL changes the loss");
                 test_free(o);
                 test_free(g);
                 test_free(l);

@@ -88,18 +88,27 @@ static void stf(uint8_t *p, float f) {
 static void fix_crc(uint8_t *b, size_t n) { st32(b + n - 4, (uint32_t)crc32(0, b, (uInt)(n - 4))); }
 
 /* Synthetic data: n samples, `in` features, labels or targets. */
-typedef struct { float *x, *y; int32_t *lab; size_t n, in, out; } data;
+typedef struct {
+    float *x, *y;
+    int32_t *lab;
+    size_t n, in, out;
+} data;
 
 static data make_data(size_t n, size_t in, size_t out, int cls, uint64_t seed) {
-    data d = {malloc(n * in * sizeof(float)), cls ? NULL : malloc(n * out * sizeof(float)),
-              cls ? malloc(n * sizeof(int32_t)) : NULL, n, in, out};
+    data d = {malloc(n * in * sizeof(float)),
+              cls ? NULL : malloc(n * out * sizeof(float)),
+              cls ? malloc(n * sizeof(int32_t)) : NULL,
+              n,
+              in,
+              out};
     uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
     for (size_t i = 0; i < n * in; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull; /* Knuth's MMIX LCG */
         d.x[i] = (float)((int)(s >> 40) % 2001 - 1000) / 1000.0f;
     }
     for (size_t i = 0; i < n; i++) {
-        if (cls) d.lab[i] = (int32_t)((d.x[i * in] > 0) + (d.x[i * in + 1] > 0.5f)) % (int32_t)out;
+        if (cls)
+            d.lab[i] = (int32_t)((d.x[i * in] > 0) + (d.x[i * in + 1] > 0.5f)) % (int32_t)out;
         else
             for (size_t k = 0; k < out; k++) d.y[i * out + k] = d.x[i * in + k % in] * 0.5f - 0.1f;
     }
@@ -120,7 +129,8 @@ static nerve_dataset view(const data *d) {
 static void train_epochs(nerve_net *net, const data *d, int epochs) {
     nerve_dataset v = view(d);
     nerve_epoch_opts o = {.batch_size = 7, .shuffle = 1};
-    for (int e = 0; e < epochs; e++) expect_status(nerve_net_train_epoch(net, &v, &o, NULL), NERVE_OK, "epoch");
+    for (int e = 0; e < epochs; e++)
+        expect_status(nerve_net_train_epoch(net, &v, &o, NULL), NERVE_OK, "epoch");
 }
 
 /* Every saved field of a and b bit-identical (training state if `ts`). */
@@ -132,8 +142,10 @@ static void assert_same_net(const nerve_net *a, const nerve_net *b, int ts) {
     for (size_t l = 0; l < a->n_layers; l++) cr_assert_eq(a->acts[l], b->acts[l]);
     for (size_t l = 0; l < a->n_layers; l++) {
         size_t nw = a->sizes[l + 1] * a->sizes[l], nb = a->sizes[l + 1];
-        cr_assert_eq(memcmp(a->params + a->w_off[l], b->params + b->w_off[l], nw * 4), 0, "W%zu", l);
-        cr_assert_eq(memcmp(a->params + a->b_off[l], b->params + b->b_off[l], nb * 4), 0, "b%zu", l);
+        cr_assert_eq(memcmp(a->params + a->w_off[l], b->params + b->w_off[l], nw * 4), 0, "W%zu",
+                     l);
+        cr_assert_eq(memcmp(a->params + a->b_off[l], b->params + b->b_off[l], nb * 4), 0, "b%zu",
+                     l);
         if (!ts) continue;
         const float *bufs[2][2] = {{a->opt_m, b->opt_m}, {a->opt_v, b->opt_v}};
         for (int k = 0; k < 2; k++) {
@@ -327,7 +339,8 @@ Test(model, training_section_layout) {
     size_t sizes[2] = {2, 3};
     nerve_act acts[1] = {NERVE_ACT_SIGMOID};
     nerve_net *net;
-    expect_status(nerve_net_create(&net, 1, sizes, acts, NERVE_LOSS_XENT, 0x1122334455667788ull), NERVE_OK, "c");
+    expect_status(nerve_net_create(&net, 1, sizes, acts, NERVE_LOSS_XENT, 0x1122334455667788ull),
+                  NERVE_OK, "c");
     nerve_opt o = nerve_opt_default(NERVE_OPT_ADAMW);
     o.lr = 0.125f;
     expect_status(nerve_net_set_optimizer(net, &o), NERVE_OK, "opt");
@@ -427,7 +440,8 @@ Test(model, every_single_bit_flip_rejected) {
             b[i] ^= (uint8_t)(1u << bit);
             nerve_net *net = (nerve_net *)1;
             nerve_status st = model_read_mem(b, n, "flip", &net);
-            cr_assert_eq(st, NERVE_EFORMAT, "byte %zu bit %d: status %d (%s)", i, bit, st, nerve_last_error());
+            cr_assert_eq(st, NERVE_EFORMAT, "byte %zu bit %d: status %d (%s)", i, bit, st,
+                         nerve_last_error());
             cr_assert_null(net);
             b[i] ^= (uint8_t)(1u << bit);
         }
@@ -440,7 +454,8 @@ Test(model, every_single_bit_flip_rejected) {
 }
 
 /* Patches one field of a valid file, fixes the CRC, expects EFORMAT + message. */
-static void hostile(const uint8_t *good, size_t n, size_t at, uint32_t v, size_t width, const char *want) {
+static void hostile(const uint8_t *good, size_t n, size_t at, uint32_t v, size_t width,
+                    const char *want) {
     uint8_t *b = malloc(n);
     memcpy(b, good, n);
     if (width == 4)
@@ -450,7 +465,8 @@ static void hostile(const uint8_t *good, size_t n, size_t at, uint32_t v, size_t
     fix_crc(b, n);
     nerve_net *net = (nerve_net *)1;
     nerve_status st = model_read_mem(b, n, "hostile", &net);
-    cr_assert_eq(st, NERVE_EFORMAT, "offset %zu = %u: status %d (%s)", at, v, st, nerve_last_error());
+    cr_assert_eq(st, NERVE_EFORMAT, "offset %zu = %u: status %d (%s)", at, v, st,
+                 nerve_last_error());
     cr_assert_null(net);
     cr_assert(strstr(nerve_last_error(), want), "offset %zu = %u: '%s' lacks '%s'", at, v,
               nerve_last_error(), want);
@@ -579,7 +595,8 @@ Test(model, full_disk_keeps_old_file) {
     size_t sizes[3] = {20, 30, 4};
     nerve_act acts[2] = {NERVE_ACT_TANH, NERVE_ACT_IDENTITY};
     nerve_net *small, *large, *back;
-    expect_status(nerve_net_create(&small, 1, sizes + 1, acts, NERVE_LOSS_MSE, 1), NERVE_OK, "small");
+    expect_status(nerve_net_create(&small, 1, sizes + 1, acts, NERVE_LOSS_MSE, 1), NERVE_OK,
+                  "small");
     expect_status(nerve_net_create(&large, 2, sizes, acts, NERVE_LOSS_MSE, 2), NERVE_OK, "large");
     const char *p = tpath("m.nrv");
     expect_status(nerve_net_save(small, p, 1), NERVE_OK, "first save");

@@ -70,10 +70,12 @@ Test(net_api, init_statistics) {
         const size_t n = sizes[l] * sizes[l + 1];
         const float *w = nerve_net_weights(net, l);
         double s = 0, s2 = 0, mx = 0;
-        for (size_t i = 0; i < n; i++) s += w[i], s2 += (double)w[i] * w[i], mx = fmax(mx, fabs(w[i]));
+        for (size_t i = 0; i < n; i++)
+            s += w[i], s2 += (double)w[i] * w[i], mx = fmax(mx, fabs(w[i]));
         const double var = s2 / (double)n - (s / (double)n) * (s / (double)n);
         cr_assert(mx <= a && mx > 0.97 * a, "layer %zu: max |w| %g, bound %g", l, mx, a);
-        cr_assert(fabs(var / (a * a / 3) - 1) < 0.1, "layer %zu: variance %g, want %g", l, var, a * a / 3);
+        cr_assert(fabs(var / (a * a / 3) - 1) < 0.1, "layer %zu: variance %g, want %g", l, var,
+                  a * a / 3);
         cr_assert(fabs(s / (double)n) < 0.05 * a);
     }
     nerve_net_free(net);
@@ -82,7 +84,8 @@ Test(net_api, init_statistics) {
 Test(net_api, seeds) {
     const size_t sizes[] = {4, 6, 3};
     const nerve_act acts[] = {NERVE_ACT_SIGMOID, NERVE_ACT_IDENTITY};
-    nerve_net *a = make(2, sizes, acts, NERVE_LOSS_XENT, 1), *b = make(2, sizes, acts, NERVE_LOSS_XENT, 1),
+    nerve_net *a = make(2, sizes, acts, NERVE_LOSS_XENT, 1),
+              *b = make(2, sizes, acts, NERVE_LOSS_XENT, 1),
               *c = make(2, sizes, acts, NERVE_LOSS_XENT, 2);
     cr_assert_eq(memcmp(nerve_net_weights(a, 0), nerve_net_weights(b, 0), 24 * 4), 0);
     cr_assert_neq(memcmp(nerve_net_weights(a, 0), nerve_net_weights(c, 0), 24 * 4), 0);
@@ -144,7 +147,8 @@ Test(net_api, names) {
 Test(net_api, create_rejects_bad_arguments) {
     nerve_net *net = (nerve_net *)1;
     const size_t sizes[] = {3, 4, 2}, zero[] = {3, 0, 2}, one_class[] = {3, 4, 1};
-    const nerve_act acts[] = {NERVE_ACT_RELU, NERVE_ACT_IDENTITY}, bad[] = {NERVE_ACT_RELU, (nerve_act)42};
+    const nerve_act acts[] = {NERVE_ACT_RELU, NERVE_ACT_IDENTITY},
+                    bad[] = {NERVE_ACT_RELU, (nerve_act)42};
     cr_assert_eq(nerve_net_create(&net, 0, sizes, acts, NERVE_LOSS_MSE, 1), NERVE_EINVAL);
     cr_assert_null(net);
     cr_assert_eq(nerve_net_create(&net, 2, NULL, acts, NERVE_LOSS_MSE, 1), NERVE_EINVAL);
@@ -179,7 +183,10 @@ Test(net_api, optimizer_defaults_and_validation) {
     const size_t sizes[] = {2, 2};
     const nerve_act acts[] = {NERVE_ACT_IDENTITY};
     nerve_net *net = make(1, sizes, acts, NERVE_LOSS_MSE, 1);
-    struct { nerve_opt o; const char *why; } bad[] = {
+    struct {
+        nerve_opt o;
+        const char *why;
+    } bad[] = {
         {{.kind = NERVE_OPT_SGD, .lr = -0.1f}, "learning rate"},
         {{.kind = NERVE_OPT_SGD, .lr = NAN}, "learning rate"},
         {{.kind = NERVE_OPT_SGD, .lr = 0.1f, .momentum = -1}, "momentum"},
@@ -192,7 +199,8 @@ Test(net_api, optimizer_defaults_and_validation) {
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cr_assert_eq(nerve_net_set_optimizer(net, &bad[i].o), NERVE_EINVAL, "case %zu accepted", i);
-        cr_assert(strstr(nerve_last_error(), bad[i].why) != NULL, "case %zu: '%s'", i, nerve_last_error());
+        cr_assert(strstr(nerve_last_error(), bad[i].why) != NULL, "case %zu: '%s'", i,
+                  nerve_last_error());
     }
     /* a rejected setting leaves the old one */
     cr_assert_eq(nerve_net_optimizer(net).kind, NERVE_OPT_SGD);
@@ -249,7 +257,8 @@ Test(net_api, default_sgd_step_and_reset) {
 Test(net_api, set_optimizer_resets_state) {
     const size_t sizes[] = {4, 5, 3};
     const nerve_act acts[] = {NERVE_ACT_TANH, NERVE_ACT_IDENTITY};
-    nerve_net *a = make(2, sizes, acts, NERVE_LOSS_XENT, 3), *b = make(2, sizes, acts, NERVE_LOSS_XENT, 3);
+    nerve_net *a = make(2, sizes, acts, NERVE_LOSS_XENT, 3),
+              *b = make(2, sizes, acts, NERVE_LOSS_XENT, 3);
     nerve_opt adam = nerve_opt_default(NERVE_OPT_ADAM);
     adam.lr = 0.05f;
     cr_assert_eq(nerve_net_set_optimizer(a, &adam), NERVE_OK);
@@ -270,7 +279,9 @@ Test(net_api, set_optimizer_resets_state) {
         cr_assert_eq(nerve_net_train_batch(b, &bt, NULL), NERVE_OK);
     }
     for (size_t l = 0; l < 2; l++)
-        cr_assert_eq(memcmp(nerve_net_weights(a, l), nerve_net_weights(b, l), sizes[l] * sizes[l + 1] * 4), 0);
+        cr_assert_eq(
+            memcmp(nerve_net_weights(a, l), nerve_net_weights(b, l), sizes[l] * sizes[l + 1] * 4),
+            0);
     nerve_net_free(a), nerve_net_free(b);
 }
 
@@ -279,7 +290,8 @@ Test(net_api, set_optimizer_resets_state) {
 Test(net_api, batch_rejects_bad_arguments) {
     const size_t sizes[] = {3, 4, 3};
     const nerve_act acts[] = {NERVE_ACT_RELU, NERVE_ACT_IDENTITY};
-    nerve_net *xe = make(2, sizes, acts, NERVE_LOSS_XENT, 1), *ms = make(2, sizes, acts, NERVE_LOSS_MSE, 1);
+    nerve_net *xe = make(2, sizes, acts, NERVE_LOSS_XENT, 1),
+              *ms = make(2, sizes, acts, NERVE_LOSS_MSE, 1);
     float x[6] = {0}, y[6] = {0};
     int32_t lab[2] = {0, 3}, ok[2] = {0, 2}, neg[2] = {-1, 0};
     float loss;
@@ -298,7 +310,7 @@ Test(net_api, batch_rejects_bad_arguments) {
     b.labels = NULL;
     cr_assert_eq(nerve_net_train_batch(xe, &b, &loss), NERVE_EINVAL); /* y for xent */
     cr_assert(strstr(nerve_last_error(), "labels") != NULL);
-    cr_assert_eq(nerve_net_train_batch(ms, &b, &loss), NERVE_OK);     /* y for mse */
+    cr_assert_eq(nerve_net_train_batch(ms, &b, &loss), NERVE_OK); /* y for mse */
     b.y = NULL;
     b.labels = ok;
     cr_assert_eq(nerve_net_train_batch(ms, &b, &loss), NERVE_EINVAL); /* labels for mse */
@@ -390,7 +402,8 @@ Test(net_api, forward_paths_agree) {
         float o3[4];
         cr_assert_eq(nerve_net_forward_const(net, x + 20 * r, 1, o3, NULL), NERVE_OK);
         cr_assert_eq(test_first_bit_mismatch(o2, o3, 4), SIZE_MAX);
-        for (int j = 0; j < 4; j++) cr_assert(fabsf(o2[j] - o1[r * 4 + j]) <= 1e-5f * (fabsf(o1[r * 4 + j]) + 1e-2f));
+        for (int j = 0; j < 4; j++)
+            cr_assert(fabsf(o2[j] - o1[r * 4 + j]) <= 1e-5f * (fabsf(o1[r * 4 + j]) + 1e-2f));
     }
     /* a weight write takes effect at the next call */
     nerve_net_bias(net, 2)[1] += 1.0f;
@@ -414,14 +427,16 @@ static void progress(void *user, size_t done, size_t total, float loss) {
 Test(net_api, epochs) {
     const size_t sizes[] = {6, 12, 3};
     const nerve_act acts[] = {NERVE_ACT_TANH, NERVE_ACT_IDENTITY};
-    nerve_net *a = make(2, sizes, acts, NERVE_LOSS_XENT, 11), *b = make(2, sizes, acts, NERVE_LOSS_XENT, 11);
+    nerve_net *a = make(2, sizes, acts, NERVE_LOSS_XENT, 11),
+              *b = make(2, sizes, acts, NERVE_LOSS_XENT, 11);
     float x[100 * 6];
     int32_t lab[100];
     test_fill(x, 600, 2, -1, 1);
     for (int i = 0; i < 100; i++) lab[i] = x[i * 6] > 0 ? (x[i * 6 + 1] > 0 ? 2 : 1) : 0;
     nerve_dataset d = {.x = x, .labels = lab, .n = 100, .in = 6, .out = 3};
     int count = 0;
-    nerve_epoch_opts eo = {.batch_size = 16, .shuffle = 1, .progress = progress, .progress_user = &count};
+    nerve_epoch_opts eo = {
+        .batch_size = 16, .shuffle = 1, .progress = progress, .progress_user = &count};
     nerve_eval r1, r2;
     cr_assert_eq(nerve_net_train_epoch(a, &d, &eo, &r1), NERVE_OK, "%s", nerve_last_error());
     cr_assert_eq(count, 7); /* ceil(100 / 16) batches */
@@ -512,7 +527,8 @@ Test(net_api, evaluate_regression) {
 Test(net_api, set_lr_keeps_state) {
     const size_t sizes[] = {3, 4, 2};
     const nerve_act acts[] = {NERVE_ACT_TANH, NERVE_ACT_IDENTITY};
-    nerve_net *a = make(2, sizes, acts, NERVE_LOSS_MSE, 6), *b = make(2, sizes, acts, NERVE_LOSS_MSE, 6);
+    nerve_net *a = make(2, sizes, acts, NERVE_LOSS_MSE, 6),
+              *b = make(2, sizes, acts, NERVE_LOSS_MSE, 6);
     nerve_opt o = nerve_opt_default(NERVE_OPT_SGD);
     o.lr = 0.1f;
     o.momentum = 0.9f;
@@ -542,7 +558,8 @@ Test(net_api, set_lr_keeps_state) {
     cr_assert_eq(nerve_net_set_lr(NULL, 0.1f), NERVE_EINVAL);
     cr_assert_eq(nerve_net_optimizer(a).lr, 0.05f);
     /* setting the same rate mid-run changes nothing (momentum kept) */
-    nerve_net *c = make(2, sizes, acts, NERVE_LOSS_MSE, 6), *d = make(2, sizes, acts, NERVE_LOSS_MSE, 6);
+    nerve_net *c = make(2, sizes, acts, NERVE_LOSS_MSE, 6),
+              *d = make(2, sizes, acts, NERVE_LOSS_MSE, 6);
     o.lr = 0.1f;
     cr_assert_eq(nerve_net_set_optimizer(c, &o), NERVE_OK);
     cr_assert_eq(nerve_net_set_optimizer(d, &o), NERVE_OK);

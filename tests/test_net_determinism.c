@@ -27,11 +27,21 @@ typedef struct config {
  * (the fma chains continue across K blocks), batches that leave ragged tiles
  * and threads with empty shares. */
 static const config configs[] = {
-    {3, {37, 70, 33, 10}, {NERVE_ACT_RELU, NERVE_ACT_TANH, NERVE_ACT_IDENTITY}, NERVE_LOSS_XENT,
-     NERVE_OPT_ADAM, 0, 0},
+    {3,
+     {37, 70, 33, 10},
+     {NERVE_ACT_RELU, NERVE_ACT_TANH, NERVE_ACT_IDENTITY},
+     NERVE_LOSS_XENT,
+     NERVE_OPT_ADAM,
+     0,
+     0},
     {2, {300, 47, 3}, {NERVE_ACT_GELU, NERVE_ACT_SIGMOID}, NERVE_LOSS_MSE, NERVE_OPT_SGD, 0.9f, 1},
-    {4, {19, 17, 64, 16, 5}, {NERVE_ACT_SILU, NERVE_ACT_ELU, NERVE_ACT_SOFTPLUS, NERVE_ACT_LEAKY_RELU},
-     NERVE_LOSS_MSE, NERVE_OPT_ADAMW, 0, 0},
+    {4,
+     {19, 17, 64, 16, 5},
+     {NERVE_ACT_SILU, NERVE_ACT_ELU, NERVE_ACT_SOFTPLUS, NERVE_ACT_LEAKY_RELU},
+     NERVE_LOSS_MSE,
+     NERVE_OPT_ADAMW,
+     0,
+     0},
 };
 #define NCONFIGS (sizeof configs / sizeof configs[0])
 
@@ -48,8 +58,8 @@ typedef struct result {
 
 static void train(const config *c, uint64_t seed, result *r) {
     nerve_net *net;
-    cr_assert_eq(nerve_net_create(&net, c->layers, c->sizes, c->acts, c->loss, seed), NERVE_OK, "%s",
-                 nerve_last_error());
+    cr_assert_eq(nerve_net_create(&net, c->layers, c->sizes, c->acts, c->loss, seed), NERVE_OK,
+                 "%s", nerve_last_error());
     nerve_opt o = nerve_opt_default(c->opt);
     o.lr = c->opt == NERVE_OPT_SGD ? 0.05f : 0.01f;
     o.momentum = c->momentum;
@@ -68,7 +78,8 @@ static void train(const config *c, uint64_t seed, result *r) {
             b.labels = labels;
         else
             b.y = y;
-        cr_assert_eq(nerve_net_train_batch(net, &b, &r->losses[s]), NERVE_OK, "%s", nerve_last_error());
+        cr_assert_eq(nerve_net_train_batch(net, &b, &r->losses[s]), NERVE_OK, "%s",
+                     nerve_last_error());
     }
     r->count = nerve_net_param_count(net);
     r->params = malloc(r->count * sizeof(float));

@@ -18,16 +18,27 @@ static const size_t sizes[L + 1] = {5, 9, 7, 4};
 
 static double act_d(nerve_act a, double x) {
     switch (a) {
-    case NERVE_ACT_IDENTITY: return x;
-    case NERVE_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
-    case NERVE_ACT_TANH: return tanh(x);
-    case NERVE_ACT_RELU: return x > 0 ? x : 0.0;
-    case NERVE_ACT_LEAKY_RELU: return x > 0 ? x : 0.01 * x;
-    case NERVE_ACT_ELU: return x > 0 ? x : expm1(x);
-    case NERVE_ACT_GELU: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
-    case NERVE_ACT_SILU: return x / (1.0 + exp(-x));
-    case NERVE_ACT_SOFTPLUS: return x > 20 ? x : log1p(exp(x));
-    default: cr_assert_fail("bad activation"); return 0;
+    case NERVE_ACT_IDENTITY:
+        return x;
+    case NERVE_ACT_SIGMOID:
+        return 1.0 / (1.0 + exp(-x));
+    case NERVE_ACT_TANH:
+        return tanh(x);
+    case NERVE_ACT_RELU:
+        return x > 0 ? x : 0.0;
+    case NERVE_ACT_LEAKY_RELU:
+        return x > 0 ? x : 0.01 * x;
+    case NERVE_ACT_ELU:
+        return x > 0 ? x : expm1(x);
+    case NERVE_ACT_GELU:
+        return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    case NERVE_ACT_SILU:
+        return x / (1.0 + exp(-x));
+    case NERVE_ACT_SOFTPLUS:
+        return x > 20 ? x : log1p(exp(x));
+    default:
+        cr_assert_fail("bad activation");
+        return 0;
     }
 }
 
@@ -38,8 +49,8 @@ typedef struct ref {
 } ref;
 
 /* Mean loss of the batch in double; out (n x C) gets the network output. */
-static double ref_loss(const ref *r, const float *x, const float *y, const int32_t *labels, size_t n,
-                       double *outp) {
+static double ref_loss(const ref *r, const float *x, const float *y, const int32_t *labels,
+                       size_t n, double *outp) {
     double h[2][16];
     double total = 0;
     const size_t C = sizes[L];
@@ -142,7 +153,8 @@ static void check_case(const gc_param *p) {
 
     double outd[3 * 4];
     const double ld = ref_loss(&r, x, y, labels, n, outd);
-    cr_assert(fabs(loss - ld) <= 1e-5 * fmax(fabs(ld), 1e-3), "loss %.9g vs reference %.9g", (double)loss, ld);
+    cr_assert(fabs(loss - ld) <= 1e-5 * fmax(fabs(ld), 1e-3), "loss %.9g vs reference %.9g",
+              (double)loss, ld);
     float out[3 * 4];
     cr_assert_eq(nerve_net_forward(net, x, n, out), NERVE_OK);
     double om = 0;
@@ -166,7 +178,8 @@ static void check_case(const gc_param *p) {
                 fd[i] = (lp - lm) / (2 * h);
             }
             check_array(isb ? "db" : "dW", l,
-                        isb ? nerve_net_bias_grad(net, l) : nerve_net_weight_grad(net, l), fd, cnt, p);
+                        isb ? nerve_net_bias_grad(net, l) : nerve_net_weight_grad(net, l), fd, cnt,
+                        p);
             free(fd);
         }
     }

@@ -27,12 +27,13 @@ Test(net_train, xor_converges) {
         cr_assert_eq(nerve_net_train_batch(net, &b, &loss), NERVE_OK);
         if (i == 0) first = loss;
     }
-    cr_assert(loss < 0.01f, "XOR did not converge: loss %g (first %g)", (double)loss, (double)first);
+    cr_assert(loss < 0.01f, "XOR did not converge: loss %g (first %g)", (double)loss,
+              (double)first);
     float out[4];
     cr_assert_eq(nerve_net_forward(net, x, 4, out), NERVE_OK);
     for (int i = 0; i < 4; i++)
-        cr_assert(fabsf(out[i] - y[i]) < 0.2f, "XOR(%g, %g) = %g", (double)x[2 * i], (double)x[2 * i + 1],
-                  (double)out[i]);
+        cr_assert(fabsf(out[i] - y[i]) < 0.2f, "XOR(%g, %g) = %g", (double)x[2 * i],
+                  (double)x[2 * i + 1], (double)out[i]);
     nerve_net_free(net);
 }
 
@@ -52,7 +53,8 @@ Test(net_train, xor_online) {
     }
     float out[4];
     cr_assert_eq(nerve_net_forward(net, x, 4, out), NERVE_OK);
-    for (int i = 0; i < 4; i++) cr_assert(fabsf(out[i] - y[i]) < 0.2f, "XOR[%d] = %g", i, (double)out[i]);
+    for (int i = 0; i < 4; i++)
+        cr_assert(fabsf(out[i] - y[i]) < 0.2f, "XOR[%d] = %g", i, (double)out[i]);
     nerve_net_free(net);
 }
 

@@ -55,10 +55,12 @@ ParameterizedTest(nerve_isa *isa, optim, sgd) {
             }
             cr_assert(w[n] == 99.0f && v[n] == 99.0f, "wrote past the end");
             for (size_t i = 0; i < n; i++) {
-                cr_assert(fabs(w[i] - wd[i]) <= 1e-6 * (fabs(wd[i]) + 1), "%s sgd config %zu n=%zu w[%zu]: %.9g vs %.9g",
-                          kt->name, c, n, i, (double)w[i], wd[i]);
+                cr_assert(fabs(w[i] - wd[i]) <= 1e-6 * (fabs(wd[i]) + 1),
+                          "%s sgd config %zu n=%zu w[%zu]: %.9g vs %.9g", kt->name, c, n, i,
+                          (double)w[i], wd[i]);
                 if (sgd_cfg[c].momentum != 0)
-                    cr_assert(fabs(v[i] - vd[i]) <= 1e-6 * (fabs(vd[i]) + 1), "%s sgd v[%zu]", kt->name, i);
+                    cr_assert(fabs(v[i] - vd[i]) <= 1e-6 * (fabs(vd[i]) + 1), "%s sgd v[%zu]",
+                              kt->name, i);
             }
             test_free(w);
             test_free(v);
@@ -114,7 +116,10 @@ ParameterizedTestParameters(optim, adam) {
 
 ParameterizedTest(nerve_isa *isa, optim, adam) {
     const kernels *kt = kernels_for(*isa);
-    const struct { float lr, wd; int decoupled; } cfg[] = {{1e-3f, 0, 0}, {1e-2f, 0.1f, 0}, {1e-2f, 0.1f, 1}};
+    const struct {
+        float lr, wd;
+        int decoupled;
+    } cfg[] = {{1e-3f, 0, 0}, {1e-2f, 0.1f, 0}, {1e-2f, 0.1f, 1}};
     const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
     for (size_t c = 0; c < 3; c++)
         for (size_t si = 0; si < test_sizes_count; si++) {
@@ -126,8 +131,12 @@ ParameterizedTest(nerve_isa *isa, optim, adam) {
             for (size_t i = 0; i < n; i++) wd[i] = w[i], md[i] = vd[i] = 0, m[i] = v[i] = 0;
             w[n] = m[n] = v[n] = 99.0f;
             for (int t = 1; t <= STEPS; t++) {
-                opt_step s = {.lr = cfg[c].lr, .weight_decay = cfg[c].wd, .decoupled = cfg[c].decoupled,
-                              .beta1 = b1, .beta2 = b2, .eps = eps};
+                opt_step s = {.lr = cfg[c].lr,
+                              .weight_decay = cfg[c].wd,
+                              .decoupled = cfg[c].decoupled,
+                              .beta1 = b1,
+                              .beta2 = b2,
+                              .eps = eps};
                 s.step_size = (float)(cfg[c].lr / (1 - pow(b1, t)));
                 s.inv_sqrt_bc2 = (float)(1 / sqrt(1 - pow(b2, t)));
                 test_fill(g, n, 300 * (uint64_t)t + n, -1, 1);
@@ -139,11 +148,15 @@ ParameterizedTest(nerve_isa *isa, optim, adam) {
             }
             cr_assert(w[n] == 99.0f && m[n] == 99.0f && v[n] == 99.0f, "wrote past the end");
             for (size_t i = 0; i < n; i++) {
-                cr_assert(fabs(w[i] - wd[i]) <= 1e-6 * (fabs(wd[i]) + 1), "%s adam config %zu n=%zu w[%zu]: %.9g vs %.9g",
-                          kt->name, c, n, i, (double)w[i], wd[i]);
-                cr_assert(fabs(m[i] - md[i]) <= 1e-6 * (fabs(md[i]) + 0.1) /* m sums terms up to 0.1 in size */, "%s adam config %zu n=%zu m[%zu]: %.9g vs %.9g", kt->name, c, n, i, (double)m[i], md[i]);
-                cr_assert(fabs(v[i] - vd[i]) <= 1e-5 * vd[i] + 1e-12, "%s adam v[%zu]: %.9g vs %.9g", kt->name, i,
-                          (double)v[i], vd[i]);
+                cr_assert(fabs(w[i] - wd[i]) <= 1e-6 * (fabs(wd[i]) + 1),
+                          "%s adam config %zu n=%zu w[%zu]: %.9g vs %.9g", kt->name, c, n, i,
+                          (double)w[i], wd[i]);
+                cr_assert(fabs(m[i] - md[i]) <=
+                              1e-6 * (fabs(md[i]) + 0.1) /* m sums terms up to 0.1 in size */,
+                          "%s adam config %zu n=%zu m[%zu]: %.9g vs %.9g", kt->name, c, n, i,
+                          (double)m[i], md[i]);
+                cr_assert(fabs(v[i] - vd[i]) <= 1e-5 * vd[i] + 1e-12,
+                          "%s adam v[%zu]: %.9g vs %.9g", kt->name, i, (double)v[i], vd[i]);
             }
             test_free(w);
             test_free(m);

@@ -36,7 +36,8 @@ static float ordered(size_t n, const float *x, const float *y) {
                 a[b][l] = y ? fmaf(x[k], y[k], a[b][l]) : a[b][l] + x[k];
             }
     for (int b = 0; i + 16 <= n; i += 16, b++)
-        for (int l = 0; l < 16; l++) a[b][l] = y ? fmaf(x[i + l], y[i + l], a[b][l]) : a[b][l] + x[i + l];
+        for (int l = 0; l < 16; l++)
+            a[b][l] = y ? fmaf(x[i + l], y[i + l], a[b][l]) : a[b][l] + x[i + l];
     if (i < n)
         for (int l = 0; l < 16; l++) {
             float xv = i + l < n ? x[i + l] : 0.0f, yv = y && i + l < n ? y[i + l] : 0.0f;
@@ -47,7 +48,8 @@ static float ordered(size_t n, const float *x, const float *y) {
     return tree16(v);
 }
 
-static const size_t lens[] = {0, 1, 2, 15, 16, 17, 31, 33, 47, 48, 63, 64, 65, 100, 127, 128, 129, 257, 1000, 4099, 100003};
+static const size_t lens[] = {0,  1,  2,   15,  16,  17,  31,  33,   47,   48,    63,
+                              64, 65, 100, 127, 128, 129, 257, 1000, 4099, 100003};
 
 ParameterizedTestParameters(reduce, sum_dot) {
     static nerve_isa isas[NERVE_ISA_COUNT];
@@ -72,13 +74,15 @@ ParameterizedTest(nerve_isa *isa, reduce, sum_dot) {
         float gs = kt->sum(n, x), gd = kt->dot(n, x, y);
         /* error bound of a summation tree of depth <= n/64 + 8 */
         double depth = (double)n / 64 + 10;
-        cr_assert(fabs(gs - s) <= depth * EPS * sa, "%s sum n=%zu: %.9g vs %.9g", kt->name, n, (double)gs, s);
-        cr_assert(fabs(gd - d) <= depth * EPS * da, "%s dot n=%zu: %.9g vs %.9g", kt->name, n, (double)gd, d);
+        cr_assert(fabs(gs - s) <= depth * EPS * sa, "%s sum n=%zu: %.9g vs %.9g", kt->name, n,
+                  (double)gs, s);
+        cr_assert(fabs(gd - d) <= depth * EPS * da, "%s dot n=%zu: %.9g vs %.9g", kt->name, n,
+                  (double)gd, d);
         float os = ordered(n, x, NULL), od = ordered(n, x, y);
-        cr_assert_eq(memcmp(&gs, &os, 4), 0, "%s sum n=%zu: %a, documented order gives %a", kt->name, n,
-                     (double)gs, (double)os);
-        cr_assert_eq(memcmp(&gd, &od, 4), 0, "%s dot n=%zu: %a, documented order gives %a", kt->name, n,
-                     (double)gd, (double)od);
+        cr_assert_eq(memcmp(&gs, &os, 4), 0, "%s sum n=%zu: %a, documented order gives %a",
+                     kt->name, n, (double)gs, (double)os);
+        cr_assert_eq(memcmp(&gd, &od, 4), 0, "%s dot n=%zu: %a, documented order gives %a",
+                     kt->name, n, (double)gd, (double)od);
         test_free(x);
         test_free(y);
     }
@@ -117,7 +121,8 @@ ParameterizedTest(nerve_isa *isa, reduce, colsum) {
                 for (size_t j = 0; j < cols; j++) {
                     float want = acc ? y0[j] : 0.0f;
                     for (size_t i = 0; i < rows; i++) want = want + x[i * ldx + j];
-                    cr_assert_eq(memcmp(&want, &y[j], 4), 0, "%s colsum rows=%zu cols=%zu acc=%d: y[%zu] = %a, want %a",
+                    cr_assert_eq(memcmp(&want, &y[j], 4), 0,
+                                 "%s colsum rows=%zu cols=%zu acc=%d: y[%zu] = %a, want %a",
                                  kt->name, rows, cols, acc, j, (double)y[j], (double)want);
                 }
                 cr_assert(y[cols] == y0[cols] && y[cols + 1] == y0[cols + 1], "wrote past the end");
@@ -130,7 +135,8 @@ ParameterizedTest(nerve_isa *isa, reduce, colsum) {
     float *x = malloc(rows * cols * sizeof(float)), *y = malloc(cols * sizeof(float));
     test_fill(x, rows * cols, 1, -1, 1);
     kt->colsum(rows, cols, x, cols, y, 0);
-    for (size_t j = 0; j < cols; j++) cr_assert_eq(y[j], (0.0f + x[j]) + x[cols + j] + x[2 * cols + j]);
+    for (size_t j = 0; j < cols; j++)
+        cr_assert_eq(y[j], (0.0f + x[j]) + x[cols + j] + x[2 * cols + j]);
     free(x);
     free(y);
 }
@@ -160,8 +166,9 @@ ParameterizedTest(nerve_isa *isa, reduce, axpby_bias_add) {
             kt->axpby(n, alpha, x, beta, y);
             for (size_t i = 0; i < n; i++) {
                 float want = beta == 0.0f ? alpha * x[i] : fmaf(beta, y0[i], alpha * x[i]);
-                cr_assert_eq(memcmp(&want, &y[i], 4), 0, "%s axpby n=%zu a=%g b=%g: y[%zu]=%a want %a",
-                             kt->name, n, (double)alpha, (double)beta, i, (double)y[i], (double)want);
+                cr_assert_eq(memcmp(&want, &y[i], 4), 0,
+                             "%s axpby n=%zu a=%g b=%g: y[%zu]=%a want %a", kt->name, n,
+                             (double)alpha, (double)beta, i, (double)y[i], (double)want);
             }
             cr_assert(y[n] == y0[n]);
             test_free(x);
@@ -172,7 +179,8 @@ ParameterizedTest(nerve_isa *isa, reduce, axpby_bias_add) {
     for (size_t ri = 0; ri < 4; ri++)
         for (size_t si = 0; si < test_sizes_count; si++) {
             const size_t rows = rows_list[ri], cols = test_sizes[si], ldy = cols + 5;
-            float *b = test_alloc(cols, 3), *y = test_alloc(rows * ldy, 1), *y0 = malloc((rows * ldy + 1) * 4);
+            float *b = test_alloc(cols, 3), *y = test_alloc(rows * ldy, 1),
+                  *y0 = malloc((rows * ldy + 1) * 4);
             test_fill(b, cols, 31 + cols, -1, 1);
             test_fill(y0, rows * ldy, 37 + rows, -1, 1);
             memcpy(y, y0, rows * ldy * 4);
@@ -180,8 +188,9 @@ ParameterizedTest(nerve_isa *isa, reduce, axpby_bias_add) {
             for (size_t i = 0; i < rows; i++)
                 for (size_t j = 0; j < ldy; j++) {
                     float want = j < cols ? y0[i * ldy + j] + b[j] : y0[i * ldy + j];
-                    cr_assert_eq(memcmp(&want, &y[i * ldy + j], 4), 0, "%s bias_add rows=%zu cols=%zu (%zu,%zu)",
-                                 kt->name, rows, cols, i, j);
+                    cr_assert_eq(memcmp(&want, &y[i * ldy + j], 4), 0,
+                                 "%s bias_add rows=%zu cols=%zu (%zu,%zu)", kt->name, rows, cols, i,
+                                 j);
                 }
             test_free(b);
             test_free(y);

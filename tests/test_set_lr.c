@@ -44,8 +44,8 @@ static void load(nerve_net *net, double *p) {
 static void expect_params(nerve_net *net, const double *p, const char *what) {
     for (int i = 0; i <= IN; i++) {
         double got = i < IN ? nerve_net_weights(net, 0)[i] : nerve_net_bias(net, 0)[0];
-        cr_assert(fabs(got - p[i]) <= 1e-6 * (fabs(p[i]) + 1), "%s: parameter %d is %.9g, expected %.9g",
-                  what, i, got, p[i]);
+        cr_assert(fabs(got - p[i]) <= 1e-6 * (fabs(p[i]) + 1),
+                  "%s: parameter %d is %.9g, expected %.9g", what, i, got, p[i]);
     }
 }
 

@@ -24,17 +24,22 @@
 
 static const vec_check_api *api_for(nerve_isa isa) {
     switch (isa) {
-    case NERVE_ISA_SCALAR: return &vec_check__scalar;
+    case NERVE_ISA_SCALAR:
+        return &vec_check__scalar;
 #ifdef VEC_CHECK_HAVE_AVX2
-    case NERVE_ISA_AVX2: return &vec_check__avx2;
+    case NERVE_ISA_AVX2:
+        return &vec_check__avx2;
 #endif
 #ifdef VEC_CHECK_HAVE_AVX512
-    case NERVE_ISA_AVX512: return &vec_check__avx512;
+    case NERVE_ISA_AVX512:
+        return &vec_check__avx512;
 #endif
 #ifdef VEC_CHECK_HAVE_NEON
-    case NERVE_ISA_NEON: return &vec_check__neon;
+    case NERVE_ISA_NEON:
+        return &vec_check__neon;
 #endif
-    default: return NULL;
+    default:
+        return NULL;
     }
 }
 
@@ -47,25 +52,42 @@ static size_t vec_isas(nerve_isa *out) {
     return n;
 }
 
-#define VEC_PARAMS(name)                                          \
-    ParameterizedTestParameters(vec, name) {                      \
-        static nerve_isa isas[NERVE_ISA_COUNT];                   \
-        size_t n = vec_isas(isas);                                \
-        return cr_make_param_array(nerve_isa, isas, n);           \
+#define VEC_PARAMS(name)                                                                           \
+    ParameterizedTestParameters(vec, name) {                                                       \
+        static nerve_isa isas[NERVE_ISA_COUNT];                                                    \
+        size_t n = vec_isas(isas);                                                                 \
+        return cr_make_param_array(nerve_isa, isas, n);                                            \
     }
 
 static const char *const op_names[VOP_COUNT] = {
-    "zero", "set1", "copy", "add", "sub", "mul", "div", "sqrt", "abs", "neg", "fma", "fnma",
-    "max", "min", "lt", "le", "gt", "ge", "eq", "isnan", "and", "or", "andnot", "select",
-    "vi_set1", "vi_add", "vi_sub", "vi_and", "vi_or", "vi_shl23", "vi_sra23", "vi_to_vf",
-    "vf_to_vi",
+    "zero",  "set1",     "copy",     "add",      "sub",      "mul",    "div",
+    "sqrt",  "abs",      "neg",      "fma",      "fnma",     "max",    "min",
+    "lt",    "le",       "gt",       "ge",       "eq",       "isnan",  "and",
+    "or",    "andnot",   "select",   "vi_set1",  "vi_add",   "vi_sub", "vi_and",
+    "vi_or", "vi_shl23", "vi_sra23", "vi_to_vf", "vf_to_vi",
 };
 
 /* ---- bits <-> values ---------------------------------------------------- */
-static float fl(uint32_t u) { float f; memcpy(&f, &u, sizeof f); return f; }
-static uint32_t bits(float f) { uint32_t u; memcpy(&u, &f, sizeof u); return u; }
-static int32_t as_int(uint32_t u) { int32_t i; memcpy(&i, &u, sizeof i); return i; }
-static uint32_t ibits(int32_t i) { uint32_t u; memcpy(&u, &i, sizeof u); return u; }
+static float fl(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+static uint32_t bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+static int32_t as_int(uint32_t u) {
+    int32_t i;
+    memcpy(&i, &u, sizeof i);
+    return i;
+}
+static uint32_t ibits(int32_t i) {
+    uint32_t u;
+    memcpy(&u, &i, sizeof u);
+    return u;
+}
 static int is_nan_bits(uint32_t u) { return (u & 0x7fffffffu) > 0x7f800000u; }
 static uint32_t mask(int c) { return c ? 0xffffffffu : 0u; }
 
@@ -73,42 +95,76 @@ static uint32_t mask(int c) { return c ? 0xffffffffu : 0u; }
 static uint32_t ref_lane(int op, uint32_t a, uint32_t b, uint32_t c, uint32_t a0) {
     const float x = fl(a), y = fl(b), z = fl(c);
     switch ((vop)op) {
-    case VOP_ZERO: return 0;
-    case VOP_SET1: return a0;
-    case VOP_COPY: return a;
-    case VOP_ADD: return bits(x + y);
-    case VOP_SUB: return bits(x - y);
-    case VOP_MUL: return bits(x * y);
-    case VOP_DIV: return bits(x / y);
-    case VOP_SQRT: return bits(sqrtf(x));
-    case VOP_ABS: return a & 0x7fffffffu;
-    case VOP_NEG: return a ^ 0x80000000u;
-    case VOP_FMA: return bits(fmaf(x, y, z));
-    case VOP_FNMA: return bits(fmaf(-x, y, z));
-    case VOP_MAX: return x > y ? a : b;
-    case VOP_MIN: return x < y ? a : b;
-    case VOP_LT: return mask(x < y);
-    case VOP_LE: return mask(x <= y);
-    case VOP_GT: return mask(x > y);
-    case VOP_GE: return mask(x >= y);
-    case VOP_EQ: return mask(x == y);
-    case VOP_ISNAN: return mask(is_nan_bits(a));
-    case VOP_AND: return mask(x > 0 && y > 0);
-    case VOP_OR: return mask(x > 0 || y > 0);
-    case VOP_ANDNOT: return mask(x > 0 && !(y > 0));
-    case VOP_SELECT: return z > 0 ? a : b;
-    case VOP_VI_SET1: return a0;
-    case VOP_VI_ADD: return a + b;
-    case VOP_VI_SUB: return a - b;
-    case VOP_VI_AND: return a & b;
-    case VOP_VI_OR: return a | b;
-    case VOP_VI_SHL23: return a << 23;
+    case VOP_ZERO:
+        return 0;
+    case VOP_SET1:
+        return a0;
+    case VOP_COPY:
+        return a;
+    case VOP_ADD:
+        return bits(x + y);
+    case VOP_SUB:
+        return bits(x - y);
+    case VOP_MUL:
+        return bits(x * y);
+    case VOP_DIV:
+        return bits(x / y);
+    case VOP_SQRT:
+        return bits(sqrtf(x));
+    case VOP_ABS:
+        return a & 0x7fffffffu;
+    case VOP_NEG:
+        return a ^ 0x80000000u;
+    case VOP_FMA:
+        return bits(fmaf(x, y, z));
+    case VOP_FNMA:
+        return bits(fmaf(-x, y, z));
+    case VOP_MAX:
+        return x > y ? a : b;
+    case VOP_MIN:
+        return x < y ? a : b;
+    case VOP_LT:
+        return mask(x < y);
+    case VOP_LE:
+        return mask(x <= y);
+    case VOP_GT:
+        return mask(x > y);
+    case VOP_GE:
+        return mask(x >= y);
+    case VOP_EQ:
+        return mask(x == y);
+    case VOP_ISNAN:
+        return mask(is_nan_bits(a));
+    case VOP_AND:
+        return mask(x > 0 && y > 0);
+    case VOP_OR:
+        return mask(x > 0 || y > 0);
+    case VOP_ANDNOT:
+        return mask(x > 0 && !(y > 0));
+    case VOP_SELECT:
+        return z > 0 ? a : b;
+    case VOP_VI_SET1:
+        return a0;
+    case VOP_VI_ADD:
+        return a + b;
+    case VOP_VI_SUB:
+        return a - b;
+    case VOP_VI_AND:
+        return a & b;
+    case VOP_VI_OR:
+        return a | b;
+    case VOP_VI_SHL23:
+        return a << 23;
     /* floor(a / 2^23): the quotient is exact in double */
-    case VOP_VI_SRA23: return ibits((int32_t)floor((double)as_int(a) / 8388608.0));
-    case VOP_VI_TO_VF: return bits((float)as_int(a));
+    case VOP_VI_SRA23:
+        return ibits((int32_t)floor((double)as_int(a) / 8388608.0));
+    case VOP_VI_TO_VF:
+        return bits((float)as_int(a));
     /* rint of the exact double value rounds to nearest even (default mode) */
-    case VOP_VF_TO_VI: return ibits((int32_t)rint((double)x));
-    case VOP_COUNT: break;
+    case VOP_VF_TO_VI:
+        return ibits((int32_t)rint((double)x));
+    case VOP_COUNT:
+        break;
     }
     return 0;
 }
@@ -163,7 +219,10 @@ static float rnd_float(uint64_t *s, int lo, int hi) {
     return ((r >> 60) & 1 ? -1.0f : 1.0f) * ldexpf(m, e);
 }
 
-typedef struct lanes { uint32_t *a, *b, *c; size_t n, cap; } lanes;
+typedef struct lanes {
+    uint32_t *a, *b, *c;
+    size_t n, cap;
+} lanes;
 
 static void push(lanes *l, uint32_t a, uint32_t b, uint32_t c) {
     if (l->n == l->cap) {
@@ -179,7 +238,11 @@ static void push(lanes *l, uint32_t a, uint32_t b, uint32_t c) {
     l->n++;
 }
 
-static void lanes_free(lanes *l) { free(l->a); free(l->b); free(l->c); }
+static void lanes_free(lanes *l) {
+    free(l->a);
+    free(l->b);
+    free(l->c);
+}
 
 /* Inputs for float ops: all triples of specials (so every pair too), random
  * bit patterns, random values over a wide and a narrow exponent range, and
@@ -194,7 +257,8 @@ static lanes float_inputs(void) {
     for (int i = 0; i < 4096; i++)
         push(&l, (uint32_t)rng_next(&s), (uint32_t)rng_next(&s), (uint32_t)rng_next(&s));
     for (int i = 0; i < 4096; i++) {
-        float x = rnd_float(&s, -140, 120), y = rnd_float(&s, -140, 120), z = rnd_float(&s, -140, 120);
+        float x = rnd_float(&s, -140, 120), y = rnd_float(&s, -140, 120),
+              z = rnd_float(&s, -140, 120);
         push(&l, bits(x), bits(y), bits(z));
     }
     for (int i = 0; i < 4096; i++) {
@@ -228,9 +292,24 @@ static lanes to_vi_inputs(void) {
 
 /* Inputs of the integer ops: edge integers pairwise, then random bits. */
 static lanes int_inputs(void) {
-    static const int32_t edge[] = {0, 1, -1, 2, -2, 0x7fffffff, INT32_MIN, 1 << 23, -(1 << 23),
-                                   (1 << 23) - 1, -(1 << 23) - 1, (1 << 24) + 1, 255, -255,
-                                   0x12345678, -0x12345678, 16777217, 0x00ffffff};
+    static const int32_t edge[] = {0,
+                                   1,
+                                   -1,
+                                   2,
+                                   -2,
+                                   0x7fffffff,
+                                   INT32_MIN,
+                                   1 << 23,
+                                   -(1 << 23),
+                                   (1 << 23) - 1,
+                                   -(1 << 23) - 1,
+                                   (1 << 24) + 1,
+                                   255,
+                                   -255,
+                                   0x12345678,
+                                   -0x12345678,
+                                   16777217,
+                                   0x00ffffff};
     const size_t ne = sizeof edge / sizeof edge[0];
     lanes l = {0};
     for (size_t i = 0; i < ne; i++)
@@ -329,7 +408,8 @@ ParameterizedTest(nerve_isa *isa, vec, unaligned_load_store) {
         for (size_t i = 0; i < 48; i++) {
             int inside = i >= 15 - off && i < 31 - off;
             float want = inside ? src[i - (15 - off) + off] : -1.0f;
-            cr_assert_eq(bits(dst[i]), bits(want), "%s off %zu index %zu", nerve_isa_name(*isa), off, i);
+            cr_assert_eq(bits(dst[i]), bits(want), "%s off %zu index %zu", nerve_isa_name(*isa),
+                         off, i);
         }
     }
 }
@@ -397,7 +477,8 @@ Test(vec, every_header_this_cpu_runs_is_checked) {
         if (nerve_isa_supported((nerve_isa)i)) {
             int listed = 0;
             for (size_t j = 0; j < n; j++) listed |= isas[j] == (nerve_isa)i;
-            cr_assert(listed, "%s table in use but its header is not checked", nerve_isa_name((nerve_isa)i));
+            cr_assert(listed, "%s table in use but its header is not checked",
+                      nerve_isa_name((nerve_isa)i));
         }
 #endif
 }

@@ -10,7 +10,7 @@
  * unoptimized / sanitizer builds, where the scalar vectors are slow);
  * NERVE_VMATH_STEP=1 is the exhaustive run recorded in docs/math.md. NERVE_VMATH_REPORT=1
  * prints the measured maxima. */
-#define NERVE_ISA_BUILD scalar
+#define NERVE_ISA_BUILD        scalar
 #define NERVE_ISA_BUILD_SCALAR 1
 #include "vmath.h"
 
@@ -36,9 +36,9 @@ static double ulp_of(double r) {
 
 typedef struct err_stats {
     double max_ulp, max_rel;
-    float worst_x;     /* input of max_ulp */
+    float worst_x; /* input of max_ulp */
     uint64_t points;
-    uint64_t bad;      /* special-case mismatches (NaN/inf disagreement) */
+    uint64_t bad; /* special-case mismatches (NaN/inf disagreement) */
     float bad_x;
 } err_stats;
 
@@ -123,18 +123,18 @@ static err_stats sweep(vfn f, dfn ref, float lo, float hi) {
 
 static void report(const char *name, const char *range, err_stats st) {
     if (getenv("NERVE_VMATH_REPORT"))
-        fprintf(stderr, "%-8s %-22s points %10llu  max %.3f ulp (at %a)  max rel %.3g\n", name, range,
-                (unsigned long long)st.points, st.max_ulp, (double)st.worst_x, st.max_rel);
+        fprintf(stderr, "%-8s %-22s points %10llu  max %.3f ulp (at %a)  max rel %.3g\n", name,
+                range, (unsigned long long)st.points, st.max_ulp, (double)st.worst_x, st.max_rel);
 }
 
-#define CHECK_SWEEP(name, f, ref, lo, hi, bound)                                                \
-    do {                                                                                          \
-        err_stats st_ = sweep(f, ref, lo, hi);                                                    \
-        report(name, #lo " .. " #hi, st_);                                                        \
-        cr_assert_eq(st_.bad, 0, "%s: %llu special-value mismatches, first at x = %a", name,      \
-                     (unsigned long long)st_.bad, (double)st_.bad_x);                            \
-        cr_assert(st_.max_ulp <= (bound), "%s: max error %.3f ulp at x = %a (bound %g)", name,   \
-                  st_.max_ulp, (double)st_.worst_x, (double)(bound));                             \
+#define CHECK_SWEEP(name, f, ref, lo, hi, bound)                                                   \
+    do {                                                                                           \
+        err_stats st_ = sweep(f, ref, lo, hi);                                                     \
+        report(name, #lo " .. " #hi, st_);                                                         \
+        cr_assert_eq(st_.bad, 0, "%s: %llu special-value mismatches, first at x = %a", name,       \
+                     (unsigned long long)st_.bad, (double)st_.bad_x);                              \
+        cr_assert(st_.max_ulp <= (bound), "%s: max error %.3f ulp at x = %a (bound %g)", name,     \
+                  st_.max_ulp, (double)st_.worst_x, (double)(bound));                              \
     } while (0)
 
 /* Exact values in double (libm's double functions are accurate to < 1 ulp
@@ -163,44 +163,33 @@ Test(vmath, exp_mul_tiny_results_round_once) {
     cr_assert(st.max_ulp <= 2.0, "max %.3f ulp at %a", st.max_ulp, (double)st.worst_x);
 }
 
-Test(vmath, expm1) {
-    CHECK_SWEEP("expm1", vx_expm1, expm1, -40.0f, 88.0f, 2.0);
-}
+Test(vmath, expm1) { CHECK_SWEEP("expm1", vx_expm1, expm1, -40.0f, 88.0f, 2.0); }
 
-Test(vmath, log) {
-    CHECK_SWEEP("log", vx_log, log, 0x1p-149f, FLT_MAX, 2.0);
-}
+Test(vmath, log) { CHECK_SWEEP("log", vx_log, log, 0x1p-149f, FLT_MAX, 2.0); }
 
-Test(vmath, log1p) {
-    CHECK_SWEEP("log1p", vx_log1p, log1p, -0x1.fffffep-1f, FLT_MAX, 2.0);
-}
+Test(vmath, log1p) { CHECK_SWEEP("log1p", vx_log1p, log1p, -0x1.fffffep-1f, FLT_MAX, 2.0); }
 
-Test(vmath, tanh) {
-    CHECK_SWEEP("tanh", vx_tanh, tanh, -20.0f, 20.0f, 3.0);
-}
+Test(vmath, tanh) { CHECK_SWEEP("tanh", vx_tanh, tanh, -20.0f, 20.0f, 3.0); }
 
-Test(vmath, sigmoid) {
-    CHECK_SWEEP("sigmoid", vx_sigmoid, ref_sigmoid, -110.0f, 110.0f, 3.0);
-}
+Test(vmath, sigmoid) { CHECK_SWEEP("sigmoid", vx_sigmoid, ref_sigmoid, -110.0f, 110.0f, 3.0); }
 
-Test(vmath, ncdf) {
-    CHECK_SWEEP("ncdf", vx_ncdf, ref_ncdf, -16.0f, 16.0f, 5.0);
-}
+Test(vmath, ncdf) { CHECK_SWEEP("ncdf", vx_ncdf, ref_ncdf, -16.0f, 16.0f, 5.0); }
 
-Test(vmath, erf) {
-    CHECK_SWEEP("erf", vx_erf, erf, -12.0f, 12.0f, 4.0);
-}
+Test(vmath, erf) { CHECK_SWEEP("erf", vx_erf, erf, -12.0f, 12.0f, 4.0); }
 
 /* Special values: NaN passes through unchanged (same bits), infinities and
  * signed zeros as the C functions define them. */
-typedef struct special { float x, want; } special;
+typedef struct special {
+    float x, want;
+} special;
 
 static void check_specials(const char *name, vfn f, const special *sp, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float out[16];
         vf_storeu(out, f(vf_set1(sp[i].x)));
         int ok = isnan(sp[i].want) ? isnan(out[0]) : memcmp(&out[0], &sp[i].want, 4) == 0;
-        cr_assert(ok, "%s(%a) = %a, want %a", name, (double)sp[i].x, (double)out[0], (double)sp[i].want);
+        cr_assert(ok, "%s(%a) = %a, want %a", name, (double)sp[i].x, (double)out[0],
+                  (double)sp[i].want);
     }
     /* a NaN input comes back bit for bit (payload and sign) */
     const uint32_t nans[] = {0x7fc00000u, 0xffc00000u, 0x7fc12345u};
@@ -212,24 +201,25 @@ static void check_specials(const char *name, vfn f, const special *sp, size_t n)
     }
 }
 
-#define SPECIALS(name, f, ...)                                   \
-    do {                                                         \
-        static const special sp_[] = {__VA_ARGS__};              \
-        check_specials(name, f, sp_, sizeof sp_ / sizeof sp_[0]); \
+#define SPECIALS(name, f, ...)                                                                     \
+    do {                                                                                           \
+        static const special sp_[] = {__VA_ARGS__};                                                \
+        check_specials(name, f, sp_, sizeof sp_ / sizeof sp_[0]);                                  \
     } while (0)
 
 Test(vmath, special_values) {
     SPECIALS("exp", vx_exp, {0.0f, 1.0f}, {-0.0f, 1.0f}, {INFINITY, INFINITY}, {-INFINITY, 0.0f},
              {89.0f, INFINITY}, {-104.0f, 0.0f}, {1e30f, INFINITY}, {-1e30f, 0.0f});
-    SPECIALS("expm1", vx_expm1, {0.0f, 0.0f}, {-0.0f, -0.0f}, {-INFINITY, -1.0f}, {0x1p-149f, 0x1p-149f},
-             {-0x1p-140f, -0x1p-140f});
+    SPECIALS("expm1", vx_expm1, {0.0f, 0.0f}, {-0.0f, -0.0f}, {-INFINITY, -1.0f},
+             {0x1p-149f, 0x1p-149f}, {-0x1p-140f, -0x1p-140f});
     SPECIALS("log", vx_log, {1.0f, 0.0f}, {0.0f, -INFINITY}, {-0.0f, -INFINITY}, {-1.0f, NAN},
              {-INFINITY, NAN}, {INFINITY, INFINITY});
     SPECIALS("log1p", vx_log1p, {0.0f, 0.0f}, {-0.0f, -0.0f}, {-1.0f, -INFINITY}, {-2.0f, NAN},
              {INFINITY, INFINITY}, {0x1p-149f, 0x1p-149f});
     SPECIALS("tanh", vx_tanh, {0.0f, 0.0f}, {-0.0f, -0.0f}, {INFINITY, 1.0f}, {-INFINITY, -1.0f},
              {0x1p-149f, 0x1p-149f}, {-0x1p-130f, -0x1p-130f});
-    SPECIALS("sigmoid", vx_sigmoid, {0.0f, 0.5f}, {-0.0f, 0.5f}, {INFINITY, 1.0f}, {-INFINITY, 0.0f});
+    SPECIALS("sigmoid", vx_sigmoid, {0.0f, 0.5f}, {-0.0f, 0.5f}, {INFINITY, 1.0f},
+             {-INFINITY, 0.0f});
     SPECIALS("ncdf", vx_ncdf, {0.0f, 0.5f}, {INFINITY, 1.0f}, {-INFINITY, 0.0f});
     SPECIALS("erf", vx_erf, {0.0f, 0.0f}, {-0.0f, -0.0f}, {INFINITY, 1.0f}, {-INFINITY, -1.0f});
 }
@@ -238,8 +228,8 @@ Test(vmath, special_values) {
  * each lane what it gives alone. */
 Test(vmath, lanes_independent) {
     const vfn fs[] = {vx_exp, vx_expm1, vx_log, vx_log1p, vx_tanh, vx_sigmoid, vx_ncdf, vx_erf};
-    float xs[16] = {0.5f, NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e-40f, -3.0f,
-                    100.0f, -100.0f, 2.0f, FLT_MAX, -FLT_MAX, 0.1f, -0.7f, 7.0f};
+    float xs[16] = {0.5f,   NAN,     INFINITY, -INFINITY, 0.0f,     -0.0f, 1e-40f, -3.0f,
+                    100.0f, -100.0f, 2.0f,     FLT_MAX,   -FLT_MAX, 0.1f,  -0.7f,  7.0f};
     for (size_t k = 0; k < sizeof fs / sizeof fs[0]; k++) {
         float all[16];
         vf_storeu(all, fs[k](vf_loadu(xs)));

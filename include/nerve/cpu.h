@@ -29,7 +29,7 @@ typedef enum nerve_isa {
 /* What the CPU (and the OS, for register state) provides. */
 typedef struct nerve_cpu_features {
     char vendor[16];
-    char model[64];      /* brand string, "" if unknown */
+    char model[64]; /* brand string, "" if unknown */
     bool sse42, avx, fma, avx2;
     bool avx512f, avx512bw, avx512dq, avx512vl, avx512_bf16, avx512_vnni, avx_vnni;
     bool os_ymm, os_zmm; /* OS saves YMM / ZMM state (xgetbv) */

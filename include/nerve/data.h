@@ -65,15 +65,15 @@ typedef enum nerve_csv_header {
  * classification with the label in the last column, classes inferred). */
 typedef struct nerve_csv_opts {
     nerve_csv_header header;
-    char delimiter;      /* 0: ',' */
+    char delimiter; /* 0: ',' */
     /* The label column (classification) or the first of the target columns
      * (regression), counted from 1 like the columns in error messages;
      * negative counts from the end (-1: the last column). 0, the default,
      * means the last column, or the last `targets` columns for regression. */
     long label_column;
-    size_t targets;       /* 0: classification; k > 0: regression on k target columns */
-    size_t classes;       /* classification: 0 infers max label + 1; else labels must be < classes */
-    float feature_scale;  /* features are multiplied by this; 0 means 1 */
+    size_t targets;      /* 0: classification; k > 0: regression on k target columns */
+    size_t classes;      /* classification: 0 infers max label + 1; else labels must be < classes */
+    float feature_scale; /* features are multiplied by this; 0 means 1 */
 } nerve_csv_opts;
 
 /* Reads a CSV file (gzip detected from its first bytes). Every non-empty

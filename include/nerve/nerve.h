@@ -3,9 +3,9 @@
 #ifndef NERVE_NERVE_H
 #define NERVE_NERVE_H
 
-#define NERVE_VERSION_MAJOR 0
-#define NERVE_VERSION_MINOR 1
-#define NERVE_VERSION_PATCH 0
+#define NERVE_VERSION_MAJOR  0
+#define NERVE_VERSION_MINOR  1
+#define NERVE_VERSION_PATCH  0
 #define NERVE_VERSION_STRING "0.1.0"
 
 #include "nerve/errors.h"

@@ -41,7 +41,12 @@ typedef enum nerve_loss {
     NERVE_LOSS_COUNT
 } nerve_loss;
 
-typedef enum nerve_opt_kind { NERVE_OPT_SGD = 0, NERVE_OPT_ADAM, NERVE_OPT_ADAMW, NERVE_OPT_COUNT } nerve_opt_kind;
+typedef enum nerve_opt_kind {
+    NERVE_OPT_SGD = 0,
+    NERVE_OPT_ADAM,
+    NERVE_OPT_ADAMW,
+    NERVE_OPT_COUNT
+} nerve_opt_kind;
 
 /* Optimizer settings. nerve_opt_default() gives PyTorch's defaults for a kind:
  * SGD lr 0.01 (momentum 0, no Nesterov, no weight decay); Adam lr 0.001,
@@ -69,7 +74,7 @@ typedef struct nerve_batch {
     size_t n;
 } nerve_batch;
 
-NERVE_API const char *nerve_act_name(nerve_act act);   /* "relu", ... */
+NERVE_API const char *nerve_act_name(nerve_act act); /* "relu", ... */
 NERVE_API nerve_status nerve_act_from_name(const char *name, nerve_act *out);
 NERVE_API const char *nerve_loss_name(nerve_loss loss); /* "mse", "xent" */
 NERVE_API nerve_status nerve_loss_from_name(const char *name, nerve_loss *out);
@@ -148,11 +153,11 @@ typedef struct nerve_eval {
 typedef void (*nerve_progress_fn)(void *user, size_t done, size_t total, float running_loss);
 
 typedef struct nerve_epoch_opts {
-    size_t batch_size;      /* default 32 when 0 */
-    int shuffle;            /* shuffle with the network's generator (seeded) */
+    size_t batch_size;          /* default 32 when 0 */
+    int shuffle;                /* shuffle with the network's generator (seeded) */
     nerve_progress_fn progress; /* called after each batch, may be NULL */
     void *progress_user;
-    volatile int *stop;     /* if non-NULL and set, stop after the current batch */
+    volatile int *stop; /* if non-NULL and set, stop after the current batch */
 } nerve_epoch_opts;
 
 /* One pass over `data` in minibatches. *result gets the mean training loss and
@@ -172,7 +177,8 @@ NERVE_API uint64_t nerve_net_epoch_count(const nerve_net *net);
  * state, step/epoch counters and the shuffling generator) to `path`: a
  * temporary file in the same directory, fsync, rename. NERVE_EIO on failure,
  * the old file intact. */
-NERVE_API nerve_status nerve_net_save(const nerve_net *net, const char *path, int with_training_state);
+NERVE_API nerve_status nerve_net_save(const nerve_net *net, const char *path,
+                                      int with_training_state);
 /* Reads and validates a model file. NERVE_EFORMAT with a precise message for
  * a damaged, truncated or hostile file; NERVE_EIO if it cannot be read. */
 NERVE_API nerve_status nerve_net_load(nerve_net **out, const char *path);

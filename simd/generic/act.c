@@ -8,23 +8,24 @@
 
 /* Loop skeletons: f(x) or b(x, y, dy) over n elements. In-place use (y == x,
  * dx == dy) is fine: each block is read before it is written. */
-#define DEFINE_FWD(act, F)                                                      \
-    void KNAME(f32_##act##_fwd)(size_t n, const float *x, float *y) {          \
-        size_t i = 0;                                                           \
-        for (; i + VL <= n; i += VL) vf_storeu(y + i, F(vf_loadu(x + i)));      \
-        if (i < n) vf_store_tail(y + i, F(vf_load_tail(x + i, n - i)), n - i); \
+#define DEFINE_FWD(act, F)                                                                         \
+    void KNAME(f32_##act##_fwd)(size_t n, const float *x, float *y) {                              \
+        size_t i = 0;                                                                              \
+        for (; i + VL <= n; i += VL) vf_storeu(y + i, F(vf_loadu(x + i)));                         \
+        if (i < n) vf_store_tail(y + i, F(vf_load_tail(x + i, n - i)), n - i);                     \
     }
-#define DEFINE_BWD(act, B)                                                      \
-    void KNAME(f32_##act##_bwd)(size_t n, const float *x, const float *y,      \
-                                const float *dy, float *dx) {                  \
-        size_t i = 0;                                                           \
-        for (; i + VL <= n; i += VL)                                            \
-            vf_storeu(dx + i, B(vf_loadu(x + i), vf_loadu(y + i), vf_loadu(dy + i))); \
-        if (i < n) {                                                            \
-            size_t r = n - i;                                                   \
-            vf_store_tail(dx + i, B(vf_load_tail(x + i, r), vf_load_tail(y + i, r), \
-                                    vf_load_tail(dy + i, r)), r);               \
-        }                                                                       \
+#define DEFINE_BWD(act, B)                                                                         \
+    void KNAME(f32_##act##_bwd)(size_t n, const float *x, const float *y, const float *dy,         \
+                                float *dx) {                                                       \
+        size_t i = 0;                                                                              \
+        for (; i + VL <= n; i += VL)                                                               \
+            vf_storeu(dx + i, B(vf_loadu(x + i), vf_loadu(y + i), vf_loadu(dy + i)));              \
+        if (i < n) {                                                                               \
+            size_t r = n - i;                                                                      \
+            vf_store_tail(                                                                         \
+                dx + i,                                                                            \
+                B(vf_load_tail(x + i, r), vf_load_tail(y + i, r), vf_load_tail(dy + i, r)), r);    \
+        }                                                                                          \
     }
 
 static inline vm is_neg(vf x) { return vf_lt(x, vf_zero()); }
@@ -32,7 +33,11 @@ static inline vf keep_nan(vf x, vf r) { return vf_select(vf_isnan(x), x, r); }
 
 /* identity: y = x, dx = dy */
 static inline vf identity_f(vf x) { return x; }
-static inline vf identity_b(vf x, vf y, vf dy) { (void)x; (void)y; return dy; }
+static inline vf identity_b(vf x, vf y, vf dy) {
+    (void)x;
+    (void)y;
+    return dy;
+}
 
 /* sigmoid: backward from y as PyTorch does: dx = (dy * (1 - y)) * y */
 static inline vf sigmoid_b(vf x, vf y, vf dy) {

@@ -27,7 +27,8 @@ static void dots4(size_t n, const float *a, size_t lda, const float *x, size_t c
     }
     if (j < n) {
         vf xv = vf_load_tail(x + j, n - j);
-        for (size_t r = 0; r < cnt; r++) acc[r] = vf_fma(vf_load_tail(a + r * lda + j, n - j), xv, acc[r]);
+        for (size_t r = 0; r < cnt; r++)
+            acc[r] = vf_fma(vf_load_tail(a + r * lda + j, n - j), xv, acc[r]);
     }
     for (size_t r = 0; r < cnt; r++) d[r] = vf_reduce_add(acc[r]);
 }

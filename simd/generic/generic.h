@@ -7,9 +7,10 @@
 #include "table.h"
 #include "vec.h"
 
-#define DECLARE_ACT(act)                                                          \
-    void KNAME(f32_##act##_fwd)(size_t n, const float *x, float *y);              \
-    void KNAME(f32_##act##_bwd)(size_t n, const float *x, const float *y, const float *dy, float *dx);
+#define DECLARE_ACT(act)                                                                           \
+    void KNAME(f32_##act##_fwd)(size_t n, const float *x, float *y);                               \
+    void KNAME(f32_##act##_bwd)(size_t n, const float *x, const float *y, const float *dy,         \
+                                float *dx);
 DECLARE_ACT(identity)
 DECLARE_ACT(sigmoid)
 DECLARE_ACT(tanh)
@@ -34,7 +35,8 @@ void KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step
 void KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s);
 float KNAME(f32_sum)(size_t n, const float *x);
 float KNAME(f32_dot)(size_t n, const float *x, const float *y);
-void KNAME(f32_colsum)(size_t rows, size_t cols, const float *x, size_t ldx, float *y, int accumulate);
+void KNAME(f32_colsum)(size_t rows, size_t cols, const float *x, size_t ldx, float *y,
+                       int accumulate);
 void KNAME(f32_axpby)(size_t n, float alpha, const float *x, float beta, float *y);
 void KNAME(f32_bias_add)(size_t rows, size_t cols, float *y, size_t ldy, const float *b);
 

@@ -17,7 +17,8 @@ static float row_max(size_t n, const float *row) {
     vf mx = neg_inf();
     size_t j = 0;
     for (; j + VL <= n; j += VL) mx = vf_max(vf_loadu(row + j), mx);
-    if (j < n) mx = vf_max(vf_select(gu_tail_mask(n - j), vf_load_tail(row + j, n - j), neg_inf()), mx);
+    if (j < n)
+        mx = vf_max(vf_select(gu_tail_mask(n - j), vf_load_tail(row + j, n - j), neg_inf()), mx);
     return gu_reduce_max(mx);
 }
 
@@ -34,7 +35,8 @@ static float row_exp_sum(size_t n, const float *row, float max, float *out) {
     }
     if (j < n) {
         const size_t r = n - j;
-        vf e = vf_select(gu_tail_mask(r), vx_exp(vf_sub(vf_load_tail(row + j, r), vmax)), vf_zero());
+        vf e =
+            vf_select(gu_tail_mask(r), vx_exp(vf_sub(vf_load_tail(row + j, r), vmax)), vf_zero());
         if (out) vf_store_tail(out + j, e, r);
         acc = vf_add(acc, e);
     }
@@ -103,8 +105,10 @@ void KNAME(f32_loss_xent)(size_t rows, size_t cols, const float *logits, const i
         const vf s = vf_set1(sum);
         const float flab = valid ? (float)lab : -1.0f;
         size_t j = 0;
-        for (; j + VL <= cols; j += VL) vf_storeu(g + j, xent_grad(vf_loadu(g + j), s, vs, j, flab));
+        for (; j + VL <= cols; j += VL)
+            vf_storeu(g + j, xent_grad(vf_loadu(g + j), s, vs, j, flab));
         if (j < cols)
-            vf_store_tail(g + j, xent_grad(vf_load_tail(g + j, cols - j), s, vs, j, flab), cols - j);
+            vf_store_tail(g + j, xent_grad(vf_load_tail(g + j, cols - j), s, vs, j, flab),
+                          cols - j);
     }
 }

@@ -14,8 +14,9 @@ static inline vf sgd_one(vf w, vf g, vf *v, const opt_step *s, int use_wd, int u
     if (use_wd) g = vf_fma(vf_set1(s->weight_decay), w, g);
     vf u = g;
     if (use_mom) {
-        vf nv = s->first ? g
-                         : vf_fma(vf_set1(1.0f - s->dampening), g, vf_mul(vf_set1(s->momentum), *v));
+        vf nv = s->first
+                    ? g
+                    : vf_fma(vf_set1(1.0f - s->dampening), g, vf_mul(vf_set1(s->momentum), *v));
         *v = nv;
         u = s->nesterov ? vf_fma(vf_set1(s->momentum), nv, g) : nv;
     }

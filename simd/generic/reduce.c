@@ -9,21 +9,23 @@
 
 /* Adds x (and y for dot) into the accumulators in the fixed order above.
  * `DOT` selects a*b (fma) instead of a (add). */
-#define REDUCE_BODY(LOAD, LOADT, STEP)                                           \
-    vf a[4] = {vf_zero(), vf_zero(), vf_zero(), vf_zero()};                      \
-    size_t i = 0;                                                                \
-    for (; i + 4 * VL <= n; i += 4 * VL)                                         \
-        for (int b = 0; b < 4; b++) a[b] = STEP(a[b], LOAD(i + (size_t)b * VL)); \
-    for (int b = 0; i + VL <= n; i += VL, b++) a[b] = STEP(a[b], LOAD(i));       \
-    if (i < n) a[3] = STEP(a[3], LOADT(i, n - i));                               \
+#define REDUCE_BODY(LOAD, LOADT, STEP)                                                             \
+    vf a[4] = {vf_zero(), vf_zero(), vf_zero(), vf_zero()};                                        \
+    size_t i = 0;                                                                                  \
+    for (; i + 4 * VL <= n; i += 4 * VL)                                                           \
+        for (int b = 0; b < 4; b++) a[b] = STEP(a[b], LOAD(i + (size_t)b * VL));                   \
+    for (int b = 0; i + VL <= n; i += VL, b++) a[b] = STEP(a[b], LOAD(i));                         \
+    if (i < n) a[3] = STEP(a[3], LOADT(i, n - i));                                                 \
     return vf_reduce_add(vf_add(vf_add(a[0], a[1]), vf_add(a[2], a[3])));
 
-#define SUM_LOAD(k) vf_loadu(x + (k))
-#define SUM_LOADT(k, r) vf_load_tail(x + (k), (r))
+#define SUM_LOAD(k)      vf_loadu(x + (k))
+#define SUM_LOADT(k, r)  vf_load_tail(x + (k), (r))
 #define SUM_STEP(acc, v) vf_add((acc), (v))
 float KNAME(f32_sum)(size_t n, const float *x) { REDUCE_BODY(SUM_LOAD, SUM_LOADT, SUM_STEP) }
 
-typedef struct vpair { vf x, y; } vpair;
+typedef struct vpair {
+    vf x, y;
+} vpair;
 static inline vpair pair_load(const float *x, const float *y, size_t k) {
     vpair p = {vf_loadu(x + k), vf_loadu(y + k)};
     return p;
@@ -33,7 +35,7 @@ static inline vpair pair_load_tail(const float *x, const float *y, size_t k, siz
     return p;
 }
 static inline vf pair_fma(vf acc, vpair p) { return vf_fma(p.x, p.y, acc); }
-#define DOT_LOAD(k) pair_load(x, y, (k))
+#define DOT_LOAD(k)     pair_load(x, y, (k))
 #define DOT_LOADT(k, r) pair_load_tail(x, y, (k), (r))
 float KNAME(f32_dot)(size_t n, const float *x, const float *y) {
     REDUCE_BODY(DOT_LOAD, DOT_LOADT, pair_fma)
@@ -55,9 +57,12 @@ void KNAME(f32_colsum)(size_t rows, size_t cols, const float *x, size_t ldx, flo
         for (size_t i = 0; i < rows; i++) {
             const float *xr = x + i * ldx + j0;
             size_t j = 0;
-            for (; j + VL <= w; j += VL) vf_storeu(ys + j, vf_add(vf_loadu(ys + j), vf_loadu(xr + j)));
+            for (; j + VL <= w; j += VL)
+                vf_storeu(ys + j, vf_add(vf_loadu(ys + j), vf_loadu(xr + j)));
             if (j < w)
-                vf_store_tail(ys + j, vf_add(vf_load_tail(ys + j, w - j), vf_load_tail(xr + j, w - j)), w - j);
+                vf_store_tail(ys + j,
+                              vf_add(vf_load_tail(ys + j, w - j), vf_load_tail(xr + j, w - j)),
+                              w - j);
         }
     }
 }
@@ -74,7 +79,8 @@ void KNAME(f32_axpby)(size_t n, float alpha, const float *x, float beta, float *
         vf_storeu(y + i, vf_fma(vb, vf_loadu(y + i), vf_mul(va, vf_loadu(x + i))));
     if (i < n) {
         const size_t r = n - i;
-        vf_store_tail(y + i, vf_fma(vb, vf_load_tail(y + i, r), vf_mul(va, vf_load_tail(x + i, r))), r);
+        vf_store_tail(y + i, vf_fma(vb, vf_load_tail(y + i, r), vf_mul(va, vf_load_tail(x + i, r))),
+                      r);
     }
 }
 
@@ -82,7 +88,11 @@ void KNAME(f32_bias_add)(size_t rows, size_t cols, float *y, size_t ldy, const f
     for (size_t i = 0; i < rows; i++) {
         float *yr = y + i * ldy;
         size_t j = 0;
-        for (; j + VL <= cols; j += VL) vf_storeu(yr + j, vf_add(vf_loadu(yr + j), vf_loadu(b + j)));
-        if (j < cols) vf_store_tail(yr + j, vf_add(vf_load_tail(yr + j, cols - j), vf_load_tail(b + j, cols - j)), cols - j);
+        for (; j + VL <= cols; j += VL)
+            vf_storeu(yr + j, vf_add(vf_loadu(yr + j), vf_loadu(b + j)));
+        if (j < cols)
+            vf_store_tail(yr + j,
+                          vf_add(vf_load_tail(yr + j, cols - j), vf_load_tail(b + j, cols - j)),
+                          cols - j);
     }
 }

@@ -5,29 +5,29 @@
 
 #if defined(NERVE_ISA_BUILD_SCALAR)
 #include "gemm_scalar.h"
-#define TABLE kernels_scalar
+#define TABLE     kernels_scalar
 #define TABLE_ISA NERVE_ISA_SCALAR
 #elif defined(NERVE_ISA_BUILD_AVX2)
 #include "gemm_avx2.h"
-#define TABLE kernels_avx2
+#define TABLE     kernels_avx2
 #define TABLE_ISA NERVE_ISA_AVX2
 #elif defined(NERVE_ISA_BUILD_AVX512)
 #include "gemm_avx512.h"
-#define TABLE kernels_avx512
+#define TABLE     kernels_avx512
 #define TABLE_ISA NERVE_ISA_AVX512
 #elif defined(NERVE_ISA_BUILD_NEON)
 #include "gemm_neon.h"
-#define TABLE kernels_neon
+#define TABLE     kernels_neon
 #define TABLE_ISA NERVE_ISA_NEON
 #endif
 
 #define STR2(x) #x
-#define STR(x) STR2(x)
-#define ACTS(dir)                                                                     \
-    {                                                                                 \
-        KNAME(f32_identity_##dir), KNAME(f32_sigmoid_##dir), KNAME(f32_tanh_##dir),   \
-        KNAME(f32_relu_##dir), KNAME(f32_leaky_relu_##dir), KNAME(f32_elu_##dir),     \
-        KNAME(f32_gelu_##dir), KNAME(f32_silu_##dir), KNAME(f32_softplus_##dir)       \
+#define STR(x)  STR2(x)
+#define ACTS(dir)                                                                                  \
+    {                                                                                              \
+        KNAME(f32_identity_##dir), KNAME(f32_sigmoid_##dir), KNAME(f32_tanh_##dir),                \
+            KNAME(f32_relu_##dir), KNAME(f32_leaky_relu_##dir), KNAME(f32_elu_##dir),              \
+            KNAME(f32_gelu_##dir), KNAME(f32_silu_##dir), KNAME(f32_softplus_##dir)                \
     }
 
 const kernels TABLE = {
@@ -37,7 +37,11 @@ const kernels TABLE = {
 #ifdef GEMM_UKR_STRIDED
     .gemm_ukr_strided = GEMM_UKR_STRIDED,
 #endif
-    .mr = GEMM_MR, .nr = GEMM_NR, .mc = GEMM_MC, .kc = GEMM_KC, .nc = GEMM_NC,
+    .mr = GEMM_MR,
+    .nr = GEMM_NR,
+    .mc = GEMM_MC,
+    .kc = GEMM_KC,
+    .nc = GEMM_NC,
     .gemv_n = KNAME(f32_gemv_n),
     .gemv_t = KNAME(f32_gemv_t),
     .act_fwd = ACTS(fwd),

@@ -41,7 +41,8 @@ int cli_threads(void) { return omp_get_max_threads(); }
 
 int cli_load_model(const char *opt, const char *path, nerve_net **out) {
     struct stat sb;
-    if (stat(path, &sb) != 0) return cli_error("--%s: cannot open '%s': %s", opt, path, strerror(errno));
+    if (stat(path, &sb) != 0)
+        return cli_error("--%s: cannot open '%s': %s", opt, path, strerror(errno));
     if (S_ISDIR(sb.st_mode)) return cli_error("--%s: '%s' is a directory", opt, path);
     nerve_status st = nerve_net_load(out, path);
     if (st != NERVE_OK) {
@@ -118,10 +119,10 @@ void cli_describe_net(const nerve_net *net, char *buf, size_t cap) {
     size_t L = nerve_net_layers(net), len = 0;
     buf[0] = '\0';
     for (size_t i = 0; i <= L && len < cap; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%zu", i ? "-" : "", nerve_net_width(net, i));
+        len +=
+            (size_t)snprintf(buf + len, cap - len, "%s%zu", i ? "-" : "", nerve_net_width(net, i));
     for (size_t l = 0; l < L && len < cap; l++)
         len += (size_t)snprintf(buf + len, cap - len, "%s%s", l ? "," : " ",
                                 nerve_act_name(nerve_net_activation(net, l)));
-    if (len < cap)
-        snprintf(buf + len, cap - len, " %s", nerve_loss_name(nerve_net_loss(net)));
+    if (len < cap) snprintf(buf + len, cap - len, " %s", nerve_loss_name(nerve_net_loss(net)));
 }

@@ -9,7 +9,9 @@
 #include "nerve/nerve.h"
 
 /* The help lines of the shared options. */
-#define HELP_ISA "cap the kernel table: scalar, avx2, avx512 or neon\n(like NERVE_MAX_ISA; never above what the CPU has)"
+#define HELP_ISA                                                                                   \
+    "cap the kernel table: scalar, avx2, avx512 or neon\n(like NERVE_MAX_ISA; never above what "   \
+    "the CPU has)"
 #define HELP_THREADS "OpenMP threads (default: OMP_NUM_THREADS or all cores)"
 
 /* Applies --isa (may be NULL): CLI_OK or CLI_USAGE with the message printed. */

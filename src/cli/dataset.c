@@ -23,13 +23,14 @@ int cli_data_open(const char *opt, const char *spec, size_t targets, double val_
     if (targets && !train->y) {
         nerve_data_free(train);
         nerve_data_free(test);
-        return cli_error("--targets: '%s' is not a CSV file (only CSV data can be regression data)", spec);
+        return cli_error("--targets: '%s' is not a CSV file (only CSV data can be regression data)",
+                         spec);
     }
     if (test && test->in != train->in) {
         nerve_data_free(train);
         nerve_data_free(test);
-        return cli_error("--%s: the test set has %zu features, the training set %zu", opt,
-                         test->in, train->in);
+        return cli_error("--%s: the test set has %zu features, the training set %zu", opt, test->in,
+                         train->in);
     }
     d->test_label = "test";
     snprintf(d->name, sizeof d->name, "%s", test ? spec : train->name);
@@ -43,8 +44,10 @@ int cli_data_open(const char *opt, const char *spec, size_t targets, double val_
             nerve_data_free(test);
             return cli_lib_error(st, "--val-split");
         }
-        if (test) cli_note("--val-split: validating on %zu held-out samples instead of the %zu of the test set",
-                           held->n, test->n);
+        if (test)
+            cli_note("--val-split: validating on %zu held-out samples instead of the %zu of the "
+                     "test set",
+                     held->n, test->n);
         nerve_data_free(train);
         nerve_data_free(test);
         train = rest;

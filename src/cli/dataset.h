@@ -22,7 +22,7 @@
 #define DEFAULT_VAL_SPLIT 0.2
 
 typedef struct cli_data {
-    char name[128];         /* the source's name before any split */
+    char name[128]; /* the source's name before any split */
     nerve_data *train;
     nerve_data *test;       /* NULL: nothing to evaluate on */
     const char *test_label; /* "test" or "val" (held out) */

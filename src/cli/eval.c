@@ -12,8 +12,9 @@
 
 static const cli_option options[] = {
     {"model", "FILE", "the model to evaluate (required)"},
-    {"data", "SOURCE", "as for train (default digits); the test set when the data has\n"
-                       "one, else the part train held out (same --val-split, --seed)"},
+    {"data", "SOURCE",
+     "as for train (default digits); the test set when the data has\n"
+     "one, else the part train held out (same --val-split, --seed)"},
     {"targets", "K", "CSV regression: the last K columns are targets"},
     {"val-split", "FRACTION", "as for train (default 0.2); 0 evaluates every sample"},
     {"seed", "S", "seed of the held-out split, as for train (default 1)"},
@@ -50,8 +51,10 @@ static void print_matrix(const confusion *c) {
             printf("%6zu", c->m[i * c->k + j]);
             row += c->m[i * c->k + j];
         }
-        if (row) printf("  %5.1f%%\n", 100.0 * (double)c->m[i * c->k + i] / (double)row);
-        else printf("      -\n");
+        if (row)
+            printf("  %5.1f%%\n", 100.0 * (double)c->m[i * c->k + i] / (double)row);
+        else
+            printf("      -\n");
     }
 }
 
@@ -77,12 +80,14 @@ static int evaluate(nerve_net *net, const nerve_data *d, const char *model, int 
     size_t in = nerve_net_width(net, 0), k = nerve_net_width(net, nerve_net_layers(net));
     int cls = d->labels != NULL, mse = nerve_net_loss(net) == NERVE_LOSS_MSE;
     if (in != d->in)
-        return cli_error("--data: the model takes %zu inputs but %s has %zu features", in, d->name, d->in);
+        return cli_error("--data: the model takes %zu inputs but %s has %zu features", in, d->name,
+                         d->in);
     if (cls && k < d->out)
-        return cli_error("--data: the model has %zu outputs but %s has %zu classes", k, d->name, d->out);
+        return cli_error("--data: the model has %zu outputs but %s has %zu classes", k, d->name,
+                         d->out);
     if (!cls && (k != d->out || !mse))
-        return cli_error("--data: %s has %zu regression targets; the model has %zu %s outputs", d->name,
-                         d->out, k, nerve_loss_name(nerve_net_loss(net)));
+        return cli_error("--data: %s has %zu regression targets; the model has %zu %s outputs",
+                         d->name, d->out, k, nerve_loss_name(nerve_net_loss(net)));
 
     int rc = CLI_OK;
     nerve_data *onehot = NULL;
@@ -99,8 +104,10 @@ static int evaluate(nerve_net *net, const nerve_data *d, const char *model, int 
     if (s != NERVE_OK) rc = cli_lib_error(s, "evaluate");
     if (rc == CLI_OK && cls) {
         c.m = calloc(k * k, sizeof *c.m);
-        if (!c.m) rc = cli_failure("out of memory");
-        else rc = cli_forward_rows(net, d->x, d->n, count, &c);
+        if (!c.m)
+            rc = cli_failure("out of memory");
+        else
+            rc = cli_forward_rows(net, d->x, d->n, count, &c);
         if (rc == CLI_OK && mse) { /* the library reports no accuracy for mse */
             size_t correct = 0;
             for (size_t i = 0; i < k; i++) correct += c.m[i * k + i];
@@ -120,8 +127,10 @@ static int evaluate(nerve_net *net, const nerve_data *d, const char *model, int 
                 size_t correct = 0;
                 for (size_t i = 0; i < k; i++) correct += c.m[i * k + i];
                 printf("accuracy  %.2f%% (%zu of %zu)\n", 100 * ev.accuracy, correct, d->n);
-                if (k <= MAX_TABLE_CLASSES) print_matrix(&c);
-                else printf("(confusion matrix of %zu classes: use --json)\n", k);
+                if (k <= MAX_TABLE_CLASSES)
+                    print_matrix(&c);
+                else
+                    printf("(confusion matrix of %zu classes: use --json)\n", k);
             }
         }
     }
@@ -143,8 +152,10 @@ int cmd_eval(int argc, char **argv) {
     size_t targets = 0;
     double split = -1;
     uint64_t seed = 1;
-    if ((s = GET("targets")) && (rc = arg_size("targets", s, 1, 4096, &targets)) != CLI_OK) return rc;
-    if ((s = GET("val-split")) && (rc = arg_double("val-split", s, 0.0, 0.9, &split)) != CLI_OK) return rc;
+    if ((s = GET("targets")) && (rc = arg_size("targets", s, 1, 4096, &targets)) != CLI_OK)
+        return rc;
+    if ((s = GET("val-split")) && (rc = arg_double("val-split", s, 0.0, 0.9, &split)) != CLI_OK)
+        return rc;
     if ((s = GET("seed")) && (rc = arg_u64("seed", s, &seed)) != CLI_OK) return rc;
     if ((rc = cli_apply_isa(GET("isa"))) != CLI_OK) return rc;
     if ((rc = cli_apply_threads(GET("threads"))) != CLI_OK) return rc;

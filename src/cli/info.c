@@ -19,17 +19,22 @@ static const cli_option options[] = {
  * (CMake passes NERVE_HAVE_<ISA> for every table it compiles). */
 static int built_in(nerve_isa isa) {
     switch (isa) {
-    case NERVE_ISA_SCALAR: return 1;
+    case NERVE_ISA_SCALAR:
+        return 1;
 #if defined(NERVE_HAVE_AVX2)
-    case NERVE_ISA_AVX2: return 1;
+    case NERVE_ISA_AVX2:
+        return 1;
 #endif
 #if defined(NERVE_HAVE_AVX512)
-    case NERVE_ISA_AVX512: return 1;
+    case NERVE_ISA_AVX512:
+        return 1;
 #endif
 #if defined(NERVE_HAVE_NEON)
-    case NERVE_ISA_NEON: return 1;
+    case NERVE_ISA_NEON:
+        return 1;
 #endif
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -91,15 +96,20 @@ int cmd_info(int argc, char **argv) {
     for (int i = 0; i < NERVE_ISA_COUNT; i++) {
         nerve_isa isa = (nerve_isa)i;
         const char *state;
-        if (other_arch(isa)) state = "not for this architecture";
-        else if (!built_in(isa)) state = "not built into this library";
-        else if (!nerve_isa_supported(isa)) state = "not supported by this CPU/OS";
-        else state = "supported";
+        if (other_arch(isa))
+            state = "not for this architecture";
+        else if (!built_in(isa))
+            state = "not built into this library";
+        else if (!nerve_isa_supported(isa))
+            state = "not supported by this CPU/OS";
+        else
+            state = "supported";
         char line[160];
         int len = snprintf(line, sizeof line, "  %-7s %-28s", nerve_isa_name(isa), state);
         const kernels *k = kernels_for(isa);
         if (k && len > 0 && (size_t)len < sizeof line)
-            len += snprintf(line + len, sizeof line - (size_t)len, " gemm tile %zux%zu", k->mr, k->nr);
+            len +=
+                snprintf(line + len, sizeof line - (size_t)len, " gemm tile %zux%zu", k->mr, k->nr);
         if (isa == active && len > 0 && (size_t)len < sizeof line)
             snprintf(line + len, sizeof line - (size_t)len, "   <- in use");
         for (size_t e = strlen(line); e > 0 && line[e - 1] == ' '; e--) line[e - 1] = '\0';

@@ -3,17 +3,18 @@
 
 #include <math.h>
 
-static void key(json_obj *o, const char *k) {
-    fprintf(o->f, "%s\"%s\":", o->n++ ? "," : "", k);
-}
+static void key(json_obj *o, const char *k) { fprintf(o->f, "%s\"%s\":", o->n++ ? "," : "", k); }
 
 static void put_string(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
     }
     fputc('"', f);
 }
@@ -26,8 +27,10 @@ void json_begin(json_obj *o, FILE *f) {
 
 void json_num(json_obj *o, const char *k, double v) {
     key(o, k);
-    if (isfinite(v)) fprintf(o->f, "%.9g", v);
-    else fputs("null", o->f);
+    if (isfinite(v))
+        fprintf(o->f, "%.9g", v);
+    else
+        fputs("null", o->f);
 }
 
 void json_uint(json_obj *o, const char *k, uint64_t v) {

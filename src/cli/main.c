@@ -17,14 +17,17 @@ static const command commands[] = {
     {"eval", cmd_eval, "loss, accuracy and confusion matrix of a saved model on a data set"},
     {"predict", cmd_predict, "one prediction per input row of a CSV file"},
     {"info", cmd_info, "version, CPU features, kernel tables and the one in use, threads"},
-    {"selftest", cmd_selftest, "check every kernel table against scalar, then a short training run"},
+    {"selftest", cmd_selftest,
+     "check every kernel table against scalar, then a short training run"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *f) {
-    fprintf(f, "nerve %s: train and run multi-layer perceptrons on CPUs\n\n"
-               "Usage: nerve <command> [options]   (nerve <command> --help for its options)\n\n"
-               "Commands:\n", NERVE_VERSION_STRING);
+    fprintf(f,
+            "nerve %s: train and run multi-layer perceptrons on CPUs\n\n"
+            "Usage: nerve <command> [options]   (nerve <command> --help for its options)\n\n"
+            "Commands:\n",
+            NERVE_VERSION_STRING);
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nExit status: 0 success, 1 run-time failure, 2 bad usage or input, "

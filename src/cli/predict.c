@@ -9,10 +9,12 @@
 
 static const cli_option options[] = {
     {"model", "FILE", "the model (required)"},
-    {"input", "FILE.csv", "rows of features, optionally followed by one more column\n"
-                          "(a label, ignored); .csv.gz accepted; a header line is skipped"},
-    {"scale", "S", "multiply every feature by S first: inputs must be scaled as in\n"
-                   "training (digits: 0.0625 = 1/16, IDX images: 1/255; default 1)"},
+    {"input", "FILE.csv",
+     "rows of features, optionally followed by one more column\n"
+     "(a label, ignored); .csv.gz accepted; a header line is skipped"},
+    {"scale", "S",
+     "multiply every feature by S first: inputs must be scaled as in\n"
+     "training (digits: 0.0625 = 1/16, IDX images: 1/255; default 1)"},
     {"threads", "N", HELP_THREADS},
     {"isa", "ISA", HELP_ISA},
 };
@@ -51,7 +53,8 @@ static int load_input(const char *path, size_t in, float scale, float **x, size_
     if (st != NERVE_OK) return cli_lib_error(st, "--input");
     if (d->in != in && d->in + 1 != in) {
         cli_error("--input: %s has %zu columns; the model takes %zu features (optionally followed "
-                  "by a label column)", path, d->in + 1, in);
+                  "by a label column)",
+                  path, d->in + 1, in);
         nerve_data_free(d);
         return CLI_USAGE;
     }
@@ -72,11 +75,12 @@ static int load_input(const char *path, size_t in, float scale, float **x, size_
 
 int cmd_predict(int argc, char **argv) {
     const char *v[N_OPTIONS];
-    int rc = cli_parse("Usage: nerve predict --model FILE --input FILE.csv [options]\n\n"
-                       "Prints one line per input row on stdout. Classifiers (loss xent): the class\n"
-                       "with the largest logit, then the softmax probability of every class,\n"
-                       "comma-separated. Other models: the network's outputs, comma-separated.",
-                       options, N_OPTIONS, argc, argv, v);
+    int rc =
+        cli_parse("Usage: nerve predict --model FILE --input FILE.csv [options]\n\n"
+                  "Prints one line per input row on stdout. Classifiers (loss xent): the class\n"
+                  "with the largest logit, then the softmax probability of every class,\n"
+                  "comma-separated. Other models: the network's outputs, comma-separated.",
+                  options, N_OPTIONS, argc, argv, v);
     if (rc == CLI_HELP) return CLI_OK;
     if (rc != CLI_OK) return rc;
     const char *model = GET("model"), *input = GET("input"), *s;
@@ -97,8 +101,10 @@ int cmd_predict(int argc, char **argv) {
     if (rc == CLI_OK) {
         if (nerve_net_loss(net) == NERVE_LOSS_XENT) {
             double *p = malloc(k * sizeof *p);
-            if (!p) rc = cli_failure("out of memory");
-            else rc = cli_forward_rows(net, x, n, print_class, p);
+            if (!p)
+                rc = cli_failure("out of memory");
+            else
+                rc = cli_forward_rows(net, x, n, print_class, p);
             free(p);
         } else {
             rc = cli_forward_rows(net, x, n, print_outputs, NULL);

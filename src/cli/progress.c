@@ -8,8 +8,8 @@
 
 #include "args.h"
 
-#define BAR_WIDTH 24          /* characters of the bar itself */
-#define REDRAW_INTERVAL 0.1   /* seconds between redraws */
+#define BAR_WIDTH       24  /* characters of the bar itself */
+#define REDRAW_INTERVAL 0.1 /* seconds between redraws */
 
 void progress_init(progress *p, int enabled) {
     p->enabled = enabled && isatty(STDERR_FILENO);

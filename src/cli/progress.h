@@ -10,11 +10,11 @@
 #include <stddef.h>
 
 typedef struct progress {
-    int enabled;        /* draw at all */
-    int drawn;          /* a line is on screen and must be cleared */
+    int enabled; /* draw at all */
+    int drawn;   /* a line is on screen and must be cleared */
     size_t epoch, epochs;
-    double t0;          /* start of the epoch (cli_now) */
-    double last_draw;   /* time of the last redraw, to limit the rate */
+    double t0;        /* start of the epoch (cli_now) */
+    double last_draw; /* time of the last redraw, to limit the rate */
 } progress;
 
 /* enabled: the caller's wish (not --quiet); drawing also needs a terminal. */

@@ -16,8 +16,9 @@
 #include "table.h"
 
 static const cli_option options[] = {
-    {"threads", "N", "the second thread count of the training runs (default: all\n"
-                     "OpenMP threads; the first is always 1)"},
+    {"threads", "N",
+     "the second thread count of the training runs (default: all\n"
+     "OpenMP threads; the first is always 1)"},
     {"verbose", NULL, "also print the message of every check that passed"},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -26,13 +27,13 @@ static const cli_option options[] = {
 /* The training check: 64-128-10 ReLU on 80% of the digits, SGD with
  * momentum, 5 epochs; it reaches about 96% on the held-out fifth, so 90% is
  * a bar that only a broken build misses. */
-#define TRAIN_EPOCHS 5
-#define TRAIN_HIDDEN 128
-#define TRAIN_BATCH 32
-#define TRAIN_LR 0.05f
+#define TRAIN_EPOCHS   5
+#define TRAIN_HIDDEN   128
+#define TRAIN_BATCH    32
+#define TRAIN_LR       0.05f
 #define TRAIN_MOMENTUM 0.9f
-#define TRAIN_BAR 0.90
-#define TRAIN_SEED 7
+#define TRAIN_BAR      0.90
+#define TRAIN_SEED     7
 
 #define MSG_CAP 256
 
@@ -50,10 +51,11 @@ static void kernel_checks(const nerve_isa *isas, size_t n_isas, int verbose) {
     size_t n = selftest_count();
     char msg[MSG_CAP];
     printf("%-28s", "kernel check (vs scalar)");
-    for (size_t j = 0; j < n_isas; j++) printf(j + 1 < n_isas ? "  %-7s" : "  %s", nerve_isa_name(isas[j]));
+    for (size_t j = 0; j < n_isas; j++)
+        printf(j + 1 < n_isas ? "  %-7s" : "  %s", nerve_isa_name(isas[j]));
     printf("\n");
     /* failures are listed after the table, with their messages */
-    char (*fails)[MSG_CAP + 64] = calloc(n * n_isas + 1, sizeof *fails);
+    char(*fails)[MSG_CAP + 64] = calloc(n * n_isas + 1, sizeof *fails);
     size_t n_fails = 0;
     for (size_t i = 0; i < n; i++) {
         printf("%-28s", selftest_name(i));
@@ -81,7 +83,8 @@ typedef struct run_result {
     double accuracy;
 } run_result;
 
-static int train_once(const nerve_data *tr, const nerve_data *te, run_result *r, char *msg, size_t cap) {
+static int train_once(const nerve_data *tr, const nerve_data *te, run_result *r, char *msg,
+                      size_t cap) {
     size_t sizes[] = {tr->in, TRAIN_HIDDEN, tr->out};
     nerve_act acts[] = {NERVE_ACT_RELU, NERVE_ACT_IDENTITY};
     nerve_net *net = NULL;
@@ -96,7 +99,8 @@ static int train_once(const nerve_data *tr, const nerve_data *te, run_result *r,
     eo.batch_size = TRAIN_BATCH;
     eo.shuffle = 1;
     nerve_eval ev;
-    for (int e = 0; e < TRAIN_EPOCHS && st == NERVE_OK; e++) st = nerve_net_train_epoch(net, &dtr, &eo, &ev);
+    for (int e = 0; e < TRAIN_EPOCHS && st == NERVE_OK; e++)
+        st = nerve_net_train_epoch(net, &dtr, &eo, &ev);
     if (st == NERVE_OK) st = nerve_net_evaluate(net, &dte, &ev);
     if (st == NERVE_OK) {
         r->n = nerve_net_param_count(net);
@@ -114,7 +118,8 @@ static int train_once(const nerve_data *tr, const nerve_data *te, run_result *r,
             r->accuracy = ev.accuracy;
         }
     }
-    if (st != NERVE_OK) snprintf(msg, cap, "%s", st == NERVE_ENOMEM ? "out of memory" : nerve_last_error());
+    if (st != NERVE_OK)
+        snprintf(msg, cap, "%s", st == NERVE_ENOMEM ? "out of memory" : nerve_last_error());
     nerve_net_free(net);
     return st == NERVE_OK ? 0 : -1;
 }
@@ -126,8 +131,8 @@ static void training_checks(const nerve_isa *isas, size_t n_isas, int threads) {
     if (st == NERVE_OK) st = nerve_data_split(all, 0.2, TRAIN_SEED, &tr, &te);
     nerve_data_free(all);
     printf("\ntraining: digits %zu-%d-10 relu, sgd lr %g momentum %g, batch %d, %d epochs\n",
-           tr ? tr->in : (size_t)64, TRAIN_HIDDEN, (double)TRAIN_LR, (double)TRAIN_MOMENTUM, TRAIN_BATCH,
-           TRAIN_EPOCHS);
+           tr ? tr->in : (size_t)64, TRAIN_HIDDEN, (double)TRAIN_LR, (double)TRAIN_MOMENTUM,
+           TRAIN_BATCH, TRAIN_EPOCHS);
     if (st != NERVE_OK) {
         printf("  FAIL loading the digits: %s\n", nerve_last_error());
         verdict(0);
@@ -152,14 +157,17 @@ static void training_checks(const nerve_isa *isas, size_t n_isas, int threads) {
                 same = r.n == first.n && memcmp(r.weights, first.weights, r.n * sizeof(float)) == 0;
             verdict(acc_ok);
             verdict(same);
-            printf("  %-7s %d thread%s  ", nerve_isa_name(isas[j]), counts[t], counts[t] > 1 ? "s" : " ");
+            printf("  %-7s %d thread%s  ", nerve_isa_name(isas[j]), counts[t],
+                   counts[t] > 1 ? "s" : " ");
             if (!ok)
                 printf("FAIL  %s\n", msg);
             else
-                printf("%-4s  val accuracy %.2f%% (bar %.0f%%)   %s  weights %s\n", acc_ok ? "pass" : "FAIL",
-                       100 * r.accuracy, 100 * TRAIN_BAR, same ? "pass" : "FAIL",
-                       !first_set ? "(the reference)" : same ? "bit-identical to the reference"
-                                                             : "DIFFER from the reference");
+                printf("%-4s  val accuracy %.2f%% (bar %.0f%%)   %s  weights %s\n",
+                       acc_ok ? "pass" : "FAIL", 100 * r.accuracy, 100 * TRAIN_BAR,
+                       same ? "pass" : "FAIL",
+                       !first_set ? "(the reference)"
+                       : same     ? "bit-identical to the reference"
+                                  : "DIFFER from the reference");
             fflush(stdout);
             if (ok && !first_set) {
                 first = r;
@@ -177,12 +185,13 @@ static void training_checks(const nerve_isa *isas, size_t n_isas, int threads) {
 
 int cmd_selftest(int argc, char **argv) {
     const char *v[N_OPTIONS];
-    int rc = cli_parse("Usage: nerve selftest [options]\n\n"
-                       "Checks every kernel of every vector table this CPU supports bit for bit\n"
-                       "against the scalar table, then trains a small network on the digits with\n"
-                       "every supported table and 1 and N threads: each run must reach a sanity\n"
-                       "accuracy and all must give bit-identical weights. Exits 0 only if all pass.",
-                       options, N_OPTIONS, argc, argv, v);
+    int rc =
+        cli_parse("Usage: nerve selftest [options]\n\n"
+                  "Checks every kernel of every vector table this CPU supports bit for bit\n"
+                  "against the scalar table, then trains a small network on the digits with\n"
+                  "every supported table and 1 and N threads: each run must reach a sanity\n"
+                  "accuracy and all must give bit-identical weights. Exits 0 only if all pass.",
+                  options, N_OPTIONS, argc, argv, v);
     if (rc == CLI_HELP) return CLI_OK;
     if (rc != CLI_OK) return rc;
     if ((rc = cli_apply_threads(GET("threads"))) != CLI_OK) return rc;

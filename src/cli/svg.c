@@ -9,29 +9,41 @@
 #include <string.h>
 
 /* Geometry in SVG user units (pixels). */
-#define PANEL_W 480.0
-#define PANEL_H 400.0
-#define TITLE_H 36.0      /* room above the panels for the chart title */
-#define M_LEFT 70.0       /* room for y tick labels and the rotated y label */
-#define M_RIGHT 20.0
-#define M_TOP 36.0        /* panel title */
-#define M_BOTTOM 52.0     /* x tick labels and the x label */
-#define TARGET_TICKS 5.0  /* about this many intervals per axis */
-#define LEGEND_W 150.0    /* fits "train accuracy" and "test accuracy" at 12 px */
-#define MAX_TICKS 64      /* bound on tick loops whatever the data (about 5 are drawn) */
+#define PANEL_W      480.0
+#define PANEL_H      400.0
+#define TITLE_H      36.0 /* room above the panels for the chart title */
+#define M_LEFT       70.0 /* room for y tick labels and the rotated y label */
+#define M_RIGHT      20.0
+#define M_TOP        36.0  /* panel title */
+#define M_BOTTOM     52.0  /* x tick labels and the x label */
+#define TARGET_TICKS 5.0   /* about this many intervals per axis */
+#define LEGEND_W     150.0 /* fits "train accuracy" and "test accuracy" at 12 px */
+#define MAX_TICKS    64    /* bound on tick loops whatever the data (about 5 are drawn) */
 
 static void put_escaped(FILE *f, const char *s) {
     for (; s && *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&apos;", f); break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&apos;", f);
+            break;
         default:
             /* XML 1.0 forbids most control characters even escaped */
-            if ((unsigned char)*s >= 0x20 || *s == '\t') fputc(*s, f);
-            else fputc(' ', f);
+            if ((unsigned char)*s >= 0x20 || *s == '\t')
+                fputc(*s, f);
+            else
+                fputc(' ', f);
         }
     }
 }
@@ -98,15 +110,19 @@ static void draw_panel(FILE *f, const svg_panel *p, double ox, double oy) {
 
     double x0 = ox + M_LEFT, x1 = ox + PANEL_W - M_RIGHT;
     double y0 = oy + PANEL_H - M_BOTTOM, y1 = oy + M_TOP;
-#define SX(v) (x0 + ((v) - xa.lo) / (xa.hi - xa.lo) * (x1 - x0))
-#define SY(v) (y0 - ((v) - ya.lo) / (ya.hi - ya.lo) * (y0 - y1))
+#define SX(v) (x0 + ((v)-xa.lo) / (xa.hi - xa.lo) * (x1 - x0))
+#define SY(v) (y0 - ((v)-ya.lo) / (ya.hi - ya.lo) * (y0 - y1))
 
-    fprintf(f, "<g class=\"panel\">\n<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-               "font-size=\"15\" font-weight=\"bold\">", (x0 + x1) / 2, oy + 22);
+    fprintf(f,
+            "<g class=\"panel\">\n<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+            "font-size=\"15\" font-weight=\"bold\">",
+            (x0 + x1) / 2, oy + 22);
     put_escaped(f, p->title);
     fputs("</text>\n", f);
-    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
-               "stroke=\"#444\"/>\n", x0, y1, x1 - x0, y0 - y1);
+    fprintf(f,
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
+            "stroke=\"#444\"/>\n",
+            x0, y1, x1 - x0, y0 - y1);
 
     char buf[64];
     /* y ticks and horizontal grid lines */
@@ -114,8 +130,8 @@ static void draw_panel(FILE *f, const svg_panel *p, double ox, double oy) {
         double v = ya.lo + k * ya.step;
         if (v > ya.hi + ya.step * 1e-6) break;
         double y = SY(v);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
-                x0, y, x1, y);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x0,
+                y, x1, y);
         tick_label(buf, sizeof buf, v, &ya, p->percent);
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"12\">%s</text>\n",
                 x0 - 6, y + 4, buf);
@@ -125,15 +141,18 @@ static void draw_panel(FILE *f, const svg_panel *p, double ox, double oy) {
         double v = xa.lo + k * xa.step;
         if (v > xa.hi + 1e-9) break;
         double x = SX(v);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n",
-                x, y0, x, y0 + 5);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">%.0f</text>\n",
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x,
+                y0, x, y0 + 5);
+        fprintf(f,
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">%.0f</text>\n",
                 x, y0 + 19, v);
     }
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"13\">epoch</text>\n",
             (x0 + x1) / 2, y0 + 40);
-    fprintf(f, "<text transform=\"translate(%.1f %.1f) rotate(-90)\" text-anchor=\"middle\" "
-               "font-size=\"13\">", ox + 16, (y0 + y1) / 2);
+    fprintf(f,
+            "<text transform=\"translate(%.1f %.1f) rotate(-90)\" text-anchor=\"middle\" "
+            "font-size=\"13\">",
+            ox + 16, (y0 + y1) / 2);
     put_escaped(f, p->ylabel);
     fputs("</text>\n", f);
 
@@ -168,8 +187,8 @@ static void draw_panel(FILE *f, const svg_panel *p, double ox, double oy) {
     /* legend: the corner of the plot area that covers the fewest points
      * (loss curves fall to the bottom right, accuracy rises to the top right) */
     double lw = LEGEND_W, lh = 8.0 + 18.0 * (double)p->n_series;
-    double corners[4][2] = {{x1 - lw - 8, y1 + 8}, {x1 - lw - 8, y0 - lh - 8},
-                            {x0 + 8, y1 + 8}, {x0 + 8, y0 - lh - 8}};
+    double corners[4][2] = {
+        {x1 - lw - 8, y1 + 8}, {x1 - lw - 8, y0 - lh - 8}, {x0 + 8, y1 + 8}, {x0 + 8, y0 - lh - 8}};
     size_t best = 0, best_count = SIZE_MAX;
     for (size_t c = 0; c < 4; c++) {
         size_t count = 0;
@@ -189,13 +208,17 @@ static void draw_panel(FILE *f, const svg_panel *p, double ox, double oy) {
         }
     }
     double lx = corners[best][0], ly = corners[best][1];
-    fprintf(f, "<g class=\"legend\">\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-               "fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n", lx, ly, lw, lh);
+    fprintf(f,
+            "<g class=\"legend\">\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+            "fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n",
+            lx, ly, lw, lh);
     for (size_t s = 0; s < p->n_series; s++) {
         const svg_series *se = &p->series[s];
         double y = ly + 16 + 18.0 * (double)s;
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-                   "stroke-width=\"2\"%s/>\n", lx + 8, y - 4, lx + 36, y - 4, se->color,
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                "stroke-width=\"2\"%s/>\n",
+                lx + 8, y - 4, lx + 36, y - 4, se->color,
                 se->dashed ? " stroke-dasharray=\"6 4\"" : "");
         fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">", lx + 42, y);
         put_escaped(f, se->label);
@@ -210,9 +233,10 @@ int svg_write(const char *path, const char *title, const svg_panel *panels, size
     FILE *f = fopen(path, "w");
     if (!f) return -1;
     double w = PANEL_W * (double)n_panels, h = PANEL_H + TITLE_H;
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
-               "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n",
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
+            "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n",
             w, h, w, h);
     fprintf(f, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", w, h);
     if (title) {

@@ -7,21 +7,27 @@
 #include "train.h"
 
 static const cli_option options[] = {
-    {"data", "SOURCE", "digits (default, embedded), fashion-mnist, a directory of IDX\n"
-                       "files, or FILE.csv[.gz] (features then the class label)"},
+    {"data", "SOURCE",
+     "digits (default, embedded), fashion-mnist, a directory of IDX\n"
+     "files, or FILE.csv[.gz] (features then the class label)"},
     {"targets", "K", "CSV regression: the last K columns are targets (loss mse)"},
-    {"val-split", "FRACTION", "hold out this fraction for validation when the data has no\n"
-                              "test set (default 0.2; 0 trains on everything)"},
-    {"layers", "W0,W1,...", "all layer widths, input first (must fit the data),\n"
-                            "e.g. 784,256,128,10"},
-    {"hidden", "W1,...", "hidden widths only, input and output from the data\n"
-                         "(default " RECIPE_HIDDEN "; 'none' for no hidden layer)"},
-    {"act", "NAME[,...]", "activation: one for every hidden layer, or one per hidden\n"
-                          "layer, or one per layer with the output's last (default\n"
-                          "relu, output identity). identity sigmoid tanh relu\n"
-                          "leaky_relu elu gelu silu softplus"},
-    {"loss", "xent|mse", "softmax cross-entropy (default for classes) or mean squared\n"
-                         "error (default for regression; on classes: one-hot targets)"},
+    {"val-split", "FRACTION",
+     "hold out this fraction for validation when the data has no\n"
+     "test set (default 0.2; 0 trains on everything)"},
+    {"layers", "W0,W1,...",
+     "all layer widths, input first (must fit the data),\n"
+     "e.g. 784,256,128,10"},
+    {"hidden", "W1,...",
+     "hidden widths only, input and output from the data\n"
+     "(default " RECIPE_HIDDEN "; 'none' for no hidden layer)"},
+    {"act", "NAME[,...]",
+     "activation: one for every hidden layer, or one per hidden\n"
+     "layer, or one per layer with the output's last (default\n"
+     "relu, output identity). identity sigmoid tanh relu\n"
+     "leaky_relu elu gelu silu softplus"},
+    {"loss", "xent|mse",
+     "softmax cross-entropy (default for classes) or mean squared\n"
+     "error (default for regression; on classes: one-hot targets)"},
     {"opt", "sgd|adam|adamw", "optimizer (default sgd)"},
     {"lr", "RATE", "learning rate (default 0.05 for sgd, 0.001 for adam/adamw)"},
     {"momentum", "M", "sgd momentum (default 0.9)"},
@@ -31,17 +37,20 @@ static const cli_option options[] = {
     {"beta2", "B2", "adam/adamw second-moment decay (default 0.999)"},
     {"eps", "EPS", "adam/adamw denominator term (default 1e-8)"},
     {"batch", "N", "minibatch size (default 64)"},
-    {"epochs", "N", "train until the model has seen N epochs in total (default 20;\n"
-                    "with --resume the count continues from the file)"},
+    {"epochs", "N",
+     "train until the model has seen N epochs in total (default 20;\n"
+     "with --resume the count continues from the file)"},
     {"seed", "S", "seed of the initial weights, shuffling and split (default 1)"},
-    {"schedule", "cosine|constant", "learning rate per epoch: cosine annealing from --lr towards 0\n"
-                                    "over --epochs (default), or constant"},
+    {"schedule", "cosine|constant",
+     "learning rate per epoch: cosine annealing from --lr towards 0\n"
+     "over --epochs (default), or constant"},
     {"no-shuffle", NULL, "keep the sample order (default: reshuffle every epoch)"},
     {"threads", "N", HELP_THREADS},
     {"isa", "ISA", HELP_ISA},
     {"out", "FILE", "save the model with its training state (for --resume) here"},
-    {"resume", "FILE", "continue training a saved model (weights, optimizer state,\n"
-                       "epoch count, shuffling generator)"},
+    {"resume", "FILE",
+     "continue training a saved model (weights, optimizer state,\n"
+     "epoch count, shuffling generator)"},
     {"init", "FILE", "start from the weights of a saved model (fresh optimizer)"},
     {"json", NULL, "one JSON object per epoch on stdout, nothing else there"},
     {"plot", "FILE.svg", "write an SVG chart of loss and accuracy per epoch"},
@@ -88,8 +97,9 @@ static int read_optimizer(const char **v, train_cfg *c) {
     const char *b1 = GET("beta1"), *b2 = GET("beta2"), *eps = GET("eps");
     if (kind == NERVE_OPT_SGD) {
         if (b1 || b2 || eps)
-            return cli_error("--%s applies to --opt adam or adamw, not sgd",
-                             b1 ? "beta1" : b2 ? "beta2" : "eps");
+            return cli_error("--%s applies to --opt adam or adamw, not sgd", b1   ? "beta1"
+                                                                             : b2 ? "beta2"
+                                                                                  : "eps");
         if (mom && (rc = arg_float("momentum", mom, 0.0, 0.999999, &c->opt.momentum)) != CLI_OK)
             return rc;
         c->opt.nesterov = nest != NULL;
@@ -119,8 +129,10 @@ static int read_network(const char **v, train_cfg *c) {
     if ((s = GET("hidden"))) {
         if (c->n_sizes) return cli_error("--hidden: give either --layers or --hidden, not both");
         c->hidden_given = 1;
-        if (strcmp(s, "none") == 0) c->n_hidden = 0;
-        else if ((rc = arg_size_list("hidden", s, c->hidden, MAX_LAYERS - 1, &c->n_hidden)) != CLI_OK)
+        if (strcmp(s, "none") == 0)
+            c->n_hidden = 0;
+        else if ((rc = arg_size_list("hidden", s, c->hidden, MAX_LAYERS - 1, &c->n_hidden)) !=
+                 CLI_OK)
             return rc;
     }
     if ((s = GET("act"))) {
@@ -129,7 +141,8 @@ static int read_network(const char **v, train_cfg *c) {
             nerve_act a;
             if (nerve_act_from_name(c->acts[i], &a) != NERVE_OK)
                 return cli_error("--act: unknown activation '%s' (identity sigmoid tanh relu "
-                                 "leaky_relu elu gelu silu softplus)", c->acts[i]);
+                                 "leaky_relu elu gelu silu softplus)",
+                                 c->acts[i]);
         }
     }
     if ((s = GET("loss"))) {
@@ -181,14 +194,17 @@ int cmd_train(int argc, char **argv) {
     c.out = GET("out");
     c.plot = GET("plot");
     /* 4096 targets: far more than any regression output this tool will see */
-    if ((s = GET("targets")) && (rc = arg_size("targets", s, 1, 4096, &c.targets)) != CLI_OK) return rc;
+    if ((s = GET("targets")) && (rc = arg_size("targets", s, 1, 4096, &c.targets)) != CLI_OK)
+        return rc;
     /* at most 0.9 held out: training on under a tenth is a mistake */
-    if ((s = GET("val-split")) && (rc = arg_double("val-split", s, 0.0, 0.9, &c.val_split)) != CLI_OK)
+    if ((s = GET("val-split")) &&
+        (rc = arg_double("val-split", s, 0.0, 0.9, &c.val_split)) != CLI_OK)
         return rc;
     /* 2^20: a minibatch larger than any data set these commands load */
     if ((s = GET("batch")) && (rc = arg_size("batch", s, 1, (size_t)1 << 20, &c.batch)) != CLI_OK)
         return rc;
-    if ((s = GET("epochs")) && (rc = arg_size("epochs", s, 1, 1000000, &c.epochs)) != CLI_OK) return rc;
+    if ((s = GET("epochs")) && (rc = arg_size("epochs", s, 1, 1000000, &c.epochs)) != CLI_OK)
+        return rc;
     if ((s = GET("seed")) && (rc = arg_u64("seed", s, &c.seed)) != CLI_OK) return rc;
     if ((rc = read_network(v, &c)) != CLI_OK) return rc;
     if ((rc = read_optimizer(v, &c)) != CLI_OK) return rc;

@@ -14,14 +14,14 @@
  * issue 6): 2 hidden ReLU layers 256 and 128 wide, identity output with
  * softmax cross-entropy, SGD with momentum 0.9, lr 0.05, batch 64,
  * 20 epochs, He-uniform initialisation (the library's for ReLU). */
-#define RECIPE_HIDDEN "256,128"
-#define RECIPE_ACT NERVE_ACT_RELU
-#define RECIPE_SGD_LR 0.05f
+#define RECIPE_HIDDEN       "256,128"
+#define RECIPE_ACT          NERVE_ACT_RELU
+#define RECIPE_SGD_LR       0.05f
 #define RECIPE_SGD_MOMENTUM 0.9f
-#define RECIPE_BATCH 64
-#define RECIPE_EPOCHS 20
-#define RECIPE_SEED 1
-#define RECIPE_SCHEDULE "cosine"
+#define RECIPE_BATCH        64
+#define RECIPE_EPOCHS       20
+#define RECIPE_SEED         1
+#define RECIPE_SCHEDULE     "cosine"
 
 #define MAX_LAYERS 64 /* far beyond any useful MLP depth; bounds the arrays */
 
@@ -32,12 +32,12 @@ typedef struct train_cfg {
     double val_split; /* < 0: not given */
     /* network (fresh) */
     size_t sizes[MAX_LAYERS + 1];
-    size_t n_sizes;       /* 0: not given (--layers) */
+    size_t n_sizes; /* 0: not given (--layers) */
     size_t hidden[MAX_LAYERS];
-    size_t n_hidden;      /* with hidden_given */
+    size_t n_hidden; /* with hidden_given */
     int hidden_given;
     char acts[MAX_LAYERS][32];
-    size_t n_acts;        /* 0: not given */
+    size_t n_acts; /* 0: not given */
     int loss_given;
     nerve_loss loss;
     uint64_t seed;
@@ -49,7 +49,7 @@ typedef struct train_cfg {
     /* loop */
     size_t batch, epochs;
     int shuffle;
-    int cosine;       /* learning-rate schedule: 1 cosine, 0 constant */
+    int cosine; /* learning-rate schedule: 1 cosine, 0 constant */
     int json, quiet;
 } train_cfg;
 

@@ -67,7 +67,7 @@ static int history_alloc(history *h, size_t cap, size_t first_epoch) {
 
 /* Colours: the first two of the widely used "tab10" palette (blue, orange). */
 #define COLOR_TRAIN "#1f77b4"
-#define COLOR_TEST "#ff7f0e"
+#define COLOR_TEST  "#ff7f0e"
 
 static int write_plot(const train_cfg *c, const train_state *st, const history *h) {
     char title[512], label_loss[32], label_acc[32], net[160];
@@ -85,7 +85,9 @@ static int write_plot(const train_cfg *c, const train_state *st, const history *
         {label_acc, h->test_acc, h->n, COLOR_TEST, 1},
     };
     svg_panel panels[2] = {
-        {"Loss", nerve_net_loss(st->net) == NERVE_LOSS_XENT ? "cross-entropy" : "mean squared error", loss, have_test ? 2u : 1u, 0, h->first_epoch},
+        {"Loss",
+         nerve_net_loss(st->net) == NERVE_LOSS_XENT ? "cross-entropy" : "mean squared error", loss,
+         have_test ? 2u : 1u, 0, h->first_epoch},
         {"Accuracy", "accuracy", acc, have_test ? 2u : 1u, 1, h->first_epoch},
     };
     if (svg_write(c->plot, title, panels, cls ? 2u : 1u) != 0) {
@@ -134,23 +136,30 @@ static void print_banner(FILE *f, const train_cfg *c, const train_state *st, siz
     cli_describe_net(st->net, net, sizeof net);
     fprintf(f, "data      %s: %zu train", st->data.name, tr->n);
     if (te) fprintf(f, ", %zu %s", te->n, st->data.test_label);
-    if (tr->labels) fprintf(f, " (%zu features, %zu classes)\n", tr->in, tr->out);
-    else fprintf(f, " (%zu features, %zu targets)\n", tr->in, tr->out);
+    if (tr->labels)
+        fprintf(f, " (%zu features, %zu classes)\n", tr->in, tr->out);
+    else
+        fprintf(f, " (%zu features, %zu targets)\n", tr->in, tr->out);
     fprintf(f, "network   %s, %zu parameters", net, nerve_net_param_count(st->net));
-    if (c->resume) fprintf(f, ", resumed from %s after %zu epochs\n", c->resume, start);
-    else if (c->init) fprintf(f, ", weights from %s\n", c->init);
-    else fprintf(f, ", seed %llu\n", (unsigned long long)c->seed);
+    if (c->resume)
+        fprintf(f, ", resumed from %s after %zu epochs\n", c->resume, start);
+    else if (c->init)
+        fprintf(f, ", weights from %s\n", c->init);
+    else
+        fprintf(f, ", seed %llu\n", (unsigned long long)c->seed);
     nerve_opt o = nerve_net_optimizer(st->net);
     fprintf(f, "optimizer %s lr %g%s", nerve_opt_name(o.kind), (double)o.lr,
             c->cosine ? " (cosine schedule)" : "");
     if (o.kind == NERVE_OPT_SGD) {
-        if (o.momentum > 0) fprintf(f, " momentum %g%s", (double)o.momentum, o.nesterov ? " nesterov" : "");
+        if (o.momentum > 0)
+            fprintf(f, " momentum %g%s", (double)o.momentum, o.nesterov ? " nesterov" : "");
     } else {
         fprintf(f, " betas %g,%g eps %g", (double)o.beta1, (double)o.beta2, (double)o.eps);
     }
     if (o.weight_decay > 0) fprintf(f, " weight decay %g", (double)o.weight_decay);
     fprintf(f, ", batch %zu, %zu epochs%s\n", c->batch, c->epochs, c->shuffle ? ", shuffled" : "");
-    fprintf(f, "cpu       %s kernels, %d threads\n", nerve_isa_name(nerve_isa_active()), cli_threads());
+    fprintf(f, "cpu       %s kernels, %d threads\n", nerve_isa_name(nerve_isa_active()),
+            cli_threads());
     fprintf(f, "model     %s\n", c->out ? c->out : "not saved (no --out)");
     fflush(f);
 }
@@ -177,7 +186,8 @@ static void print_epoch(FILE *f, const train_cfg *c, const train_state *st, size
     }
     if (c->quiet) return;
     int w = snprintf(NULL, 0, "%zu", c->epochs);
-    fprintf(f, "epoch %*zu/%zu  lr %-8.3g train loss %.4f", w, epoch, c->epochs, (double)lr, tr->loss);
+    fprintf(f, "epoch %*zu/%zu  lr %-8.3g train loss %.4f", w, epoch, c->epochs, (double)lr,
+            tr->loss);
     if (isfinite(tr_acc)) fprintf(f, " acc %6.2f%%", 100 * tr_acc);
     if (st->data.test) {
         fprintf(f, "  %s loss %.4f", st->data.test_label, te_loss);
@@ -230,7 +240,8 @@ int train_run(const train_cfg *c, train_state *st) {
         double secs = cli_now() - t0;
         progress_end(&bar);
         if (s != NERVE_OK) {
-            rc = cli_lib_error(s, s == NERVE_ENUMERIC ? "training diverged (try a lower --lr)" : "training");
+            rc = cli_lib_error(s, s == NERVE_ENUMERIC ? "training diverged (try a lower --lr)"
+                                                      : "training");
             if (s == NERVE_ENUMERIC) rc = CLI_FAIL;
             break;
         }
@@ -277,14 +288,16 @@ int train_run(const train_cfg *c, train_state *st) {
         FILE *f = c->json ? stderr : stdout;
         const char *what = st->data.test ? st->data.test_label : "train";
         if (interrupted)
-            fprintf(f, "interrupted after %llu epochs", (unsigned long long)nerve_net_epoch_count(st->net));
+            fprintf(f, "interrupted after %llu epochs",
+                    (unsigned long long)nerve_net_epoch_count(st->net));
         else
             fprintf(f, "done: %zu epochs", c->epochs);
         if (h.n) {
             if (isfinite(last_acc)) fprintf(f, ", %s accuracy %.2f%%", what, 100 * last_acc);
             fprintf(f, ", %s loss %.4f", what, last_loss);
             if (total_secs > 0)
-                fprintf(f, ", %.0f samples/s over %.2f s of training", total_samples / total_secs, total_secs);
+                fprintf(f, ", %.0f samples/s over %.2f s of training", total_samples / total_secs,
+                        total_secs);
         }
         if (saved) fprintf(f, "; model saved to %s", c->out);
         if (c->plot && h.n && !plot_failed) fprintf(f, "; curves in %s", c->plot);

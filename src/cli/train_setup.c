@@ -7,22 +7,25 @@
 
 /* One activation per layer from --act (see its help text). */
 static int layer_acts(const train_cfg *c, size_t n_layers, nerve_act *acts) {
-    for (size_t l = 0; l < n_layers; l++) acts[l] = l + 1 < n_layers ? RECIPE_ACT : NERVE_ACT_IDENTITY;
+    for (size_t l = 0; l < n_layers; l++)
+        acts[l] = l + 1 < n_layers ? RECIPE_ACT : NERVE_ACT_IDENTITY;
     if (c->n_acts == 0) return CLI_OK;
     nerve_act a[MAX_LAYERS];
-    for (size_t i = 0; i < c->n_acts; i++) nerve_act_from_name(c->acts[i], &a[i]); /* checked in train.c */
+    for (size_t i = 0; i < c->n_acts; i++)
+        nerve_act_from_name(c->acts[i], &a[i]); /* checked in train.c */
     if (c->n_acts == n_layers) {
         for (size_t l = 0; l < n_layers; l++) acts[l] = a[l];
     } else if (c->n_acts == 1 || c->n_acts + 1 == n_layers) {
         for (size_t l = 0; l + 1 < n_layers; l++) acts[l] = a[c->n_acts == 1 ? 0 : l];
     } else {
-        return cli_error("--act: %zu names for %zu layers (give 1, %zu or %zu)", c->n_acts, n_layers,
-                         n_layers - 1, n_layers);
+        return cli_error("--act: %zu names for %zu layers (give 1, %zu or %zu)", c->n_acts,
+                         n_layers, n_layers - 1, n_layers);
     }
     return CLI_OK;
 }
 
-static int build_fresh(const train_cfg *c, size_t in, size_t out, nerve_loss loss, nerve_net **net) {
+static int build_fresh(const train_cfg *c, size_t in, size_t out, nerve_loss loss,
+                       nerve_net **net) {
     size_t sizes[MAX_LAYERS + 1], n = 0;
     if (c->n_sizes) {
         memcpy(sizes, c->sizes, c->n_sizes * sizeof sizes[0]);
@@ -112,7 +115,8 @@ static int setup_optimizer(const train_cfg *c, nerve_net *net) {
                 o.eps = c->opt.eps;
             }
         }
-        cli_note("optimizer options with --resume: the optimizer state (momentum, moments) starts afresh");
+        cli_note("optimizer options with --resume: the optimizer state (momentum, moments) starts "
+                 "afresh");
     }
     nerve_status st = nerve_net_set_optimizer(net, &o);
     if (st != NERVE_OK) return cli_lib_error(st, "optimizer");

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const size_t test_sizes[] = {0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 100, 257};
+const size_t test_sizes[] = {0,  1,  2,  3,  7,  8,  9,  15, 16,  17, 31,
+                             32, 33, 47, 48, 49, 63, 64, 65, 100, 257};
 const size_t test_sizes_count = sizeof test_sizes / sizeof test_sizes[0];
 
 size_t test_supported_isas(nerve_isa *out) {

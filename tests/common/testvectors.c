@@ -13,7 +13,8 @@
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static int fail(char *msg, size_t cap, const char *fmt, ...) {
+static int
+fail(char *msg, size_t cap, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     if (cap) vsnprintf(msg, cap, fmt, ap);
@@ -238,14 +239,14 @@ static int close_all(const float *got, const tv_tensor *want, double rel, double
 }
 
 /* The tensor or a failure message naming it. */
-#define NEED(dst, ...)                                                        \
-    do {                                                                    \
-        char nm_[64];                                                       \
-        snprintf(nm_, sizeof nm_, __VA_ARGS__);                             \
-        if (!((dst) = tv_get(c, "%s", nm_))) {                              \
-            rc = fail(msg, cap, "%s: tensor %s missing", c->name, nm_);     \
-            goto out;                                                       \
-        }                                                                   \
+#define NEED(dst, ...)                                                                             \
+    do {                                                                                           \
+        char nm_[64];                                                                              \
+        snprintf(nm_, sizeof nm_, __VA_ARGS__);                                                    \
+        if (!((dst) = tv_get(c, "%s", nm_))) {                                                     \
+            rc = fail(msg, cap, "%s: tensor %s missing", c->name, nm_);                            \
+            goto out;                                                                              \
+        }                                                                                          \
     } while (0)
 
 int tv_run(const tv_case *c, char *msg, size_t cap) {

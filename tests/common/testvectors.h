@@ -11,7 +11,7 @@
 #include "nerve/nerve.h"
 
 #define TV_MAX_TENSORS 256
-#define TV_MAX_LAYERS 8
+#define TV_MAX_LAYERS  8
 
 typedef struct tv_tensor {
     char name[64];
@@ -33,9 +33,9 @@ typedef struct tv_case {
 /* Every case file in tests/testvectors, by file name (tests/test_net_vectors.c
  * checks that the directory holds exactly these). */
 static const char *const tv_files[] = {
-    "relu_xent_sgd.txt",          "gelu_xent_adam.txt",           "online_sigmoid_mse.txt",
-    "seed_sigmoid_mse.txt",       "silu_leaky_xent_nesterov.txt", "softplus_large_adam_wd.txt",
-    "tanh_mse_momentum.txt",      "elu_softplus_mse_adamw.txt",
+    "relu_xent_sgd.txt",     "gelu_xent_adam.txt",           "online_sigmoid_mse.txt",
+    "seed_sigmoid_mse.txt",  "silu_leaky_xent_nesterov.txt", "softplus_large_adam_wd.txt",
+    "tanh_mse_momentum.txt", "elu_softplus_mse_adamw.txt",
 };
 #define TV_FILE_COUNT (sizeof tv_files / sizeof tv_files[0])
 
@@ -49,7 +49,8 @@ void tv_free(tv_case *c);
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-const tv_tensor *tv_get(const tv_case *c, const char *fmt, ...);
+const tv_tensor *
+tv_get(const tv_case *c, const char *fmt, ...);
 
 /* Runs the case with the active kernel table: loads the initial weights,
  * and for every step compares the forward output (relative 1e-5), the loss

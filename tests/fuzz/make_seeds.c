@@ -20,7 +20,8 @@ static void die(const char *what) {
     exit(1);
 }
 
-static void put(const char *sub, const char *name, const void *a, size_t na, const void *b, size_t nb) {
+static void put(const char *sub, const char *name, const void *a, size_t na, const void *b,
+                size_t nb) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
     FILE *f = fopen(path, "wb");
@@ -55,13 +56,23 @@ static void model_seeds(void) {
     } nets[] = {
         {1, {2, 1}, {NERVE_ACT_IDENTITY}, NERVE_LOSS_MSE, NERVE_OPT_SGD, 0.0f},
         {2, {3, 4, 2}, {NERVE_ACT_RELU, NERVE_ACT_IDENTITY}, NERVE_LOSS_XENT, NERVE_OPT_ADAM, 0.0f},
-        {3, {4, 3, 3, 2}, {NERVE_ACT_TANH, NERVE_ACT_GELU, NERVE_ACT_SIGMOID}, NERVE_LOSS_MSE,
-         NERVE_OPT_SGD, 0.9f},
-        {2, {2, 5, 3}, {NERVE_ACT_SILU, NERVE_ACT_SOFTPLUS}, NERVE_LOSS_XENT, NERVE_OPT_ADAMW, 0.0f},
+        {3,
+         {4, 3, 3, 2},
+         {NERVE_ACT_TANH, NERVE_ACT_GELU, NERVE_ACT_SIGMOID},
+         NERVE_LOSS_MSE,
+         NERVE_OPT_SGD,
+         0.9f},
+        {2,
+         {2, 5, 3},
+         {NERVE_ACT_SILU, NERVE_ACT_SOFTPLUS},
+         NERVE_LOSS_XENT,
+         NERVE_OPT_ADAMW,
+         0.0f},
     };
     for (size_t k = 0; k < sizeof nets / sizeof nets[0]; k++) {
         nerve_net *net;
-        if (nerve_net_create(&net, nets[k].layers, nets[k].sizes, nets[k].acts, nets[k].loss, 42 + k))
+        if (nerve_net_create(&net, nets[k].layers, nets[k].sizes, nets[k].acts, nets[k].loss,
+                             42 + k))
             die("create");
         nerve_opt o = nerve_opt_default(nets[k].opt);
         o.momentum = nets[k].momentum;
@@ -87,8 +98,8 @@ static void model_seeds(void) {
 
 static void idx_seeds(void) {
     /* 3 images of 2 x 2, labels 0..2; framing: flags, 2-byte split, files */
-    uint8_t img[] = {0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 0, 2,
-                     0, 255, 1, 128, 7, 200, 254, 3, 100, 0, 77, 255};
+    uint8_t img[] = {0, 0, 8, 3,   0, 0,   0, 3,   0,   0, 0,   2, 0,  0,
+                     0, 2, 0, 255, 1, 128, 7, 200, 254, 3, 100, 0, 77, 255};
     uint8_t lab[] = {0, 0, 8, 1, 0, 0, 0, 3, 2, 0, 1};
     uint8_t buf[512], gi[256], gl[256];
     buf[0] = 0;

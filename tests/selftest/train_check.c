@@ -17,10 +17,10 @@
 #include "nerve/nerve.h"
 
 #define N_SAMPLES 192 /* 6 minibatches of 32 per epoch */
-#define N_IN 24
+#define N_IN      24
 #define N_CLASSES 5
-#define N_EPOCHS 3
-#define SEED 20240607u
+#define N_EPOCHS  3
+#define SEED      20240607u
 
 const char train_check_description[] =
     "24-48-32-5 gelu/tanh/identity, softmax cross-entropy, AdamW lr 0.01 wd 0.01, "
@@ -75,8 +75,8 @@ int train_check_run(int threads, train_result *out, char *msg, size_t cap) {
         snprintf(msg, cap, "nerve_net_set_optimizer: %s", nerve_last_error());
         goto out;
     }
-    const nerve_dataset data = {.x = x, .labels = labels, .n = N_SAMPLES, .in = N_IN,
-                                .out = N_CLASSES};
+    const nerve_dataset data = {
+        .x = x, .labels = labels, .n = N_SAMPLES, .in = N_IN, .out = N_CLASSES};
     const nerve_epoch_opts eo = {.batch_size = 32, .shuffle = 1};
     nerve_eval ev = {0};
     double first_loss = 0;

@@ -18,17 +18,22 @@
 
 static const vec_check_api *api_for(nerve_isa isa) {
     switch (isa) {
-    case NERVE_ISA_SCALAR: return &vec_check__scalar;
+    case NERVE_ISA_SCALAR:
+        return &vec_check__scalar;
 #if defined(NERVE_HAVE_AVX2)
-    case NERVE_ISA_AVX2: return &vec_check__avx2;
+    case NERVE_ISA_AVX2:
+        return &vec_check__avx2;
 #endif
 #if defined(NERVE_HAVE_AVX512)
-    case NERVE_ISA_AVX512: return &vec_check__avx512;
+    case NERVE_ISA_AVX512:
+        return &vec_check__avx512;
 #endif
 #if defined(NERVE_HAVE_NEON)
-    case NERVE_ISA_NEON: return &vec_check__neon;
+    case NERVE_ISA_NEON:
+        return &vec_check__neon;
 #endif
-    default: return NULL;
+    default:
+        return NULL;
     }
 }
 
@@ -84,10 +89,11 @@ static void fail(ctx *c, const char *what, size_t lane, uint32_t got, uint32_t w
 }
 
 static const char *const op_names[VOP_COUNT] = {
-    "vf_zero", "vf_set1", "copy", "vf_add", "vf_sub", "vf_mul", "vf_div", "vf_sqrt", "vf_abs",
-    "vf_neg", "vf_fma", "vf_fnma", "vf_max", "vf_min", "vf_lt", "vf_le", "vf_gt", "vf_ge",
-    "vf_eq", "vf_isnan", "vm_and", "vm_or", "vm_andnot", "vf_select", "vi_set1", "vi_add",
-    "vi_sub", "vi_and", "vi_or", "vi_shl23", "vi_sra23", "vi_to_vf", "vf_to_vi",
+    "vf_zero", "vf_set1",   "copy",      "vf_add",   "vf_sub",   "vf_mul",   "vf_div",
+    "vf_sqrt", "vf_abs",    "vf_neg",    "vf_fma",   "vf_fnma",  "vf_max",   "vf_min",
+    "vf_lt",   "vf_le",     "vf_gt",     "vf_ge",    "vf_eq",    "vf_isnan", "vm_and",
+    "vm_or",   "vm_andnot", "vf_select", "vi_set1",  "vi_add",   "vi_sub",   "vi_and",
+    "vi_or",   "vi_shl23",  "vi_sra23",  "vi_to_vf", "vf_to_vi",
 };
 
 /* Every op on one group of 16 lanes. */

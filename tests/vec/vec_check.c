@@ -33,40 +33,107 @@ static void apply(int op, const uint32_t *pa, const uint32_t *pb, const uint32_t
     memcpy(&a0, pa, sizeof a0);
     memcpy(&i0, pa, sizeof i0);
     switch ((vop)op) {
-    case VOP_ZERO: st(out, vf_zero()); break;
-    case VOP_SET1: st(out, vf_set1(a0)); break;
-    case VOP_COPY: st(out, a); break;
-    case VOP_ADD: st(out, vf_add(a, b)); break;
-    case VOP_SUB: st(out, vf_sub(a, b)); break;
-    case VOP_MUL: st(out, vf_mul(a, b)); break;
-    case VOP_DIV: st(out, vf_div(a, b)); break;
-    case VOP_SQRT: st(out, vf_sqrt(a)); break;
-    case VOP_ABS: st(out, vf_abs(a)); break;
-    case VOP_NEG: st(out, vf_neg(a)); break;
-    case VOP_FMA: st(out, vf_fma(a, b, c)); break;
-    case VOP_FNMA: st(out, vf_fnma(a, b, c)); break;
-    case VOP_MAX: st(out, vf_max(a, b)); break;
-    case VOP_MIN: st(out, vf_min(a, b)); break;
-    case VOP_LT: st_mask(out, vf_lt(a, b)); break;
-    case VOP_LE: st_mask(out, vf_le(a, b)); break;
-    case VOP_GT: st_mask(out, vf_gt(a, b)); break;
-    case VOP_GE: st_mask(out, vf_ge(a, b)); break;
-    case VOP_EQ: st_mask(out, vf_eq(a, b)); break;
-    case VOP_ISNAN: st_mask(out, vf_isnan(a)); break;
-    case VOP_AND: st_mask(out, vm_and(pos(a), pos(b))); break;
-    case VOP_OR: st_mask(out, vm_or(pos(a), pos(b))); break;
-    case VOP_ANDNOT: st_mask(out, vm_andnot(pos(a), pos(b))); break;
-    case VOP_SELECT: st(out, vf_select(pos(c), a, b)); break;
-    case VOP_VI_SET1: st(out, vi_as_vf(vi_set1(i0))); break;
-    case VOP_VI_ADD: st(out, vi_as_vf(vi_add(ia, ib))); break;
-    case VOP_VI_SUB: st(out, vi_as_vf(vi_sub(ia, ib))); break;
-    case VOP_VI_AND: st(out, vi_as_vf(vi_and(ia, ib))); break;
-    case VOP_VI_OR: st(out, vi_as_vf(vi_or(ia, ib))); break;
-    case VOP_VI_SHL23: st(out, vi_as_vf(vi_shl23(ia))); break;
-    case VOP_VI_SRA23: st(out, vi_as_vf(vi_sra23(ia))); break;
-    case VOP_VI_TO_VF: st(out, vi_to_vf(ia)); break;
-    case VOP_VF_TO_VI: st(out, vi_as_vf(vf_to_vi(a))); break;
-    case VOP_COUNT: break;
+    case VOP_ZERO:
+        st(out, vf_zero());
+        break;
+    case VOP_SET1:
+        st(out, vf_set1(a0));
+        break;
+    case VOP_COPY:
+        st(out, a);
+        break;
+    case VOP_ADD:
+        st(out, vf_add(a, b));
+        break;
+    case VOP_SUB:
+        st(out, vf_sub(a, b));
+        break;
+    case VOP_MUL:
+        st(out, vf_mul(a, b));
+        break;
+    case VOP_DIV:
+        st(out, vf_div(a, b));
+        break;
+    case VOP_SQRT:
+        st(out, vf_sqrt(a));
+        break;
+    case VOP_ABS:
+        st(out, vf_abs(a));
+        break;
+    case VOP_NEG:
+        st(out, vf_neg(a));
+        break;
+    case VOP_FMA:
+        st(out, vf_fma(a, b, c));
+        break;
+    case VOP_FNMA:
+        st(out, vf_fnma(a, b, c));
+        break;
+    case VOP_MAX:
+        st(out, vf_max(a, b));
+        break;
+    case VOP_MIN:
+        st(out, vf_min(a, b));
+        break;
+    case VOP_LT:
+        st_mask(out, vf_lt(a, b));
+        break;
+    case VOP_LE:
+        st_mask(out, vf_le(a, b));
+        break;
+    case VOP_GT:
+        st_mask(out, vf_gt(a, b));
+        break;
+    case VOP_GE:
+        st_mask(out, vf_ge(a, b));
+        break;
+    case VOP_EQ:
+        st_mask(out, vf_eq(a, b));
+        break;
+    case VOP_ISNAN:
+        st_mask(out, vf_isnan(a));
+        break;
+    case VOP_AND:
+        st_mask(out, vm_and(pos(a), pos(b)));
+        break;
+    case VOP_OR:
+        st_mask(out, vm_or(pos(a), pos(b)));
+        break;
+    case VOP_ANDNOT:
+        st_mask(out, vm_andnot(pos(a), pos(b)));
+        break;
+    case VOP_SELECT:
+        st(out, vf_select(pos(c), a, b));
+        break;
+    case VOP_VI_SET1:
+        st(out, vi_as_vf(vi_set1(i0)));
+        break;
+    case VOP_VI_ADD:
+        st(out, vi_as_vf(vi_add(ia, ib)));
+        break;
+    case VOP_VI_SUB:
+        st(out, vi_as_vf(vi_sub(ia, ib)));
+        break;
+    case VOP_VI_AND:
+        st(out, vi_as_vf(vi_and(ia, ib)));
+        break;
+    case VOP_VI_OR:
+        st(out, vi_as_vf(vi_or(ia, ib)));
+        break;
+    case VOP_VI_SHL23:
+        st(out, vi_as_vf(vi_shl23(ia)));
+        break;
+    case VOP_VI_SRA23:
+        st(out, vi_as_vf(vi_sra23(ia)));
+        break;
+    case VOP_VI_TO_VF:
+        st(out, vi_to_vf(ia));
+        break;
+    case VOP_VF_TO_VI:
+        st(out, vi_as_vf(vf_to_vi(a)));
+        break;
+    case VOP_COUNT:
+        break;
     }
 }
 

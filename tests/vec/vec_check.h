@@ -16,29 +16,44 @@
  * an int32, or a mask as 0xffffffff (true) / 0 (false). Mask operands of the
  * mask ops and of select are made with vf_gt(x, 0) from a, b or c. */
 typedef enum vop {
-    VOP_ZERO,       /* vf_zero() */
-    VOP_SET1,       /* vf_set1(a[0]) */
-    VOP_COPY,       /* vf_storeu(vf_loadu(a)) */
-    VOP_ADD, VOP_SUB, VOP_MUL, VOP_DIV, /* a op b */
-    VOP_SQRT, VOP_ABS, VOP_NEG,         /* op(a) */
-    VOP_FMA,        /* vf_fma(a, b, c) */
-    VOP_FNMA,       /* vf_fnma(a, b, c) */
-    VOP_MAX, VOP_MIN,
-    VOP_LT, VOP_LE, VOP_GT, VOP_GE, VOP_EQ, /* mask of a op b */
-    VOP_ISNAN,      /* mask of isnan(a) */
-    VOP_AND, VOP_OR, VOP_ANDNOT, /* a>0 op b>0 (andnot: (a>0) & ~(b>0)) */
-    VOP_SELECT,     /* c>0 ? a : b */
-    VOP_VI_SET1,    /* vi_set1(a[0]) */
-    VOP_VI_ADD, VOP_VI_SUB, VOP_VI_AND, VOP_VI_OR,
-    VOP_VI_SHL23, VOP_VI_SRA23,
-    VOP_VI_TO_VF,   /* int32 a -> float */
-    VOP_VF_TO_VI,   /* float a -> int32, nearest even */
+    VOP_ZERO, /* vf_zero() */
+    VOP_SET1, /* vf_set1(a[0]) */
+    VOP_COPY, /* vf_storeu(vf_loadu(a)) */
+    VOP_ADD,
+    VOP_SUB,
+    VOP_MUL,
+    VOP_DIV, /* a op b */
+    VOP_SQRT,
+    VOP_ABS,
+    VOP_NEG,  /* op(a) */
+    VOP_FMA,  /* vf_fma(a, b, c) */
+    VOP_FNMA, /* vf_fnma(a, b, c) */
+    VOP_MAX,
+    VOP_MIN,
+    VOP_LT,
+    VOP_LE,
+    VOP_GT,
+    VOP_GE,
+    VOP_EQ,    /* mask of a op b */
+    VOP_ISNAN, /* mask of isnan(a) */
+    VOP_AND,
+    VOP_OR,
+    VOP_ANDNOT,  /* a>0 op b>0 (andnot: (a>0) & ~(b>0)) */
+    VOP_SELECT,  /* c>0 ? a : b */
+    VOP_VI_SET1, /* vi_set1(a[0]) */
+    VOP_VI_ADD,
+    VOP_VI_SUB,
+    VOP_VI_AND,
+    VOP_VI_OR,
+    VOP_VI_SHL23,
+    VOP_VI_SRA23,
+    VOP_VI_TO_VF, /* int32 a -> float */
+    VOP_VF_TO_VI, /* float a -> int32, nearest even */
     VOP_COUNT
 } vop;
 
 typedef struct vec_check_api {
-    void (*apply)(int op, const uint32_t *a, const uint32_t *b, const uint32_t *c,
-                  uint32_t *out);
+    void (*apply)(int op, const uint32_t *a, const uint32_t *b, const uint32_t *c, uint32_t *out);
     /* out[0..15] = vf_load_tail(p, n) */
     void (*load_tail)(const float *p, size_t n, float *out);
     /* vf_store_tail(p, vf_loadu(v), n) */
