@@ -137,7 +137,12 @@ void linear_backward_part(const kernels *kt, size_t n, size_t in, size_t out, co
         .accumulate = accumulate,
     };
     gemm_part(kt, &gw, NULL, ws, tid, nt);
-    if (!dx) return;
+    if (dx) linear_backward_data_part(kt, n, in, out, w, dz, prev_act, zp, yp, dx, ws, tid, nt);
+}
+
+void linear_backward_data_part(const kernels *kt, size_t n, size_t in, size_t out, const float *w,
+                               const float *dz, int prev_act, const float *zp, const float *yp,
+                               float *dx, float *ws, int tid, int nt) {
     const gemm_args gx = {
         .m = n,
         .n = in,
@@ -154,7 +159,7 @@ void linear_backward_part(const kernels *kt, size_t n, size_t in, size_t out, co
     };
     const bwd_ctx bc = {kt, prev_act, zp, yp, in};
     const gemm_epilogue ep = {bwd_tile, &bc};
-    gemm_part(kt, &gx, prev_act != ACT_IDENTITY ? &ep : NULL, ws, tid, nt);
+    gemm_part(kt, &gx, prev_act != ACT_IDENTITY ? &ep : NULL, ws, tid, nt > 0 ? nt : 1);
 }
 
 void linear_backward(const kernels *kt, size_t n, size_t in, size_t out, const float *x,

@@ -58,5 +58,11 @@ void linear_backward_part(const kernels *kt, size_t n, size_t in, size_t out, co
                           const float *w, const float *dz, float *dw, float *db, int accumulate,
                           int prev_act, const float *zp, const float *yp, float *dx, float *ws,
                           int tid, int nt);
+/* Only the backward-data product of linear_backward_part: dX = (dZ W) times
+ * act'(Zp, Yp) of the previous layer (applied per finished strip; none for
+ * ACT_IDENTITY), the thread's share of dX. */
+void linear_backward_data_part(const kernels *kt, size_t n, size_t in, size_t out, const float *w,
+                               const float *dz, int prev_act, const float *zp, const float *yp,
+                               float *dx, float *ws, int tid, int nt);
 
 #endif

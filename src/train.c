@@ -22,6 +22,7 @@
 
 #include "error.h"
 #include "gemm.h"
+#include "linear.h"
 #include "net_plan.h"
 
 /* ---- plan ----------------------------------------------------------------- */
@@ -171,23 +172,6 @@ static void loss_rows(const step_ctx *c, size_t r0, size_t r1, float *d) {
  * until the barrier after (a) of layer l-1. Every product is an fma chain
  * per element and the optimizer is elementwise, so no split changes a bit. */
 
-typedef struct act_bwd_ctx {
-    const kernels *kt;
-    nerve_act act;
-    const float *z, *y; /* the previous layer's pre-activation and output */
-    size_t ld;
-} act_bwd_ctx;
-
-/* Epilogue of a dX tile: times the previous activation's derivative. */
-static void act_bwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
-                         float *c, size_t ldc) {
-    const act_bwd_ctx *a = ep->ctx;
-    for (size_t i = 0; i < rows; i++) {
-        const size_t o = (i0 + i) * a->ld + j0;
-        a->kt->act_bwd[a->act](cols, a->z + o, a->y + o, c + i * ldc, c + i * ldc);
-    }
-}
-
 /* (a): the previous layer's dZ from this layer's. */
 static void backward_data(const step_ctx *c, size_t l, const float *dz, float *dprev, int t,
                           int nt) {
@@ -208,23 +192,8 @@ static void backward_data(const step_ctx *c, size_t l, const float *dz, float *d
         }
         return;
     }
-    const gemm_args g = {
-        .m = n,
-        .n = in,
-        .k = out,
-        .a = dz,
-        .a_rs = out,
-        .a_cs = 1,
-        .b = w,
-        .b_rs = in,
-        .b_cs = 1,
-        .c = dprev,
-        .ldc = in,
-        .accumulate = 0,
-    };
-    const act_bwd_ctx ac = {kt, pact, pl->z[l - 1], pl->a[l - 1], in};
-    const gemm_epilogue ep = {act_bwd_tile, &ac};
-    gemm_part(kt, &g, pact != NERVE_ACT_IDENTITY ? &ep : NULL, pl->ws, t, nt);
+    linear_backward_data_part(kt, n, in, out, w, dz, (int)pact, pl->z[l - 1], pl->a[l - 1], dprev,
+                              pl->ws, t, nt);
 }
 
 /* Rows of dW computed (and updated) together: about 256 KiB of gradient, a
