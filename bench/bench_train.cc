@@ -8,7 +8,13 @@
 // primitives doing the same step -- inner product forward with a fused ReLU
 // post-op, softmax cross-entropy gradient in plain C++, eltwise ReLU
 // backward, inner product backward data / weights (with bias), and the
-// same momentum SGD update as a plain loop.
+// same momentum SGD update as oneDNN sum primitives. Two registrations:
+// train/onednn keeps every tensor in plain layouts (nc / oi); train/onednn_any
+// lets oneDNN choose the weight layout (format_tag::any, usually a blocked
+// one for its brgemm kernels) and keeps weights, weight gradients and
+// momentum in that layout for the whole run (one reorder at setup). The
+// label names the implementations oneDNN picked (fwd / bwd data / bwd
+// weights of the first layer).
 //
 //   build/<dir>/bench/nerve_bench --benchmark_filter='^train/'
 #include <benchmark/benchmark.h>
@@ -90,7 +96,8 @@ using namespace dnnl;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-// One fully connected layer as oneDNN primitives, plain layouts (nc / oi).
+// One fully connected layer as oneDNN primitives. Activations are plain (nc);
+// weights are plain (oi) or in the layout the forward primitive prefers.
 struct DnnlLayer {
     size_t in, out;
     bool relu;
@@ -110,8 +117,9 @@ struct DnnlNet {
     std::vector<DnnlLayer> layers;
     memory x;
     size_t batch;
+    std::string impl;  // implementations chosen for the first layer
 
-    explicit DnnlNet(size_t n) : batch(n) {
+    DnnlNet(size_t n, bool any_weights) : batch(n) {
         const memory::dim N = (memory::dim)n;
         x = memory({{N, (memory::dim)kSizes[0]}, dt::f32, tag::nc}, eng);
         for (size_t l = 0; l < kLayers; l++) {
@@ -119,17 +127,8 @@ struct DnnlNet {
             L.in = kSizes[l], L.out = kSizes[l + 1];
             L.relu = l + 1 < kLayers;
             const memory::dim I = (memory::dim)L.in, O = (memory::dim)L.out;
-            memory::desc src_md({N, I}, dt::f32, tag::nc), w_md({O, I}, dt::f32, tag::oi),
+            const memory::desc src_md({N, I}, dt::f32, tag::nc), plain_w_md({O, I}, dt::f32, tag::oi),
                 b_md({O}, dt::f32, tag::x), dst_md({N, O}, dt::f32, tag::nc);
-            L.w = memory(w_md, eng), L.dw = memory(w_md, eng), L.vw = memory(w_md, eng);
-            L.b = memory(b_md, eng), L.db = memory(b_md, eng), L.vb = memory(b_md, eng);
-            L.y = memory(dst_md, eng), L.dy = memory(dst_md, eng), L.dx = memory(src_md, eng);
-            float *w = (float *)L.w.get_data_handle();
-            const float a = std::sqrt(6.0f / (float)L.in);
-            for (size_t i = 0; i < L.in * L.out; i++) w[i] = a * ((float)((i * 2654435761u) % 1000) / 500.0f - 1.0f);
-            std::memset(L.b.get_data_handle(), 0, L.out * 4);
-            std::memset(L.vw.get_data_handle(), 0, L.in * L.out * 4);
-            std::memset(L.vb.get_data_handle(), 0, L.out * 4);
 
             primitive_attr attr;
             if (L.relu) {
@@ -137,9 +136,26 @@ struct DnnlNet {
                 po.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
                 attr.set_post_ops(po);
             }
-            auto fwd_d = inner_product_forward::desc(prop_kind::forward_training, src_md, w_md, b_md, dst_md);
+            const memory::desc fwd_w_md = any_weights ? memory::desc({O, I}, dt::f32, tag::any) : plain_w_md;
+            auto fwd_d = inner_product_forward::desc(prop_kind::forward_training, src_md, fwd_w_md, b_md, dst_md);
             auto fwd_pd = inner_product_forward::primitive_desc(fwd_d, attr, eng);
             L.fwd = inner_product_forward(fwd_pd);
+            // The layout every weight-shaped tensor (w, dw, vw) keeps for the
+            // whole run; the backward primitives are asked for exactly it.
+            const memory::desc w_md = fwd_pd.weights_desc();
+
+            L.w = memory(w_md, eng), L.dw = memory(w_md, eng), L.vw = memory(w_md, eng);
+            L.b = memory(b_md, eng), L.db = memory(b_md, eng), L.vb = memory(b_md, eng);
+            L.y = memory(dst_md, eng), L.dy = memory(dst_md, eng), L.dx = memory(src_md, eng);
+            memory plain_w(plain_w_md, eng);
+            float *w = (float *)plain_w.get_data_handle();
+            const float a = std::sqrt(6.0f / (float)L.in);
+            for (size_t i = 0; i < L.in * L.out; i++) w[i] = a * ((float)((i * 2654435761u) % 1000) / 500.0f - 1.0f);
+            reorder(plain_w, L.w).execute(strm, plain_w, L.w);  // once, at setup
+            strm.wait();
+            std::memset(L.b.get_data_handle(), 0, L.out * 4);
+            std::memset(L.vw.get_data_handle(), 0, w_md.get_size());  // zero in any layout
+            std::memset(L.vb.get_data_handle(), 0, L.out * 4);
             if (L.relu) {
                 auto efwd_d = eltwise_forward::desc(prop_kind::forward_training,
                                                     algorithm::eltwise_relu_use_dst_for_bwd, dst_md, 0.0f);
@@ -149,11 +165,14 @@ struct DnnlNet {
                 L.relu_bwd = eltwise_backward(eltwise_backward::primitive_desc(ebwd_d, eng, efwd_pd));
             }
             auto bd_d = inner_product_backward_data::desc(src_md, w_md, dst_md);
-            L.bwd_data = inner_product_backward_data(
-                inner_product_backward_data::primitive_desc(bd_d, eng, fwd_pd));
+            auto bd_pd = inner_product_backward_data::primitive_desc(bd_d, eng, fwd_pd);
+            L.bwd_data = inner_product_backward_data(bd_pd);
             auto bw_d = inner_product_backward_weights::desc(src_md, w_md, b_md, dst_md);
-            L.bwd_w = inner_product_backward_weights(
-                inner_product_backward_weights::primitive_desc(bw_d, eng, fwd_pd));
+            auto bw_pd = inner_product_backward_weights::primitive_desc(bw_d, eng, fwd_pd);
+            L.bwd_w = inner_product_backward_weights(bw_pd);
+            if (l == 0)
+                impl = std::string(fwd_pd.impl_info_str()) + " / " + bd_pd.impl_info_str() + " / " +
+                       bw_pd.impl_info_str() + (w_md == plain_w_md ? " (w oi)" : " (w blocked)");
             sgd_w.push_back(make_sgd(w_md));
             sgd_b.push_back(make_sgd(b_md));
             layers.push_back(std::move(L));
@@ -229,10 +248,10 @@ struct DnnlNet {
     }
 };
 
-void bm_onednn(benchmark::State &st) {
+void run_onednn(benchmark::State &st, bool any_weights) {
     const size_t batch = (size_t)st.range(0);
     omp_set_num_threads((int)st.range(1));
-    DnnlNet net(batch);
+    DnnlNet net(batch, any_weights);
     const Data &d = data();
     size_t pos = 0;
     for (auto _ : st) {
@@ -241,7 +260,11 @@ void bm_onednn(benchmark::State &st) {
         pos += batch;
     }
     set_rate(st, batch);
+    st.SetLabel(net.impl);
 }
+
+void bm_onednn(benchmark::State &st) { run_onednn(st, false); }
+void bm_onednn_any(benchmark::State &st) { run_onednn(st, true); }
 #endif
 
 int register_all() {
@@ -253,6 +276,7 @@ int register_all() {
     args(benchmark::RegisterBenchmark("train/nerve", bm_nerve));
 #ifdef NERVE_BENCH_HAVE_ONEDNN
     args(benchmark::RegisterBenchmark("train/onednn", bm_onednn));
+    args(benchmark::RegisterBenchmark("train/onednn_any", bm_onednn_any));
 #endif
     return 0;
 }
