@@ -290,3 +290,40 @@ ParameterizedTest(nerve_isa *isa, gemv, matches_reference) {
                     free(ys);
                 }
 }
+
+/* gemv_t blocks columns into panels of 1024 and rows into blocks of 8
+ * (simd/generic/gemv.c): cross both boundaries, against the double reference
+ * and bit-exact against scalar. */
+ParameterizedTestParameters(gemv, wide_panels) {
+    static nerve_isa isas[NERVE_ISA_COUNT];
+    size_t n = test_supported_isas(isas);
+    return cr_make_param_array(nerve_isa, isas, n);
+}
+
+ParameterizedTest(nerve_isa *isa, gemv, wide_panels) {
+    const size_t ms[] = {1, 9, 17}, ns[] = {1023, 1025, 2049};
+    for (size_t mi = 0; mi < 3; mi++)
+        for (size_t ni = 0; ni < 3; ni++) {
+            const size_t m = ms[mi], n = ns[ni], lda = n + 1;
+            float *a = malloc(m * lda * 4), *x = malloc(m * 4), *y = malloc(n * 4),
+                  *y0 = malloc(n * 4), *ys = malloc(n * 4);
+            test_fill(a, m * lda, 3 + m, -1, 1);
+            test_fill(x, m, 5 + n, -1, 1);
+            test_fill(y0, n, 7, -1, 1);
+            memcpy(y, y0, n * 4);
+            memcpy(ys, y0, n * 4);
+            nerve_set_max_isa(*isa);
+            cr_assert_eq(nerve_sgemv(NERVE_TRANS, m, n, -2.0f, a, lda, x, 0.5f, y), NERVE_OK);
+            check_close(1, 0, n, 1, m, -2.0f, a, lda, x, 1, 0.5f, y0, y, 1, "gemv_t wide");
+            nerve_set_max_isa(NERVE_ISA_SCALAR);
+            nerve_sgemv(NERVE_TRANS, m, n, -2.0f, a, lda, x, 0.5f, ys);
+            size_t bad = test_first_bit_mismatch(y, ys, n);
+            cr_assert_eq(bad, SIZE_MAX, "%s gemv_t m=%zu n=%zu differs from scalar at %zu",
+                         nerve_isa_name(*isa), m, n, bad);
+            free(a);
+            free(x);
+            free(y);
+            free(y0);
+            free(ys);
+        }
+}
