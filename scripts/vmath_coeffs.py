@@ -7,10 +7,10 @@ fitted approximations, evaluated in double precision with the coefficients
 rounded to float. Only the Python standard library is used (math.erfc is the
 double-precision reference for the normal CDF).
 
-The one fitted polynomial (Q of the normal CDF tail) is a weighted
+The fitted polynomials (Q of the normal CDF tail, G of log1p on [0, 1]) are a weighted
 least-squares fit of the relative error on 1500 Chebyshev-distributed points,
 with its coefficients rounded to float one at a time and the rest refitted
-(fit_rounded); it is written in the variable y = t*ALPHA + BETA that maps its
+(fit_rounded); Q is written in the variable y = t*ALPHA + BETA that maps its
 interval onto [-1, 1], where the monomial basis is well conditioned.
 """
 import math
@@ -146,6 +146,29 @@ def main():
     z = 0.5
     print('  truncation error (next term / erf) at |z| = 0.5: %.3g'
           % (2 / math.sqrt(math.pi) * z ** 15 / (math.factorial(7) * 15) / math.erf(z)))
+
+    # softplus: log1p(t) for t in [0, 1] = 2 atanh(s), s = t / (2 + t) in [0, 1/3],
+    # 2 atanh(s) = 2s + s R(z), z = s^2 in [0, 1/9], R(z) = z G(z), G fitted
+    # (relative least squares, float coefficients) to the atanh series
+    # G(z) = 2/3 + 2/5 z + 2/7 z^2 + ... = (2 atanh(s) / s - 2) / z.
+    def g_of_z(zz):
+        if zz < 1e-6:  # series: the closed form cancels near 0
+            return sum(2 / (2 * j + 3) * zz ** j for j in range(6))
+        ss = math.sqrt(zz)
+        return (2 * math.atanh(ss) / ss - 2) / zz
+
+    gf = fit_rounded(g_of_z, 0.0, 1.0 / 9.0, 4)
+    print('/* log1p(t), t in [0, 1]: 2 atanh(s) = 2s + s z G(z), z = s^2 <= 1/9, G degree 4 fit */')
+    print('G (z^0 .. z^4):', ' '.join(hexf(c) for c in gf))
+    worst = 0.0
+    for i in range(1, 200001):
+        t = i / 200000
+        ss = t / (2 + t)
+        zz = ss * ss
+        got = 2 * ss + ss * zz * horner(gf, zz)
+        worst = max(worst, abs(got - math.log1p(t)) / math.log1p(t))
+    print('  max relative error of the fit (float coefficients, double arithmetic), t in (0, 1]: %.3g'
+          % worst)
 
 
 if __name__ == '__main__':

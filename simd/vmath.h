@@ -176,6 +176,28 @@ static inline vf vx_log1p(vf x) {
     return vx__log_special(v, res, x);
 }
 
+/* log1p(t) for t in [0, 1] (softplus: t = e^-|x|), without the range
+ * reduction of vx_log1p: 2 + t is already in [2, 3], so
+ *   log1p t = 2 atanh s,  s = t / (2 + t) in [0, 1/3],  z = s^2 <= 1/9,
+ *   2 atanh s = 2s + s z G(z),  G(z) ~ 2/3 + 2/5 z + 2/7 z^2 + ...,
+ * G a degree-4 fit on z in [0, 1/9] (scripts/vmath_coeffs.py; fit error
+ * 3.1e-10 relative). It is summed as log1p t = t - (h - s (h + z G)) with
+ * h = t^2/2 (2s = t - t s = t - t^2/2 + s t^2/2), so the leading term t is
+ * exact and the rounding of s only touches the smaller correction; tiny and
+ * subnormal t come back unchanged (h = z = 0). One division. */
+static inline vf vx__log1p_unit(vf t) {
+    vf s = vf_div(t, vf_add(t, vf_set1(2.0f)));
+    vf z = vf_mul(s, s);
+    vf g = vf_set1(0x1.e0d7c4p-3f);
+    g = vf_fma(g, z, vf_set1(0x1.bb4068p-3f));
+    g = vf_fma(g, z, vf_set1(0x1.24d6f6p-2f));
+    g = vf_fma(g, z, vf_set1(0x1.999868p-2f));
+    g = vf_fma(g, z, vf_set1(0x1.555556p-1f));
+    vf h = vf_mul(vf_mul(vf_set1(0.5f), t), t);
+    vf c = vf_fnma(s, vf_fma(z, g, h), h); /* h - s (h + z G) */
+    return vf_sub(t, c);
+}
+
 /* ---- tanh, sigmoid --------------------------------------------------------- */
 
 /* Copies the sign bit of s onto a (a >= 0). */

@@ -139,11 +139,12 @@ static inline vf silu_b(vf x, vf y, vf dy) {
 }
 
 /* softplus (beta 1, threshold 20, as PyTorch): y = x > 20 ? x : log(1 + e^x),
- * the latter as max(x, 0) + log1p(e^-|x|) (no overflow, tiny results exact);
+ * the latter as max(x, 0) + log1p(e^-|x|) (no overflow, tiny results exact;
+ * e^-|x| is in [0, 1], so log1p needs no range reduction: vx__log1p_unit);
  * dx = x > 20 ? dy : dy * sigmoid(x). */
 #define SOFTPLUS_THRESHOLD 20.0f
 static inline vf softplus_f(vf x) {
-    vf sp = vf_add(vf_max(x, vf_zero()), vx_log1p(vx_exp(vf_neg(vf_abs(x)))));
+    vf sp = vf_add(vf_max(x, vf_zero()), vx__log1p_unit(vx_exp(vf_neg(vf_abs(x)))));
     return keep_nan(x, vf_select(vf_gt(x, vf_set1(SOFTPLUS_THRESHOLD)), x, sp));
 }
 static inline vf softplus_b(vf x, vf y, vf dy) {
