@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "net_internal.h"
 #include "nerve/net.h"
 
 /* 8-byte signature, PNG style: a non-ASCII first byte (catches 7-bit
@@ -22,9 +23,9 @@
 /* Limits a reader enforces before it allocates anything. They equal the
  * limits of nerve_net_create (src/net.c), so every network the library can
  * build can be saved. */
-#define MODEL_MAX_LAYERS 4096u
-#define MODEL_MAX_WIDTH  ((uint64_t)1 << 24)
-#define MODEL_MAX_PARAMS ((uint64_t)1 << 31)
+#define MODEL_MAX_LAYERS NET_MAX_LAYERS
+#define MODEL_MAX_WIDTH  NET_MAX_WIDTH
+#define MODEL_MAX_PARAMS NET_MAX_PARAMS
 
 /* Section sizes in bytes (docs/model-format.md, "Layout"). */
 #define MODEL_FIXED_BYTES    32u  /* magic .. seed */

@@ -48,11 +48,8 @@ nerve_status nerve_loss_from_name(const char *name, nerve_loss *out) {
 /* Every array of the parameter block starts on a 64-byte boundary. */
 static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
 
-/* Largest width accepted: keeps every product of two widths (and the
- * float count of a weight matrix in bytes) far from overflowing. */
-#define MAX_WIDTH ((size_t)1 << 24)
-/* Largest parameter count accepted (2^31 floats = 8 GiB per array). */
-#define MAX_PARAMS ((size_t)1 << 31)
+#define MAX_WIDTH  ((size_t)NET_MAX_WIDTH)
+#define MAX_PARAMS ((size_t)NET_MAX_PARAMS)
 
 nerve_status nerve_net_create(nerve_net **out, size_t n_layers, const size_t *sizes,
                               const nerve_act *acts, nerve_loss loss, uint64_t seed) {
@@ -60,7 +57,8 @@ nerve_status nerve_net_create(nerve_net **out, size_t n_layers, const size_t *si
     CHECK_ARG(out != NULL, "%s: out is NULL", fn);
     *out = NULL;
     CHECK_ARG(n_layers >= 1, "%s: a network needs at least one layer (n_layers is 0)", fn);
-    CHECK_ARG(n_layers <= 4096, "%s: %zu layers is more than the 4096 supported", fn, n_layers);
+    CHECK_ARG(n_layers <= NET_MAX_LAYERS, "%s: %zu layers is more than the %u supported", fn,
+              n_layers, NET_MAX_LAYERS);
     CHECK_ARG(sizes != NULL, "%s: sizes is NULL", fn);
     CHECK_ARG(acts != NULL, "%s: acts is NULL", fn);
     CHECK_ARG((unsigned)loss < NERVE_LOSS_COUNT, "%s: invalid loss value %d", fn, (int)loss);

@@ -21,6 +21,15 @@
 
 #include "nerve/net.h"
 
+/* Limits of nerve_net_create, also enforced by the model-file reader
+ * (src/model_format.h) so every network the library can build can be saved
+ * and nothing larger is ever allocated from a file. The width limit keeps
+ * every product of two widths (and a weight matrix's size in bytes) far from
+ * overflowing; 2^31 parameters are 8 GiB per array. */
+#define NET_MAX_LAYERS 4096u
+#define NET_MAX_WIDTH  ((uint64_t)1 << 24)
+#define NET_MAX_PARAMS ((uint64_t)1 << 31)
+
 struct net_plan; /* training/inference scratch (src/train.c); not part of the model */
 
 struct nerve_net {
