@@ -16,30 +16,12 @@
 static nerve_status check_dataset(const char *fn, const nerve_net *net, const nerve_dataset *d) {
     CHECK_ARG(net != NULL, "%s: net is NULL", fn);
     CHECK_ARG(d != NULL, "%s: data is NULL", fn);
-    CHECK_ARG(d->n >= 1, "%s: the data set is empty (n = 0)", fn);
-    CHECK_ARG(d->x != NULL, "%s: data x is NULL", fn);
     const size_t in = net->sizes[0], C = net->sizes[net->n_layers];
     CHECK_ARG(d->in == in, "%s: the data has %zu features but the network takes %zu inputs", fn,
               d->in, in);
     CHECK_ARG(d->out == C, "%s: the data has %zu %s but the network has %zu outputs", fn, d->out,
               d->labels ? "classes" : "targets", C);
-    if (net->loss == NERVE_LOSS_MSE) {
-        CHECK_ARG(d->labels == NULL, "%s: an mse network takes targets y, but the data has labels",
-                  fn);
-        CHECK_ARG(d->y != NULL, "%s: an mse network needs targets y; the data has none", fn);
-    } else {
-        CHECK_ARG(d->y == NULL,
-                  "%s: a cross-entropy network takes class labels, but the data has y", fn);
-        CHECK_ARG(d->labels != NULL, "%s: a cross-entropy network needs labels; the data has none",
-                  fn);
-        for (size_t i = 0; i < d->n; i++)
-            CHECK_ARG(d->labels[i] >= 0 && (size_t)d->labels[i] < C,
-                      "%s: label %ld of sample %zu is outside [0, %zu)", fn, (long)d->labels[i], i,
-                      C);
-    }
-    CHECK_ARG(d->n <= SIZE_MAX / sizeof(float) / (in > C ? in : C), "%s: n = %zu is too large", fn,
-              d->n);
-    return NERVE_OK;
+    return net_check_samples(fn, net, "data", d->x, d->y, d->labels, d->n);
 }
 
 /* Index of the largest of o[0..C) (the first one on ties; NaN never wins). */
@@ -112,7 +94,7 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
             b.labels = cls ? data->labels + r : NULL;
         }
         float loss;
-        st = nerve_net_train_batch(net, &b, &loss);
+        st = net_step(fn, net, &b, &loss, 1); /* rows checked with the whole data set */
         if (st != NERVE_OK) break;
         loss_sum += (double)loss * (double)rows;
         seen += rows;

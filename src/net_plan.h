@@ -62,6 +62,17 @@ void net_set_flops_per_thread(double flops);
 /* Largest width of layers 1 .. n_layers (outputs of weight layers). */
 size_t net_max_out_width(const nerve_net *net);
 
+/* Validates n samples for `net` (`what` names them in messages: "batch",
+ * "data"): n >= 1, x given, exactly the targets the loss takes (y for mse,
+ * labels in [0, outputs) for xent), n rows of the widest side addressable.
+ * Shared by nerve_net_train_batch/gradients and the epoch helpers. */
+nerve_status net_check_samples(const char *fn, const nerve_net *net, const char *what,
+                               const float *x, const float *y, const int32_t *labels, size_t n);
+/* One training step on an already validated batch (net_check_samples):
+ * forward, loss, backward and, if `update`, the optimizer. */
+nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
+                      int update);
+
 /* ---- forward.c ---- */
 /* Where one forward pass reads and writes. Every matrix is n rows of its
  * layer's width, contiguous. Layer l reads a[l-1] (x for l = 0), writes the

@@ -280,36 +280,32 @@ static void step_thread(step_ctx *c, int t, int nt) {
     backward_weights(c, 0, pl->d[(L - 1) % 3], t, nt);
 }
 
-static nerve_status check_batch(const char *fn, const nerve_net *net, const nerve_batch *b) {
-    CHECK_ARG(net != NULL, "%s: net is NULL", fn);
-    CHECK_ARG(b != NULL, "%s: batch is NULL", fn);
-    CHECK_ARG(b->n >= 1, "%s: the batch is empty (n = 0)", fn);
-    CHECK_ARG(b->x != NULL, "%s: batch x is NULL", fn);
+nerve_status net_check_samples(const char *fn, const nerve_net *net, const char *what,
+                               const float *x, const float *y, const int32_t *labels, size_t n) {
+    CHECK_ARG(n >= 1, "%s: the %s is empty (n = 0)", fn, what);
+    CHECK_ARG(x != NULL, "%s: %s x is NULL", fn, what);
     const size_t C = net->sizes[net->n_layers], in = net->sizes[0];
-    CHECK_ARG(b->n <= SIZE_MAX / sizeof(float) / (in > C ? in : C), "%s: n = %zu is too large", fn,
-              b->n);
+    CHECK_ARG(n <= SIZE_MAX / sizeof(float) / (in > C ? in : C), "%s: n = %zu is too large", fn, n);
     if (net->loss == NERVE_LOSS_MSE) {
-        CHECK_ARG(b->labels == NULL, "%s: an mse network takes targets y, but labels were given",
-                  fn);
-        CHECK_ARG(b->y != NULL, "%s: an mse network needs targets y (%zu per sample); y is NULL",
-                  fn, C);
+        CHECK_ARG(labels == NULL, "%s: an mse network takes targets y, but the %s has labels", fn,
+                  what);
+        CHECK_ARG(y != NULL, "%s: an mse network needs targets y (%zu per sample); the %s has none",
+                  fn, C, what);
     } else {
-        CHECK_ARG(b->y == NULL, "%s: a cross-entropy network takes class labels, but y was given",
-                  fn);
-        CHECK_ARG(b->labels != NULL, "%s: a cross-entropy network needs labels; labels is NULL",
-                  fn);
-        for (size_t i = 0; i < b->n; i++)
-            CHECK_ARG(b->labels[i] >= 0 && (size_t)b->labels[i] < C,
-                      "%s: label %ld of sample %zu is outside [0, %zu)", fn, (long)b->labels[i], i,
-                      C);
+        CHECK_ARG(y == NULL, "%s: a cross-entropy network takes class labels, but the %s has y", fn,
+                  what);
+        CHECK_ARG(labels != NULL, "%s: a cross-entropy network needs labels; the %s has none", fn,
+                  what);
+        for (size_t i = 0; i < n; i++)
+            CHECK_ARG(labels[i] >= 0 && (size_t)labels[i] < C,
+                      "%s: label %ld of sample %zu is outside [0, %zu)", fn, (long)labels[i], i, C);
     }
     return NERVE_OK;
 }
 
-static nerve_status run_step(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
-                             int update) {
-    nerve_status st = check_batch(fn, net, batch);
-    if (st != NERVE_OK) return st;
+nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
+                      int update) {
+    nerve_status st;
     const kernels *kt = kernels_active();
     const size_t n = batch->n;
     const int nthreads = net_threads(net, n, 1);
@@ -342,10 +338,19 @@ static nerve_status run_step(const char *fn, nerve_net *net, const nerve_batch *
     return NERVE_OK;
 }
 
+static nerve_status checked_step(const char *fn, nerve_net *net, const nerve_batch *batch,
+                                 float *loss, int update) {
+    CHECK_ARG(net != NULL, "%s: net is NULL", fn);
+    CHECK_ARG(batch != NULL, "%s: batch is NULL", fn);
+    nerve_status st =
+        net_check_samples(fn, net, "batch", batch->x, batch->y, batch->labels, batch->n);
+    return st != NERVE_OK ? st : net_step(fn, net, batch, loss, update);
+}
+
 nerve_status nerve_net_train_batch(nerve_net *net, const nerve_batch *batch, float *loss) {
-    return run_step("nerve_net_train_batch", net, batch, loss, 1);
+    return checked_step("nerve_net_train_batch", net, batch, loss, 1);
 }
 
 nerve_status nerve_net_gradients(nerve_net *net, const nerve_batch *batch, float *loss) {
-    return run_step("nerve_net_gradients", net, batch, loss, 0);
+    return checked_step("nerve_net_gradients", net, batch, loss, 0);
 }
