@@ -41,6 +41,21 @@
     X(6);                                                                                          \
     X(7)
 
+/* One k step: rows 0-3 take their A value from lanes of a0, rows 4-7 from a1;
+ * B(p, 0..11) is loaded as b0, b1, b2 (the names FMA_ROW uses). */
+#define FMA_STEP(a0, a1)                                                                           \
+    do {                                                                                           \
+        const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8);         \
+        FMA_ROW(0, a0, 0);                                                                         \
+        FMA_ROW(1, a0, 1);                                                                         \
+        FMA_ROW(2, a0, 2);                                                                         \
+        FMA_ROW(3, a0, 3);                                                                         \
+        FMA_ROW(4, a1, 0);                                                                         \
+        FMA_ROW(5, a1, 1);                                                                         \
+        FMA_ROW(6, a1, 2);                                                                         \
+        FMA_ROW(7, a1, 3);                                                                         \
+    } while (0)
+
 /* The full 8 x 12 tile at c (leading dimension ldc) from
  * A(i, p) = a[i*a_rs + p*a_cs] and B(p, j) = b[p*ldb + j]. Columns of A with
  * unit row stride (a_rs == 1: the packed panel, or A read transposed) are
@@ -57,15 +72,7 @@ tile_8x12(size_t k, const float *restrict a, size_t a_rs, size_t a_cs, const flo
     if (a_rs == 1) {
         for (size_t p = 0; p < k; p++) {
             const float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4);
-            const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8);
-            FMA_ROW(0, a0, 0);
-            FMA_ROW(1, a0, 1);
-            FMA_ROW(2, a0, 2);
-            FMA_ROW(3, a0, 3);
-            FMA_ROW(4, a1, 0);
-            FMA_ROW(5, a1, 1);
-            FMA_ROW(6, a1, 2);
-            FMA_ROW(7, a1, 3);
+            FMA_STEP(a0, a1);
             a += a_cs;
             b += ldb;
         }
@@ -88,15 +95,7 @@ tile_8x12(size_t k, const float *restrict a, size_t a_rs, size_t a_cs, const flo
              * turns each lane back into a scalar load, needs 8 registers for
              * them and spills accumulators inside the loop. */
             __asm__("" : "+w"(a0), "+w"(a1));
-            const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8);
-            FMA_ROW(0, a0, 0);
-            FMA_ROW(1, a0, 1);
-            FMA_ROW(2, a0, 2);
-            FMA_ROW(3, a0, 3);
-            FMA_ROW(4, a1, 0);
-            FMA_ROW(5, a1, 1);
-            FMA_ROW(6, a1, 2);
-            FMA_ROW(7, a1, 3);
+            FMA_STEP(a0, a1);
             a += a_cs;
             a4 += a_cs;
             b += ldb;
