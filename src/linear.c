@@ -34,8 +34,11 @@ static void fwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows,
         for (size_t i = 0; i < rows; i++) f->kt->act_fwd[f->act](cols, c + i * ldc, y + i * ldy);
 }
 
+/* B = W^T for the product X W^T: read from W (w_is_t == 0: B(p, o) =
+ * W[o*in + p], packed by the driver) or from a stored W^T (w_is_t: B(p, o) =
+ * WT[p*out + o], rows contiguous, read in place). The same chains either way. */
 static gemm_args fwd_args(size_t n, size_t in, size_t out, const float *x, const float *w,
-                          float *c) {
+                          int w_is_t, float *c) {
     gemm_args g = {
         .m = n,
         .n = out,
@@ -44,8 +47,8 @@ static gemm_args fwd_args(size_t n, size_t in, size_t out, const float *x, const
         .a_rs = in,
         .a_cs = 1, /* X [n x in] */
         .b = w,
-        .b_rs = 1,
-        .b_cs = in, /* W^T: B(p, o) = W[o*in + p] */
+        .b_rs = w_is_t ? out : 1,
+        .b_cs = w_is_t ? 1 : in,
         .c = c,
         .ldc = out,
         .accumulate = 0,
@@ -58,7 +61,16 @@ void linear_forward_part(const kernels *kt, size_t n, size_t in, size_t out, con
                          int tid, int nt) {
     const fwd_ctx f = {kt, b, act, z ? y : NULL, out};
     const gemm_epilogue ep = {fwd_tile, &f};
-    const gemm_args g = fwd_args(n, in, out, x, w, z ? z : y);
+    const gemm_args g = fwd_args(n, in, out, x, w, 0, z ? z : y);
+    gemm_part(kt, &g, &ep, ws, tid, nt);
+}
+
+void linear_forward_wt_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
+                            const float *wt, const float *b, int act, float *y, float *ws, int tid,
+                            int nt) {
+    const fwd_ctx f = {kt, b, act, NULL, out};
+    const gemm_epilogue ep = {fwd_tile, &f};
+    const gemm_args g = fwd_args(n, in, out, x, wt, 1, y);
     gemm_part(kt, &g, &ep, ws, tid, nt);
 }
 
@@ -67,7 +79,7 @@ void linear_forward(const kernels *kt, size_t n, size_t in, size_t out, const fl
                     int nthreads) {
     const fwd_ctx f = {kt, b, act, z ? y : NULL, out};
     const gemm_epilogue ep = {fwd_tile, &f};
-    const gemm_args g = fwd_args(n, in, out, x, w, z ? z : y);
+    const gemm_args g = fwd_args(n, in, out, x, w, 0, z ? z : y);
     gemm_chain_ep(kt, &g, &ep, ws, nthreads);
 }
 

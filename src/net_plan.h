@@ -84,7 +84,10 @@ typedef struct fwd_pass {
     const nerve_net *net;
     const float *x;
     size_t n;        /* rows */
-    int gemv;        /* n == 1 in the public call: GEMV instead of GEMM */
+    int gemv;        /* training step of one sample: gemv_n on W (its own
+                      * summation order; training promises no batch invariance) */
+    const float *wt; /* inference: net->wt (W^T of every layer), for gemv_t
+                      * (n == 1) or as the GEMM's in-place B; NULL: W */
     float *const *z; /* n_layers pointers, or NULL */
     float *const *a; /* n_layers pointers, or NULL */
     float *pp[2];    /* inference ping-pong buffers (n x max width each) */
@@ -94,8 +97,13 @@ typedef struct fwd_pass {
 
 /* Runs the forward pass as thread `t` of `nt` (call from every thread of a
  * parallel region, or with t = 0, nt = 1). Barriers between layers when
- * nt > 1; none after the last layer. n == 1 uses GEMV. */
+ * nt > 1; none after the last layer. */
 void fwd_run(const fwd_pass *f, int t, int nt);
+
+/* Rows [*b, *e) of chunk i when n rows are cut into `chunks` consecutive
+ * chunks whose sizes differ by at most one (so none is much smaller than
+ * n / chunks). No intermediate product can overflow. */
+void chunk_range(size_t n, size_t chunks, size_t i, size_t *b, size_t *e);
 
 /* Contiguous share [*b, *e) of thread t among nt over [0, n), cut at
  * multiples of `unit` (the last share takes the remainder). */

@@ -315,7 +315,10 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
     }
     const struct net_plan *pl = net->plan;
     optim_pending p = {0};
-    if (update) optim_prepare(net, &p);
+    if (update) {
+        optim_prepare(net, &p);
+        net->wt_valid = 0; /* the step writes the weights */
+    }
     const fwd_pass f = {.kt = kt,
                         .net = net,
                         .x = batch->x,

@@ -83,6 +83,9 @@ Test(net_alloc, steady_state_steps_do_not_allocate) {
         nerve_batch b = {.x = x, .labels = lab, .n = 32};
         cr_assert_eq(nerve_net_train_batch(net, &b, NULL), NERVE_OK); /* plans */
         cr_assert_eq(nerve_net_forward(net, x, 32, out), NERVE_OK);
+        /* the first one-sample inference allocates the W^T copy (forward.c),
+         * once; later ones rebuild it in place after each training step */
+        cr_assert_eq(nerve_net_forward(net, x, 1, out), NERVE_OK);
         calls = 0;
         counting = 1;
         const size_t ns[] = {32, 7, 1, 32, 2};
