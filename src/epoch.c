@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "net_plan.h"
+#include "plan.h"
 #include "rng.h"
 
 #define DEFAULT_BATCH 32
@@ -121,7 +122,7 @@ nerve_status nerve_net_evaluate(nerve_net *net, const nerve_dataset *data, nerve
     CHECK_ARG(result != NULL, "%s: result is NULL", fn);
     const size_t n = data->n, in = data->in, C = data->out;
     const int cls = data->labels != NULL;
-    /* chunks of sizes differing by at most one row (chunk_range); outputs do
+    /* chunks of sizes differing by at most one row (split_range); outputs do
      * not depend on the chunking (batch invariance, net.h) */
     const size_t chunks = n / EVAL_CHUNK + (n % EVAL_CHUNK != 0);
     const size_t chunk = n / chunks + (n % chunks != 0);
@@ -134,7 +135,7 @@ nerve_status nerve_net_evaluate(nerve_net *net, const nerve_dataset *data, nerve
     size_t correct = 0;
     for (size_t i = 0; i < chunks && st == NERVE_OK; i++) {
         size_t r, r1;
-        chunk_range(n, chunks, i, &r, &r1);
+        split_range(n, 1, i, chunks, &r, &r1);
         const size_t rows = r1 - r;
         st = nerve_net_forward(net, data->x + r * in, rows, out);
         if (st != NERVE_OK) break;

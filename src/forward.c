@@ -30,13 +30,8 @@
 #include "gemm.h"
 #include "linear.h"
 #include "net_plan.h"
+#include "plan.h"
 
-void part1d(size_t n, size_t unit, int t, int nt, size_t *b, size_t *e) {
-    const size_t units = (n + unit - 1) / unit;
-    const size_t u0 = units * (size_t)t / (size_t)nt, u1 = units * (size_t)(t + 1) / (size_t)nt;
-    *b = u0 * unit < n ? u0 * unit : n;
-    *e = u1 * unit < n ? u1 * unit : n;
-}
 
 /* bias + activation of one GEMV result (1 x cols at z) into a. */
 static void gemv_epilogue(const kernels *kt, nerve_act act, size_t cols, float *z, float *a,
@@ -72,7 +67,7 @@ void fwd_run(const fwd_pass *f, int t, int nt) {
         if (f->n == 1 && (f->wt || f->gemv)) {
             /* one sample: outputs split in 16-float units */
             size_t o0, o1;
-            part1d(out, 16, t, nt, &o0, &o1);
+            split_range(out, 16, t, nt, &o0, &o1);
             if (o1 > o0) {
                 if (f->wt) /* column o of W^T (in x out) is row o of W */
                     kt->gemv_t(in, o1 - o0, 1.0f, f->wt + net->w_off[l] + o0, out, x, 0.0f,
@@ -96,11 +91,6 @@ void fwd_run(const fwd_pass *f, int t, int nt) {
     }
 }
 
-void chunk_range(size_t n, size_t chunks, size_t i, size_t *b, size_t *e) {
-    const size_t q = n / chunks, r = n % chunks;
-    *b = i * q + (i < r ? i : r);
-    *e = *b + q + (i < r);
-}
 
 /* ---- public inference ---------------------------------------------------- */
 
@@ -169,7 +159,7 @@ nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *
     size_t chunk;
     const size_t chunks = chunk_count(n, &chunk);
     const int nthreads = net_threads(net, chunk, 0);
-    if ((st = plan_ensure(net, kt, chunk, nthreads)) != NERVE_OK) {
+    if ((st = plan_ensure_inference(net, kt, chunk, nthreads)) != NERVE_OK) {
         error_prefix("%s", fn);
         return st;
     }
@@ -179,13 +169,13 @@ nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *
     const size_t in = net->sizes[0], outw = net->sizes[net->n_layers];
     for (size_t i = 0; i < chunks; i++) {
         size_t r, r1;
-        chunk_range(n, chunks, i, &r, &r1);
+        split_range(n, 1, i, chunks, &r, &r1);
         const fwd_pass f = {.kt = kt,
                             .net = net,
                             .x = x + r * in,
                             .n = r1 - r,
                             .wt = wt,
-                            .pp = {pl->d[0], pl->d[1]},
+                            .pp = {pl->pp[0], pl->pp[1]},
                             .out = out + r * outw,
                             .ws = pl->ws};
         const int nt = net_threads(net, r1 - r, 0);
@@ -243,7 +233,7 @@ nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_
     const float *wt = net->wt_valid ? net->wt : NULL;
     for (size_t i = 0; i < chunks; i++) {
         size_t r, r1;
-        chunk_range(n, chunks, i, &r, &r1);
+        split_range(n, 1, i, chunks, &r, &r1);
         const fwd_pass f = {.kt = kt,
                             .net = net,
                             .x = x + r * in,

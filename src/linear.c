@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include "gemm.h"
+#include "split.h"
 
 /* ---- forward ------------------------------------------------------------ */
 
@@ -85,18 +86,11 @@ void linear_forward(const kernels *kt, size_t n, size_t in, size_t out, const fl
 
 /* ---- backward ----------------------------------------------------------- */
 
-/* [b, e): thread t's share of `len` items in units of `unit`. */
-static void share(size_t len, size_t unit, int t, int nt, size_t *b, size_t *e) {
-    const size_t units = (len + unit - 1) / unit;
-    const size_t u0 = units * (size_t)t / (size_t)nt, u1 = units * (size_t)(t + 1) / (size_t)nt;
-    *b = u0 * unit < len ? u0 * unit : len;
-    *e = u1 * unit < len ? u1 * unit : len;
-}
 
 void linear_act_backward_part(const kernels *kt, size_t n, size_t out, int act, const float *z,
                               const float *y, const float *dy, float *dz, int tid, int nt) {
     size_t r0, r1;
-    share(n, 1, tid, nt < 1 ? 1 : nt, &r0, &r1);
+    split_range(n, 1, tid, nt < 1 ? 1 : nt, &r0, &r1);
     if (r1 > r0)
         kt->act_bwd[act]((r1 - r0) * out, z + r0 * out, y + r0 * out, dy + r0 * out, dz + r0 * out);
 }
@@ -131,7 +125,7 @@ void linear_backward_part(const kernels *kt, size_t n, size_t in, size_t out, co
     if (db) {
         /* columns split in 16-float units: each column one chain over the rows */
         size_t c0, c1;
-        share(out, 16, tid, nt, &c0, &c1);
+        split_range(out, 16, tid, nt, &c0, &c1);
         if (c1 > c0) kt->colsum(n, c1 - c0, dz + c0, out, db + c0, accumulate);
     }
     const gemm_args gw = {
