@@ -2,7 +2,8 @@
 #
 # -ffp-contract=off: the compiler must never fuse a*b+c on its own; fused
 # multiply-adds are written explicitly (fmaf / intrinsics), identically in every
-# ISA, which is what makes results bit-identical across ISAs (DESIGN.md).
+# ISA, which is what makes results bit-identical across ISAs
+# (docs/architecture.md, "Reproducibility").
 add_compile_options(-ffp-contract=off -fno-math-errno -fvisibility=hidden)
 
 set(NERVE_WARNINGS -Wall -Wextra -Wshadow -Wconversion -Wno-sign-conversion

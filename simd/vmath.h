@@ -1,8 +1,8 @@
 /* Vector transcendental functions over the 16-lane API of vec.h.
  *
  * Built only from IEEE add/sub/mul/div/fma and exact integer manipulation of
- * the exponent field, so every ISA computes identical bits (DESIGN.md,
- * "Bitwise reproducibility"). Every lane runs the same operations; special
+ * the exponent field, so every ISA computes identical bits
+ * (docs/architecture.md, "Reproducibility"). Every lane runs the same operations; special
  * cases (NaN, infinities, overflow, underflow) are handled by clamping and
  * vf_select, never by branches. Accuracy, the origin of every coefficient and
  * the measured maximum errors: docs/math.md. Coefficients are printed by

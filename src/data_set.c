@@ -6,6 +6,7 @@
 
 #include "data_internal.h"
 #include "error.h"
+#include "rng.h"
 
 void data_set_name(nerve_data *data, const char *name) {
     size_t n = strlen(name);
@@ -73,24 +74,6 @@ nerve_dataset nerve_data_view(const nerve_data *data) {
     return v;
 }
 
-/* splitmix64 (Steele, Lea, Flood 2014; constants from its reference code). */
-static uint64_t splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, bound) by rejection: draws below 2^64 mod bound are
- * redrawn, so every residue is equally likely. */
-static uint64_t uniform_below(uint64_t *s, uint64_t bound) {
-    uint64_t threshold = (0 - bound) % bound;
-    for (;;) {
-        uint64_t r = splitmix64(s);
-        if (r >= threshold) return r % bound;
-    }
-}
-
 /* Copies sample src_i of src to row dst_i of dst. */
 static void copy_row(nerve_data *dst, size_t dst_i, const nerve_data *src, size_t src_i) {
     memcpy(dst->x + dst_i * dst->in, src->x + src_i * src->in, src->in * sizeof(float));
@@ -114,14 +97,7 @@ nerve_status nerve_data_split(const nerve_data *src, double fraction, uint64_t s
     size_t *order = malloc(src->n * sizeof *order);
     if (!order) return error_set(NERVE_ENOMEM, "nerve_data_split: out of memory");
     for (size_t i = 0; i < src->n; i++) order[i] = i;
-    /* Fisher-Yates from the top: swap i with a uniform j in [0, i]. */
-    uint64_t s = seed;
-    for (size_t i = src->n - 1; i > 0; i--) {
-        size_t j = (size_t)uniform_below(&s, (uint64_t)i + 1);
-        size_t t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
+    rng_shuffle_splitmix(seed, order, src->n);
     int cls = src->labels != NULL;
     char name[sizeof src->name + 16];
     nerve_data *a = NULL, *b = NULL;

@@ -63,14 +63,8 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
             free(perm), free(bx), free(by), free(bl);
             return error_set(NERVE_ENOMEM, "%s: out of memory for shuffled batches", fn);
         }
-        /* Fisher-Yates from the end: swap i with a uniform j in [0, i]. */
         for (size_t i = 0; i < n; i++) perm[i] = i;
-        for (size_t i = n - 1; i > 0; i--) {
-            const size_t j = (size_t)rng_below(net->rng, (uint64_t)i + 1);
-            const size_t t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
+        rng_shuffle(net->rng, perm, n);
     }
 
     double loss_sum = 0;

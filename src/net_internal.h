@@ -1,11 +1,14 @@
-/* The network's internal representation, shared by src/net.c (create,
- * accessors, forward), src/train.c (training step, epochs), src/optim.c
- * (optimizers) and src/model_io.c (model files: what to save and restore).
+/* The network's internal representation, shared by src/net.c (create, free,
+ * accessors), src/init.c (initial weights), src/forward.c (inference),
+ * src/train.c (the training step), src/epoch.c (epochs, evaluation),
+ * src/optim.c (optimizers), src/plan.c (scratch memory) and
+ * src/model_read.c / src/model_write.c (what a model file saves and restores).
  *
  * Everything a model file needs is in struct nerve_net itself; the scratch
- * memory of the training step hangs off `plan` and is never saved.
+ * memory of inference and training hangs off `plan` (and `wt`) and is never
+ * saved.
  *
- * Restoring a saved network (src/model_io.c):
+ * Restoring a saved network (src/model_read.c):
  *   1. nerve_net_create(&net, n_layers, sizes, acts, loss, seed): allocates
  *      everything with the layout below (its random weights get overwritten);
  *   2. copy each layer's weights/bias to params + w_off[l] / params + b_off[l];

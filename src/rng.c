@@ -64,3 +64,32 @@ uint64_t rng_below(uint64_t s[4], uint64_t bound) {
         if (x < bound) return x;
     }
 }
+
+void rng_shuffle(uint64_t s[4], size_t *idx, size_t n) {
+    for (size_t i = n; i-- > 1;) {
+        const size_t j = (size_t)rng_below(s, (uint64_t)i + 1);
+        const size_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+}
+
+/* Uniform in [0, bound) by rejection: draws below 2^64 mod bound are
+ * redrawn, so every residue is equally likely. */
+static uint64_t splitmix_below(uint64_t *state, uint64_t bound) {
+    const uint64_t threshold = (0 - bound) % bound;
+    for (;;) {
+        const uint64_t r = rng_splitmix64(state);
+        if (r >= threshold) return r % bound;
+    }
+}
+
+void rng_shuffle_splitmix(uint64_t seed, size_t *idx, size_t n) {
+    uint64_t st = seed;
+    for (size_t i = n; i-- > 1;) {
+        const size_t j = (size_t)splitmix_below(&st, (uint64_t)i + 1);
+        const size_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+}

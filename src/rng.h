@@ -1,5 +1,6 @@
-/* The library's portable pseudo-random generator: xoshiro256** (Blackman and
- * Vigna, 2018) seeded through splitmix64. Only integer operations, so every
+/* The library's portable pseudo-random generators, the only ones it has:
+ * xoshiro256** (Blackman and Vigna, 2018) seeded through splitmix64, and the
+ * splitmix64 stream of data splits. Only integer operations, so every
  * platform and compiler produces the same stream; floats are made from the
  * top 24 bits by exact integer -> float steps (docs/architecture.md,
  * "Initialisation"). */
@@ -28,5 +29,16 @@ float rng_uniform_pm1(uint64_t s[4]);
 /* Uniform integer in [0, bound) without bias (bound >= 1): Lemire's
  * multiply-shift with rejection, on the top 32 bits when bound < 2^32. */
 uint64_t rng_below(uint64_t s[4], uint64_t bound);
+
+/* Fisher-Yates from the top: for i = n-1 down to 1, swap idx[i] with idx[j],
+ * j = rng_below(s, i + 1). The epoch shuffle (src/epoch.c). */
+void rng_shuffle(uint64_t s[4], size_t *idx, size_t n);
+
+/* The same walk drawn from a splitmix64 stream started at `seed`, each j by
+ * modulo rejection (a draw below 2^64 mod (i + 1) is redrawn, then reduced
+ * mod i + 1). nerve_data_split's shuffle, kept as it was in nerve 0.1 so a
+ * seed splits a data set the same way in every version (the documented
+ * digits figures depend on it). */
+void rng_shuffle_splitmix(uint64_t seed, size_t *idx, size_t n);
 
 #endif
