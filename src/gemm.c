@@ -170,7 +170,7 @@ typedef struct tile_ctx {
     const gemm_args *g;
     float *pa, *pb; /* packed A block / B block (or only their edge panels) */
     size_t pc, kc, ic, mcur, jc, ncur;
-    int da, db, acc; /* A / B read in place; accumulate into C */
+    int a_in_place, b_in_place, acc; /* A / B read in place (not packed); accumulate into C */
 } tile_ctx;
 
 /* One MR x NR tile at (i, j) of the block. With prefetch_next, the next
@@ -181,7 +181,7 @@ static inline void run_tile(const tile_ctx *t, size_t i, size_t j, int prefetch_
     const gemm_args *g = t->g;
     const size_t mr = kt->mr, nr = kt->nr, ldc = g->ldc, kc = t->kc;
     const size_t rows = min_sz(mr, t->mcur - i), cols = min_sz(nr, t->ncur - j);
-    const int bin = t->db && cols == nr; /* this B panel read in place */
+    const int bin = t->b_in_place && cols == nr; /* this B panel read in place */
     const float *bp = bin ? g->b + t->pc * g->b_rs + t->jc + j : t->pb + j * kc;
     const size_t ldb = bin ? g->b_rs : nr;
     float *c = g->c + (t->ic + i) * ldc + t->jc + j;
@@ -190,7 +190,7 @@ static inline void run_tile(const tile_ctx *t, size_t i, size_t j, int prefetch_
             __builtin_prefetch(c + q * ldc, 1);
             __builtin_prefetch(c + q * ldc + cols - 1, 1);
         }
-    if (t->da && rows == mr)
+    if (t->a_in_place && rows == mr)
         kt->gemm_ukr_strided(kc, g->a + (t->ic + i) * g->a_rs + t->pc * g->a_cs, g->a_rs, g->a_cs,
                              bp, ldb, c, ldc, rows, cols, t->acc);
     else if (bin)
@@ -215,7 +215,7 @@ void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, f
     const size_t mc = block_len(r.i1 - r.i0, kt->mc, mr);
     const size_t nc = block_len(r.j1 - r.j0, kt->nc, nr);
     const size_t kc_max = block_len(k, kt->kc, 1);
-    const int da = direct_a(kt, g, &r), db = direct_b(kt, g, &r);
+    const int a_in_place = direct_a(kt, g, &r), b_in_place = direct_b(kt, g, &r);
 
     for (size_t jc = r.j0; jc < r.j1; jc += nc) {
         const size_t ncur = min_sz(nc, r.j1 - jc);
@@ -224,7 +224,7 @@ void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, f
             const int acc = g->accumulate || pc > 0;
             const int last = pc + kc == k;
             /* B panels: packed (all, or only a partial last one when read in place) */
-            if (!db) {
+            if (!b_in_place) {
                 gemm_pack_block(g->b + pc * g->b_rs + jc * g->b_cs, g->b_cs, g->b_rs, ncur, kc, nr,
                                 pb);
             } else if (ncur % nr) {
@@ -234,7 +234,7 @@ void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, f
             }
             for (size_t ic = r.i0; ic < r.i1; ic += mc) {
                 const size_t mcur = min_sz(mc, r.i1 - ic);
-                if (!da) {
+                if (!a_in_place) {
                     gemm_pack_block(g->a + ic * g->a_rs + pc * g->a_cs, g->a_rs, g->a_cs, mcur, kc,
                                     mr, pa);
                 } else if (mcur % mr) {
@@ -242,7 +242,8 @@ void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, f
                     gemm_pack_panel(g->a + (ic + i) * g->a_rs + pc * g->a_cs, g->a_rs, g->a_cs,
                                     mcur - i, kc, mr, pa + i * kc);
                 }
-                const tile_ctx t = {kt, g, pa, pb, pc, kc, ic, mcur, jc, ncur, da, db, acc};
+                const tile_ctx t = {kt,   g,  pa,   pb,         pc,         kc, ic,
+                                    mcur, jc, ncur, a_in_place, b_in_place, acc};
                 if (last && ep) {
                     /* Last k slice with an epilogue: row strips outer, so each
                      * MR x ncur strip is final (and in L1) when the epilogue
