@@ -3,7 +3,8 @@
 #   1. `cmake --install` into a temporary prefix: every file a well-kept C
 #      library installs is there, the SONAME is right;
 #   2. the examples (examples/*.c) built by an outside CMake project with
-#      find_package(nerve 0.2), shared and static, and run;
+#      find_package(nerve 0.2), shared and static, and run; a C++-only project
+#      using the shared library; a request for the next 0.x refused;
 #   3. the same examples built with plain cc and pkg-config, shared and
 #      static (Libs.private), and run;
 #   4. examples/ctypes_example.py against the installed libnerve.so, and the
@@ -70,6 +71,21 @@ for src in "${examples[@]}"; do
 done
 (cd "$tmp/cmake" && ctest --output-on-failure) >"$tmp/ctest.log" 2>&1 ||
   { cat "$tmp/ctest.log"; fail "examples (find_package) failed"; }
+# A C++-only project (no C enabled: the static target is left out quietly)
+# through the shared library: the headers' extern "C" from outside.
+mkdir -p "$tmp/cxx"
+cp "$root/tests/package/cxx_link.cc" "$tmp/cxx/"
+cat >"$tmp/cxx/CMakeLists.txt" <<EOT
+cmake_minimum_required(VERSION 3.25)
+project(cxx_user LANGUAGES CXX)
+find_package(nerve $major.$minor REQUIRED)
+add_executable(cxx_link cxx_link.cc)
+target_compile_options(cxx_link PRIVATE -Wall -Wextra -pedantic -Werror)
+target_link_libraries(cxx_link PRIVATE nerve::nerve)
+EOT
+{ cmake -S "$tmp/cxx" -B "$tmp/cxx/b" -DCMAKE_PREFIX_PATH="$prefix" && cmake --build "$tmp/cxx/b" &&
+  "$tmp/cxx/b/cxx_link"; } >"$tmp/cxx.log" 2>&1 || { cat "$tmp/cxx.log"; fail "C++ user project"; }
+uses_installed "$tmp/cxx/b/cxx_link"
 # A version the package must refuse: the next minor (0.x) or major release.
 if [ "$major" = 0 ]; then want=0.$((minor + 1)); else want=$((major + 1)).0; fi
 mkdir -p "$tmp/refuse"
