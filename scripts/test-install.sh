@@ -50,12 +50,18 @@ grep -qx "prefix=$prefix" "$libdir/pkgconfig/nerve.pc" || fail "nerve.pc: prefix
 [ "$("$prefix/bin/nerve" --version)" = "nerve $version" ] || fail "installed nerve --version"
 examples=("$root"/examples/*.c)
 run() { # run DIR PROGRAM: runs it with no argument in a fresh directory
-  mkdir -p "$1" && (cd "$1" && "$2" >/dev/null) || fail "$2 failed"
+  mkdir -p "$1"
+  (cd "$1" && "$2" >/dev/null) || fail "$2 failed"
 }
 uses_installed() { # the shared build must resolve libnerve from the prefix
   local where
   where=$(ldd "$1" | awk '/libnerve\.so/ {print $3}')
   [ "$where" = "$libdir/$soname" ] || fail "$1 loads libnerve from '$where', not $libdir"
+}
+no_libnerve_so() { # a static build must not need libnerve.so
+  local deps
+  deps=$(ldd "$1")
+  [[ $deps != *libnerve* ]] || fail "$1 links libnerve.so"
 }
 
 step "2. examples through find_package(nerve $major.$minor): ${examples[*]##*/}"
@@ -67,7 +73,7 @@ cmake --build "$tmp/cmake" >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; fai
 for src in "${examples[@]}"; do
   name=$(basename "$src" .c)
   uses_installed "$tmp/cmake/$name"
-  ! ldd "$tmp/cmake/${name}_static" | grep -q libnerve || fail "${name}_static links libnerve.so"
+  no_libnerve_so "$tmp/cmake/${name}_static"
 done
 (cd "$tmp/cmake" && ctest --output-on-failure) >"$tmp/ctest.log" 2>&1 ||
   { cat "$tmp/ctest.log"; fail "examples (find_package) failed"; }
@@ -112,7 +118,7 @@ for src in "${examples[@]}"; do
   "$cc" -std=c11 -Wall -Wextra -pedantic -Werror "${cflags[@]}" "$src" -o "$tmp/pc-$name-static" \
     "${slibs[@]}" || fail "cc $name.c with pkg-config --static --libs"
   uses_installed "$tmp/pc-$name"
-  ! ldd "$tmp/pc-$name-static" | grep -q libnerve || fail "pc-$name-static links libnerve.so"
+  no_libnerve_so "$tmp/pc-$name-static"
   run "$tmp/run/pc-$name" "$tmp/pc-$name"
   run "$tmp/run/pc-$name-static" "$tmp/pc-$name-static"
 done
@@ -139,8 +145,8 @@ for f in ./usr/bin/nerve ./usr/include/nerve/nerve.h ./usr/include/nerve/version
     ./usr/share/man/man1/nerve.1 ./usr/share/doc/nerve/README.md; do
   grep -q -- "$f\$" "$tmp/contents" || fail ".deb lacks $f"
 done
-! grep -v ' \./usr/' "$tmp/contents" | grep -v ' \./$' | grep -q . ||
-  fail ".deb installs outside /usr: $(grep -v ' \./usr/' "$tmp/contents" | grep -v ' \./$')"
+outside=$(grep -v -e ' \./usr/' -e ' \./$' "$tmp/contents" || true)
+[ -z "$outside" ] || fail ".deb installs outside /usr: $outside"
 # a scratch root with an empty dpkg database: the host's is never touched
 droot=$tmp/droot
 mkdir -p "$droot/var/lib/dpkg/info" "$droot/var/lib/dpkg/updates" "$droot/var/log"
@@ -155,9 +161,11 @@ dpkgr=(env PATH="$tmp/stub:$PATH" dpkg --root="$droot" --log="$droot/var/log/dpk
        --force-not-root --force-script-chrootless)
 # its dependencies (libc6, ...) are the host's, not in the scratch database
 "${dpkgr[@]}" --force-depends -i "$deb" >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; fail "dpkg -i"; }
-"${dpkgr[@]}" -s nerve | grep -qx 'Status: install ok installed' || fail "not installed"
+status=$("${dpkgr[@]}" -s nerve) || fail "dpkg -s nerve"
+grep -qx 'Status: install ok installed' <<<"$status" || fail "not installed: $status"
 usrlib=$(dirname "$(find "$droot/usr" -name libnerve.so -print -quit)")
-[ -f "$usrlib/libnerve.so.$version" ] && [ -L "$usrlib/$soname" ] || fail "library not installed"
+[ -f "$usrlib/libnerve.so.$version" ] || fail "libnerve.so.$version not installed"
+[ -L "$usrlib/$soname" ] || fail "$soname not installed"
 grep -qx "prefix=/usr" "$usrlib/pkgconfig/nerve.pc" || fail ".deb's nerve.pc: prefix is not /usr"
 [ "$("$droot/usr/bin/nerve" --version)" = "nerve $version" ] || fail "the .deb's nerve --version"
 "${dpkgr[@]}" --purge nerve >>"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; fail "dpkg --purge"; }
