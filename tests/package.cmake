@@ -43,7 +43,7 @@ foreach(h IN LISTS _pkg_headers)
              COMMAND ${CMAKE_COMMAND} -DCOMPILER=${CMAKE_${lang}_COMPILER} -DLANG=${lang}
                      -DHEADER=nerve/${name}.h
                      "-DINCLUDES=${PROJECT_SOURCE_DIR}/include;${NERVE_GENERATED_INCLUDE}"
-                     -DWORK=${CMAKE_CURRENT_BINARY_DIR}/header_work
+                     -DWORK=${CMAKE_CURRENT_BINARY_DIR}/header_work -DNM=${CMAKE_NM}
                      -P ${CMAKE_CURRENT_SOURCE_DIR}/package/compile_header.cmake)
     set_tests_properties(header_${l}_${name} PROPERTIES LABELS unit)
   endforeach()

@@ -1,9 +1,11 @@
 # Script mode: cmake -DCOMPILER=cc -DLANG=C|CXX -DHEADER=nerve/net.h
-#   -DINCLUDES="dir;dir" -DWORK=dir -P compile_header.cmake
+#   -DINCLUDES="dir;dir" -DWORK=dir [-DNM=nm] -P compile_header.cmake
 # Compiles a translation unit that includes one public header alone (twice,
 # for the include guard) as C11 or as C++11, at -Wall -Wextra -pedantic
-# -Werror: each header must bring what it needs and be clean in both languages
-# (C++ also checks the extern "C" block is balanced and the C is valid C++).
+# -Werror: each header must bring what it needs and be clean in both languages.
+# In C++ the unit also takes the address of every function the header declares
+# NERVE_API, and (with NM) the object must refer to each by its plain C name:
+# a declaration outside the header's extern "C" block gets a mangled one.
 cmake_policy(VERSION 3.25)
 foreach(v COMPILER LANG HEADER INCLUDES WORK)
   if(NOT DEFINED ${v})
@@ -21,7 +23,31 @@ else()
   set(flags -std=c++11 -Wall -Wextra -pedantic -Werror)
   set(main "int main() { return 0; }")
 endif()
-file(WRITE ${src} "#include <${HEADER}>\n#include <${HEADER}>\n${main}\n")
+
+# the functions this header itself declares
+set(funcs)
+foreach(d IN LISTS INCLUDES)
+  if(EXISTS ${d}/${HEADER})
+    file(STRINGS ${d}/${HEADER} decls REGEX "^NERVE_API ")
+    foreach(decl IN LISTS decls)
+      if(NOT decl MATCHES "(nerve_[a-z0-9_]+)[ \t]*\\(")
+        message(FATAL_ERROR "${HEADER}: no function name in '${decl}'")
+      endif()
+      list(APPEND funcs ${CMAKE_MATCH_1})
+    endforeach()
+    break()
+  endif()
+endforeach()
+set(refs "")
+if(LANG STREQUAL "CXX" AND funcs)
+  set(refs "typedef void (*any_fn)();\nextern any_fn used[];\nany_fn used[] = {\n")
+  foreach(f IN LISTS funcs)
+    string(APPEND refs "    reinterpret_cast<any_fn>(&${f}),\n")
+  endforeach()
+  string(APPEND refs "};\n")
+endif()
+file(WRITE ${src} "#include <${HEADER}>\n#include <${HEADER}>\n${refs}${main}\n")
+
 set(incs)
 foreach(d IN LISTS INCLUDES)
   list(APPEND incs -I${d})
@@ -31,4 +57,22 @@ execute_process(COMMAND ${COMPILER} ${flags} ${incs} -c ${src} -o ${src}.o
 if(NOT rc EQUAL 0 OR NOT out STREQUAL "")
   message(FATAL_ERROR "<${HEADER}> alone as ${LANG}: ${COMPILER} ${flags} (exit ${rc}):\n${out}")
 endif()
-message(STATUS "<${HEADER}> compiles alone as ${LANG}, no warnings")
+list(LENGTH funcs n)
+if(NOT refs STREQUAL "" AND DEFINED NM)
+  execute_process(COMMAND ${NM} -u ${src}.o OUTPUT_VARIABLE undef RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${NM} -u ${src}.o failed")
+  endif()
+  set(mangled)
+  foreach(f IN LISTS funcs)
+    if(NOT undef MATCHES "U ${f}\n")
+      list(APPEND mangled ${f})
+    endif()
+  endforeach()
+  if(mangled)
+    message(FATAL_ERROR "<${HEADER}>: no C linkage in C++ (outside extern \"C\"?): ${mangled}")
+  endif()
+  message(STATUS "<${HEADER}> compiles alone as C++, no warnings; ${n} functions with C linkage")
+else()
+  message(STATUS "<${HEADER}> compiles alone as ${LANG}, no warnings (${n} functions)")
+endif()
