@@ -31,8 +31,9 @@ cc=${CC:-cc}
 step "1. cmake --install into a temporary prefix"
 prefix=$tmp/prefix
 cmake --install "$build" --prefix "$prefix" >/dev/null
-libdir=$(dirname "$(find "$prefix" -name libnerve.so -print -quit)")
-[ -d "$libdir" ] || fail "no libnerve.so installed"
+so=$(find "$prefix" -name libnerve.so -print -quit)
+[ -n "$so" ] || fail "no libnerve.so installed"
+libdir=$(dirname "$so")
 for f in include/nerve/nerve.h include/nerve/version.h include/nerve/net.h include/nerve/data.h \
     bin/nerve share/man/man1/nerve.1 share/doc/nerve/README.md share/doc/nerve/LICENSE \
     share/doc/nerve/cli.md share/doc/nerve/examples/CMakeLists.txt; do
@@ -163,7 +164,9 @@ dpkgr=(env PATH="$tmp/stub:$PATH" dpkg --root="$droot" --log="$droot/var/log/dpk
 "${dpkgr[@]}" --force-depends -i "$deb" >"$tmp/dpkg.log" 2>&1 || { cat "$tmp/dpkg.log"; fail "dpkg -i"; }
 status=$("${dpkgr[@]}" -s nerve) || fail "dpkg -s nerve"
 grep -qx 'Status: install ok installed' <<<"$status" || fail "not installed: $status"
-usrlib=$(dirname "$(find "$droot/usr" -name libnerve.so -print -quit)")
+so=$(find "$droot/usr" -name libnerve.so -print -quit)
+[ -n "$so" ] || fail "the .deb installed no libnerve.so"
+usrlib=$(dirname "$so")
 [ -f "$usrlib/libnerve.so.$version" ] || fail "libnerve.so.$version not installed"
 [ -L "$usrlib/$soname" ] || fail "$soname not installed"
 grep -qx "prefix=/usr" "$usrlib/pkgconfig/nerve.pc" || fail ".deb's nerve.pc: prefix is not /usr"
