@@ -4,6 +4,9 @@
 #
 # Stages:
 #   1. Release build, all unit tests on the best ISA of this CPU
+#   1b. install into a temporary prefix; the examples built against it with
+#      CMake find_package and with pkg-config, the ctypes example; the .deb
+#      (scripts/test-install.sh)
 #   2. the same tests with NERVE_MAX_ISA=avx2 (an AVX-512 machine covers AVX2 too)
 #   3. valgrind over a short CLI training run; AddressSanitizer +
 #      UndefinedBehaviorSanitizer build, all unit and CLI tests
@@ -29,6 +32,9 @@ stage "1. release build and unit tests"
 build build/release -DCMAKE_BUILD_TYPE=Release
 (cd build/release && ctest --output-on-failure -j 1)
 [ "${NERVE_TEST_QUICK:-0}" = 1 ] && exit 0
+
+stage "1b. installed package: find_package, pkg-config and ctypes users; the .deb"
+scripts/test-install.sh build/release
 
 if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
   stage "2. unit tests with NERVE_MAX_ISA=avx2"
