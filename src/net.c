@@ -137,6 +137,7 @@ void nerve_net_free(nerve_net *net) {
     free(net->grads);
     free(net->opt_m);
     free(net->opt_v);
+    net_free_preprocessing(net);
     free(net);
 }
 

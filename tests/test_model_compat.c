@@ -57,6 +57,13 @@ static int check_next(FILE *f, size_t *checked) {
     memset(got, 0, n * out * sizeof *got);
     cr_assert_eq(nerve_net_forward_const(net, x, n, got, NULL), NERVE_OK);
     cr_assert_eq(memcmp(got, want, n * out * sizeof *got), 0, "%s: forward_const differs", name);
+    /* a format 1 file has no preprocessing: predict is the plain forward pass */
+    memset(got, 0, n * out * sizeof *got);
+    cr_assert_eq(nerve_net_predict(net, x, n, got), NERVE_OK, "%s", nerve_last_error());
+    cr_assert_eq(memcmp(got, want, n * out * sizeof *got), 0, "%s: predict differs", name);
+    cr_assert_eq(nerve_net_has_input_transform(net), 0);
+    cr_assert_eq(nerve_net_class_name(net, 0), NULL);
+
     /* saved again, a model without new features stays a format 1 file */
     char again[] = "/tmp/nerve-compat-XXXXXX";
     int fd = mkstemp(again);
