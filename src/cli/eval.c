@@ -200,25 +200,6 @@ static int evaluate(nerve_net *net, nerve_data *d, const char *model, int json) 
     return rc;
 }
 
-/* A regression model given data whose label column holds class names: one
- * clear line instead of "not a number". */
-static int refuse_class_labels(const nerve_net *net, const char *spec, const nerve_csv_opts *csv) {
-    if (!prep_is_regression(net) || !spec || !strstr(spec, ".csv")) return CLI_OK;
-    nerve_csv_opts o = *csv;
-    o.targets = 0;
-    o.labels = NERVE_CSV_LABELS_AUTO;
-    nerve_data *d = NULL;
-    if (nerve_data_load_csv(&d, spec, &o) != NERVE_OK) return CLI_OK; /* the real load reports */
-    int named = d->class_names != NULL;
-    nerve_data_free(d);
-    if (named)
-        return cli_error("--data: the model is a regression model (%zu target%s) but the label "
-                         "column of %s holds class labels",
-                         nerve_net_width(net, nerve_net_layers(net)),
-                         nerve_net_width(net, nerve_net_layers(net)) == 1 ? "" : "s", spec);
-    return CLI_OK;
-}
-
 int cmd_eval(int argc, char **argv) {
     const char *v[N_OPTIONS];
     int rc = cli_parse("Usage: nerve eval --model FILE [--data SOURCE] [options]\n\n"
@@ -246,7 +227,7 @@ int cmd_eval(int argc, char **argv) {
     if ((rc = cli_load_model("model", model, &net)) != CLI_OK) return rc;
     cli_data d;
     const char **names = prep_csv_for_model(net, &csv);
-    rc = refuse_class_labels(net, GET("data"), &csv);
+    rc = prep_precheck_csv(net, GET("data"), &csv);
     if (rc == CLI_OK) rc = cli_data_open_opts("data", GET("data"), &csv, split, seed, &d);
     free(names);
     if (rc == CLI_OK) {

@@ -89,3 +89,34 @@ int prep_apply(const nerve_net *net, nerve_data *d, const char *what) {
     if (st != NERVE_OK) return cli_lib_error(st, what);
     return CLI_OK;
 }
+
+/* Before the real load of a CSV: the feature count against the model, and a
+ * regression model given class labels, each as one clear line (the real
+ * load would stop at the first label it cannot map instead). */
+int prep_precheck_csv(const nerve_net *net, const char *spec, const nerve_csv_opts *csv) {
+    if (!spec || !strstr(spec, ".csv")) return CLI_OK;
+    nerve_csv_opts o = *csv;
+    o.targets = 0;
+    o.class_names = NULL;
+    o.n_class_names = 0;
+    o.labels = NERVE_CSV_LABELS_NAMES; /* any label: only the shape matters */
+    nerve_data *d = NULL;
+    if (nerve_data_load_csv(&d, spec, &o) != NERVE_OK) return CLI_OK; /* the real load reports */
+    const size_t k = csv->targets ? csv->targets : 1, cols = d->in + 1;
+    const size_t in = nerve_net_width(net, 0), outs = nerve_net_width(net, nerve_net_layers(net));
+    nerve_data_free(d);
+    if (cols <= k || cols - k != in)
+        return cli_error("--data: the model takes %zu features but %s has %zu columns (%zu "
+                         "features beside %zu label/target column%s)",
+                         in, spec, cols, cols > k ? cols - k : 0, k, k == 1 ? "" : "s");
+    if (!prep_is_regression(net)) return CLI_OK;
+    o.labels = NERVE_CSV_LABELS_AUTO;
+    if (nerve_data_load_csv(&d, spec, &o) != NERVE_OK) return CLI_OK; /* numbers, not labels */
+    int named = d->class_names != NULL;
+    nerve_data_free(d);
+    if (named)
+        return cli_error("--data: the model is a regression model (%zu target%s) but the label "
+                         "column of %s holds class labels",
+                         outs, outs == 1 ? "" : "s", spec);
+    return CLI_OK;
+}

@@ -37,4 +37,9 @@ const char **prep_csv_for_model(const nerve_net *net, nerve_csv_opts *csv);
  * writes for regression data; format 1 files cannot say). */
 int prep_is_regression(const nerve_net *net);
 
+/* Before loading CSV data for a model (eval, --resume, --init): one clear
+ * line for a feature count that does not match, or for class labels given
+ * to a regression model. CLI_OK when the data fit or are no CSV file. */
+int prep_precheck_csv(const nerve_net *net, const char *spec, const nerve_csv_opts *csv);
+
 #endif

@@ -164,11 +164,13 @@ int train_setup(const train_cfg *c, train_state *st) {
     if (rc != CLI_OK) return rc;
     nerve_csv_opts csv = c->csv;
     const char **names = NULL;
-    if (st->net)
+    if (st->net) {
         names = prep_csv_for_model(st->net, &csv);
-    else
+        rc = prep_precheck_csv(st->net, c->data, &csv);
+    } else {
         csv.raw_pixels = 1; /* a fresh model divides the pixels itself */
-    rc = cli_data_open_opts("data", c->data, &csv, c->val_split, c->seed, &st->data);
+    }
+    if (rc == CLI_OK) rc = cli_data_open_opts("data", c->data, &csv, c->val_split, c->seed, &st->data);
     free(names);
     if (rc != CLI_OK) {
         nerve_net_free(st->net);
