@@ -44,7 +44,12 @@ static void count(void *user, size_t row, const float *out, size_t k) {
     c->m[(size_t)c->labels[row] * c->k + cli_argmax(out, k)]++;
 }
 
-static void print_matrix(const confusion *c) {
+static void print_matrix(const confusion *c, const nerve_net *net) {
+    if (nerve_net_class_name(net, 0)) {
+        printf("classes  ");
+        for (size_t j = 0; j < c->k; j++) printf(" %zu %s%s", j, nerve_net_class_name(net, j),
+                                                 j + 1 < c->k ? "," : "\n");
+    }
     printf("confusion matrix (rows: true class, columns: predicted class)\n      ");
     for (size_t j = 0; j < c->k; j++) printf("%6zu", j);
     printf("  recall\n");
@@ -189,7 +194,7 @@ static int evaluate(nerve_net *net, nerve_data *d, const char *model, int json) 
                 for (size_t i = 0; i < k; i++) correct += c.m[i * k + i];
                 printf("accuracy  %.2f%% (%zu of %zu)\n", 100 * ev.accuracy, correct, d->n);
                 if (k <= MAX_TABLE_CLASSES)
-                    print_matrix(&c);
+                    print_matrix(&c, net);
                 else
                     printf("(confusion matrix of %zu classes: use --json)\n", k);
             }
