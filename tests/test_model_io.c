@@ -885,3 +885,33 @@ Test(model, preprocessing_api_checks) {
     free(b);
     nerve_net_free(net);
 }
+
+/* The version 2 example of docs/model-format.md, byte by byte: the
+ * documented 60-byte file plus a one-section table before W. */
+Test(model, documented_v2_example_loads) {
+    uint8_t v1[60], b[96];
+    doc_example(v1);
+    memcpy(b, v1, 44); /* up to and including the activation */
+    st32(b + 8, 2);
+    static const uint8_t table[36] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 16, 0, 0, 0, 0, 0,
+                                      0, 0, 0, 0, 0xC8, 0x42, 0, 0, 0, 0, 0, 0, 0x48, 0x42,
+                                      0, 0, 0x80, 0x3F};
+    memcpy(b + 44, table, sizeof table);
+    memcpy(b + 80, v1 + 44, 16); /* W, b and the old CRC, fixed below */
+    fix_crc(b, sizeof b);
+    write_all(tpath("doc2.nrv"), b, sizeof b);
+    nerve_net *net;
+    expect_status(nerve_net_load(&net, tpath("doc2.nrv")), NERVE_OK, "load");
+    cr_assert_eq(nerve_net_input_shift(net)[0], 100.0f);
+    cr_assert_eq(nerve_net_input_scale(net)[0], 50.0f);
+    float x[2] = {250.0f, 0.25f}, y;
+    expect_status(nerve_net_predict(net, x, 1, &y), NERVE_OK, "predict");
+    cr_assert_eq(y, 3.0f - 0.5f + 0.5f, "(250 - 100) / 50 = 3: y = 3 - 2 * 0.25 + 0.5");
+    expect_status(nerve_net_save(net, tpath("again2.nrv"), 0), NERVE_OK, "save");
+    size_t n;
+    uint8_t *w = read_all(tpath("again2.nrv"), &n);
+    cr_assert_eq(n, 96);
+    cr_assert_eq(memcmp(w, b, 96), 0, "writer differs from the documented bytes");
+    free(w);
+    nerve_net_free(net);
+}
