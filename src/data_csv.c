@@ -197,7 +197,8 @@ static int looks_like_header(const csv *c, span first) {
     float v;
     while (next_field(&r1, c->delim, &m1, &f1) == 1) {
         int second = next_field(&r2, c->delim, &m2, &f2) == 1;
-        if (parse_number(f1, &v, NULL) == NUM_BAD && (!second || parse_number(f2, &v, NULL) != NUM_BAD))
+        if (parse_number(f1, &v, NULL) == NUM_BAD &&
+            (!second || parse_number(f2, &v, NULL) != NUM_BAD))
             return 1;
     }
     return 0;
@@ -298,8 +299,7 @@ static nerve_status label_by_name(csv *c, const nerve_csv_opts *o, const layout 
                                  "%s: column \"%.64s\" is too far right for %zu target columns",
                                  c->name, o->label_name, k);
             if (k >= lay->cols)
-                return error_set(NERVE_EFORMAT, "%s: no feature beside the label column",
-                                 c->name);
+                return error_set(NERVE_EFORMAT, "%s: no feature beside the label column", c->name);
             *start = col;
             return NERVE_OK;
         }
@@ -392,10 +392,9 @@ static nerve_status resolve_numeric(const csv *c, const nerve_csv_opts *o, const
                              pr == NUM_RANGE ? "is out of the float range"
                                              : "is too long for a number");
         if (pr == NUM_BAD || dv != floor(dv) || dv < 0 || dv >= (double)limit)
-            return error_set(NERVE_EFORMAT,
-                             "%s line %zu column %zu: label \"%s\" is not an integer in [0, %zu)",
-                             c->name, ls->line[i], col + 1, show(ls->f[i], shown, sizeof shown),
-                             limit);
+            return error_set(
+                NERVE_EFORMAT, "%s line %zu column %zu: label \"%s\" is not an integer in [0, %zu)",
+                c->name, ls->line[i], col + 1, show(ls->f[i], shown, sizeof shown), limit);
         d->labels[i] = (int32_t)dv;
         if ((size_t)dv > max_label) max_label = (size_t)dv;
     }

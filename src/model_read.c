@@ -138,9 +138,10 @@ static nerve_status read_sections(source *s, header *h) {
         uint64_t len = le64(b + 8);
         uint64_t left = s->len - s->pos; /* src_read keeps pos <= len */
         if (left < tail || len > left - tail)
-            return error_set(NERVE_EFORMAT,
-                             "%s: file truncated: section %u (id %u) of %llu bytes runs past its end",
-                             s->name, i, id, (unsigned long long)len);
+            return error_set(
+                NERVE_EFORMAT,
+                "%s: file truncated: section %u (id %u) of %llu bytes runs past its end", s->name,
+                i, id, (unsigned long long)len);
         int known = id == MODEL_SEC_INPUT_TRANSFORM || id == MODEL_SEC_OUTPUT_TRANSFORM ||
                     id == MODEL_SEC_CLASS_NAMES;
         if (!known) {
@@ -223,8 +224,8 @@ static nerve_status read_header(source *s, header *h) {
     uint32_t version = le32(b + 8);
     if (version < MODEL_VERSION_1 || version > MODEL_VERSION)
         return error_set(NERVE_EFORMAT,
-                         "%s: unsupported format version %u (this library reads %u to %u)",
-                         s->name, version, MODEL_VERSION_1, MODEL_VERSION);
+                         "%s: unsupported format version %u (this library reads %u to %u)", s->name,
+                         version, MODEL_VERSION_1, MODEL_VERSION);
     h->version = version;
     h->flags = le32(b + 12);
     if (h->flags & ~MODEL_FLAG_TRAINING)
@@ -383,8 +384,8 @@ static nerve_status fill_names(const source *s, const uint8_t *p, uint64_t len, 
         return error_set(NERVE_EFORMAT, "%s: %u class names for %zu outputs", s->name, le32(p), k);
     /* each name takes at least 5 bytes: k <= len / 5, so this is bounded by the file */
     if (k > (len - 4) / 5)
-        return error_set(NERVE_EFORMAT, "%s: class names section too short for %zu names",
-                         s->name, k);
+        return error_set(NERVE_EFORMAT, "%s: class names section too short for %zu names", s->name,
+                         k);
     char **names = calloc(k, sizeof *names);
     if (!names) return error_set(NERVE_ENOMEM, "%s: out of memory", s->name);
     nerve_status st = NERVE_OK;

@@ -103,7 +103,8 @@ static nerve_status apply_forward(const char *fn, const char *what, const float 
             }
             if (!isfinite(r))
                 return error_set(NERVE_EINVAL, "%s: row %zu %s %zu is %g%s", fn, i, what, j,
-                                 (double)v[i * w + j], shift ? " (not finite once transformed)" : "");
+                                 (double)v[i * w + j],
+                                 shift ? " (not finite once transformed)" : "");
             dst[i * w + j] = r;
         }
     return NERVE_OK;

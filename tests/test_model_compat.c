@@ -52,8 +52,8 @@ static int check_next(FILE *f, size_t *checked) {
     float *got = malloc(n * out * sizeof *got);
     cr_assert_eq(nerve_net_forward(net, x, n, got), NERVE_OK);
     for (size_t i = 0; i < n * out; i++)
-        cr_assert_eq(memcmp(&got[i], &want[i], 4), 0, "%s output %zu: %.9g, recorded %.9g", name,
-                     i, (double)got[i], (double)want[i]);
+        cr_assert_eq(memcmp(&got[i], &want[i], 4), 0, "%s output %zu: %.9g, recorded %.9g", name, i,
+                     (double)got[i], (double)want[i]);
     memset(got, 0, n * out * sizeof *got);
     cr_assert_eq(nerve_net_forward_const(net, x, n, got, NULL), NERVE_OK);
     cr_assert_eq(memcmp(got, want, n * out * sizeof *got), 0, "%s: forward_const differs", name);

@@ -832,7 +832,7 @@ Test(model, v2_hostile_section_values) {
     hostile_float(b, n, pay + 16, -1.0f, "scale 1 is -1");
     hostile_float(b, n, pay + 4, INFINITY, "shift 1 is not finite");
     hostile(b, n, sec + 8, 20, 4, "input transform of 20 bytes"); /* length field low word */
-    const size_t names = pay + 24;                                 /* class names header */
+    const size_t names = pay + 24;                                /* class names header */
     hostile(b, n, names + 16, 3, 4, "3 class names for 2 outputs");
     hostile(b, n, names + 20, 7, 4, "class name 0"); /* a length past the name */
     hostile(b, n, names + 24, 1, 1, "control character");
@@ -893,9 +893,9 @@ Test(model, documented_v2_example_loads) {
     doc_example(v1);
     memcpy(b, v1, 44); /* up to and including the activation */
     st32(b + 8, 2);
-    static const uint8_t table[36] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 16, 0, 0, 0, 0, 0,
-                                      0, 0, 0, 0, 0xC8, 0x42, 0, 0, 0, 0, 0, 0, 0x48, 0x42,
-                                      0, 0, 0x80, 0x3F};
+    static const uint8_t table[36] = {1,  0, 0, 0, 1, 0, 0,    0,    1, 0, 0,    0,
+                                      16, 0, 0, 0, 0, 0, 0,    0,    0, 0, 0xC8, 0x42,
+                                      0,  0, 0, 0, 0, 0, 0x48, 0x42, 0, 0, 0x80, 0x3F};
     memcpy(b + 44, table, sizeof table);
     memcpy(b + 80, v1 + 44, 16); /* W, b and the old CRC, fixed below */
     fix_crc(b, sizeof b);

@@ -47,8 +47,8 @@ static void count(void *user, size_t row, const float *out, size_t k) {
 static void print_matrix(const confusion *c, const nerve_net *net) {
     if (nerve_net_class_name(net, 0)) {
         printf("classes  ");
-        for (size_t j = 0; j < c->k; j++) printf(" %zu %s%s", j, nerve_net_class_name(net, j),
-                                                 j + 1 < c->k ? "," : "\n");
+        for (size_t j = 0; j < c->k; j++)
+            printf(" %zu %s%s", j, nerve_net_class_name(net, j), j + 1 < c->k ? "," : "\n");
     }
     printf("confusion matrix (rows: true class, columns: predicted class)\n      ");
     for (size_t j = 0; j < c->k; j++) printf("%6zu", j);
@@ -187,8 +187,7 @@ static int evaluate(nerve_net *net, nerve_data *d, const char *model, int json) 
             printf("loss      %.6f (%s%s)\n", ev.loss, nerve_loss_name(nerve_net_loss(net)),
                    !cls && nerve_net_has_output_transform(net) ? ", in the network's units" : "");
             if (!cls)
-                printf("rmse      %.6g\nmae       %.6g\nr2        %.6f\n", rm.rmse, rm.mae,
-                       rm.r2);
+                printf("rmse      %.6g\nmae       %.6g\nr2        %.6f\n", rm.rmse, rm.mae, rm.r2);
             if (cls) {
                 size_t correct = 0;
                 for (size_t i = 0; i < k; i++) correct += c.m[i * k + i];

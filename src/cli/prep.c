@@ -48,8 +48,8 @@ int prep_fit(nerve_net *net, const cli_data *d, int standardize, char *desc, siz
         if (st == NERVE_OK) st = nerve_net_set_input_transform(net, shift, scale);
         size_t constant = 0;
         for (size_t j = 0; j < in; j++) constant += scale[j] == 1.0f;
-        len = snprintf(desc, cap, "%zu features standardized on the %zu training samples", in,
-                       tr->n);
+        len =
+            snprintf(desc, cap, "%zu features standardized on the %zu training samples", in, tr->n);
         if (len >= 0 && (size_t)len < cap && constant)
             len += snprintf(desc + len, cap - (size_t)len, " (%zu with scale 1)", constant);
     }

@@ -223,7 +223,8 @@ int train_run(const train_cfg *c, train_state *st) {
     FILE *txt = c->json ? stderr : stdout; /* human-readable lines */
     size_t start = (size_t)nerve_net_epoch_count(st->net);
     if (c->early_stop && !st->data.test)
-        return cli_error("--early-stop needs a validation part (--val-split above 0) or a test set");
+        return cli_error(
+            "--early-stop needs a validation part (--val-split above 0) or a test set");
     if (!c->quiet) print_banner(txt, c, st, start);
     if (start >= c->epochs) {
         cli_note("the model has already been trained for %zu epochs (--epochs %zu): nothing to do",

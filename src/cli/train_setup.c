@@ -81,7 +81,8 @@ static int build_from_init(const train_cfg *c, nerve_net **net) {
         memcpy(nerve_net_bias(*net, l), nerve_net_bias(src, l), sizes[l + 1] * sizeof(float));
     }
     /* the weights belong with the preprocessing they were trained on */
-    st = nerve_net_set_input_transform(*net, nerve_net_input_shift(src), nerve_net_input_scale(src));
+    st =
+        nerve_net_set_input_transform(*net, nerve_net_input_shift(src), nerve_net_input_scale(src));
     if (st == NERVE_OK)
         st = nerve_net_set_output_transform(*net, nerve_net_output_shift(src),
                                             nerve_net_output_scale(src));
@@ -170,7 +171,8 @@ int train_setup(const train_cfg *c, train_state *st) {
     } else {
         csv.raw_pixels = 1; /* a fresh model divides the pixels itself */
     }
-    if (rc == CLI_OK) rc = cli_data_open_opts("data", c->data, &csv, c->val_split, c->seed, &st->data);
+    if (rc == CLI_OK)
+        rc = cli_data_open_opts("data", c->data, &csv, c->val_split, c->seed, &st->data);
     free(names);
     if (rc != CLI_OK) {
         nerve_net_free(st->net);
@@ -190,7 +192,8 @@ int train_setup(const train_cfg *c, train_state *st) {
         else
             rc = build_fresh(c, tr->in, classes, loss, &st->net);
         if (rc == CLI_OK) rc = check_fit(from, st->net, tr, classes);
-        if (rc == CLI_OK) rc = prep_fit(st->net, &st->data, c->standardize, st->prep, sizeof st->prep);
+        if (rc == CLI_OK)
+            rc = prep_fit(st->net, &st->data, c->standardize, st->prep, sizeof st->prep);
     } else {
         rc = check_fit(from, st->net, tr, classes);
     }
