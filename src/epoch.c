@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "net_plan.h"
+#include "plan.h"
 #include "rng.h"
 
 #define DEFAULT_BATCH 32
@@ -121,8 +122,10 @@ nerve_status nerve_net_evaluate(nerve_net *net, const nerve_dataset *data, nerve
     CHECK_ARG(result != NULL, "%s: result is NULL", fn);
     const size_t n = data->n, in = data->in, C = data->out;
     const int cls = data->labels != NULL;
-    /* balanced chunks, never a single row unless n == 1 (as nerve_net_forward) */
-    const size_t chunks = (n + EVAL_CHUNK - 1) / EVAL_CHUNK, chunk = (n + chunks - 1) / chunks;
+    /* chunks of sizes differing by at most one row (split_range); outputs do
+     * not depend on the chunking (batch invariance, net.h) */
+    const size_t chunks = n / EVAL_CHUNK + (n % EVAL_CHUNK != 0);
+    const size_t chunk = n / chunks + (n % chunks != 0);
     float *out = malloc(chunk * C * sizeof *out), *row_loss = malloc(chunk * sizeof *row_loss);
     if (!out || !row_loss) {
         free(out), free(row_loss);
@@ -130,8 +133,10 @@ nerve_status nerve_net_evaluate(nerve_net *net, const nerve_dataset *data, nerve
     }
     double loss_sum = 0;
     size_t correct = 0;
-    for (size_t r = 0; r < n && st == NERVE_OK; r += chunk) {
-        const size_t rows = n - r < chunk ? n - r : chunk;
+    for (size_t i = 0; i < chunks && st == NERVE_OK; i++) {
+        size_t r, r1;
+        split_range(n, 1, i, chunks, &r, &r1);
+        const size_t rows = r1 - r;
         st = nerve_net_forward(net, data->x + r * in, rows, out);
         if (st != NERVE_OK) break;
         const kernels *kt = kernels_active();
@@ -141,7 +146,7 @@ nerve_status nerve_net_evaluate(nerve_net *net, const nerve_dataset *data, nerve
         } else {
             kt->loss_mse(rows, C, out, data->y + r * C, 1.0f, NULL, row_loss);
         }
-        for (size_t i = 0; i < rows; i++) loss_sum += (double)row_loss[i];
+        for (size_t j = 0; j < rows; j++) loss_sum += (double)row_loss[j];
     }
     free(out), free(row_loss);
     if (st != NERVE_OK) {

@@ -1,11 +1,26 @@
 /* The forward pass (shared by training and inference) and the public
  * inference entry points.
  *
- * Work is split among threads by blocks of the output of each layer's
- * product; every output element is one fma chain over the layer's inputs in
- * increasing order (gemm.h), so the split never changes a bit. n == 1 uses
- * the table's GEMV instead (its own fixed summation order, the same for every
- * ISA and thread count). */
+ * Batch invariance (net.h): output j of a layer, for any sample, is one fma
+ * chain over k = 0 .. in-1 of W[j][k] * x[k] starting from 0 (the GEMM
+ * contract, gemm.h), then + b[j] (bias_add), then the activation. A sample
+ * thus gets the same bits alone, in any batch, with any thread count and on
+ * any ISA. Inference keeps W^T of every layer (net->wt, rebuilt once after
+ * each change of the weights) and computes those chains from it:
+ *   - one sample: gemv_t on W^T, the same chain for every column, vectorised
+ *     across the outputs;
+ *   - small batches: the GEMM with B = W^T read in place (rows contiguous),
+ *     which saves packing W on every call (linear_forward_wt_part);
+ *   - larger batches: the GEMM packing W (linear_forward_part, as training).
+ * Threads split outputs (n == 1) or output tiles.
+ * Without the copy (nerve_net_forward_const on a network not prepared, or no
+ * memory for it) the GEMM packs W per call (linear_forward_part, the
+ * training forward), one sample included: the same chains again.
+ * A training step of one sample (online training) uses gemv_n on W instead
+ * (16 lane-wise partial sums, one fixed tree): as reproducible across threads
+ * and ISAs, and faster than transposing W after every step, but another
+ * rounding; training promises no batch invariance (a batch of one is another
+ * gradient anyway). */
 #include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,13 +30,8 @@
 #include "gemm.h"
 #include "linear.h"
 #include "net_plan.h"
+#include "plan.h"
 
-void part1d(size_t n, size_t unit, int t, int nt, size_t *b, size_t *e) {
-    const size_t units = (n + unit - 1) / unit;
-    const size_t u0 = units * (size_t)t / (size_t)nt, u1 = units * (size_t)(t + 1) / (size_t)nt;
-    *b = u0 * unit < n ? u0 * unit : n;
-    *e = u1 * unit < n ? u1 * unit : n;
-}
 
 /* bias + activation of one GEMV result (1 x cols at z) into a. */
 static void gemv_epilogue(const kernels *kt, nerve_act act, size_t cols, float *z, float *a,
@@ -29,6 +39,15 @@ static void gemv_epilogue(const kernels *kt, nerve_act act, size_t cols, float *
     kt->bias_add(1, cols, z, cols, b);
     if (act != NERVE_ACT_IDENTITY || a != z) kt->act_fwd[act](cols, z, a);
 }
+
+/* Passes of up to this many rows read W^T in place in the GEMM; larger ones
+ * pack W as training does. Measured with nerve_net_forward_const on
+ * 784-256-128-10, one thread, best of 8 alternating runs on a loaded 2-core
+ * Zen 5 (docs/performance.md, "Inference"): W^T in place is 2.9x faster at 2
+ * and 8 rows and 1.8-2.0x at 32, level at 64, and between 0.65x and 1.24x
+ * at 128-1024 (a B panel read at a 1 KiB row stride keeps fewer rows in L1
+ * than a packed one). */
+#define WT_GEMM_MAX_ROWS 32
 
 void fwd_run(const fwd_pass *f, int t, int nt) {
     const kernels *kt = f->kt;
@@ -45,14 +64,21 @@ void fwd_run(const fwd_pass *f, int t, int nt) {
             z = a = l + 1 == net->n_layers ? f->out : f->pp[l & 1];
         }
         const nerve_act act = net->acts[l];
-        if (f->gemv) {
-            /* outputs split in 16-float units; each one dot product */
+        if (f->n == 1 && (f->wt || f->gemv)) {
+            /* one sample: outputs split in 16-float units */
             size_t o0, o1;
-            part1d(out, 16, t, nt, &o0, &o1);
+            split_range(out, 16, t, nt, &o0, &o1);
             if (o1 > o0) {
-                kt->gemv_n(o1 - o0, in, 1.0f, w + o0 * in, in, x, 0.0f, z + o0);
+                if (f->wt) /* column o of W^T (in x out) is row o of W */
+                    kt->gemv_t(in, o1 - o0, 1.0f, f->wt + net->w_off[l] + o0, out, x, 0.0f,
+                               z + o0);
+                else
+                    kt->gemv_n(o1 - o0, in, 1.0f, w + o0 * in, in, x, 0.0f, z + o0);
                 gemv_epilogue(kt, act, o1 - o0, z + o0, a + o0, b + o0);
             }
+        } else if (f->wt && f->n <= WT_GEMM_MAX_ROWS) {
+            linear_forward_wt_part(kt, f->n, in, out, x, f->wt + net->w_off[l], b, act, a, f->ws,
+                                   t, nt);
         } else {
             /* Z kept separately only when the activation is not the identity
              * (backward needs both); otherwise the product lands in a. */
@@ -64,6 +90,7 @@ void fwd_run(const fwd_pass *f, int t, int nt) {
         }
     }
 }
+
 
 /* ---- public inference ---------------------------------------------------- */
 
@@ -82,11 +109,46 @@ static nerve_status check_forward(const char *fn, const nerve_net *net, const fl
     return NERVE_OK;
 }
 
-/* Balanced chunks of at most FWD_CHUNK rows; never a 1-row chunk when n > 1
- * (that would take the GEMV path and round differently). */
-static size_t chunk_rows(size_t n) {
-    const size_t chunks = (n + FWD_CHUNK - 1) / FWD_CHUNK;
-    return (n + chunks - 1) / chunks;
+/* Chunks of nerve_net_forward / _const: as few as FWD_CHUNK allows, their
+ * sizes differing by at most one row; *rows gets the largest. */
+static size_t chunk_count(size_t n, size_t *rows) {
+    const size_t chunks = n / FWD_CHUNK + (n % FWD_CHUNK != 0);
+    *rows = n / chunks + (n % chunks != 0);
+    return chunks;
+}
+
+/* dst (cols x rows) = src (rows x cols)^T, in 32 x 32 blocks so both sides
+ * stay in cache (32 rows of 32 floats: 4 KiB). */
+static void transpose(size_t rows, size_t cols, const float *src, float *dst) {
+    enum { TB = 32 };
+    for (size_t r0 = 0; r0 < rows; r0 += TB) {
+        const size_t r1 = rows - r0 < TB ? rows : r0 + TB;
+        for (size_t c0 = 0; c0 < cols; c0 += TB) {
+            const size_t c1 = cols - c0 < TB ? cols : c0 + TB;
+            for (size_t r = r0; r < r1; r++)
+                for (size_t c = c0; c < c1; c++) dst[c * rows + r] = src[r * cols + c];
+        }
+    }
+}
+
+/* net->wt: W^T of every layer, rebuilt when the weights changed since. */
+static nerve_status wt_ensure(nerve_net *net) {
+    if (net->wt_valid) return NERVE_OK;
+    if (!net->wt && !(net->wt = malloc(net->n_alloc * sizeof(float))))
+        return error_set(NERVE_ENOMEM, "out of memory for the transposed weights (%zu floats)",
+                         net->n_alloc);
+    for (size_t l = 0; l < net->n_layers; l++)
+        transpose(net->sizes[l + 1], net->sizes[l], net->params + net->w_off[l],
+                  net->wt + net->w_off[l]);
+    net->wt_valid = 1;
+    return NERVE_OK;
+}
+
+nerve_status nerve_net_prepare_inference(nerve_net *net) {
+    CHECK_ARG(net != NULL, "nerve_net_prepare_inference: net is NULL");
+    const nerve_status st = wt_ensure(net);
+    if (st != NERVE_OK) error_prefix("nerve_net_prepare_inference");
+    return st;
 }
 
 nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *out) {
@@ -94,25 +156,29 @@ nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *
     nerve_status st = check_forward(fn, net, x, n, out);
     if (st != NERVE_OK) return st;
     const kernels *kt = kernels_active();
-    const size_t chunk = chunk_rows(n);
+    size_t chunk;
+    const size_t chunks = chunk_count(n, &chunk);
     const int nthreads = net_threads(net, chunk, 0);
-    if ((st = plan_ensure(net, kt, chunk, nthreads)) != NERVE_OK) {
+    if ((st = plan_ensure_inference(net, kt, chunk, nthreads)) != NERVE_OK) {
         error_prefix("%s", fn);
         return st;
     }
+    /* W^T when it can be had (else W, packed per call: the same bits) */
+    const float *wt = wt_ensure(net) == NERVE_OK ? net->wt : NULL;
     const struct net_plan *pl = net->plan;
     const size_t in = net->sizes[0], outw = net->sizes[net->n_layers];
-    for (size_t r = 0; r < n; r += chunk) {
-        const size_t rows = n - r < chunk ? n - r : chunk;
+    for (size_t i = 0; i < chunks; i++) {
+        size_t r, r1;
+        split_range(n, 1, i, chunks, &r, &r1);
         const fwd_pass f = {.kt = kt,
                             .net = net,
                             .x = x + r * in,
-                            .n = rows,
-                            .gemv = n == 1,
-                            .pp = {pl->d[0], pl->d[1]},
+                            .n = r1 - r,
+                            .wt = wt,
+                            .pp = {pl->pp[0], pl->pp[1]},
                             .out = out + r * outw,
                             .ws = pl->ws};
-        const int nt = net_threads(net, rows, 0);
+        const int nt = net_threads(net, r1 - r, 0);
 #pragma omp parallel num_threads(nt) if (nt > 1)
         fwd_run(&f, omp_get_thread_num(), omp_get_num_threads());
     }
@@ -136,8 +202,9 @@ static size_t const_ws_floats(void) {
 
 size_t nerve_net_forward_scratch_floats(const nerve_net *net, size_t n) {
     if (!net || n == 0) return 0;
-    const size_t chunk = chunk_rows(n), w = net_max_out_width(net);
-    if (chunk > SIZE_MAX / 2 / w) return SIZE_MAX;
+    size_t chunk;
+    chunk_count(n, &chunk);
+    const size_t w = net_max_out_width(net); /* chunk * w <= 2^10 * 2^24: no overflow */
     return 2 * ((chunk * w + 15) / 16 * 16) + const_ws_floats() + 16;
 }
 
@@ -147,7 +214,6 @@ nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_
     nerve_status st = check_forward(fn, net, x, n, out);
     if (st != NERVE_OK) return st;
     const size_t need = nerve_net_forward_scratch_floats(net, n);
-    CHECK_ARG(need != SIZE_MAX, "%s: n = %zu is too large", fn, n);
     float *own = NULL;
     if (!scratch) {
         own = malloc(need * sizeof(float));
@@ -157,16 +223,22 @@ nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_
     }
     const kernels *kt = kernels_active();
     const size_t in = net->sizes[0], outw = net->sizes[net->n_layers];
-    const size_t chunk = chunk_rows(n), bw = (chunk * net_max_out_width(net) + 15) / 16 * 16;
+    size_t chunk;
+    const size_t chunks = chunk_count(n, &chunk);
+    const size_t bw = (chunk * net_max_out_width(net) + 15) / 16 * 16;
     float *base = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     const size_t wsf = const_ws_floats();
-    for (size_t r = 0; r < n; r += chunk) {
-        const size_t rows = n - r < chunk ? n - r : chunk;
+    /* W^T only if nerve_net_prepare_inference (or nerve_net_forward) built
+     * it for these weights; else W, packed per call: the same bits */
+    const float *wt = net->wt_valid ? net->wt : NULL;
+    for (size_t i = 0; i < chunks; i++) {
+        size_t r, r1;
+        split_range(n, 1, i, chunks, &r, &r1);
         const fwd_pass f = {.kt = kt,
                             .net = net,
                             .x = x + r * in,
-                            .n = rows,
-                            .gemv = n == 1,
+                            .n = r1 - r,
+                            .wt = wt,
                             .pp = {base + wsf, base + wsf + bw},
                             .out = out + r * outw,
                             .ws = base};

@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include "gemm.h"
+#include "split.h"
 
 /* ---- forward ------------------------------------------------------------ */
 
@@ -34,8 +35,11 @@ static void fwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows,
         for (size_t i = 0; i < rows; i++) f->kt->act_fwd[f->act](cols, c + i * ldc, y + i * ldy);
 }
 
+/* B = W^T for the product X W^T: read from W (w_is_t == 0: B(p, o) =
+ * W[o*in + p], packed by the driver) or from a stored W^T (w_is_t: B(p, o) =
+ * WT[p*out + o], rows contiguous, read in place). The same chains either way. */
 static gemm_args fwd_args(size_t n, size_t in, size_t out, const float *x, const float *w,
-                          float *c) {
+                          int w_is_t, float *c) {
     gemm_args g = {
         .m = n,
         .n = out,
@@ -44,8 +48,8 @@ static gemm_args fwd_args(size_t n, size_t in, size_t out, const float *x, const
         .a_rs = in,
         .a_cs = 1, /* X [n x in] */
         .b = w,
-        .b_rs = 1,
-        .b_cs = in, /* W^T: B(p, o) = W[o*in + p] */
+        .b_rs = w_is_t ? out : 1,
+        .b_cs = w_is_t ? 1 : in,
         .c = c,
         .ldc = out,
         .accumulate = 0,
@@ -58,7 +62,16 @@ void linear_forward_part(const kernels *kt, size_t n, size_t in, size_t out, con
                          int tid, int nt) {
     const fwd_ctx f = {kt, b, act, z ? y : NULL, out};
     const gemm_epilogue ep = {fwd_tile, &f};
-    const gemm_args g = fwd_args(n, in, out, x, w, z ? z : y);
+    const gemm_args g = fwd_args(n, in, out, x, w, 0, z ? z : y);
+    gemm_part(kt, &g, &ep, ws, tid, nt);
+}
+
+void linear_forward_wt_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
+                            const float *wt, const float *b, int act, float *y, float *ws, int tid,
+                            int nt) {
+    const fwd_ctx f = {kt, b, act, NULL, out};
+    const gemm_epilogue ep = {fwd_tile, &f};
+    const gemm_args g = fwd_args(n, in, out, x, wt, 1, y);
     gemm_part(kt, &g, &ep, ws, tid, nt);
 }
 
@@ -67,24 +80,17 @@ void linear_forward(const kernels *kt, size_t n, size_t in, size_t out, const fl
                     int nthreads) {
     const fwd_ctx f = {kt, b, act, z ? y : NULL, out};
     const gemm_epilogue ep = {fwd_tile, &f};
-    const gemm_args g = fwd_args(n, in, out, x, w, z ? z : y);
+    const gemm_args g = fwd_args(n, in, out, x, w, 0, z ? z : y);
     gemm_chain_ep(kt, &g, &ep, ws, nthreads);
 }
 
 /* ---- backward ----------------------------------------------------------- */
 
-/* [b, e): thread t's share of `len` items in units of `unit`. */
-static void share(size_t len, size_t unit, int t, int nt, size_t *b, size_t *e) {
-    const size_t units = (len + unit - 1) / unit;
-    const size_t u0 = units * (size_t)t / (size_t)nt, u1 = units * (size_t)(t + 1) / (size_t)nt;
-    *b = u0 * unit < len ? u0 * unit : len;
-    *e = u1 * unit < len ? u1 * unit : len;
-}
 
 void linear_act_backward_part(const kernels *kt, size_t n, size_t out, int act, const float *z,
                               const float *y, const float *dy, float *dz, int tid, int nt) {
     size_t r0, r1;
-    share(n, 1, tid, nt < 1 ? 1 : nt, &r0, &r1);
+    split_range(n, 1, tid, nt < 1 ? 1 : nt, &r0, &r1);
     if (r1 > r0)
         kt->act_bwd[act]((r1 - r0) * out, z + r0 * out, y + r0 * out, dy + r0 * out, dz + r0 * out);
 }
@@ -119,7 +125,7 @@ void linear_backward_part(const kernels *kt, size_t n, size_t in, size_t out, co
     if (db) {
         /* columns split in 16-float units: each column one chain over the rows */
         size_t c0, c1;
-        share(out, 16, tid, nt, &c0, &c1);
+        split_range(out, 16, tid, nt, &c0, &c1);
         if (c1 > c0) kt->colsum(n, c1 - c0, dz + c0, out, db + c0, accumulate);
     }
     const gemm_args gw = {

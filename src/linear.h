@@ -44,6 +44,12 @@ void linear_forward(const kernels *kt, size_t n, size_t in, size_t out, const fl
 void linear_forward_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
                          const float *w, const float *b, int act, float *z, float *y, float *ws,
                          int tid, int nt);
+/* Inference with the weights stored transposed: wt is W^T (in x out,
+ * row-major), which the GEMM reads in place instead of packing W; the same
+ * chains, so the same bits as linear_forward_part. Y computed in place. */
+void linear_forward_wt_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
+                            const float *wt, const float *b, int act, float *y, float *ws, int tid,
+                            int nt);
 
 /* dZ = act_bwd[act](Z, Y, dY) over n x out, rows split between threads
  * (for the top layer; dz may equal dy). */

@@ -138,6 +138,7 @@ void nerve_net_free(nerve_net *net) {
     free(net->grads);
     free(net->opt_m);
     free(net->opt_v);
+    free(net->wt);
     free(net);
 }
 
@@ -156,7 +157,9 @@ nerve_loss nerve_net_loss(const nerve_net *net) { return net ? net->loss : NERVE
 size_t nerve_net_param_count(const nerve_net *net) { return net ? net->n_params : 0; }
 
 float *nerve_net_weights(nerve_net *net, size_t layer) {
-    return net && layer < net->n_layers ? net->params + net->w_off[layer] : NULL;
+    if (!net || layer >= net->n_layers) return NULL;
+    net->wt_valid = 0; /* the caller may write through the pointer */
+    return net->params + net->w_off[layer];
 }
 
 float *nerve_net_bias(nerve_net *net, size_t layer) {

@@ -85,6 +85,13 @@ struct nerve_net {
 
     /* ---- scratch, not part of the model ---- */
     struct net_plan *plan; /* NULL until the first forward/training call */
+    /* The batch-1 inference operand (src/forward.c): layer l's W^T, in x out
+     * row-major, at wt + w_off[l] (same offsets as params). Valid only while
+     * wt_valid != 0; everything that writes the weights clears wt_valid
+     * (a training step with an update, nerve_net_weights); NULL until the
+     * first one-sample inference or nerve_net_prepare_inference. */
+    float *wt;
+    int wt_valid;
 };
 
 /* src/preprocess.c: frees the preprocessing of a network (nerve_net_free). */

@@ -1,6 +1,6 @@
 /* Internal pieces shared by the network's source files (net.c, init.c,
- * optim.c, train.c, forward.c, epoch.c): the scratch plan of a network and
- * the helpers each file provides to the others. */
+ * optim.c, train.c, forward.c, epoch.c): what each provides to the others.
+ * The scratch plan and the thread heuristic are in plan.h. */
 #ifndef NERVE_SRC_NET_PLAN_H
 #define NERVE_SRC_NET_PLAN_H
 
@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "net_internal.h"
+#include "plan.h"
 #include "table.h"
 
 /* ---- init.c ---- */
@@ -29,39 +30,7 @@ void optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, siz
 /* After a successful step: step count + 1, beta powers advanced. */
 void optim_commit(nerve_net *net, const optim_pending *p);
 
-/* ---- train.c: the scratch plan ----
- * Sized for `cap` rows and `threads` GEMM workspaces of the table `kt`;
- * grown (never shrunk) by plan_ensure, so a training step never allocates
- * once the plan fits its batch. */
-struct net_plan {
-    size_t cap;       /* rows the buffers hold */
-    size_t ws_floats; /* floats in ws: gemm_workspace_floats(kt, threads) for the
-                       * tables and thread counts seen so far */
-    float *ws;        /* GEMM packing workspace of the team, 64-byte aligned */
-    float **z;        /* z[l]: cap x sizes[l+1], pre-activation of layer l */
-    float **a;        /* a[l]: cap x sizes[l+1], after the activation (== z[l] for identity) */
-    float *d[3];      /* cap x max width: backward gradients w.r.t. pre-activations,
-                       * rotating (layer l's dZ stays readable while the
-                       * next layer down is computed; see train.c) */
-    float *row_loss;  /* cap per-row losses */
-    void *block;      /* the single allocation holding all of the above */
-};
-
-/* Makes net->plan hold at least `rows` rows and `threads` workspaces of kt.
- * NERVE_ENOMEM (plan unchanged) on failure. */
-nerve_status plan_ensure(nerve_net *net, const kernels *kt, size_t rows, int threads);
-void plan_free(struct net_plan *plan);
-
-/* Threads worth using for a pass of `rows` rows through the network (a
- * training step when `training`, else a forward pass): at most
- * omp_get_max_threads(), one per `flops_per_thread` flops of estimated work. */
-int net_threads(const nerve_net *net, size_t rows, int training);
-/* Changes that threshold (tests set 0 to use every thread on tiny networks;
- * the results never depend on it). Not thread-safe; call before training. */
-void net_set_flops_per_thread(double flops);
-/* Largest width of layers 1 .. n_layers (outputs of weight layers). */
-size_t net_max_out_width(const nerve_net *net);
-
+/* ---- train.c ---- */
 /* Validates n samples for `net` (`what` names them in messages: "batch",
  * "data"): n >= 1, x given, exactly the targets the loss takes (y for mse,
  * labels in [0, outputs) for xent), n rows of the widest side addressable.
@@ -84,7 +53,10 @@ typedef struct fwd_pass {
     const nerve_net *net;
     const float *x;
     size_t n;        /* rows */
-    int gemv;        /* n == 1 in the public call: GEMV instead of GEMM */
+    int gemv;        /* training step of one sample: gemv_n on W (its own
+                      * summation order; training promises no batch invariance) */
+    const float *wt; /* inference: net->wt (W^T of every layer), for gemv_t
+                      * (n == 1) or as the GEMM's in-place B; NULL: W */
     float *const *z; /* n_layers pointers, or NULL */
     float *const *a; /* n_layers pointers, or NULL */
     float *pp[2];    /* inference ping-pong buffers (n x max width each) */
@@ -94,11 +66,7 @@ typedef struct fwd_pass {
 
 /* Runs the forward pass as thread `t` of `nt` (call from every thread of a
  * parallel region, or with t = 0, nt = 1). Barriers between layers when
- * nt > 1; none after the last layer. n == 1 uses GEMV. */
+ * nt > 1; none after the last layer. */
 void fwd_run(const fwd_pass *f, int t, int nt);
-
-/* Contiguous share [*b, *e) of thread t among nt over [0, n), cut at
- * multiples of `unit` (the last share takes the remainder). */
-void part1d(size_t n, size_t unit, int t, int nt, size_t *b, size_t *e);
 
 #endif

@@ -24,104 +24,7 @@
 #include "gemm.h"
 #include "linear.h"
 #include "net_plan.h"
-
-/* ---- plan ----------------------------------------------------------------- */
-
-static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
-
-size_t net_max_out_width(const nerve_net *net) {
-    size_t w = 1;
-    for (size_t l = 1; l <= net->n_layers; l++)
-        if (net->sizes[l] > w) w = net->sizes[l];
-    return w;
-}
-
-/* Work (in flops) that makes one more thread worth waking: ~30 us of one
- * core. A step has one parallel region and about two barriers per layer,
- * each a microsecond or more (much more on a loaded machine). */
-static double flops_per_thread = 3.0e6;
-
-void net_set_flops_per_thread(double flops) { flops_per_thread = flops; }
-
-/* The optimizer's pass over the parameters (read w, v, g; write w, v: some
- * 20 bytes each) streams from L3 at roughly 100 GB/s, ~0.2 ns a parameter,
- * the time of ~16 flops of GEMM; it splits perfectly across threads. */
-#define UPDATE_FLOPS_PER_PARAM 16.0
-
-int net_threads(const nerve_net *net, size_t rows, int training) {
-    double fwd = 0;
-    for (size_t l = 0; l < net->n_layers; l++)
-        fwd += 2.0 * (double)rows * (double)net->sizes[l] * (double)net->sizes[l + 1];
-    /* backward is about twice the forward; the update is per parameter */
-    const double work = training ? 3.0 * fwd + UPDATE_FLOPS_PER_PARAM * (double)net->n_params : fwd;
-    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (flops_per_thread > 0) {
-        const double useful = 1.0 + work / flops_per_thread;
-        if ((double)nt > useful) nt = (int)useful;
-    }
-    return nt < 1 ? 1 : nt;
-}
-
-void plan_free(struct net_plan *plan) {
-    if (!plan) return;
-    free(plan->block);
-    free(plan);
-}
-
-nerve_status plan_ensure(nerve_net *net, const kernels *kt, size_t rows, int threads) {
-    struct net_plan *old = net->plan;
-    const size_t wsf = align16(gemm_workspace_floats(kt, threads < 1 ? 1 : threads));
-    if (old && old->cap >= rows && old->ws_floats >= wsf) return NERVE_OK;
-    const size_t L = net->n_layers, maxw = net_max_out_width(net);
-    size_t cap = rows, ws = wsf;
-    if (old) {
-        if (old->cap > cap) cap = old->cap;
-        if (old->ws_floats > ws) ws = old->ws_floats;
-    }
-    /* sizes: every product below stays under 2^62 floats or we refuse */
-    const size_t lim = ((size_t)1 << 62) / sizeof(float);
-    if (cap > lim / maxw / (2 * L + 4))
-        return error_set(NERVE_ENOMEM, "a batch of %zu rows is too large for this network", rows);
-    size_t total = ws + 3 * align16(cap * maxw) + align16(cap);
-    for (size_t l = 0; l < L; l++) {
-        const size_t one = align16(cap * net->sizes[l + 1]);
-        total += net->acts[l] == NERVE_ACT_IDENTITY ? one : 2 * one;
-    }
-    struct net_plan *p = calloc(1, sizeof *p + 2 * L * sizeof(float *));
-    float *block = p ? aligned_alloc(64, total * sizeof(float)) : NULL;
-    if (!block) {
-        free(p);
-        return error_set(NERVE_ENOMEM, "out of memory for the scratch of %zu-row batches (%zu MiB)",
-                         rows, total * sizeof(float) >> 20);
-    }
-    p->cap = cap;
-    p->ws_floats = ws;
-    p->block = block;
-    p->z = (float **)(p + 1);
-    p->a = p->z + L;
-    float *q = block;
-    p->ws = q;
-    q += ws;
-    for (size_t l = 0; l < L; l++) {
-        const size_t one = align16(cap * net->sizes[l + 1]);
-        p->z[l] = q;
-        q += one;
-        if (net->acts[l] == NERVE_ACT_IDENTITY) {
-            p->a[l] = p->z[l];
-        } else {
-            p->a[l] = q;
-            q += one;
-        }
-    }
-    for (int i = 0; i < 3; i++) {
-        p->d[i] = q;
-        q += align16(cap * maxw);
-    }
-    p->row_loss = q;
-    plan_free(old);
-    net->plan = p;
-    return NERVE_OK;
-}
+#include "plan.h"
 
 /* ---- backward ------------------------------------------------------------- */
 
@@ -183,7 +86,7 @@ static void backward_data(const step_ctx *c, size_t l, const float *dz, float *d
     const nerve_act pact = net->acts[l - 1];
     if (n == 1) {
         size_t j0, j1;
-        part1d(in, 16, t, nt, &j0, &j1);
+        split_range(in, 16, t, nt, &j0, &j1);
         if (j1 > j0) {
             kt->gemv_t(out, j1 - j0, 1.0f, w + j0, in, dz, 0.0f, dprev + j0);
             if (pact != NERVE_ACT_IDENTITY)
@@ -213,7 +116,7 @@ static void backward_weights(const step_ctx *c, size_t l, const float *dz, int t
     float *dw = net->grads + net->w_off[l], *db = net->grads + net->b_off[l];
     const size_t mr = kt->mr;
     size_t r0, r1;
-    part1d(out, mr, t, nt, &r0, &r1);
+    split_range(out, mr, t, nt, &r0, &r1);
     if (r1 <= r0) return;
     kt->colsum(n, r1 - r0, dz + r0, out, db + r0, 0);
     if (c->update) optim_update(kt, net, c->opt, net->b_off[l] + r0, r1 - r0);
@@ -255,8 +158,8 @@ static void step_thread(step_ctx *c, int t, int nt) {
     fwd_run(c->fwd, t, nt);
 #pragma omp barrier
     size_t r0, r1;
-    part1d(n, 1, t, nt, &r0, &r1);
-    loss_rows(c, r0, r1, pl->d[0]);
+    split_range(n, 1, t, nt, &r0, &r1);
+    loss_rows(c, r0, r1, pl->dz_ring[0]);
 #pragma omp barrier
     /* every thread sums the rows in the same order: same value everywhere */
     double sum = 0;
@@ -273,11 +176,11 @@ static void step_thread(step_ctx *c, int t, int nt) {
 
     for (size_t l = L - 1; l > 0; l--) {
         const size_t k = (L - 1 - l) % 3;
-        backward_data(c, l, pl->d[k], pl->d[(k + 1) % 3], t, nt);
+        backward_data(c, l, pl->dz_ring[k], pl->dz_ring[(k + 1) % 3], t, nt);
 #pragma omp barrier
-        backward_weights(c, l, pl->d[k], t, nt);
+        backward_weights(c, l, pl->dz_ring[k], t, nt);
     }
-    backward_weights(c, 0, pl->d[(L - 1) % 3], t, nt);
+    backward_weights(c, 0, pl->dz_ring[(L - 1) % 3], t, nt);
 }
 
 nerve_status net_check_samples(const char *fn, const nerve_net *net, const char *what,
@@ -309,13 +212,16 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
     const kernels *kt = kernels_active();
     const size_t n = batch->n;
     const int nthreads = net_threads(net, n, 1);
-    if ((st = plan_ensure(net, kt, n, nthreads)) != NERVE_OK) {
+    if ((st = plan_ensure_training(net, kt, n, nthreads)) != NERVE_OK) {
         error_prefix("%s", fn);
         return st;
     }
     const struct net_plan *pl = net->plan;
     optim_pending p = {0};
-    if (update) optim_prepare(net, &p);
+    if (update) {
+        optim_prepare(net, &p);
+        net->wt_valid = 0; /* the step writes the weights */
+    }
     const fwd_pass f = {.kt = kt,
                         .net = net,
                         .x = batch->x,

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "gemm.h"
 #include "nerve/nerve.h"
 #include "testutil.h"
 
@@ -27,6 +28,9 @@
 Test(net_alloc, steady_state_steps_do_not_allocate) {
     cr_skip_test("allocator interposition is not possible under AddressSanitizer");
 }
+Test(net_alloc, inference_plans_no_training_buffers) {
+    cr_skip_test("allocator interposition is not possible under AddressSanitizer");
+}
 #else
 
 extern void *__libc_malloc(size_t);
@@ -35,7 +39,7 @@ extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 
 static _Thread_local int counting;
-static _Thread_local size_t calls;
+static _Thread_local size_t calls, bytes;
 
 void *malloc(size_t n);
 void *calloc(size_t a, size_t b);
@@ -45,22 +49,27 @@ int posix_memalign(void **p, size_t al, size_t n);
 
 void *malloc(size_t n) {
     calls += counting;
+    bytes += counting ? n : 0;
     return __libc_malloc(n);
 }
 void *calloc(size_t a, size_t b) {
     calls += counting;
+    bytes += counting ? a * b : 0;
     return __libc_calloc(a, b);
 }
 void *realloc(void *p, size_t n) {
     calls += counting;
+    bytes += counting ? n : 0;
     return __libc_realloc(p, n);
 }
 void *aligned_alloc(size_t al, size_t n) {
     calls += counting;
+    bytes += counting ? n : 0;
     return __libc_memalign(al, n);
 }
 int posix_memalign(void **p, size_t al, size_t n) {
     calls += counting;
+    bytes += counting ? n : 0;
     *p = __libc_memalign(al, n);
     return *p ? 0 : 12; /* ENOMEM */
 }
@@ -83,6 +92,9 @@ Test(net_alloc, steady_state_steps_do_not_allocate) {
         nerve_batch b = {.x = x, .labels = lab, .n = 32};
         cr_assert_eq(nerve_net_train_batch(net, &b, NULL), NERVE_OK); /* plans */
         cr_assert_eq(nerve_net_forward(net, x, 32, out), NERVE_OK);
+        /* the first one-sample inference allocates the W^T copy (forward.c),
+         * once; later ones rebuild it in place after each training step */
+        cr_assert_eq(nerve_net_forward(net, x, 1, out), NERVE_OK);
         calls = 0;
         counting = 1;
         const size_t ns[] = {32, 7, 1, 32, 2};
@@ -98,6 +110,43 @@ Test(net_alloc, steady_state_steps_do_not_allocate) {
                      nerve_opt_name(kinds[k]));
         nerve_net_free(net);
     }
+}
+
+/* Inference on a fresh network plans only what inference needs (plan.h):
+ * the GEMM workspace, two ping-pong buffers of rows x the widest layer and
+ * the transposed weights (forward.c), never the training buffers (Z and A of
+ * every layer, the gradient ring, the row losses: here some 2.4 MiB, far
+ * above the 4 KiB of slack allowed for the plan's own bookkeeping). */
+Test(net_alloc, inference_plans_no_training_buffers) {
+    omp_set_num_threads(1);
+    const size_t sizes[] = {50, 400, 400, 400, 10}, rows = 256;
+    const nerve_act acts[] = {NERVE_ACT_RELU, NERVE_ACT_TANH, NERVE_ACT_GELU, NERVE_ACT_IDENTITY};
+    nerve_net *net;
+    cr_assert_eq(nerve_net_create(&net, 4, sizes, acts, NERVE_LOSS_XENT, 3), NERVE_OK);
+    float *x = malloc(rows * 50 * sizeof(float)), *out = malloc(rows * 10 * sizeof(float));
+    test_fill(x, rows * 50, 1, -1, 1);
+    const size_t one = (rows * 400 + 15) / 16 * 16;
+    const size_t allowed = (2 * one + gemm_workspace_floats(kernels_active(), 1) +
+                            nerve_net_param_count(net) + 4 * 64) * sizeof(float) + 4096;
+    bytes = 0;
+    counting = 1;
+    nerve_status st = nerve_net_forward(net, x, rows, out);
+    counting = 0;
+    cr_assert_eq(st, NERVE_OK, "%s", nerve_last_error());
+    cr_assert_leq(bytes, allowed, "inference allocated %zu bytes, more than the %zu it needs", bytes,
+                  allowed);
+    /* and a training step afterwards still works (it plans its own part) */
+    int32_t labels[256];
+    for (size_t i = 0; i < rows; i++) labels[i] = (int32_t)(i % 10);
+    const nerve_batch b = {.x = x, .labels = labels, .n = rows};
+    bytes = 0;
+    counting = 1;
+    st = nerve_net_train_batch(net, &b, NULL);
+    counting = 0;
+    cr_assert_eq(st, NERVE_OK, "%s", nerve_last_error());
+    cr_assert_geq(bytes, rows * 400 * 3 * sizeof(float), "the training step planned too little");
+    free(x), free(out);
+    nerve_net_free(net);
 }
 
 /* The counter sees the library's allocations (so the test above can fail):

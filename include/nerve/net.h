@@ -123,13 +123,32 @@ NERVE_API nerve_status nerve_net_train_batch(nerve_net *net, const nerve_batch *
 NERVE_API nerve_status nerve_net_gradients(nerve_net *net, const nerve_batch *batch, float *loss);
 
 /* Inference of n samples x [n x in] into out [n x out] (after the last
- * activation; for cross-entropy networks the raw logits). n == 1 uses GEMV.
- * Uses the network's scratch: not concurrent with other calls on `net`. */
+ * activation; for cross-entropy networks the raw logits).
+ * Uses the network's scratch: not concurrent with other calls on `net`.
+ *
+ * Batch invariance: a sample's outputs are the same bits whatever batch it
+ * arrives in (alone, n == 1, or at any row of any n), whatever the thread
+ * count and whatever the ISA, in nerve_net_forward, nerve_net_forward_const
+ * and nerve_net_evaluate alike: every output of every layer is one fused
+ * multiply-add chain over that layer's inputs in increasing order, then the
+ * bias, then the activation (docs/architecture.md, "Reproducibility"). For
+ * n == 1 nerve_net_forward keeps a transposed copy of the weights (as much
+ * memory as the weights), built on the first such call after the weights
+ * changed. (Training steps make no such promise: a training step of one
+ * sample sums in another order than a batch.) */
 NERVE_API nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *out);
-/* The same without touching the network: safe from several threads at once.
- * It runs on the calling thread only (no OpenMP team), and gives the same
- * bits as nerve_net_forward. scratch: NULL (allocated per call) or
- * nerve_net_forward_scratch_floats(net, n) floats (any alignment). */
+/* Builds that transposed copy now, so that one-sample calls of
+ * nerve_net_forward_const (which never modifies the network) take the fast
+ * path; without it they compute the same bits more slowly. Undone by every
+ * change of the weights: a training step, or nerve_net_weights() (which
+ * assumes the caller writes through the pointer: take it again after
+ * writing, or call this again, before sharing the network). */
+NERVE_API nerve_status nerve_net_prepare_inference(nerve_net *net);
+/* The same as nerve_net_forward without touching the network: safe from
+ * several threads at once. It runs on the calling thread only (no OpenMP
+ * team), and gives the same bits as nerve_net_forward. scratch: NULL
+ * (allocated per call) or nerve_net_forward_scratch_floats(net, n) floats
+ * (any alignment). */
 NERVE_API size_t nerve_net_forward_scratch_floats(const nerve_net *net, size_t n);
 NERVE_API nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_t n,
                                                float *out, float *scratch);

@@ -1,0 +1,145 @@
+/* The plan: a network's scratch memory (contract: plan.h), the thread-count
+ * heuristic. */
+#include "plan.h"
+
+#include <omp.h>
+#include <stdlib.h>
+
+#include "error.h"
+#include "gemm.h"
+
+static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
+
+
+size_t net_max_out_width(const nerve_net *net) {
+    size_t w = 1;
+    for (size_t l = 1; l <= net->n_layers; l++)
+        if (net->sizes[l] > w) w = net->sizes[l];
+    return w;
+}
+
+/* Work (in flops) that makes one more thread worth waking: ~30 us of one
+ * core. A step has one parallel region and about two barriers per layer,
+ * each a microsecond or more (much more on a loaded machine). */
+static double flops_per_thread = 3.0e6;
+
+void net_set_flops_per_thread(double flops) { flops_per_thread = flops; }
+
+/* The optimizer's pass over the parameters (read w, v, g; write w, v: some
+ * 20 bytes each) streams from L3 at roughly 100 GB/s, ~0.2 ns a parameter,
+ * the time of ~16 flops of GEMM; it splits perfectly across threads. */
+#define UPDATE_FLOPS_PER_PARAM 16.0
+
+int net_threads(const nerve_net *net, size_t rows, int training) {
+    double fwd = 0;
+    for (size_t l = 0; l < net->n_layers; l++)
+        fwd += 2.0 * (double)rows * (double)net->sizes[l] * (double)net->sizes[l + 1];
+    /* backward is about twice the forward; the update is per parameter */
+    const double work = training ? 3.0 * fwd + UPDATE_FLOPS_PER_PARAM * (double)net->n_params : fwd;
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (flops_per_thread > 0) {
+        const double useful = 1.0 + work / flops_per_thread;
+        if ((double)nt > useful) nt = (int)useful;
+    }
+    return nt < 1 ? 1 : nt;
+}
+
+void plan_free(struct net_plan *plan) {
+    if (!plan) return;
+    free(plan->ws_block);
+    free(plan->infer_block);
+    free(plan->train_block);
+    free(plan->z); /* z and a share one array */
+    free(plan);
+}
+
+/* net->plan itself, and its GEMM workspace for `threads` threads of kt. */
+static nerve_status ensure_ws(nerve_net *net, const kernels *kt, int threads) {
+    if (!net->plan && !(net->plan = calloc(1, sizeof *net->plan)))
+        return error_set(NERVE_ENOMEM, "out of memory for the network's scratch plan");
+    struct net_plan *p = net->plan;
+    const size_t wsf = align16(gemm_workspace_floats(kt, threads < 1 ? 1 : threads));
+    if (p->ws_floats >= wsf) return NERVE_OK;
+    float *ws = aligned_alloc(64, wsf * sizeof(float));
+    if (!ws)
+        return error_set(NERVE_ENOMEM, "out of memory for the GEMM workspace of %d threads (%zu MiB)",
+                         threads, wsf * sizeof(float) >> 20);
+    free(p->ws_block);
+    p->ws_block = p->ws = ws;
+    p->ws_floats = wsf;
+    return NERVE_OK;
+}
+
+/* Every buffer below is at most 2^62 bytes, or the request is refused:
+ * rows x width products of `count` buffers of the widest layer. */
+static int too_large(size_t rows, size_t maxw, size_t count) {
+    const size_t lim = ((size_t)1 << 62) / sizeof(float);
+    return rows > lim / maxw / count;
+}
+
+nerve_status plan_ensure_inference(nerve_net *net, const kernels *kt, size_t rows, int threads) {
+    nerve_status st = ensure_ws(net, kt, threads);
+    if (st != NERVE_OK) return st;
+    struct net_plan *p = net->plan;
+    if (p->infer_cap >= rows) return NERVE_OK;
+    const size_t maxw = net_max_out_width(net);
+    if (too_large(rows, maxw, 2))
+        return error_set(NERVE_ENOMEM, "%zu rows are too many for one pass of this network", rows);
+    const size_t one = align16(rows * maxw);
+    float *block = aligned_alloc(64, 2 * one * sizeof(float));
+    if (!block)
+        return error_set(NERVE_ENOMEM, "out of memory for the inference buffers of %zu rows (%zu MiB)",
+                         rows, 2 * one * sizeof(float) >> 20);
+    free(p->infer_block);
+    p->infer_block = block;
+    p->pp[0] = block;
+    p->pp[1] = block + one;
+    p->infer_cap = rows;
+    return NERVE_OK;
+}
+
+nerve_status plan_ensure_training(nerve_net *net, const kernels *kt, size_t rows, int threads) {
+    nerve_status st = ensure_ws(net, kt, threads);
+    if (st != NERVE_OK) return st;
+    struct net_plan *p = net->plan;
+    if (p->train_cap >= rows) return NERVE_OK;
+    const size_t L = net->n_layers, maxw = net_max_out_width(net);
+    if (too_large(rows, maxw, 2 * L + 4))
+        return error_set(NERVE_ENOMEM, "a batch of %zu rows is too large for this network", rows);
+    size_t total = 3 * align16(rows * maxw) + align16(rows);
+    for (size_t l = 0; l < L; l++) {
+        const size_t one = align16(rows * net->sizes[l + 1]);
+        total += net->acts[l] == NERVE_ACT_IDENTITY ? one : 2 * one;
+    }
+    float **ptrs = malloc(2 * L * sizeof *ptrs);
+    float *block = ptrs ? aligned_alloc(64, total * sizeof(float)) : NULL;
+    if (!block) {
+        free(ptrs);
+        return error_set(NERVE_ENOMEM, "out of memory for the scratch of %zu-row batches (%zu MiB)",
+                         rows, total * sizeof(float) >> 20);
+    }
+    free(p->train_block);
+    free(p->z);
+    p->train_block = block;
+    p->z = ptrs;
+    p->a = ptrs + L;
+    float *q = block;
+    for (size_t l = 0; l < L; l++) {
+        const size_t one = align16(rows * net->sizes[l + 1]);
+        p->z[l] = q;
+        q += one;
+        if (net->acts[l] == NERVE_ACT_IDENTITY) {
+            p->a[l] = p->z[l];
+        } else {
+            p->a[l] = q;
+            q += one;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        p->dz_ring[i] = q;
+        q += align16(rows * maxw);
+    }
+    p->row_loss = q;
+    p->train_cap = rows;
+    return NERVE_OK;
+}

@@ -1,0 +1,60 @@
+/* A network's scratch memory (the plan) and the thread-count heuristic,
+ * shared by the forward pass and the training step.
+ *
+ * The plan is never part of the model. It has three parts, each allocated on
+ * first need and grown (never shrunk) when a larger pass needs more, so a
+ * pass of a size seen before allocates nothing:
+ *   - the GEMM packing workspace of the thread team (every pass);
+ *   - inference: two ping-pong buffers of rows x the widest layer output,
+ *     which the layers alternate between (nerve_net_forward);
+ *   - training: every layer's pre-activation Z and activation A (backward
+ *     needs both), a ring of three gradient buffers and the per-row losses
+ *     (a training step only).
+ * So inference on a fresh network allocates nothing for training. On
+ * failure (NERVE_ENOMEM) a part is left as it was. */
+#ifndef NERVE_SRC_PLAN_H
+#define NERVE_SRC_PLAN_H
+
+#include <stddef.h>
+
+#include "net_internal.h"
+#include "split.h"
+#include "table.h"
+
+struct net_plan {
+    size_t ws_floats; /* floats in ws: the largest gemm_workspace_floats(kt, threads) seen */
+    float *ws;        /* GEMM packing workspace of the team, 64-byte aligned */
+
+    size_t infer_cap; /* rows pp[] hold (0: not allocated) */
+    float *pp[2];     /* inference ping-pong buffers, infer_cap x max width each */
+
+    size_t train_cap;   /* rows the training buffers hold (0: not allocated) */
+    float **z;          /* z[l]: train_cap x sizes[l+1], pre-activation of layer l */
+    float **a;          /* a[l]: ... after the activation (== z[l] for identity) */
+    float *dz_ring[3];  /* train_cap x max width: gradients w.r.t. pre-activations,
+                         * rotating (layer l's dZ stays readable while the next
+                         * layer down is computed; see train.c) */
+    float *row_loss;    /* train_cap per-row losses */
+
+    void *ws_block, *infer_block, *train_block; /* the allocations behind the above */
+};
+
+/* Makes net->plan hold the GEMM workspace for `threads` threads of kt and
+ * the inference buffers for `rows` rows. */
+nerve_status plan_ensure_inference(nerve_net *net, const kernels *kt, size_t rows, int threads);
+/* The same for a training step of `rows` rows (no inference buffers). */
+nerve_status plan_ensure_training(nerve_net *net, const kernels *kt, size_t rows, int threads);
+void plan_free(struct net_plan *plan);
+
+/* Threads worth using for a pass of `rows` rows through the network (a
+ * training step when `training`, else a forward pass): at most
+ * omp_get_max_threads() (1 inside a parallel region), one per
+ * `flops_per_thread` flops of estimated work. */
+int net_threads(const nerve_net *net, size_t rows, int training);
+/* Changes that threshold (tests set 0 to use every thread on tiny networks;
+ * the results never depend on it). Not thread-safe; call before training. */
+void net_set_flops_per_thread(double flops);
+/* Largest width of layers 1 .. n_layers (outputs of weight layers). */
+size_t net_max_out_width(const nerve_net *net);
+
+#endif
