@@ -82,9 +82,9 @@ static const char synopsis[] =
     "the current minibatch, saves the model when --out is given and exits 130.\n\n"
     "Default recipe: --hidden " RECIPE_HIDDEN " --act relu --loss xent --opt sgd --lr 0.05\n"
     "--momentum 0.9 --schedule cosine --batch 64 --epochs 20 --seed 1; regression\n"
-    "(--targets): --loss mse --opt adam --lr 0.01 --batch 16. CSV features (and targets) are\n"
-    "standardized with the training part's statistics, pixels divided by their\n"
-    "maximum; the model stores this, so predict takes raw features.";
+    "(--targets): --loss mse --opt adam --lr 0.01 --batch 16. CSV features (and\n"
+    "targets) are standardized with the training part's statistics, pixels divided\n"
+    "by their maximum; the model stores this, so predict takes raw features.";
 
 /* Reads the optimizer options into cfg->opt (defaults: the recipe for sgd,
  * PyTorch's for adam/adamw). */
