@@ -24,6 +24,8 @@
 #define CSV_MAX_CLASSES ((size_t)1 << 20)
 /* Longest number we parse; longer fields are rejected, not truncated. */
 #define NUM_CAP 128
+/* Longest class name (a model file's limit, docs/model-format.md). */
+#define CSV_MAX_NAME 255u
 
 typedef struct span {
     const char *p;
@@ -176,6 +178,32 @@ static int line_all_numeric(span l, char delim) {
     return 1;
 }
 
+/* Header detection: the first line is a header when one of its fields is
+ * not a number while the same field of the next line is one (so text class
+ * labels do not make a header); with no next line, when any field is not a
+ * number. */
+static int looks_like_header(const csv *c, span first) {
+    csv peek = *c; /* c->pos is just past the first line */
+    span next;
+    int have = 0;
+    while (next_line(&peek, &next))
+        if (!line_blank(next)) {
+            have = 1;
+            break;
+        }
+    if (!have) return !line_all_numeric(first, c->delim);
+    span r1 = first, r2 = next, f1, f2;
+    int m1 = 1, m2 = 1;
+    float v;
+    while (next_field(&r1, c->delim, &m1, &f1) == 1) {
+        int second = next_field(&r2, c->delim, &m2, &f2) == 1;
+        if (parse_number(f1, &v, NULL) == NUM_BAD &&
+            (!second || parse_number(f2, &v, NULL) != NUM_BAD))
+            return 1;
+    }
+    return 0;
+}
+
 /* The layout pass: columns, header, rows. */
 typedef struct layout {
     size_t cols, rows;
@@ -194,7 +222,7 @@ static nerve_status scan(csv *c, const nerve_csv_opts *o, layout *lay) {
         if (first) {
             lay->cols = (size_t)n;
             lay->header = o->header == NERVE_CSV_HEADER_PRESENT ||
-                          (o->header == NERVE_CSV_HEADER_AUTO && !line_all_numeric(l, c->delim));
+                          (o->header == NERVE_CSV_HEADER_AUTO && looks_like_header(c, l));
             first = 0;
             if (lay->header) continue;
         } else if ((size_t)n != lay->cols) {
@@ -231,12 +259,66 @@ static nerve_status label_start(const csv *c, const nerve_csv_opts *o, size_t co
     return NERVE_OK;
 }
 
+/* Byte order of a span against a span (memcmp, then the shorter first):
+ * the order of strcmp for text without NUL bytes. */
+static int span_cmp(span a, span b) {
+    int r = memcmp(a.p, b.p, a.n < b.n ? a.n : b.n);
+    return r ? r : a.n < b.n ? -1 : a.n > b.n ? 1 : 0;
+}
+static int span_qcmp(const void *a, const void *b) {
+    return span_cmp(*(const span *)a, *(const span *)b);
+}
+
+/* A class name and its index, sorted by name for lookups. */
+typedef struct named {
+    span s;
+    size_t index;
+} named;
+static int named_qcmp(const void *a, const void *b) {
+    return span_cmp(((const named *)a)->s, ((const named *)b)->s);
+}
+
+/* The label column named o->label_name in the header line. */
+static nerve_status label_by_name(csv *c, const nerve_csv_opts *o, const layout *lay, size_t k,
+                                  size_t *start) {
+    if (!lay->header)
+        return error_set(NERVE_EFORMAT, "%s: no header line to find the label column \"%.64s\" in",
+                         c->name, o->label_name);
+    c->pos = c->buf;
+    c->line = 0;
+    span l, f, want = {o->label_name, strlen(o->label_name)};
+    do {
+        if (!next_line(c, &l)) return error_set(NERVE_EFORMAT, "%s: no header line", c->name);
+    } while (line_blank(l));
+    span rest = l;
+    int more = 1;
+    for (size_t col = 0; next_field(&rest, c->delim, &more, &f) == 1; col++)
+        if (span_cmp(unquote(f), want) == 0) {
+            if (col + k > lay->cols)
+                return error_set(NERVE_EFORMAT,
+                                 "%s: column \"%.64s\" is too far right for %zu target columns",
+                                 c->name, o->label_name, k);
+            if (k >= lay->cols)
+                return error_set(NERVE_EFORMAT, "%s: no feature beside the label column", c->name);
+            *start = col;
+            return NERVE_OK;
+        }
+    return error_set(NERVE_EFORMAT, "%s: the header has no column named \"%.64s\"", c->name,
+                     o->label_name);
+}
+
 /* The parsing pass into d; rows were counted by scan(). */
+/* Class labels as found, resolved to indices once every row is read. */
+typedef struct label_spans {
+    span *f;      /* the label field of each row (quotes kept) */
+    size_t *line; /* its line number */
+} label_spans;
+
 static nerve_status fill(csv *c, const nerve_csv_opts *o, const layout *lay, size_t start, size_t k,
-                         nerve_data *d) {
+                         nerve_data *d, label_spans *ls) {
     int regression = o->targets > 0;
     float scale = o->feature_scale != 0.0f ? o->feature_scale : 1.0f;
-    size_t row = 0, max_label = 0;
+    size_t row = 0;
     int skipped_header = !lay->header;
     span l, f;
     char shown[48];
@@ -258,8 +340,13 @@ static nerve_status fill(csv *c, const nerve_csv_opts *o, const layout *lay, siz
                     c->line, col + 1, lay->cols);
             int is_label = col >= start && col < start + k;
             float v = 0;
-            double dv = 0;
-            int pr = parse_number(f, &v, is_label && !regression ? &dv : NULL);
+            if (is_label && !regression) {
+                ls->f[row] = f;
+                ls->line[row] = c->line;
+                col++;
+                continue;
+            }
+            int pr = parse_number(f, &v, NULL);
             if (pr != NUM_OK)
                 return error_set(NERVE_EFORMAT, "%s line %zu column %zu: \"%s\" %s", c->name,
                                  c->line, col + 1, show(f, shown, sizeof shown),
@@ -274,17 +361,8 @@ static nerve_status fill(csv *c, const nerve_csv_opts *o, const layout *lay, siz
                         "%s line %zu column %zu: \"%s\" times the feature scale overflows", c->name,
                         c->line, col + 1, show(f, shown, sizeof shown));
                 xr[feat++] = sv;
-            } else if (regression) {
-                d->y[row * k + (col - start)] = v;
             } else {
-                size_t limit = o->classes ? o->classes : CSV_MAX_CLASSES;
-                if (dv != floor(dv) || dv < 0 || dv >= (double)limit)
-                    return error_set(
-                        NERVE_EFORMAT,
-                        "%s line %zu column %zu: label \"%s\" is not an integer in [0, %zu)",
-                        c->name, c->line, col + 1, show(f, shown, sizeof shown), limit);
-                d->labels[row] = (int32_t)dv;
-                if ((size_t)dv > max_label) max_label = (size_t)dv;
+                d->y[row * k + (col - start)] = v;
             }
             col++;
         }
@@ -296,8 +374,129 @@ static nerve_status fill(csv *c, const nerve_csv_opts *o, const layout *lay, siz
                              c->line, col + 1, col, lay->cols);
         row++;
     }
-    if (!regression) d->out = o->classes ? o->classes : max_label + 1;
     return NERVE_OK;
+}
+
+/* Numeric labels: non-negative integers below the class limit. */
+static nerve_status resolve_numeric(const csv *c, const nerve_csv_opts *o, const label_spans *ls,
+                                    size_t col, nerve_data *d) {
+    size_t limit = o->classes ? o->classes : CSV_MAX_CLASSES, max_label = 0;
+    char shown[48];
+    for (size_t i = 0; i < d->n; i++) {
+        float v;
+        double dv = 0;
+        int pr = parse_number(ls->f[i], &v, &dv);
+        if (pr != NUM_OK && pr != NUM_BAD)
+            return error_set(NERVE_EFORMAT, "%s line %zu column %zu: \"%s\" %s", c->name,
+                             ls->line[i], col + 1, show(ls->f[i], shown, sizeof shown),
+                             pr == NUM_RANGE ? "is out of the float range"
+                                             : "is too long for a number");
+        if (pr == NUM_BAD || dv != floor(dv) || dv < 0 || dv >= (double)limit)
+            return error_set(
+                NERVE_EFORMAT, "%s line %zu column %zu: label \"%s\" is not an integer in [0, %zu)",
+                c->name, ls->line[i], col + 1, show(ls->f[i], shown, sizeof shown), limit);
+        d->labels[i] = (int32_t)dv;
+        if ((size_t)dv > max_label) max_label = (size_t)dv;
+    }
+    d->out = o->classes ? o->classes : max_label + 1;
+    return NERVE_OK;
+}
+
+/* Text labels: each a class name (1 .. 255 bytes, no control characters),
+ * mapped to the given names or to the sorted distinct names found. */
+static nerve_status resolve_names(const csv *c, const nerve_csv_opts *o, const label_spans *ls,
+                                  size_t col, nerve_data *d) {
+    char shown[48];
+    const size_t n = d->n;
+    for (size_t i = 0; i < n; i++) {
+        span f = unquote(ls->f[i]);
+        int bad = f.n == 0 || f.n > CSV_MAX_NAME;
+        for (size_t j = 0; j < f.n && !bad; j++)
+            bad = (unsigned char)f.p[j] < 32 || (unsigned char)f.p[j] == 127;
+        if (bad)
+            return error_set(NERVE_EFORMAT,
+                             "%s line %zu column %zu: label \"%s\" is not a class name (1 to %u "
+                             "bytes, no control characters)",
+                             c->name, ls->line[i], col + 1, show(f, shown, sizeof shown),
+                             CSV_MAX_NAME);
+        ls->f[i] = f;
+    }
+    /* the class list, sorted: given, or the distinct labels */
+    size_t k;
+    span *names;
+    if (o->class_names) {
+        k = o->n_class_names;
+        names = malloc((k ? k : 1) * sizeof *names);
+        if (!names) return error_set(NERVE_ENOMEM, "%s: out of memory", c->name);
+        for (size_t j = 0; j < k; j++) {
+            names[j].p = o->class_names[j];
+            names[j].n = strlen(o->class_names[j]);
+        }
+    } else {
+        names = malloc(n * sizeof *names);
+        if (!names) return error_set(NERVE_ENOMEM, "%s: out of memory", c->name);
+        memcpy(names, ls->f, n * sizeof *names);
+        qsort(names, n, sizeof *names, span_qcmp);
+        k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (k == 0 || span_cmp(names[k - 1], names[i]) != 0) names[k++] = names[i];
+        if (k > CSV_MAX_CLASSES) {
+            free(names);
+            return error_set(NERVE_EFORMAT, "%s: %zu distinct labels (at most %zu classes)",
+                             c->name, k, CSV_MAX_CLASSES);
+        }
+    }
+    /* the names with their indices, sorted by name for the lookups */
+    named *sorted = malloc((k ? k : 1) * sizeof *sorted);
+    nerve_status st = NERVE_OK;
+    if (!sorted) st = error_set(NERVE_ENOMEM, "%s: out of memory", c->name);
+    for (size_t j = 0; j < k && st == NERVE_OK; j++) {
+        sorted[j].s = names[j];
+        sorted[j].index = j;
+    }
+    if (st == NERVE_OK) qsort(sorted, k, sizeof *sorted, named_qcmp);
+    for (size_t i = 0; i < n && st == NERVE_OK; i++) {
+        size_t lo = 0, hi = k;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int r = span_cmp(sorted[mid].s, ls->f[i]);
+            if (r == 0) {
+                lo = mid;
+                break;
+            }
+            if (r < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo >= k || span_cmp(sorted[lo].s, ls->f[i]) != 0) {
+            st = error_set(NERVE_EFORMAT,
+                           "%s line %zu column %zu: class \"%s\" is not one of the %zu classes "
+                           "the model knows",
+                           c->name, ls->line[i], col + 1, show(ls->f[i], shown, sizeof shown), k);
+            break;
+        }
+        d->labels[i] = (int32_t)sorted[lo].index;
+    }
+    if (st == NERVE_OK && !o->class_names) {
+        d->class_names = calloc(k ? k : 1, sizeof *d->class_names);
+        if (!d->class_names) st = error_set(NERVE_ENOMEM, "%s: out of memory", c->name);
+        d->out = k;
+        for (size_t j = 0; j < k && st == NERVE_OK; j++) {
+            d->class_names[j] = malloc(names[j].n + 1);
+            if (!d->class_names[j]) {
+                st = error_set(NERVE_ENOMEM, "%s: out of memory", c->name);
+                break;
+            }
+            memcpy(d->class_names[j], names[j].p, names[j].n);
+            d->class_names[j][names[j].n] = '\0';
+        }
+    } else if (st == NERVE_OK) {
+        d->out = k;
+    }
+    free(sorted);
+    free(names);
+    return st;
 }
 
 nerve_status csv_parse(const char *buf, size_t len, const char *name, const nerve_csv_opts *opts,
@@ -332,7 +531,13 @@ nerve_status csv_parse(const char *buf, size_t len, const char *name, const nerv
     nerve_status st = scan(&c, &o, &lay);
     if (st != NERVE_OK) return st;
     size_t k = o.targets ? o.targets : 1, start = 0;
-    st = label_start(&c, &o, lay.cols, k, &start);
+    if (o.label_name) {
+        st = label_by_name(&c, &o, &lay, k, &start);
+        c.pos = buf;
+        c.line = 0;
+    } else {
+        st = label_start(&c, &o, lay.cols, k, &start);
+    }
     if (st != NERVE_OK) return st;
 
     nerve_data *d;
@@ -344,7 +549,22 @@ nerve_status csv_parse(const char *buf, size_t len, const char *name, const nerv
     locale_t old = cloc ? uselocale(cloc) : (locale_t)0;
     c.pos = buf;
     c.line = 0;
-    st = fill(&c, &o, &lay, start, k, d);
+    label_spans ls = {NULL, NULL};
+    if (!o.targets) {
+        ls.f = malloc(lay.rows * sizeof *ls.f);
+        ls.line = malloc(lay.rows * sizeof *ls.line);
+        if (!ls.f || !ls.line) st = error_set(NERVE_ENOMEM, "%s: out of memory", name);
+    }
+    if (st == NERVE_OK) st = fill(&c, &o, &lay, start, k, d, &ls);
+    if (st == NERVE_OK && !o.targets) {
+        int names = o.labels == NERVE_CSV_LABELS_NAMES || o.class_names != NULL;
+        if (o.labels == NERVE_CSV_LABELS_AUTO)
+            for (size_t i = 0; i < lay.rows && !names; i++)
+                names = !numeric_syntax(unquote(ls.f[i]));
+        st = names ? resolve_names(&c, &o, &ls, start, d) : resolve_numeric(&c, &o, &ls, start, d);
+    }
+    free(ls.f);
+    free(ls.line);
     if (cloc) {
         uselocale(old);
         freelocale(cloc);

@@ -59,6 +59,9 @@ nerve_status csv_parse(const char *buf, size_t len, const char *name, const nerv
 
 /* Copies `name` into data->name (truncated to fit). */
 void data_set_name(nerve_data *data, const char *name);
+/* Frees data->class_names (data->out entries); copies src's names to dst. */
+void data_free_names(nerve_data *data);
+nerve_status data_copy_names(nerve_data *dst, const nerve_data *src);
 
 /* ---- generated at build time from data/digits.csv.gz -------------------- */
 extern const unsigned char nerve_digits_csv_gz[];

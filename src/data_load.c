@@ -2,6 +2,7 @@
  * IDX files and CSV files. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -60,6 +61,16 @@ nerve_status nerve_data_load(nerve_data **train, nerve_data **test, const char *
         st = nerve_data_load_idx_dir(&tr, &te, what);
     } else {
         st = nerve_data_load_csv(&tr, what, csv_opts);
+    }
+    if (st == NERVE_OK && csv_opts && csv_opts->raw_pixels &&
+        (strcmp(what, "digits") == 0 || te != NULL)) {
+        /* back to the stored pixel values: x = p / max is within an ulp of
+         * p / max, so rounding x * max recovers the integer p exactly */
+        const float max = strcmp(what, "digits") == 0 ? DIGITS_PIXEL_MAX : 255.0f;
+        nerve_data *sets[2] = {tr, te};
+        for (int k = 0; k < 2; k++)
+            for (size_t i = 0; sets[k] && i < sets[k]->n * sets[k]->in; i++)
+                sets[k]->x[i] = rintf(sets[k]->x[i] * max);
     }
     if (st != NERVE_OK) return st;
     *train = tr;

@@ -58,7 +58,31 @@ void nerve_data_free(nerve_data *data) {
     free(data->x);
     free(data->labels);
     free(data->y);
+    data_free_names(data);
     free(data);
+}
+
+void data_free_names(nerve_data *data) {
+    if (!data->class_names) return;
+    for (size_t k = 0; k < data->out; k++) free(data->class_names[k]);
+    free(data->class_names);
+    data->class_names = NULL;
+}
+
+nerve_status data_copy_names(nerve_data *dst, const nerve_data *src) {
+    if (!src->class_names) return NERVE_OK;
+    dst->class_names = calloc(src->out, sizeof *dst->class_names);
+    if (!dst->class_names) return error_set(NERVE_ENOMEM, "%s: out of memory", src->name);
+    for (size_t k = 0; k < src->out; k++) {
+        size_t n = strlen(src->class_names[k]);
+        dst->class_names[k] = malloc(n + 1);
+        if (!dst->class_names[k]) {
+            data_free_names(dst);
+            return error_set(NERVE_ENOMEM, "%s: out of memory", src->name);
+        }
+        memcpy(dst->class_names[k], src->class_names[k], n + 1);
+    }
+    return NERVE_OK;
 }
 
 nerve_dataset nerve_data_view(const nerve_data *data) {
@@ -112,6 +136,12 @@ nerve_status nerve_data_split(const nerve_data *src, double fraction, uint64_t s
         free(order);
         return st;
     }
+    if ((st = data_copy_names(a, src)) != NERVE_OK || (st = data_copy_names(b, src)) != NERVE_OK) {
+        nerve_data_free(a);
+        nerve_data_free(b);
+        free(order);
+        return st;
+    }
     for (size_t i = 0; i < n_held; i++) copy_row(b, i, src, order[i]);
     for (size_t i = n_held; i < src->n; i++) copy_row(a, i - n_held, src, order[i]);
     free(order);
@@ -152,5 +182,40 @@ nerve_status nerve_data_standardize(nerve_data *fit, nerve_data *other) {
                 d->x[i * in + j] = (float)((d->x[i * in + j] - mean[j]) * scale[j]);
     }
     free(mean);
+    return NERVE_OK;
+}
+
+/* Mean and population standard deviation of w columns over n rows, in
+ * double (two passes), rounded to float; sd 1 where it is 0 or tiny. */
+static void column_stats(const float *v, size_t n, size_t w, float *mean, float *sd) {
+    for (size_t j = 0; j < w; j++) {
+        double m = 0, q = 0;
+        for (size_t i = 0; i < n; i++) m += v[i * w + j];
+        m /= (double)n;
+        for (size_t i = 0; i < n; i++) {
+            double d = v[i * w + j] - m;
+            q += d * d;
+        }
+        double s = sqrt(q / (double)n);
+        float fs = (float)s;
+        mean[j] = (float)m;
+        /* 1e-30: dividing by less would overflow ordinary values */
+        sd[j] = isfinite(fs) && fs >= 1e-30f ? fs : 1.0f;
+    }
+}
+
+nerve_status nerve_data_feature_stats(const nerve_data *fit, float *mean, float *sd) {
+    CHECK_ARG(fit != NULL && mean != NULL && sd != NULL, "nerve_data_feature_stats: NULL argument");
+    CHECK_ARG(fit->n > 0, "nerve_data_feature_stats: %s has no samples", fit->name);
+    column_stats(fit->x, fit->n, fit->in, mean, sd);
+    return NERVE_OK;
+}
+
+nerve_status nerve_data_target_stats(const nerve_data *fit, float *mean, float *sd) {
+    CHECK_ARG(fit != NULL && mean != NULL && sd != NULL, "nerve_data_target_stats: NULL argument");
+    CHECK_ARG(fit->y != NULL, "nerve_data_target_stats: %s has class labels, not targets",
+              fit->name);
+    CHECK_ARG(fit->n > 0, "nerve_data_target_stats: %s has no samples", fit->name);
+    column_stats(fit->y, fit->n, fit->out, mean, sd);
     return NERVE_OK;
 }

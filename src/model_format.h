@@ -1,4 +1,4 @@
-/* The model file format (.nrv), version 1: constants and the internal entry
+/* The model file format (.nrv), versions 1 and 2: constants and the internal entry
  * points of src/model_read.c and src/model_write.c. The byte-level
  * specification is docs/model-format.md; keep the two in step. */
 #ifndef NERVE_SRC_MODEL_FORMAT_H
@@ -16,9 +16,25 @@
  * Ctrl-Z (stops a DOS `type`). */
 #define MODEL_MAGIC     "\x89NRV\r\n\x1a\n"
 #define MODEL_MAGIC_LEN 8
-#define MODEL_VERSION   1u
+#define MODEL_VERSION   2u /* the newest version this library reads and writes */
+/* A writer uses the lowest version that holds the model: 1 (nerve 0.1's
+ * format) when the model has no sections, 2 when it has any. */
+#define MODEL_VERSION_1 1u
 /* flags: bit 0 set when the training state section is present; other bits 0 */
 #define MODEL_FLAG_TRAINING 1u
+
+/* Format 2: a section table after the header (docs/model-format.md,
+ * "Sections"). Each section: u32 id, u32 flags, u64 payload length, payload.
+ * A reader skips a section whose id it does not know unless its REQUIRED
+ * flag is set; then it refuses the file, naming the id and its own version. */
+#define MODEL_SECTION_HEADER_BYTES 16u
+#define MODEL_MAX_SECTIONS         64u
+#define MODEL_SECTION_REQUIRED     1u /* flags bit 0: predictions are wrong without it */
+enum {
+    MODEL_SEC_INPUT_TRANSFORM = 1,  /* required: in shifts, then in scales (f32) */
+    MODEL_SEC_OUTPUT_TRANSFORM = 2, /* required: out shifts, then out scales (f32) */
+    MODEL_SEC_CLASS_NAMES = 3       /* optional: u32 count, then count x (u32 len, bytes) */
+};
 
 /* Limits a reader enforces before it allocates anything. They equal the
  * limits of nerve_net_create (src/net.c), so every network the library can

@@ -102,6 +102,10 @@ typedef struct header {
     uint64_t rng[4];
     uint32_t n_buffers;
     uint64_t params_at; /* offset of the first parameter */
+    /* format 2: payloads of the known sections, NULL when absent */
+    uint32_t version;
+    uint8_t *sec[4]; /* indexed by MODEL_SEC_* */
+    uint64_t sec_len[4];
 } header;
 
 static void header_free(header *h) {
@@ -109,6 +113,71 @@ static void header_free(header *h) {
     free(h->acts);
     h->sizes = NULL;
     h->acts = NULL;
+    for (int i = 0; i < 4; i++) {
+        free(h->sec[i]);
+        h->sec[i] = NULL;
+    }
+}
+
+/* Format 2: the section table (docs/model-format.md, "Sections"). Known
+ * sections are read into memory (each no longer than the bytes really left
+ * before the parameters); unknown ones are skipped, unless required. */
+static nerve_status read_sections(source *s, header *h) {
+    uint32_t count;
+    TRY(get_u32(s, &count));
+    if (count > MODEL_MAX_SECTIONS)
+        return error_set(NERVE_EFORMAT, "%s: %u sections (at most %u)", s->name, count,
+                         MODEL_MAX_SECTIONS);
+    /* what must follow the sections: parameters, moment buffers, checksum */
+    const uint64_t tail = 4 * h->n_params * (1 + (uint64_t)h->n_buffers) + MODEL_CRC_BYTES;
+    const uint64_t w_in = h->sizes[0], w_out = h->sizes[h->n_layers];
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t b[MODEL_SECTION_HEADER_BYTES];
+        TRY(src_read(s, b, sizeof b));
+        uint32_t id = le32(b), flags = le32(b + 4);
+        uint64_t len = le64(b + 8);
+        uint64_t left = s->len - s->pos; /* src_read keeps pos <= len */
+        if (left < tail || len > left - tail)
+            return error_set(
+                NERVE_EFORMAT,
+                "%s: file truncated: section %u (id %u) of %llu bytes runs past its end", s->name,
+                i, id, (unsigned long long)len);
+        int known = id == MODEL_SEC_INPUT_TRANSFORM || id == MODEL_SEC_OUTPUT_TRANSFORM ||
+                    id == MODEL_SEC_CLASS_NAMES;
+        if (!known) {
+            if (flags & MODEL_SECTION_REQUIRED)
+                return error_set(NERVE_EFORMAT,
+                                 "%s: needs section id %u, which this library (model format "
+                                 "version %u) does not know: written by a newer nerve?",
+                                 s->name, id, MODEL_VERSION);
+            TRY(src_seek(s, s->pos + len)); /* optional: skipped */
+            continue;
+        }
+        if (h->sec[id])
+            return error_set(NERVE_EFORMAT, "%s: section id %u appears twice", s->name, id);
+        if (id == MODEL_SEC_INPUT_TRANSFORM && len != 8 * w_in)
+            return error_set(NERVE_EFORMAT,
+                             "%s: input transform of %llu bytes for %llu inputs (expected %llu)",
+                             s->name, (unsigned long long)len, (unsigned long long)w_in,
+                             (unsigned long long)(8 * w_in));
+        if (id == MODEL_SEC_OUTPUT_TRANSFORM && len != 8 * w_out)
+            return error_set(NERVE_EFORMAT,
+                             "%s: output transform of %llu bytes for %llu outputs (expected %llu)",
+                             s->name, (unsigned long long)len, (unsigned long long)w_out,
+                             (unsigned long long)(8 * w_out));
+        if (id == MODEL_SEC_OUTPUT_TRANSFORM && h->loss != NERVE_LOSS_MSE)
+            return error_set(NERVE_EFORMAT, "%s: output transform in a %s model (mse only)",
+                             s->name, nerve_loss_name((nerve_loss)h->loss));
+        if (id == MODEL_SEC_CLASS_NAMES && len < 4)
+            return error_set(NERVE_EFORMAT, "%s: class names section of %llu bytes", s->name,
+                             (unsigned long long)len);
+        /* len <= the file's length, which is in memory or on disk */
+        h->sec[id] = malloc(len ? (size_t)len : 1);
+        if (!h->sec[id]) return error_set(NERVE_ENOMEM, "%s: out of memory", s->name);
+        h->sec_len[id] = len;
+        TRY(src_read(s, h->sec[id], (size_t)len));
+    }
+    return NERVE_OK;
 }
 
 static nerve_status read_training_header(source *s, header *h) {
@@ -153,9 +222,11 @@ static nerve_status read_header(source *s, header *h) {
         return error_set(NERVE_EFORMAT, "%s: not a nerve model file (bad signature)", s->name);
     TRY(src_read(s, b + have, MODEL_FIXED_BYTES - have));
     uint32_t version = le32(b + 8);
-    if (version != MODEL_VERSION)
-        return error_set(NERVE_EFORMAT, "%s: unsupported format version %u (this library reads %u)",
-                         s->name, version, MODEL_VERSION);
+    if (version < MODEL_VERSION_1 || version > MODEL_VERSION)
+        return error_set(NERVE_EFORMAT,
+                         "%s: unsupported format version %u (this library reads %u to %u)", s->name,
+                         version, MODEL_VERSION_1, MODEL_VERSION);
+    h->version = version;
     h->flags = le32(b + 12);
     if (h->flags & ~MODEL_FLAG_TRAINING)
         return error_set(NERVE_EFORMAT, "%s: unknown flags 0x%08x", s->name, h->flags);
@@ -201,6 +272,7 @@ static nerve_status read_header(source *s, header *h) {
     }
     h->n_params = total;
     if (h->flags & MODEL_FLAG_TRAINING) TRY(read_training_header(s, h));
+    if (version >= 2) TRY(read_sections(s, h));
     h->params_at = s->pos;
 
     /* parameters, the moment buffers, the checksum: at most 3 * 2^31 * 4
@@ -283,10 +355,82 @@ static nerve_status check_counters(const source *s, const header *h) {
     return NERVE_OK;
 }
 
+/* A library argument check on file values is a format error of the file. */
+static nerve_status as_format(const source *s, nerve_status st) {
+    if (st == NERVE_EINVAL) {
+        error_prefix("%s", s->name);
+        return NERVE_EFORMAT;
+    }
+    return st;
+}
+
+/* A transform section: w shifts then w scales. */
+static nerve_status fill_transform(const source *s, const uint8_t *p, size_t w, nerve_net *net,
+                                   int output) {
+    float *v = malloc(2 * w * sizeof *v);
+    if (!v) return error_set(NERVE_ENOMEM, "%s: out of memory", s->name);
+    for (size_t i = 0; i < 2 * w; i++) v[i] = f32_of(le32(p + 4 * i));
+    nerve_status st = output ? nerve_net_set_output_transform(net, v, v + w)
+                             : nerve_net_set_input_transform(net, v, v + w);
+    free(v);
+    return as_format(s, st);
+}
+
+/* The class names section: u32 count (= outputs), then per name u32 length
+ * and its bytes, exactly filling the section. */
+static nerve_status fill_names(const source *s, const uint8_t *p, uint64_t len, nerve_net *net) {
+    const size_t k = net->sizes[net->n_layers];
+    if (le32(p) != k)
+        return error_set(NERVE_EFORMAT, "%s: %u class names for %zu outputs", s->name, le32(p), k);
+    /* each name takes at least 5 bytes: k <= len / 5, so this is bounded by the file */
+    if (k > (len - 4) / 5)
+        return error_set(NERVE_EFORMAT, "%s: class names section too short for %zu names", s->name,
+                         k);
+    char **names = calloc(k, sizeof *names);
+    if (!names) return error_set(NERVE_ENOMEM, "%s: out of memory", s->name);
+    nerve_status st = NERVE_OK;
+    uint64_t pos = 4;
+    for (size_t i = 0; i < k && st == NERVE_OK; i++) {
+        uint32_t n = len - pos >= 4 ? le32(p + pos) : 0;
+        if (len - pos < 4 || n > NET_MAX_NAME || n > len - pos - 4) {
+            st = error_set(NERVE_EFORMAT, "%s: class name %zu runs past its section", s->name, i);
+            break;
+        }
+        const char *bad = net_bad_class_name((const char *)p + pos + 4, n);
+        if (bad) {
+            st = error_set(NERVE_EFORMAT, "%s: class name %zu %s", s->name, i, bad);
+            break;
+        }
+        names[i] = malloc((size_t)n + 1);
+        if (!names[i]) {
+            st = error_set(NERVE_ENOMEM, "%s: out of memory", s->name);
+            break;
+        }
+        memcpy(names[i], p + pos + 4, n);
+        names[i][n] = '\0';
+        pos += 4 + (uint64_t)n;
+    }
+    if (st == NERVE_OK && pos != len)
+        st = error_set(NERVE_EFORMAT, "%s: %llu bytes after the class names in their section",
+                       s->name, (unsigned long long)(len - pos));
+    if (st == NERVE_OK)
+        st = as_format(s, nerve_net_set_class_names(net, (const char *const *)names));
+    for (size_t i = 0; i < k; i++) free(names[i]);
+    free(names);
+    return st;
+}
+
 /* Step 3: build the network from a validated header. */
 static nerve_status fill_net(source *s, const header *h, uint8_t *chunk, nerve_net *net) {
     TRY(src_seek(s, h->params_at));
     TRY(read_block(s, chunk, net, net->params, 0, "parameter"));
+    if (h->sec[MODEL_SEC_INPUT_TRANSFORM])
+        TRY(fill_transform(s, h->sec[MODEL_SEC_INPUT_TRANSFORM], net->sizes[0], net, 0));
+    if (h->sec[MODEL_SEC_OUTPUT_TRANSFORM])
+        TRY(fill_transform(s, h->sec[MODEL_SEC_OUTPUT_TRANSFORM], net->sizes[net->n_layers], net,
+                           1));
+    if (h->sec[MODEL_SEC_CLASS_NAMES])
+        TRY(fill_names(s, h->sec[MODEL_SEC_CLASS_NAMES], h->sec_len[MODEL_SEC_CLASS_NAMES], net));
     if (!(h->flags & MODEL_FLAG_TRAINING)) return NERVE_OK;
     nerve_status st = nerve_net_set_optimizer(net, &h->opt);
     if (st == NERVE_EINVAL) {

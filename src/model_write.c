@@ -82,6 +82,44 @@ static void put_param_block(sink *s, const nerve_net *net, const float *base) {
     }
 }
 
+/* Sections of format 2 (docs/model-format.md, "Sections"). */
+static uint32_t section_count(const nerve_net *net) {
+    return (net->in_shift != NULL) + (net->out_shift != NULL) + (net->class_names != NULL);
+}
+
+static void put_section_header(sink *s, uint32_t id, uint32_t flags, uint64_t len) {
+    put_u32(s, id);
+    put_u32(s, flags);
+    put_u64(s, len);
+}
+
+static void put_sections(sink *s, const nerve_net *net) {
+    const size_t in = net->sizes[0], out = net->sizes[net->n_layers];
+    put_u32(s, section_count(net));
+    if (net->in_shift) {
+        put_section_header(s, MODEL_SEC_INPUT_TRANSFORM, MODEL_SECTION_REQUIRED, 8 * (uint64_t)in);
+        put_floats(s, net->in_shift, in);
+        put_floats(s, net->in_scale, in);
+    }
+    if (net->out_shift) {
+        put_section_header(s, MODEL_SEC_OUTPUT_TRANSFORM, MODEL_SECTION_REQUIRED,
+                           8 * (uint64_t)out);
+        put_floats(s, net->out_shift, out);
+        put_floats(s, net->out_scale, out);
+    }
+    if (net->class_names) {
+        uint64_t len = 4;
+        for (size_t k = 0; k < out; k++) len += 4 + strlen(net->class_names[k]);
+        put_section_header(s, MODEL_SEC_CLASS_NAMES, 0, len);
+        put_u32(s, (uint32_t)out);
+        for (size_t k = 0; k < out; k++) {
+            size_t n = strlen(net->class_names[k]); /* <= NET_MAX_NAME */
+            put_u32(s, (uint32_t)n);
+            put_bytes(s, net->class_names[k], n);
+        }
+    }
+}
+
 nerve_status model_write(const nerve_net *net, int with_training_state, FILE *f, const char *name) {
     if (net->n_layers > MODEL_MAX_LAYERS || net->n_params > MODEL_MAX_PARAMS)
         return error_set(NERVE_EINVAL, "%s: network exceeds the model file limits", name);
@@ -98,7 +136,8 @@ nerve_status model_write(const nerve_net *net, int with_training_state, FILE *f,
 
     const int training = with_training_state != 0;
     put_bytes(s, MODEL_MAGIC, MODEL_MAGIC_LEN);
-    put_u32(s, MODEL_VERSION);
+    const uint32_t sections = section_count(net);
+    put_u32(s, sections ? MODEL_VERSION : MODEL_VERSION_1);
     put_u32(s, training ? MODEL_FLAG_TRAINING : 0u);
     put_u32(s, (uint32_t)net->n_layers);
     put_u32(s, (uint32_t)net->loss);
@@ -123,6 +162,7 @@ nerve_status model_write(const nerve_net *net, int with_training_state, FILE *f,
         for (int i = 0; i < 4; i++) put_u64(s, net->rng[i]);
         put_u32(s, n_buffers);
     }
+    if (sections) put_sections(s, net);
     put_param_block(s, net, net->params);
     if (training) {
         if (n_buffers >= 1) put_param_block(s, net, net->opt_m);

@@ -128,6 +128,7 @@ nerve_status nerve_net_create(nerve_net **out, size_t n_layers, const size_t *si
 
 void nerve_net_free(nerve_net *net) {
     if (!net) return;
+    net_free_preprocessing(net); /* reads sizes: first */
     plan_free(net->plan);
     free(net->sizes);
     free(net->acts);

@@ -80,6 +80,12 @@ struct nerve_net {
                       * seeded from `seed` at creation; advanced by each
                       * shuffled epoch. Save and restore all four words. */
 
+    /* ---- preprocessing carried by the model (src/preprocess.c; model format
+     * 2, docs/model-format.md). NULL when absent. ---- */
+    float *in_shift, *in_scale;   /* sizes[0] each: x_net = (x - shift) / scale */
+    float *out_shift, *out_scale; /* sizes[n_layers] each: y = y_net * scale + shift */
+    char **class_names;           /* sizes[n_layers] NUL-terminated names */
+
     /* ---- scratch, not part of the model ---- */
     struct net_plan *plan; /* NULL until the first forward/training call */
     /* The batch-1 inference operand (src/forward.c): layer l's W^T, in x out
@@ -90,5 +96,12 @@ struct nerve_net {
     float *wt;
     int wt_valid;
 };
+
+/* src/preprocess.c: frees the preprocessing of a network (nerve_net_free). */
+void net_free_preprocessing(nerve_net *net);
+/* Checks one class name (1 .. NET_MAX_NAME bytes, no control characters);
+ * returns NULL when fine, else what is wrong. */
+const char *net_bad_class_name(const char *name, size_t len);
+#define NET_MAX_NAME 255u
 
 #endif

@@ -20,6 +20,16 @@ elseif(TARGET nerve)
                      --work ${CMAKE_CURRENT_BINARY_DIR}/cli_work/${case} ${case})
     set_tests_properties(cli_${case} PROPERTIES TIMEOUT 600 LABELS cli)
   endforeach()
+  # tabular data, preprocessing in the model, nerve 0.1 files (issue 14)
+  set(NERVE_CLI_TABULAR_CASES tabular_classes standardization_matters label_col
+      tabular_regression early_stop refusals digits_raw_pixels compat_v1)
+  foreach(case IN LISTS NERVE_CLI_TABULAR_CASES)
+    add_test(NAME cli_tabular_${case}
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_cli_tabular.py
+                     --nerve $<TARGET_FILE:nerve> --source ${PROJECT_SOURCE_DIR}
+                     --work ${CMAKE_CURRENT_BINARY_DIR}/cli_work/tabular_${case} ${case})
+    set_tests_properties(cli_tabular_${case} PROPERTIES TIMEOUT 600 LABELS cli)
+  endforeach()
 endif()
 
 add_executable(api_example ${PROJECT_SOURCE_DIR}/examples/api_example.c)

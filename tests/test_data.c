@@ -661,3 +661,120 @@ Test(data, create_and_view) {
     expect_status(nerve_data_create(&d, SIZE_MAX / 2, 4, 2, 1, "x"), NERVE_EINVAL, "overflow");
     nerve_data_free(NULL);
 }
+
+/* ---- text labels, label column by name, statistics, raw pixels ------------ */
+
+Test(data, csv_text_labels_sorted_and_split) {
+    nerve_data *d = csv_ok("sepal,petal,species\n"
+                           "1,2,virginica\n"
+                           "3,4,\"setosa\"\n"
+                           "5,6,versicolor\n"
+                           "7,8,setosa\n"
+                           "9,1,3\n",
+                           NULL);
+    cr_assert_eq(d->n, 5);
+    cr_assert_eq(d->out, 4);
+    cr_assert_not_null(d->class_names);
+    const char *want[4] = {"3", "setosa", "versicolor", "virginica"}; /* byte order */
+    for (int k = 0; k < 4; k++) cr_assert_str_eq(d->class_names[k], want[k]);
+    const int32_t lab[5] = {3, 1, 2, 1, 0};
+    for (int i = 0; i < 5; i++) cr_assert_eq(d->labels[i], lab[i], "row %d", i);
+    nerve_data *a, *b;
+    expect_status(nerve_data_split(d, 0.4, 1, &a, &b), NERVE_OK, "split");
+    cr_assert_str_eq(a->class_names[2], "versicolor", "both parts keep the names");
+    cr_assert_str_eq(b->class_names[3], "virginica");
+    nerve_data_free(a);
+    nerve_data_free(b);
+    nerve_data_free(d);
+    /* numbers only: numeric labels, no names */
+    d = csv_ok("1,2,1\n3,4,0\n", NULL);
+    cr_assert_null(d->class_names);
+    cr_assert_eq(d->out, 2);
+    nerve_data_free(d);
+    /* NAMES: numbers read as names too */
+    nerve_csv_opts o;
+    memset(&o, 0, sizeof o);
+    o.labels = NERVE_CSV_LABELS_NAMES;
+    d = csv_ok("1,2,10\n3,4,9\n", &o);
+    cr_assert_str_eq(d->class_names[0], "10");
+    cr_assert_str_eq(d->class_names[1], "9");
+    nerve_data_free(d);
+    /* NUMERIC: a name is an error */
+    o.labels = NERVE_CSV_LABELS_NUMERIC;
+    csv_bad("1,2,3\n1,2,cat\n", &o, "line 2 column 3", "not an integer");
+    /* a label that is no usable name */
+    csv_bad("a,b,c\n1,2,\"\"\n3,4,x\n", NULL, "line 2 column 3", "not a class name");
+}
+
+Test(data, csv_labels_mapped_to_given_names) {
+    const char *names[3] = {"virginica", "setosa", "versicolor"}; /* a model's order */
+    nerve_csv_opts o;
+    memset(&o, 0, sizeof o);
+    o.class_names = names;
+    o.n_class_names = 3;
+    nerve_data *d = csv_ok("1,setosa\n2,virginica\n3,setosa\n", &o);
+    cr_assert_eq(d->out, 3);
+    cr_assert_eq(d->labels[0], 1);
+    cr_assert_eq(d->labels[1], 0);
+    cr_assert_eq(d->labels[2], 1);
+    cr_assert_null(d->class_names, "the indices are the given names'");
+    nerve_data_free(d);
+    csv_bad("1,setosa\n2,daisy\n", &o, "line 2 column 2", "class \"daisy\" is not one of the 3");
+}
+
+Test(data, csv_label_column_by_name) {
+    nerve_csv_opts o;
+    memset(&o, 0, sizeof o);
+    o.label_name = "kind";
+    nerve_data *d = csv_ok("x,kind,y\n1,a,2\n3,b,4\n", &o);
+    cr_assert_eq(d->in, 2);
+    cr_assert_eq(d->x[0], 1.0f);
+    cr_assert_eq(d->x[1], 2.0f);
+    cr_assert_eq(d->x[3], 4.0f);
+    cr_assert_str_eq(d->class_names[1], "b");
+    nerve_data_free(d);
+    o.label_name = "price";
+    o.targets = 1;
+    d = csv_ok("\"price\",x\n10.5,1\n20,2\n", &o);
+    cr_assert_eq(d->y[0], 10.5f);
+    cr_assert_eq(d->x[1], 2.0f);
+    nerve_data_free(d);
+    o.targets = 0;
+    csv_bad("x,kind\n1,a\n", &o, "no column named \"price\"", "header");
+    o.header = NERVE_CSV_HEADER_NONE;
+    csv_bad("1,2\n", &o, "no header line", "price");
+}
+
+Test(data, feature_and_target_stats) {
+    nerve_data *d = csv_ok("1000,5,0.1,3\n3000,5,0.3,5\n", &(nerve_csv_opts){.targets = 1});
+    float m[3], s[3];
+    expect_status(nerve_data_feature_stats(d, m, s), NERVE_OK, "stats");
+    cr_assert_eq(m[0], 2000.0f);
+    cr_assert_eq(s[0], 1000.0f);
+    cr_assert_eq(m[1], 5.0f);
+    cr_assert_eq(s[1], 1.0f, "a constant feature gets scale 1");
+    cr_assert_float_eq(s[2], 0.1f, 1e-7f);
+    expect_status(nerve_data_target_stats(d, m, s), NERVE_OK, "target stats");
+    cr_assert_eq(m[0], 4.0f);
+    cr_assert_eq(s[0], 1.0f);
+    nerve_data_free(d);
+    d = csv_ok("1,0\n", NULL);
+    expect_status(nerve_data_target_stats(d, m, s), NERVE_EINVAL, "labels have no target stats");
+    nerve_data_free(d);
+}
+
+Test(data, digits_raw_pixels_are_the_stored_integers) {
+    nerve_data *a, *b;
+    expect_status(nerve_data_load(&a, NULL, "digits", NULL), NERVE_OK, "digits");
+    nerve_csv_opts o;
+    memset(&o, 0, sizeof o);
+    o.raw_pixels = 1;
+    expect_status(nerve_data_load(&b, NULL, "digits", &o), NERVE_OK, "raw digits");
+    for (size_t i = 0; i < a->n * a->in; i++) {
+        cr_assert_eq(b->x[i], floorf(b->x[i]));
+        float back = b->x[i] / 16.0f; /* what the input transform computes */
+        cr_assert_eq(memcmp(&back, &a->x[i], 4), 0, "pixel %zu", i);
+    }
+    nerve_data_free(a);
+    nerve_data_free(b);
+}

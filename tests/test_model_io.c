@@ -477,7 +477,8 @@ Test(model, hostile_headers) {
     size_t n;
     uint8_t *b = small_file(&n); /* L = 2: widths at 32, 36, 40; acts at 44, 48; H0 = 52 */
     hostile(b, n, 0, 'X', 1, "bad signature");
-    hostile(b, n, 8, 2, 4, "unsupported format version 2");
+    hostile(b, n, 8, 3, 4, "unsupported format version 3 (this library reads 1 to 2)");
+    hostile(b, n, 8, 0, 4, "unsupported format version 0");
     hostile(b, n, 12, 3, 4, "unknown flags");
     hostile(b, n, 16, 0, 4, "layer count 0");
     hostile(b, n, 16, 0xFFFFFFFFu, 4, "layer count 4294967295");
@@ -646,4 +647,271 @@ Test(model, save_relative_path) {
     assert_same_net(net, back, 1);
     nerve_net_free(net);
     nerve_net_free(back);
+}
+
+/* ---- format 2: sections (input/output transforms, class names) ------------ */
+
+/* A 3-4-2 network with every section: an mse model with both transforms
+ * (reg) or an xent model with an input transform and class names. */
+static nerve_net *v2_net(int reg, int ts) {
+    size_t sizes[3] = {3, 4, 2};
+    nerve_act acts[2] = {NERVE_ACT_TANH, NERVE_ACT_IDENTITY};
+    nerve_net *net;
+    expect_status(nerve_net_create(&net, 2, sizes, acts, reg ? NERVE_LOSS_MSE : NERVE_LOSS_XENT, 3),
+                  NERVE_OK, "create");
+    if (ts) {
+        nerve_opt o = nerve_opt_default(NERVE_OPT_ADAM);
+        expect_status(nerve_net_set_optimizer(net, &o), NERVE_OK, "opt");
+        data d = make_data(9, 3, 2, !reg, 4);
+        train_epochs(net, &d, 1);
+        free_data(&d);
+    }
+    const float sh[3] = {100.0f, -0.5f, 0.0f}, sc[3] = {250.0f, 0.125f, 1.0f};
+    expect_status(nerve_net_set_input_transform(net, sh, sc), NERVE_OK, "input transform");
+    if (reg) {
+        const float osh[2] = {10000.0f, -3.0f}, osc[2] = {42.5f, 0.01f};
+        expect_status(nerve_net_set_output_transform(net, osh, osc), NERVE_OK, "output");
+    } else {
+        const char *names[2] = {"setosa", "Iris virginica"};
+        expect_status(nerve_net_set_class_names(net, names), NERVE_OK, "names");
+    }
+    return net;
+}
+
+static uint8_t *v2_file(int reg, int ts, size_t *n) {
+    nerve_net *net = v2_net(reg, ts);
+    expect_status(nerve_net_save(net, tpath("v2.nrv"), ts), NERVE_OK, "save");
+    nerve_net_free(net);
+    return read_all(tpath("v2.nrv"), n);
+}
+
+Test(model, v2_round_trip_predicts_identically) {
+    for (int reg = 0; reg < 2; reg++)
+        for (int ts = 0; ts < 2; ts++) {
+            nerve_net *net = v2_net(reg, ts), *back;
+            expect_status(nerve_net_save(net, tpath("v2.nrv"), ts), NERVE_OK, "save");
+            size_t n;
+            uint8_t *b = read_all(tpath("v2.nrv"), &n);
+            cr_assert_eq(ld32(b + 8), 2u, "a model with sections is a format 2 file");
+            free(b);
+            expect_status(nerve_net_load(&back, tpath("v2.nrv")), NERVE_OK, "load");
+            assert_same_net(net, back, ts);
+            cr_assert_eq(memcmp(back->in_shift, net->in_shift, 6 * sizeof(float)), 0);
+            if (reg) {
+                cr_assert_eq(memcmp(back->out_shift, net->out_shift, 4 * sizeof(float)), 0);
+                cr_assert_null(nerve_net_class_name(back, 0));
+            } else {
+                cr_assert_str_eq(nerve_net_class_name(back, 0), "setosa");
+                cr_assert_str_eq(nerve_net_class_name(back, 1), "Iris virginica");
+                cr_assert_null(nerve_net_class_name(back, 2));
+                cr_assert_eq(nerve_net_has_output_transform(back), 0);
+            }
+            float x[5 * 3], a[5 * 2], c[5 * 2];
+            for (int i = 0; i < 15; i++) x[i] = 100.0f + 37.0f * (float)(i % 7) - (float)i;
+            expect_status(nerve_net_predict(net, x, 5, a), NERVE_OK, "predict");
+            expect_status(nerve_net_predict(back, x, 5, c), NERVE_OK, "predict back");
+            cr_assert_eq(memcmp(a, c, sizeof a), 0, "reloaded predictions differ");
+            /* predict = transform, forward, inverse output transform */
+            float xn[15], f[10];
+            expect_status(nerve_net_transform_inputs(net, x, 5, xn), NERVE_OK, "transform");
+            for (int i = 0; i < 15; i++) {
+                float d = x[i] - net->in_shift[i % 3];
+                float want = d / net->in_scale[i % 3];
+                cr_assert_eq(memcmp(&xn[i], &want, 4), 0, "input transform of %d", i);
+            }
+            expect_status(nerve_net_forward(net, xn, 5, f), NERVE_OK, "forward");
+            for (int i = 0; i < 10 && reg; i++) {
+                float p = f[i] * net->out_scale[i % 2];
+                p = p + net->out_shift[i % 2];
+                cr_assert_eq(memcmp(&a[i], &p, 4), 0, "output transform of %d", i);
+            }
+            if (!reg) cr_assert_eq(memcmp(a, f, sizeof a), 0);
+            nerve_net_free(back);
+            nerve_net_free(net);
+        }
+}
+
+/* The file with one more section of `len` payload bytes inserted first in
+ * the table (count at offset at), CRC fixed. */
+static uint8_t *with_section(const uint8_t *b, size_t n, size_t at, uint32_t id, uint32_t flags,
+                             const void *payload, uint32_t len, size_t *out_n) {
+    size_t m = n + 16 + len;
+    uint8_t *c = malloc(m);
+    memcpy(c, b, at + 4);
+    st32(c + at, ld32(b + at) + 1);
+    st32(c + at + 4, id);
+    st32(c + at + 8, flags);
+    st64(c + at + 12, len);
+    if (len) memcpy(c + at + 20, payload, len);
+    memcpy(c + at + 20 + len, b + at + 4, n - at - 4);
+    fix_crc(c, m);
+    *out_n = m;
+    return c;
+}
+
+Test(model, v2_unknown_sections_optional_skipped_required_refused) {
+    size_t n, m;
+    uint8_t *b = v2_file(0, 1, &n);
+    const size_t count_at = 36 + 8 * 2 + 100; /* after the training state */
+    cr_assert_eq(ld32(b + count_at), 2u, "input transform + class names");
+    const char junk[7] = "future";
+    nerve_net *net;
+    /* an optional section from the future: skipped, the model loads and predicts */
+    uint8_t *c = with_section(b, n, count_at, 999, 0x6, junk, sizeof junk, &m);
+    expect_status(model_read_mem(c, m, "optional", &net), NERVE_OK, "unknown optional section");
+    cr_assert_str_eq(nerve_net_class_name(net, 1), "Iris virginica");
+    cr_assert(nerve_net_has_input_transform(net));
+    nerve_net_free(net);
+    free(c);
+    /* an empty optional one, too */
+    c = with_section(b, n, count_at, 1000, 0, NULL, 0, &m);
+    expect_status(model_read_mem(c, m, "empty", &net), NERVE_OK, "empty optional section");
+    nerve_net_free(net);
+    free(c);
+    /* a required one: refused, naming the section and the version this reader knows */
+    c = with_section(b, n, count_at, 1000, 1, junk, sizeof junk, &m);
+    net = (nerve_net *)1;
+    expect_status(model_read_mem(c, m, "required", &net), NERVE_EFORMAT, "unknown required");
+    cr_assert_null(net);
+    cr_assert(strstr(nerve_last_error(), "needs section id 1000") &&
+                  strstr(nerve_last_error(), "model format version 2"),
+              "%s", nerve_last_error());
+    free(c);
+    /* a known one twice */
+    const uint8_t *names = b + count_at + 4 + 16 + 24 + 16; /* after the input transform */
+    uint32_t nlen = (uint32_t)(4 + 4 + 6 + 4 + 14);
+    c = with_section(b, n, count_at, 3, 0, names, nlen, &m);
+    expect_status(model_read_mem(c, m, "twice", &net), NERVE_EFORMAT, "duplicate");
+    cr_assert(strstr(nerve_last_error(), "appears twice"), "%s", nerve_last_error());
+    free(c);
+    /* a section longer than the file */
+    c = malloc(n);
+    memcpy(c, b, n);
+    st64(c + count_at + 12, 1u << 30);
+    fix_crc(c, n);
+    expect_status(model_read_mem(c, n, "long", &net), NERVE_EFORMAT, "long section");
+    cr_assert(strstr(nerve_last_error(), "truncated"), "%s", nerve_last_error());
+    free(c);
+    free(b);
+}
+
+Test(model, v2_truncated_and_flipped_everywhere) {
+    for (int reg = 0; reg < 2; reg++) {
+        size_t n;
+        uint8_t *b = v2_file(reg, reg, &n);
+        for (size_t cut = 0; cut < n; cut++) {
+            uint8_t *c = malloc(cut ? cut : 1);
+            memcpy(c, b, cut);
+            nerve_net *net = (nerve_net *)1;
+            expect_status(model_read_mem(c, cut, "cut", &net), NERVE_EFORMAT, "truncated");
+            cr_assert_null(net);
+            cr_assert(strstr(nerve_last_error(), "truncated"), "cut %zu: %s", cut,
+                      nerve_last_error());
+            free(c);
+        }
+        for (size_t i = 0; i < n; i++)
+            for (int bit = 0; bit < 8; bit++) {
+                b[i] ^= (uint8_t)(1u << bit);
+                nerve_net *net = (nerve_net *)1;
+                nerve_status st = model_read_mem(b, n, "flip", &net);
+                cr_assert_eq(st, NERVE_EFORMAT, "byte %zu bit %d: %d (%s)", i, bit, st,
+                             nerve_last_error());
+                cr_assert_null(net);
+                b[i] ^= (uint8_t)(1u << bit);
+            }
+        free(b);
+    }
+}
+
+Test(model, v2_hostile_section_values) {
+    size_t n;
+    uint8_t *b = v2_file(0, 0, &n);
+    const size_t sec = 36 + 16 + 4; /* first section header (input transform) */
+    const size_t pay = sec + 16;    /* its payload: 3 shifts, 3 scales */
+    hostile_float(b, n, pay + 12, 0.0f, "scale 0 is 0");
+    hostile_float(b, n, pay + 16, -1.0f, "scale 1 is -1");
+    hostile_float(b, n, pay + 4, INFINITY, "shift 1 is not finite");
+    hostile(b, n, sec + 8, 20, 4, "input transform of 20 bytes"); /* length field low word */
+    const size_t names = pay + 24;                                /* class names header */
+    hostile(b, n, names + 16, 3, 4, "3 class names for 2 outputs");
+    hostile(b, n, names + 20, 7, 4, "class name 0"); /* a length past the name */
+    hostile(b, n, names + 24, 1, 1, "control character");
+    /* the same name twice: "setosa" -> "Iris v" ... keep the lengths, copy bytes */
+    uint8_t *c = malloc(n);
+    memcpy(c, b, n);
+    memcpy(c + names + 24 + 6 + 4, "setosa", 6);
+    memcpy(c + names + 24 + 6 + 4 + 6, "\0", 0);
+    fix_crc(c, n);
+    nerve_net *net;
+    /* "setosa" then "setosaginica": distinct, loads */
+    expect_status(model_read_mem(c, n, "names", &net), NERVE_OK, "distinct names");
+    nerve_net_free(net);
+    st32(c + names + 24 + 6, 6); /* second name 6 bytes, 8 left over: rejected */
+    fix_crc(c, n);
+    expect_status(model_read_mem(c, n, "names", &net), NERVE_EFORMAT, "left-over bytes");
+    free(c);
+    /* an output transform in an xent model */
+    size_t m;
+    const float ot[4] = {0, 0, 1, 1};
+    c = with_section(b, n, 36 + 16, 2, 1, ot, sizeof ot, &m);
+    expect_status(model_read_mem(c, m, "xent out", &net), NERVE_EFORMAT, "output transform xent");
+    cr_assert(strstr(nerve_last_error(), "mse only"), "%s", nerve_last_error());
+    free(c);
+    free(b);
+}
+
+Test(model, preprocessing_api_checks) {
+    nerve_net *net = v2_net(0, 0);
+    const float sh[3] = {0, 0, 0}, bad[3] = {1, 0, 1};
+    expect_status(nerve_net_set_input_transform(net, sh, bad), NERVE_EINVAL, "scale 0");
+    expect_status(nerve_net_set_input_transform(net, sh, NULL), NERVE_EINVAL, "half");
+    expect_status(nerve_net_set_output_transform(net, sh, sh), NERVE_EINVAL, "xent output");
+    const char *dup[2] = {"a", "a"}, *ctl[2] = {"a", "b\n"}, *empty[2] = {"", "b"};
+    expect_status(nerve_net_set_class_names(net, dup), NERVE_EINVAL, "duplicate");
+    expect_status(nerve_net_set_class_names(net, ctl), NERVE_EINVAL, "control");
+    expect_status(nerve_net_set_class_names(net, empty), NERVE_EINVAL, "empty");
+    cr_assert_str_eq(nerve_net_class_name(net, 0), "setosa", "failed calls change nothing");
+    float x[3] = {3e38f, 0, 0}, out[2];
+    const float neg[3] = {-3e38f, 0, 0}, one[3] = {1, 1, 1};
+    expect_status(nerve_net_set_input_transform(net, neg, one), NERVE_OK, "huge shift");
+    expect_status(nerve_net_predict(net, x, 1, out), NERVE_EINVAL, "overflowing input");
+    cr_assert(strstr(nerve_last_error(), "row 0 feature 0"), "%s", nerve_last_error());
+    expect_status(nerve_net_set_input_transform(net, NULL, NULL), NERVE_OK, "clear");
+    expect_status(nerve_net_set_class_names(net, NULL), NERVE_OK, "clear names");
+    expect_status(nerve_net_save(net, tpath("plain.nrv"), 0), NERVE_OK, "save");
+    size_t n;
+    uint8_t *b = read_all(tpath("plain.nrv"), &n);
+    cr_assert_eq(ld32(b + 8), 1u, "nothing new: still a format 1 file");
+    free(b);
+    nerve_net_free(net);
+}
+
+/* The version 2 example of docs/model-format.md, byte by byte: the
+ * documented 60-byte file plus a one-section table before W. */
+Test(model, documented_v2_example_loads) {
+    uint8_t v1[60], b[96];
+    doc_example(v1);
+    memcpy(b, v1, 44); /* up to and including the activation */
+    st32(b + 8, 2);
+    static const uint8_t table[36] = {1,  0, 0, 0, 1, 0, 0,    0,    1, 0, 0,    0,
+                                      16, 0, 0, 0, 0, 0, 0,    0,    0, 0, 0xC8, 0x42,
+                                      0,  0, 0, 0, 0, 0, 0x48, 0x42, 0, 0, 0x80, 0x3F};
+    memcpy(b + 44, table, sizeof table);
+    memcpy(b + 80, v1 + 44, 16); /* W, b and the old CRC, fixed below */
+    fix_crc(b, sizeof b);
+    write_all(tpath("doc2.nrv"), b, sizeof b);
+    nerve_net *net;
+    expect_status(nerve_net_load(&net, tpath("doc2.nrv")), NERVE_OK, "load");
+    cr_assert_eq(nerve_net_input_shift(net)[0], 100.0f);
+    cr_assert_eq(nerve_net_input_scale(net)[0], 50.0f);
+    float x[2] = {250.0f, 0.25f}, y;
+    expect_status(nerve_net_predict(net, x, 1, &y), NERVE_OK, "predict");
+    cr_assert_eq(y, 3.0f - 0.5f + 0.5f, "(250 - 100) / 50 = 3: y = 3 - 2 * 0.25 + 0.5");
+    expect_status(nerve_net_save(net, tpath("again2.nrv"), 0), NERVE_OK, "save");
+    size_t n;
+    uint8_t *w = read_all(tpath("again2.nrv"), &n);
+    cr_assert_eq(n, 96);
+    cr_assert_eq(memcmp(w, b, 96), 0, "writer differs from the documented bytes");
+    free(w);
+    nerve_net_free(net);
 }

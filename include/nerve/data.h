@@ -42,6 +42,10 @@ typedef struct nerve_data {
     int32_t *labels;   /* n class indices in [0, out), or NULL (regression) */
     float *y;          /* n x out targets, or NULL (classification) */
     size_t n, in, out; /* out: number of classes or target width */
+    /* Classification from a CSV with text labels ("setosa"): the name of
+     * each class index, out NUL-terminated strings in byte order; NULL when
+     * the labels were numbers (and for regression). */
+    char **class_names;
 } nerve_data;
 
 /* Allocates a zero-filled data set of n samples: classification (labels)
@@ -56,10 +60,20 @@ NERVE_API nerve_dataset nerve_data_view(const nerve_data *data);
 
 /* Header line handling for CSV. */
 typedef enum nerve_csv_header {
-    NERVE_CSV_HEADER_AUTO = 0, /* a first line with a non-numeric field is a header */
+    NERVE_CSV_HEADER_AUTO = 0, /* the first line is a header when a field of it is not a
+                                * number but the same field of the next line is (with one
+                                * line: when any field is not a number) */
     NERVE_CSV_HEADER_NONE = 1,
     NERVE_CSV_HEADER_PRESENT = 2
 } nerve_csv_header;
+
+/* How CSV class labels are read. */
+typedef enum nerve_csv_labels {
+    NERVE_CSV_LABELS_AUTO = 0, /* numbers (0, 1, ...) unless some label is not a number: then
+                                * every label is a name */
+    NERVE_CSV_LABELS_NUMERIC = 1,
+    NERVE_CSV_LABELS_NAMES = 2 /* every label is a name, "3" included */
+} nerve_csv_labels;
 
 /* CSV options; all-zero gives the defaults (header detected, ',' separated,
  * classification with the label in the last column, classes inferred). */
@@ -74,6 +88,20 @@ typedef struct nerve_csv_opts {
     size_t targets;      /* 0: classification; k > 0: regression on k target columns */
     size_t classes;      /* classification: 0 infers max label + 1; else labels must be < classes */
     float feature_scale; /* features are multiplied by this; 0 means 1 */
+    /* The label column by its header name (needs a header; overrides
+     * label_column). NULL: by label_column. */
+    const char *label_name;
+    nerve_csv_labels labels;
+    /* Text labels must be one of these n_class_names names (a model's
+     * classes; their order gives the indices); a label not among them is
+     * NERVE_EFORMAT naming it. NULL: the names are the labels found,
+     * sorted by bytes. Implies NERVE_CSV_LABELS_NAMES. */
+    const char *const *class_names;
+    size_t n_class_names;
+    /* nerve_data_load: digits and IDX pixels as stored (0..16, 0..255)
+     * instead of scaled to [0, 1], for a model whose input transform does the
+     * scaling (the CLI's way). */
+    int raw_pixels;
 } nerve_csv_opts;
 
 /* Reads a CSV file (gzip detected from its first bytes). Every non-empty
@@ -109,6 +137,17 @@ NERVE_API nerve_status nerve_data_load(nerve_data **train, nerve_data **test, co
  * not changed. */
 NERVE_API nerve_status nerve_data_split(const nerve_data *src, double fraction, uint64_t seed,
                                         nerve_data **rest, nerve_data **held);
+
+/* Per-feature mean and population standard deviation over the samples of
+ * `fit`, computed in double and rounded to float, for an input transform
+ * (nerve_net_set_input_transform: shift = mean, scale = sd). A feature whose
+ * deviation is 0 (constant) or too small to divide by (below 1e-30) gets
+ * scale 1, so it is only centred. mean and sd hold fit->in floats.
+ * NERVE_EINVAL when fit has no samples. */
+NERVE_API nerve_status nerve_data_feature_stats(const nerve_data *fit, float *mean, float *sd);
+/* The same over the regression targets (fit->out floats each), for an
+ * output transform; NERVE_EINVAL for classification data. */
+NERVE_API nerve_status nerve_data_target_stats(const nerve_data *fit, float *mean, float *sd);
 
 /* Standardizes every feature to mean 0, standard deviation 1 using the
  * statistics of `fit` (computed in double), applied to `fit` and, if not

@@ -153,6 +153,68 @@ NERVE_API size_t nerve_net_forward_scratch_floats(const nerve_net *net, size_t n
 NERVE_API nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_t n,
                                                float *out, float *scratch);
 
+/* ---- preprocessing carried by the model (model format 2) ----------------
+ *
+ * A model can carry the transform that turns raw features into the
+ * network's inputs and, for regression, the one that turns the network's
+ * outputs back into the targets' units, so that a saved model is a complete
+ * artifact: raw features in, right answer out. Per feature j and output k:
+ *     input:   x_net[j] = (x[j] - in_shift[j]) / in_scale[j]
+ *     output:  y[k]     = y_net[k] * out_scale[k] + out_shift[k]
+ * each one IEEE float operation in this order (never fused), so the result
+ * is the same bits on every machine. Standardization stores the mean and
+ * the standard deviation; a fixed pixel scale stores shift 0 and the
+ * largest pixel value (16 for digits, 255 for IDX).
+ *
+ * Why a separate entry point rather than inside nerve_net_forward*: forward,
+ * training and nerve_net_evaluate work in the network's own units, the ones
+ * the optimizer sees (and that programs written for 0.1 and the PyTorch
+ * test vectors use); nerve_net_predict() is the one call for raw data.
+ * Training data go through nerve_net_transform_inputs(), the very code that
+ * nerve_net_predict() applies, so a prediction made during training and
+ * one made by the reloaded model are bit-identical. */
+
+/* Sets (copies) or, with both NULL, removes the input transform:
+ * nerve_net_width(net, 0) values each; shifts finite, scales finite and
+ * > 0. NERVE_EINVAL otherwise. */
+NERVE_API nerve_status nerve_net_set_input_transform(nerve_net *net, const float *shift,
+                                                     const float *scale);
+/* The same for the output transform (output-width values each); only for
+ * mse networks (regression). */
+NERVE_API nerve_status nerve_net_set_output_transform(nerve_net *net, const float *shift,
+                                                      const float *scale);
+NERVE_API int nerve_net_has_input_transform(const nerve_net *net);
+NERVE_API int nerve_net_has_output_transform(const nerve_net *net);
+/* The stored arrays (read-only), NULL when there is no such transform. */
+NERVE_API const float *nerve_net_input_shift(const nerve_net *net);
+NERVE_API const float *nerve_net_input_scale(const nerve_net *net);
+NERVE_API const float *nerve_net_output_shift(const nerve_net *net);
+NERVE_API const float *nerve_net_output_scale(const nerve_net *net);
+
+/* Raw features x [n x in] to network inputs x_net [n x in] (x_net may be
+ * x); a copy when there is no input transform. NERVE_EINVAL when a value
+ * comes out non-finite (naming the row and feature). */
+NERVE_API nerve_status nerve_net_transform_inputs(const nerve_net *net, const float *x, size_t n,
+                                                  float *x_net);
+/* Targets y [n x out] in their units to the network's: (y - out_shift) /
+ * out_scale (y_net may be y); a copy without an output transform. */
+NERVE_API nerve_status nerve_net_transform_targets(const nerve_net *net, const float *y, size_t n,
+                                                   float *y_net);
+/* Prediction from raw features: input transform, forward pass, output
+ * transform. out [n x out]: logits for cross-entropy networks, outputs in
+ * the targets' units for regression. Read-only on `net`, safe from several
+ * threads at once (like nerve_net_forward_const); allocates per call. With
+ * no transforms it equals nerve_net_forward bit for bit. */
+NERVE_API nerve_status nerve_net_predict(const nerve_net *net, const float *x, size_t n,
+                                         float *out);
+
+/* Class names, one per output (e.g. "setosa"), stored in the model; NULL
+ * removes them. Each 1 .. 255 bytes without control characters, all
+ * distinct; NERVE_EINVAL otherwise. */
+NERVE_API nerve_status nerve_net_set_class_names(nerve_net *net, const char *const *names);
+/* Name of output k, or NULL when the model has no names (or k is out of range). */
+NERVE_API const char *nerve_net_class_name(const nerve_net *net, size_t k);
+
 /* ---- epoch-level helpers over an in-memory dataset ----------------------- */
 
 /* A dataset in memory: x [n x in], and y [n x out] or labels [n]. */

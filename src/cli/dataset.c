@@ -1,18 +1,43 @@
 /* --data: load through nerve/data.h, then hold out a validation part. */
 #include "dataset.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
 
 int cli_data_open(const char *opt, const char *spec, size_t targets, double val_split,
                   uint64_t seed, cli_data *d) {
-    memset(d, 0, sizeof *d);
-    if (!spec) spec = "digits";
     nerve_csv_opts csv;
     memset(&csv, 0, sizeof csv);
     csv.targets = targets;
+    return cli_data_open_opts(opt, spec, &csv, val_split, seed, d);
+}
+
+int cli_label_col(const char *value, nerve_csv_opts *csv) {
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (!*value) return cli_error("--label-col: empty value");
+    if (*end == '\0' && errno == 0) {
+        if (v == 0) return cli_error("--label-col: columns count from 1 (or -1 for the last)");
+        csv->label_column = v;
+        csv->label_name = NULL;
+    } else {
+        csv->label_name = value;
+        csv->label_column = 0;
+    }
+    return CLI_OK;
+}
+
+int cli_data_open_opts(const char *opt, const char *spec, const nerve_csv_opts *csv_in,
+                       double val_split, uint64_t seed, cli_data *d) {
+    memset(d, 0, sizeof *d);
+    if (!spec) spec = "digits";
+    nerve_csv_opts csv = *csv_in;
+    const size_t targets = csv.targets;
     nerve_data *train = NULL, *test = NULL;
     nerve_status st = nerve_data_load(&train, &test, spec, &csv);
     if (st != NERVE_OK) {
@@ -33,6 +58,8 @@ int cli_data_open(const char *opt, const char *spec, size_t targets, double val_
                          train->in);
     }
     d->test_label = "test";
+    if (csv.raw_pixels && (strcmp(spec, "digits") == 0 || test)) /* as nerve_data_load */
+        d->pixel_max = strcmp(spec, "digits") == 0 ? 16.0f : 255.0f;
     snprintf(d->name, sizeof d->name, "%s", test ? spec : train->name);
     double frac = val_split;
     if (frac < 0) frac = test ? 0.0 : DEFAULT_VAL_SPLIT;

@@ -26,6 +26,10 @@ typedef struct cli_data {
     nerve_data *train;
     nerve_data *test;       /* NULL: nothing to evaluate on */
     const char *test_label; /* "test" or "val" (held out) */
+    /* digits and IDX loaded with raw pixels: the largest pixel value (16,
+     * 255) that the model's input transform divides by; 0 for CSV, or when
+     * the loader scaled the pixels itself (raw_pixels not asked for) */
+    float pixel_max;
 } cli_data;
 
 /* Loads `spec` (NULL: "digits"). targets > 0: CSV regression on the last
@@ -34,6 +38,13 @@ typedef struct cli_data {
  * messages. */
 int cli_data_open(const char *opt, const char *spec, size_t targets, double val_split,
                   uint64_t seed, cli_data *d);
+/* The same with every loader option (targets, label column, class names,
+ * raw pixels: nerve_csv_opts). */
+int cli_data_open_opts(const char *opt, const char *spec, const nerve_csv_opts *csv,
+                       double val_split, uint64_t seed, cli_data *d);
+/* --label-col: a column number (1-based; negative from the end) or a
+ * header name, into csv. CLI_OK or CLI_USAGE with the message printed. */
+int cli_label_col(const char *value, nerve_csv_opts *csv);
 void cli_data_close(cli_data *d);
 
 /* Classification data trained with --loss mse: a regression copy of src

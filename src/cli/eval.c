@@ -9,13 +9,17 @@
 #include "common.h"
 #include "dataset.h"
 #include "json.h"
+#include "prep.h"
 
 static const cli_option options[] = {
     {"model", "FILE", "the model to evaluate (required)"},
     {"data", "SOURCE",
      "as for train (default digits); the test set when the data has\n"
      "one, else the part train held out (same --val-split, --seed)"},
-    {"targets", "K", "CSV regression: the last K columns are targets"},
+    {"targets", "K",
+     "CSV regression: the last K columns are targets (default: the\n"
+     "model's outputs when it is a regression model)"},
+    {"label-col", "N|NAME", "CSV: the label (or first target) column, as for train"},
     {"val-split", "FRACTION", "as for train (default 0.2); 0 evaluates every sample"},
     {"seed", "S", "seed of the held-out split, as for train (default 1)"},
     {"threads", "N", HELP_THREADS},
@@ -40,7 +44,12 @@ static void count(void *user, size_t row, const float *out, size_t k) {
     c->m[(size_t)c->labels[row] * c->k + cli_argmax(out, k)]++;
 }
 
-static void print_matrix(const confusion *c) {
+static void print_matrix(const confusion *c, const nerve_net *net) {
+    if (nerve_net_class_name(net, 0)) {
+        printf("classes  ");
+        for (size_t j = 0; j < c->k; j++)
+            printf(" %zu %s%s", j, nerve_net_class_name(net, j), j + 1 < c->k ? "," : "\n");
+    }
     printf("confusion matrix (rows: true class, columns: predicted class)\n      ");
     for (size_t j = 0; j < c->k; j++) printf("%6zu", j);
     printf("  recall\n");
@@ -58,12 +67,43 @@ static void print_matrix(const confusion *c) {
     }
 }
 
-static void print_json(const nerve_eval *ev, const confusion *c, int cls) {
+/* Regression metrics in the targets' own units (predictions mapped back by
+ * the model's output transform): RMSE and MAE over every output value, R^2
+ * = 1 - SS_res / SS_tot per output, averaged over the outputs. */
+typedef struct reg_metrics {
+    double rmse, mae, r2;
+} reg_metrics;
+
+static void regression_metrics(const float *pred, const float *y, size_t n, size_t k,
+                               reg_metrics *m) {
+    double se = 0, ae = 0, r2 = 0;
+    for (size_t j = 0; j < k; j++) {
+        double mean = 0, res = 0, tot = 0;
+        for (size_t i = 0; i < n; i++) mean += y[i * k + j];
+        mean /= (double)n;
+        for (size_t i = 0; i < n; i++) {
+            double e = (double)pred[i * k + j] - y[i * k + j], t = y[i * k + j] - mean;
+            res += e * e;
+            tot += t * t;
+            ae += fabs(e);
+        }
+        se += res;
+        r2 += tot > 0 ? 1.0 - res / tot : NAN;
+    }
+    m->rmse = sqrt(se / (double)(n * k));
+    m->mae = ae / (double)(n * k);
+    m->r2 = r2 / (double)k;
+}
+
+static void print_json(const nerve_eval *ev, const confusion *c, int cls, const reg_metrics *rm) {
     json_obj o;
     json_begin(&o, stdout);
     json_num(&o, "loss", ev->loss);
     json_num(&o, "accuracy", cls ? ev->accuracy : NAN);
     json_uint(&o, "n", ev->n);
+    json_num(&o, "rmse", rm ? rm->rmse : NAN);
+    json_num(&o, "mae", rm ? rm->mae : NAN);
+    json_num(&o, "r2", rm ? rm->r2 : NAN);
     if (cls) {
         fputs(",\"confusion\":[", stdout);
         for (size_t i = 0; i < c->k; i++) {
@@ -76,7 +116,7 @@ static void print_json(const nerve_eval *ev, const confusion *c, int cls) {
     json_end(&o);
 }
 
-static int evaluate(nerve_net *net, const nerve_data *d, const char *model, int json) {
+static int evaluate(nerve_net *net, nerve_data *d, const char *model, int json) {
     size_t in = nerve_net_width(net, 0), k = nerve_net_width(net, nerve_net_layers(net));
     int cls = d->labels != NULL, mse = nerve_net_loss(net) == NERVE_LOSS_MSE;
     if (in != d->in)
@@ -90,6 +130,28 @@ static int evaluate(nerve_net *net, const nerve_data *d, const char *model, int 
                          d->name, d->out, k, nerve_loss_name(nerve_net_loss(net)));
 
     int rc = CLI_OK;
+    /* regression: the raw features and targets, for predictions in the
+     * targets' units; then everything through the model's transforms */
+    float *raw_x = NULL, *raw_y = NULL, *pred = NULL;
+    reg_metrics rm = {NAN, NAN, NAN};
+    if (!cls && d->n) {
+        raw_x = malloc(d->n * in * sizeof *raw_x);
+        raw_y = malloc(d->n * k * sizeof *raw_y);
+        pred = malloc(d->n * k * sizeof *pred);
+        if (!raw_x || !raw_y || !pred) rc = cli_failure("out of memory");
+        if (rc == CLI_OK) {
+            memcpy(raw_x, d->x, d->n * in * sizeof *raw_x);
+            memcpy(raw_y, d->y, d->n * k * sizeof *raw_y);
+            nerve_status ps = nerve_net_predict(net, raw_x, d->n, pred);
+            if (ps != NERVE_OK) rc = cli_lib_error(ps, "--data");
+        }
+        if (rc == CLI_OK) regression_metrics(pred, raw_y, d->n, k, &rm);
+        free(raw_x);
+        free(raw_y);
+        free(pred);
+        if (rc != CLI_OK) return rc;
+    }
+    if ((rc = prep_apply(net, d, "--data")) != CLI_OK) return rc;
     nerve_data *onehot = NULL;
     confusion c = {d->labels, k, NULL};
     if (cls && mse) { /* a classifier trained on one-hot targets */
@@ -116,19 +178,22 @@ static int evaluate(nerve_net *net, const nerve_data *d, const char *model, int 
     }
     if (rc == CLI_OK) {
         if (json) {
-            print_json(&ev, &c, cls);
+            print_json(&ev, &c, cls, cls ? NULL : &rm);
         } else {
             char desc[160];
             cli_describe_net(net, desc, sizeof desc);
             printf("model     %s: %s\n", model, desc);
             printf("data      %s: %zu samples\n", d->name, d->n);
-            printf("loss      %.6f (%s)\n", ev.loss, nerve_loss_name(nerve_net_loss(net)));
+            printf("loss      %.6f (%s%s)\n", ev.loss, nerve_loss_name(nerve_net_loss(net)),
+                   !cls && nerve_net_has_output_transform(net) ? ", in the network's units" : "");
+            if (!cls)
+                printf("rmse      %.6g\nmae       %.6g\nr2        %.6f\n", rm.rmse, rm.mae, rm.r2);
             if (cls) {
                 size_t correct = 0;
                 for (size_t i = 0; i < k; i++) correct += c.m[i * k + i];
                 printf("accuracy  %.2f%% (%zu of %zu)\n", 100 * ev.accuracy, correct, d->n);
                 if (k <= MAX_TABLE_CLASSES)
-                    print_matrix(&c);
+                    print_matrix(&c, net);
                 else
                     printf("(confusion matrix of %zu classes: use --json)\n", k);
             }
@@ -149,11 +214,13 @@ int cmd_eval(int argc, char **argv) {
     if (rc != CLI_OK) return rc;
     const char *model = GET("model"), *s;
     if (!model) return cli_error("--model FILE is required");
-    size_t targets = 0;
     double split = -1;
     uint64_t seed = 1;
-    if ((s = GET("targets")) && (rc = arg_size("targets", s, 1, 4096, &targets)) != CLI_OK)
+    nerve_csv_opts csv;
+    memset(&csv, 0, sizeof csv);
+    if ((s = GET("targets")) && (rc = arg_size("targets", s, 1, 4096, &csv.targets)) != CLI_OK)
         return rc;
+    if ((s = GET("label-col")) && (rc = cli_label_col(s, &csv)) != CLI_OK) return rc;
     if ((s = GET("val-split")) && (rc = arg_double("val-split", s, 0.0, 0.9, &split)) != CLI_OK)
         return rc;
     if ((s = GET("seed")) && (rc = arg_u64("seed", s, &seed)) != CLI_OK) return rc;
@@ -163,7 +230,10 @@ int cmd_eval(int argc, char **argv) {
     nerve_net *net = NULL;
     if ((rc = cli_load_model("model", model, &net)) != CLI_OK) return rc;
     cli_data d;
-    rc = cli_data_open("data", GET("data"), targets, split, seed, &d);
+    const char **names = prep_csv_for_model(net, &csv);
+    rc = prep_precheck_csv(net, GET("data"), &csv);
+    if (rc == CLI_OK) rc = cli_data_open_opts("data", GET("data"), &csv, split, seed, &d);
+    free(names);
     if (rc == CLI_OK) {
         rc = evaluate(net, d.test ? d.test : d.train, model, GET("json") != NULL);
         cli_data_close(&d);

@@ -6,27 +6,57 @@
 #include "args.h"
 #include "commands.h"
 #include "common.h"
+#include "dataset.h"
 
 static const cli_option options[] = {
     {"model", "FILE", "the model (required)"},
     {"input", "FILE.csv",
      "rows of features, optionally followed by one more column\n"
      "(a label, ignored); .csv.gz accepted; a header line is skipped"},
+    {"label-col", "N|NAME",
+     "the column to ignore (label), by number or header name\n"
+     "(default: the last one, when there is one more than features)"},
     {"scale", "S",
-     "multiply every feature by S first: inputs must be scaled as in\n"
-     "training (digits: 0.0625 = 1/16, IDX images: 1/255; default 1)"},
+     "only for models without a stored input transform (nerve 0.1\n"
+     "files): multiply every feature by S first (digits: 0.0625,\n"
+     "IDX images: 1/255; default 1)"},
     {"threads", "N", HELP_THREADS},
     {"isa", "ISA", HELP_ISA},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 #define GET(name) cli_value(options, N_OPTIONS, v, name)
 
+/* A class name as a CSV field: quoted when it holds a comma or a quote. */
+static void print_name(const char *name) {
+    if (!strpbrk(name, ",\"")) {
+        fputs(name, stdout);
+        return;
+    }
+    putchar('"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"') putchar('"');
+        putchar(*p);
+    }
+    putchar('"');
+}
+
+typedef struct class_out {
+    const nerve_net *net;
+    double *p;
+} class_out;
+
 /* Probabilities with 6 significant digits: enough to rank and to read. */
 static void print_class(void *user, size_t row, const float *out, size_t k) {
-    double *p = user;
+    class_out *co = user;
+    double *p = co->p;
     (void)row;
     cli_softmax(out, k, p);
-    printf("%zu", cli_argmax(out, k));
+    size_t best = cli_argmax(out, k);
+    const char *name = nerve_net_class_name(co->net, best);
+    if (name)
+        print_name(name);
+    else
+        printf("%zu", best);
     for (size_t j = 0; j < k; j++) printf(",%.6g", p[j]);
     putchar('\n');
 }
@@ -39,19 +69,29 @@ static void print_outputs(void *user, size_t row, const float *out, size_t k) {
     putchar('\n');
 }
 
-/* Reads the CSV through the library's loader. It is loaded as regression
- * data with one target column, which accepts any number in the last column:
- * when the model wants one feature more than that leaves, the last column
- * was a feature and is put back. */
-static int load_input(const char *path, size_t in, float scale, float **x, size_t *n) {
-    nerve_csv_opts o;
-    memset(&o, 0, sizeof o);
-    o.targets = 1;
+/* Reads the CSV through the library's loader, with one label column whose
+ * field may be anything (NERVE_CSV_LABELS_NAMES) and is ignored: the one
+ * --label-col names, else the last. When the model wants one feature more
+ * than that leaves (no label column given), the file is read again as
+ * regression data with the last column as target, which is put back as a
+ * feature. */
+static int load_input(const char *path, size_t in, float scale, const nerve_csv_opts *base,
+                      float **x, size_t *n) {
+    nerve_csv_opts o = *base;
+    o.labels = NERVE_CSV_LABELS_NAMES;
     o.feature_scale = scale;
     nerve_data *d = NULL;
     nerve_status st = nerve_data_load_csv(&d, path, &o);
     if (st != NERVE_OK) return cli_lib_error(st, "--input");
-    if (d->in != in && d->in + 1 != in) {
+    if (d->in + 1 == in && !base->label_name && !base->label_column) {
+        nerve_data_free(d);
+        memset(&o, 0, sizeof o);
+        o.targets = 1;
+        o.feature_scale = scale;
+        st = nerve_data_load_csv(&d, path, &o);
+        if (st != NERVE_OK) return cli_lib_error(st, "--input");
+    }
+    if (d->in != in && (d->in + 1 != in || !d->y)) {
         cli_error("--input: %s has %zu columns; the model takes %zu features (optionally followed "
                   "by a label column)",
                   path, d->in + 1, in);
@@ -65,11 +105,34 @@ static int load_input(const char *path, size_t in, float scale, float **x, size_
     }
     for (size_t i = 0; i < d->n; i++) {
         memcpy(buf + i * in, d->x + i * d->in, d->in * sizeof *buf);
-        if (d->in < in) buf[i * in + d->in] = d->y[i] * scale;
+        if (d->in < in) buf[i * in + d->in] = d->y[i] * scale; /* d->y: the second read */
     }
     *n = d->n;
     *x = buf;
     nerve_data_free(d);
+    return CLI_OK;
+}
+
+/* nerve_net_predict (raw features in, the model's transforms applied) over
+ * chunks of rows, like cli_forward_rows: the same chunks, so a format 1
+ * model prints what nerve 0.1 printed. Every row is checked before anything
+ * is printed: a bad value writes nothing. */
+static int predict_rows(const nerve_net *net, const float *x, size_t n, cli_row_fn fn, void *user) {
+    const size_t in = nerve_net_width(net, 0), k = nerve_net_width(net, nerve_net_layers(net));
+    const size_t chunk = 1024;
+    if (n == 0) return CLI_OK;
+    float *out = malloc(n * k * sizeof *out);
+    if (!out) return cli_failure("out of memory");
+    for (size_t r = 0; r < n; r += chunk) {
+        size_t m = n - r < chunk ? n - r : chunk;
+        nerve_status st = nerve_net_predict(net, x + r * in, m, out + r * k);
+        if (st != NERVE_OK) {
+            free(out);
+            return cli_lib_error(st, "--input");
+        }
+    }
+    for (size_t i = 0; i < n; i++) fn(user, i, out + i * k, k);
+    free(out);
     return CLI_OK;
 }
 
@@ -90,6 +153,9 @@ int cmd_predict(int argc, char **argv) {
     /* 1e6: far beyond any sensible rescaling; catches typos */
     if ((s = GET("scale")) && (rc = arg_float("scale", s, -1e6, 1e6, &scale)) != CLI_OK) return rc;
     if (scale == 0.0f) return cli_error("--scale: 0 would erase every feature");
+    nerve_csv_opts csv;
+    memset(&csv, 0, sizeof csv);
+    if ((s = GET("label-col")) && (rc = cli_label_col(s, &csv)) != CLI_OK) return rc;
     if ((rc = cli_apply_isa(GET("isa"))) != CLI_OK) return rc;
     if ((rc = cli_apply_threads(GET("threads"))) != CLI_OK) return rc;
 
@@ -97,17 +163,21 @@ int cmd_predict(int argc, char **argv) {
     if ((rc = cli_load_model("model", model, &net)) != CLI_OK) return rc;
     float *x = NULL;
     size_t n = 0, in = nerve_net_width(net, 0), k = nerve_net_width(net, nerve_net_layers(net));
-    rc = load_input(input, in, scale, &x, &n);
+    if (GET("scale") && nerve_net_has_input_transform(net)) {
+        nerve_net_free(net);
+        return cli_error("--scale: %s carries its own input transform; give raw features", model);
+    }
+    rc = load_input(input, in, scale, &csv, &x, &n);
     if (rc == CLI_OK) {
         if (nerve_net_loss(net) == NERVE_LOSS_XENT) {
-            double *p = malloc(k * sizeof *p);
-            if (!p)
+            class_out co = {net, malloc(k * sizeof(double))};
+            if (!co.p)
                 rc = cli_failure("out of memory");
             else
-                rc = cli_forward_rows(net, x, n, print_class, p);
-            free(p);
+                rc = predict_rows(net, x, n, print_class, &co);
+            free(co.p);
         } else {
-            rc = cli_forward_rows(net, x, n, print_outputs, NULL);
+            rc = predict_rows(net, x, n, print_outputs, NULL);
         }
         if (fflush(stdout) != 0 && rc == CLI_OK) rc = cli_failure("cannot write the predictions");
     }

@@ -10,7 +10,19 @@ static const cli_option options[] = {
     {"data", "SOURCE",
      "digits (default, embedded), fashion-mnist, a directory of IDX\n"
      "files, or FILE.csv[.gz] (features then the class label)"},
-    {"targets", "K", "CSV regression: the last K columns are targets (loss mse)"},
+    {"targets", "K",
+     "CSV regression: the last K columns (or K from --label-col) are\n"
+     "targets (loss mse; defaults: adam, lr 0.01, batch 16)"},
+    {"label-col", "N|NAME",
+     "CSV: the label (or first target) column, by number (1 is the\n"
+     "first, -1 the last; default the last) or by header name"},
+    {"no-standardize", NULL,
+     "CSV: keep features (and regression targets) as they are\n"
+     "(default: standardized with the training part's mean and\n"
+     "deviation, stored in the model)"},
+    {"early-stop", "PATIENCE",
+     "stop when the validation loss has not improved for PATIENCE\n"
+     "epochs; --out then saves the best epoch's weights"},
     {"val-split", "FRACTION",
      "hold out this fraction for validation when the data has no\n"
      "test set (default 0.2; 0 trains on everything)"},
@@ -29,14 +41,16 @@ static const cli_option options[] = {
      "softmax cross-entropy (default for classes) or mean squared\n"
      "error (default for regression; on classes: one-hot targets)"},
     {"opt", "sgd|adam|adamw", "optimizer (default sgd)"},
-    {"lr", "RATE", "learning rate (default 0.05 for sgd, 0.001 for adam/adamw)"},
+    {"lr", "RATE",
+     "learning rate (default 0.05 for sgd, 0.001 for adam/adamw,\n"
+     "0.01 for adam on regression)"},
     {"momentum", "M", "sgd momentum (default 0.9)"},
     {"nesterov", NULL, "sgd: Nesterov momentum"},
     {"weight-decay", "WD", "L2 penalty (sgd, adam) or decoupled decay (adamw, default 0.01)"},
     {"beta1", "B1", "adam/adamw first-moment decay (default 0.9)"},
     {"beta2", "B2", "adam/adamw second-moment decay (default 0.999)"},
     {"eps", "EPS", "adam/adamw denominator term (default 1e-8)"},
-    {"batch", "N", "minibatch size (default 64)"},
+    {"batch", "N", "minibatch size (default 64; 16 for regression)"},
     {"epochs", "N",
      "train until the model has seen N epochs in total (default 20;\n"
      "with --resume the count continues from the file)"},
@@ -67,13 +81,17 @@ static const char synopsis[] =
     "A progress bar is drawn on stderr when it is a terminal. Ctrl-C stops after\n"
     "the current minibatch, saves the model when --out is given and exits 130.\n\n"
     "Default recipe: --hidden " RECIPE_HIDDEN " --act relu --loss xent --opt sgd --lr 0.05\n"
-    "--momentum 0.9 --schedule cosine --batch 64 --epochs 20 --seed 1";
+    "--momentum 0.9 --schedule cosine --batch 64 --epochs 20 --seed 1; regression\n"
+    "(--targets): --loss mse --opt adam --lr 0.01 --batch 16. CSV features (and\n"
+    "targets) are standardized with the training part's statistics, pixels divided\n"
+    "by their maximum; the model stores this, so predict takes raw features.";
 
 /* Reads the optimizer options into cfg->opt (defaults: the recipe for sgd,
  * PyTorch's for adam/adamw). */
 static int read_optimizer(const char **v, train_cfg *c) {
     int rc;
-    nerve_opt_kind kind = NERVE_OPT_SGD;
+    /* regression (--targets) defaults to Adam, classes to SGD (train.h) */
+    nerve_opt_kind kind = c->csv.targets ? RECIPE_REG_OPT : NERVE_OPT_SGD;
     const char *s = GET("opt");
     if (s) {
         if (nerve_opt_from_name(s, &kind) != NERVE_OK)
@@ -81,6 +99,7 @@ static int read_optimizer(const char **v, train_cfg *c) {
         c->opt_given = 1;
     }
     c->opt = nerve_opt_default(kind);
+    if (!c->opt_given && c->csv.targets) c->opt.lr = RECIPE_REG_LR;
     if (kind == NERVE_OPT_SGD) {
         c->opt.lr = RECIPE_SGD_LR;
         c->opt.momentum = RECIPE_SGD_MOMENTUM;
@@ -194,13 +213,20 @@ int cmd_train(int argc, char **argv) {
     c.out = GET("out");
     c.plot = GET("plot");
     /* 4096 targets: far more than any regression output this tool will see */
-    if ((s = GET("targets")) && (rc = arg_size("targets", s, 1, 4096, &c.targets)) != CLI_OK)
+    if ((s = GET("targets")) && (rc = arg_size("targets", s, 1, 4096, &c.csv.targets)) != CLI_OK)
+        return rc;
+    if ((s = GET("label-col")) && (rc = cli_label_col(s, &c.csv)) != CLI_OK) return rc;
+    c.standardize = GET("no-standardize") == NULL;
+    /* 10^6: as many epochs as --epochs allows */
+    if ((s = GET("early-stop")) &&
+        (rc = arg_size("early-stop", s, 1, 1000000, &c.early_stop)) != CLI_OK)
         return rc;
     /* at most 0.9 held out: training on under a tenth is a mistake */
     if ((s = GET("val-split")) &&
         (rc = arg_double("val-split", s, 0.0, 0.9, &c.val_split)) != CLI_OK)
         return rc;
     /* 2^20: a minibatch larger than any data set these commands load */
+    if (c.csv.targets) c.batch = RECIPE_REG_BATCH;
     if ((s = GET("batch")) && (rc = arg_size("batch", s, 1, (size_t)1 << 20, &c.batch)) != CLI_OK)
         return rc;
     if ((s = GET("epochs")) && (rc = arg_size("epochs", s, 1, 1000000, &c.epochs)) != CLI_OK)

@@ -22,13 +22,20 @@
 #define RECIPE_EPOCHS       20
 #define RECIPE_SEED         1
 #define RECIPE_SCHEDULE     "cosine"
+/* Regression (--targets), with standardized features and targets: Adam lr
+ * 0.01, batch 16. On a 13-feature, 500-row regression CSV (docs/cli.md) it
+ * reaches a validation loss of 0.029 in 20 epochs where SGD momentum 0.9 lr
+ * 0.05 stays at 0.88; without standardization that SGD recipe diverges
+ * (issue 14). */
+#define RECIPE_REG_OPT   NERVE_OPT_ADAM
+#define RECIPE_REG_LR    0.01f
+#define RECIPE_REG_BATCH 16 /* small tabular sets: enough steps in 20 epochs */
 
 #define MAX_LAYERS 64 /* far beyond any useful MLP depth; bounds the arrays */
 
 typedef struct train_cfg {
     /* data */
     const char *data;
-    size_t targets;
     double val_split; /* < 0: not given */
     /* network (fresh) */
     size_t sizes[MAX_LAYERS + 1];
@@ -46,6 +53,10 @@ typedef struct train_cfg {
     /* optimizer: *_given say which fields the user set */
     nerve_opt opt;
     int opt_given, lr_given, momentum_given, nesterov_given, wd_given, betas_given;
+    /* preprocessing (prep.h): targets and the label column go in csv */
+    nerve_csv_opts csv;
+    int standardize;   /* CSV features and regression targets (default on) */
+    size_t early_stop; /* patience in epochs; 0: off */
     /* loop */
     size_t batch, epochs;
     int shuffle;
@@ -60,6 +71,7 @@ typedef struct train_state {
     /* --loss mse on classification data: one-hot copies used for training
      * and the test loss; accuracy is then computed from data.* labels. */
     nerve_data *train_1h, *test_1h;
+    char prep[192]; /* what preprocessing a fresh network got (banner) */
 } train_state;
 
 /* train_setup.c: loads the data, creates/loads the network, sets the

@@ -140,6 +140,7 @@ static void print_banner(FILE *f, const train_cfg *c, const train_state *st, siz
         fprintf(f, " (%zu features, %zu classes)\n", tr->in, tr->out);
     else
         fprintf(f, " (%zu features, %zu targets)\n", tr->in, tr->out);
+    fprintf(f, "inputs    %s\n", st->prep);
     fprintf(f, "network   %s, %zu parameters", net, nerve_net_param_count(st->net));
     if (c->resume)
         fprintf(f, ", resumed from %s after %zu epochs\n", c->resume, start);
@@ -157,7 +158,9 @@ static void print_banner(FILE *f, const train_cfg *c, const train_state *st, siz
         fprintf(f, " betas %g,%g eps %g", (double)o.beta1, (double)o.beta2, (double)o.eps);
     }
     if (o.weight_decay > 0) fprintf(f, " weight decay %g", (double)o.weight_decay);
-    fprintf(f, ", batch %zu, %zu epochs%s\n", c->batch, c->epochs, c->shuffle ? ", shuffled" : "");
+    fprintf(f, ", batch %zu, %zu epochs%s", c->batch, c->epochs, c->shuffle ? ", shuffled" : "");
+    if (c->early_stop) fprintf(f, ", early stop after %zu without progress", c->early_stop);
+    fputc('\n', f);
     fprintf(f, "cpu       %s kernels, %d threads\n", nerve_isa_name(nerve_isa_active()),
             cli_threads());
     fprintf(f, "model     %s\n", c->out ? c->out : "not saved (no --out)");
@@ -197,9 +200,31 @@ static void print_epoch(FILE *f, const train_cfg *c, const train_state *st, size
     fflush(f);
 }
 
+/* --early-stop: the parameters of the best epoch so far, layer by layer
+ * (weights, then bias), copied out and back through the public accessors. */
+static void params_copy(nerve_net *net, float *buf, int restore) {
+    size_t L = nerve_net_layers(net), at = 0;
+    for (size_t l = 0; l < L; l++) {
+        size_t nw = nerve_net_width(net, l) * nerve_net_width(net, l + 1);
+        size_t nb = nerve_net_width(net, l + 1);
+        float *w = nerve_net_weights(net, l), *b = nerve_net_bias(net, l);
+        if (restore) {
+            memcpy(w, buf + at, nw * sizeof *w);
+            memcpy(b, buf + at + nw, nb * sizeof *b);
+        } else {
+            memcpy(buf + at, w, nw * sizeof *w);
+            memcpy(buf + at + nw, b, nb * sizeof *b);
+        }
+        at += nw + nb;
+    }
+}
+
 int train_run(const train_cfg *c, train_state *st) {
     FILE *txt = c->json ? stderr : stdout; /* human-readable lines */
     size_t start = (size_t)nerve_net_epoch_count(st->net);
+    if (c->early_stop && !st->data.test)
+        return cli_error(
+            "--early-stop needs a validation part (--val-split above 0) or a test set");
     if (!c->quiet) print_banner(txt, c, st, start);
     if (start >= c->epochs) {
         cli_note("the model has already been trained for %zu epochs (--epochs %zu): nothing to do",
@@ -208,6 +233,14 @@ int train_run(const train_cfg *c, train_state *st) {
     }
     history h;
     if (history_alloc(&h, c->epochs - start, start + 1) != 0) return cli_failure("out of memory");
+    float *best = NULL;
+    size_t best_epoch = 0, since_best = 0;
+    double best_loss = INFINITY;
+    int stopped_early = 0;
+    if (c->early_stop && !(best = malloc(nerve_net_param_count(st->net) * sizeof *best))) {
+        free(h.train_loss);
+        return cli_failure("out of memory");
+    }
 
     progress bar;
     progress_init(&bar, !c->quiet);
@@ -265,6 +298,17 @@ int train_run(const train_cfg *c, train_state *st) {
         last_loss = st->data.test ? te_loss : tr.loss;
         print_epoch(txt, c, st, e + 1, lr, &tr, tr_acc, te_loss, te_acc, rate, secs);
         if (c->plot && !plot_failed && write_plot(c, st, &h) != 0) plot_failed = 1;
+        if (best) {
+            if (te_loss < best_loss) { /* strictly better: the earliest of equals wins */
+                best_loss = te_loss;
+                best_epoch = e + 1;
+                since_best = 0;
+                params_copy(st->net, best, 0);
+            } else if (++since_best >= c->early_stop) {
+                stopped_early = 1;
+                break;
+            }
+        }
         if (stop_requested) {
             interrupted = 1;
             break;
@@ -274,9 +318,17 @@ int train_run(const train_cfg *c, train_state *st) {
     if (interrupted) rc = CLI_INTERRUPTED;
     nerve_net_set_lr(st->net, base_lr); /* valid: it was the network's own rate */
 
+    /* --early-stop: the best epoch's weights, saved without training state
+     * (its optimizer state was not kept; docs/cli.md) */
+    if (best && best_epoch) {
+        params_copy(st->net, best, 1);
+        last_loss = h.test_loss[best_epoch - h.first_epoch];
+        last_acc = h.test_acc[best_epoch - h.first_epoch];
+    }
+    free(best);
     int saved = 0;
     if (c->out && (rc == CLI_OK || rc == CLI_INTERRUPTED)) {
-        nerve_status s = nerve_net_save(st->net, c->out, 1);
+        nerve_status s = nerve_net_save(st->net, c->out, c->early_stop ? 0 : 1);
         if (s != NERVE_OK) {
             cli_lib_error(s, "--out");
             rc = CLI_FAIL;
@@ -290,8 +342,14 @@ int train_run(const train_cfg *c, train_state *st) {
         if (interrupted)
             fprintf(f, "interrupted after %llu epochs",
                     (unsigned long long)nerve_net_epoch_count(st->net));
+        else if (stopped_early)
+            fprintf(f, "early stop after %zu epochs (no better %s loss for %zu)",
+                    h.first_epoch - 1 + h.n, st->data.test_label, c->early_stop);
         else
             fprintf(f, "done: %zu epochs", c->epochs);
+        if (best_epoch)
+            fprintf(f, ", best %s loss %.4f at epoch %zu (weights kept)", st->data.test_label,
+                    best_loss, best_epoch);
         if (h.n) {
             if (isfinite(last_acc)) fprintf(f, ", %s accuracy %.2f%%", what, 100 * last_acc);
             fprintf(f, ", %s loss %.4f", what, last_loss);

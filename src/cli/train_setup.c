@@ -1,8 +1,11 @@
 /* nerve train: data, network (fresh, --init or --resume) and optimizer. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
 #include "common.h"
+#include "prep.h"
 #include "train.h"
 
 /* One activation per layer from --act (see its help text). */
@@ -50,7 +53,11 @@ static int build_fresh(const train_cfg *c, size_t in, size_t out, nerve_loss los
     return CLI_OK;
 }
 
-/* A fresh network shaped like the model in `path`, with its weights. */
+/* Class names --init copies (more classes than this: the copy keeps none). */
+#define MAX_INIT_NAMES 4096
+
+/* A fresh network shaped like the model in `path`, with its weights and
+ * preprocessing. */
 static int build_from_init(const train_cfg *c, nerve_net **net) {
     nerve_net *src;
     int rc = cli_load_model("init", c->init, &src);
@@ -73,7 +80,26 @@ static int build_from_init(const train_cfg *c, nerve_net **net) {
                sizes[l] * sizes[l + 1] * sizeof(float));
         memcpy(nerve_net_bias(*net, l), nerve_net_bias(src, l), sizes[l + 1] * sizeof(float));
     }
+    /* the weights belong with the preprocessing they were trained on */
+    st =
+        nerve_net_set_input_transform(*net, nerve_net_input_shift(src), nerve_net_input_scale(src));
+    if (st == NERVE_OK)
+        st = nerve_net_set_output_transform(*net, nerve_net_output_shift(src),
+                                            nerve_net_output_scale(src));
+    if (st == NERVE_OK && nerve_net_class_name(src, 0)) {
+        const char *names[MAX_INIT_NAMES];
+        size_t k = sizes[L];
+        if (k <= MAX_INIT_NAMES) {
+            for (size_t i = 0; i < k; i++) names[i] = nerve_net_class_name(src, i);
+            st = nerve_net_set_class_names(*net, names);
+        }
+    }
     nerve_net_free(src);
+    if (st != NERVE_OK) {
+        nerve_net_free(*net);
+        *net = NULL;
+        return cli_lib_error(st, "--init");
+    }
     return CLI_OK;
 }
 
@@ -125,14 +151,9 @@ static int setup_optimizer(const train_cfg *c, nerve_net *net) {
 
 int train_setup(const train_cfg *c, train_state *st) {
     memset(st, 0, sizeof *st);
-    int rc = cli_data_open("data", c->data, c->targets, c->val_split, c->seed, &st->data);
-    if (rc != CLI_OK) return rc;
-    const nerve_data *tr = st->data.train, *te = st->data.test;
-    size_t classes = tr->out;
-    if (tr->labels && te && te->out > classes) classes = te->out;
-
-    nerve_loss loss = tr->labels ? NERVE_LOSS_XENT : NERVE_LOSS_MSE;
-    if (c->loss_given) loss = c->loss;
+    int rc = CLI_OK;
+    /* A network from a file comes first: its preprocessing says how to
+     * load the data (a format 1 model has none: the data load as in 0.1). */
     const char *from = "layers";
     if (c->resume) {
         from = "resume";
@@ -140,13 +161,45 @@ int train_setup(const train_cfg *c, train_state *st) {
     } else if (c->init) {
         from = "init";
         rc = build_from_init(c, &st->net);
+    }
+    if (rc != CLI_OK) return rc;
+    nerve_csv_opts csv = c->csv;
+    const char **names = NULL;
+    if (st->net) {
+        names = prep_csv_for_model(st->net, &csv);
+        rc = prep_precheck_csv(st->net, c->data, &csv);
     } else {
+        csv.raw_pixels = 1; /* a fresh model divides the pixels itself */
+    }
+    if (rc == CLI_OK)
+        rc = cli_data_open_opts("data", c->data, &csv, c->val_split, c->seed, &st->data);
+    free(names);
+    if (rc != CLI_OK) {
+        nerve_net_free(st->net);
+        st->net = NULL;
+        return rc;
+    }
+    const nerve_data *tr = st->data.train, *te = st->data.test;
+    size_t classes = tr->out;
+    if (tr->labels && te && te->out > classes) classes = te->out;
+
+    nerve_loss loss = tr->labels ? NERVE_LOSS_XENT : NERVE_LOSS_MSE;
+    if (c->loss_given) loss = c->loss;
+    snprintf(st->prep, sizeof st->prep, "%s", st->net ? "as stored in the model" : "none");
+    if (!st->net) {
         if (!tr->labels && loss == NERVE_LOSS_XENT)
             rc = cli_error("--loss: xent needs class labels; %s has regression targets", tr->name);
         else
             rc = build_fresh(c, tr->in, classes, loss, &st->net);
+        if (rc == CLI_OK) rc = check_fit(from, st->net, tr, classes);
+        if (rc == CLI_OK)
+            rc = prep_fit(st->net, &st->data, c->standardize, st->prep, sizeof st->prep);
+    } else {
+        rc = check_fit(from, st->net, tr, classes);
     }
-    if (rc == CLI_OK) rc = check_fit(from, st->net, tr, classes);
+    /* the training and held-out parts through the model's own transform */
+    if (rc == CLI_OK) rc = prep_apply(st->net, st->data.train, "--data");
+    if (rc == CLI_OK) rc = prep_apply(st->net, st->data.test, "--data");
     if (rc == CLI_OK) rc = setup_optimizer(c, st->net);
     if (rc == CLI_OK && tr->labels && nerve_net_loss(st->net) == NERVE_LOSS_MSE) {
         size_t k = nerve_net_width(st->net, nerve_net_layers(st->net));

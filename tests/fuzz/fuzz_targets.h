@@ -90,9 +90,10 @@ static inline nerve_status fuzz_idx_one(const uint8_t *data, size_t size) {
 }
 
 /* CSV: bytes 0-2 choose the options, the rest (maybe gzip) is the text.
- * byte 0: bits 0-1 header mode, bits 2-3 delimiter, bit 4 feature scale 0.5;
- * byte 1: label column (byte % 9) - 4; byte 2: bits 0-1 targets, bits 2-3
- * the class count. */
+ * byte 0: bits 0-1 header mode, bits 2-3 delimiter, bit 4 feature scale 0.5,
+ * bits 5-6 label mode (3: mapped to the names "a", "b", "3"), bit 7 the
+ * label column by the header name "label"; byte 1: label column
+ * (byte % 9) - 4; byte 2: bits 0-1 targets, bits 2-3 the class count. */
 static inline nerve_status fuzz_csv_one(const uint8_t *data, size_t size) {
     if (size < 3) return NERVE_EFORMAT;
     static const char delims[4] = {',', ';', '\t', '|'};
@@ -105,6 +106,14 @@ static inline nerve_status fuzz_csv_one(const uint8_t *data, size_t size) {
     o.label_column = (long)(data[1] % 9) - 4;
     o.targets = data[2] & 3;
     o.classes = classes[(data[2] >> 2) & 3];
+    static const char *const names[3] = {"a", "b", "3"};
+    const unsigned mode = (data[0] >> 5) & 3;
+    o.labels = mode == 3 ? NERVE_CSV_LABELS_AUTO : (nerve_csv_labels)mode;
+    if (mode == 3) {
+        o.class_names = names;
+        o.n_class_names = 3;
+    }
+    if (data[0] & 0x80) o.label_name = "label";
     data += 3;
     size -= 3;
     uint8_t *owned;
@@ -119,6 +128,8 @@ static inline nerve_status fuzz_csv_one(const uint8_t *data, size_t size) {
             if (!isfinite(d->y[i])) abort();
         for (size_t i = 0; d->labels && i < d->n; i++)
             if (d->labels[i] < 0 || (size_t)d->labels[i] >= d->out) abort();
+        for (size_t k = 0; d->class_names && k < d->out; k++)
+            if (!d->class_names[k] || !*d->class_names[k]) abort();
     }
     nerve_data_free(d);
     free(owned);

@@ -92,6 +92,22 @@ static void model_seeds(void) {
             snprintf(path, sizeof path, "%s/model/net%zu%s.nrv", dir, k, t ? "-train" : "");
             if (nerve_net_save(net, path, t)) die("save");
         }
+        /* format 2: the same network with its preprocessing sections */
+        float sh[8], sc[8];
+        for (size_t j = 0; j < 8; j++) sh[j] = 0.5f * (float)j - 1, sc[j] = 1.0f + (float)j;
+        if (nerve_net_set_input_transform(net, sh, sc)) die("input transform");
+        if (nets[k].loss == NERVE_LOSS_MSE) {
+            if (nerve_net_set_output_transform(net, sh, sc)) die("output transform");
+        } else {
+            static const char *const names[8] = {"setosa", "versicolor", "virginica", "d",
+                                                 "e",      "f",          "g",         "h"};
+            if (nerve_net_set_class_names(net, names)) die("class names");
+        }
+        for (int t = 0; t < 2; t++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/model/net%zu-v2%s.nrv", dir, k, t ? "-train" : "");
+            if (nerve_net_save(net, path, t)) die("save v2");
+        }
         nerve_net_free(net);
     }
 }
@@ -124,6 +140,9 @@ static void csv_seeds(void) {
         {{1, 4, 0}, "1,2,0\r\n3,4,1\r\n\r\n5,6,2\r\n"},
         {{2 | 3 << 2, 4, 2}, "\"x\"|\"y\"|t1|t2\n1|2|3.5|-4\n5|6|7|8\n"},
         {{0x10, 5, 1 << 2}, "0,5,13\n1,16,0\n"},
+        {{0, 4, 0}, "x,y,label\n1,2,setosa\n3,4,\"virginica\"\n5,6,setosa\n"},
+        {{0x80, 4, 0}, "label,x\nb,1\na,2\n3,3\n"},
+        {{3 << 5, 4, 0}, "1,a\n2,b\n3,3\n"},
     };
     for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
         char name[32];
