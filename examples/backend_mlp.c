@@ -143,8 +143,8 @@ static float train_step(model *md, const float *x, const float *y, const int32_t
     const size_t C = top->out;
     float loss, *d = md->d[0];
     if (md->loss == NERVE_LOSS_XENT)
-        CHECK(nerve_loss_xent(n, C, top->y, C, labels, (float)(1.0 / (double)n), d, C, NULL,
-                              &loss));
+        CHECK(
+            nerve_loss_xent(n, C, top->y, C, labels, (float)(1.0 / (double)n), d, C, NULL, &loss));
     else
         CHECK(nerve_loss_mse(n, C, top->y, C, y, C, (float)(2.0 / ((double)n * (double)C)), d, C,
                              NULL, &loss));
@@ -231,8 +231,7 @@ static int run_case(const char *name, const nerve_data *data, const nerve_act *a
 int main(void) {
     nerve_data *data;
     CHECK(nerve_data_load_digits(&data));
-    printf("kernels %s, %d threads\n", nerve_isa_name(nerve_isa_active()),
-           nerve_get_num_threads());
+    printf("kernels %s, %d threads\n", nerve_isa_name(nerve_isa_active()), nerve_get_num_threads());
 
     nerve_opt sgd = nerve_opt_default(NERVE_OPT_SGD);
     sgd.lr = 0.05f;

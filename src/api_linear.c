@@ -31,8 +31,10 @@ nerve_status nerve_linear_forward(size_t n, size_t in, size_t out, const float *
         (st = api_check_matrix(fn, "y", y, n, out, out)) ||
         (z && (st = api_check_matrix(fn, "z", z, n, out, out))))
         return st;
-    CHECK_ARG(z == NULL || z != y, "%s: z and y must be different arrays (pass z = NULL to "
-              "compute y in place)", fn);
+    CHECK_ARG(z == NULL || z != y,
+              "%s: z and y must be different arrays (pass z = NULL to "
+              "compute y in place)",
+              fn);
     if (n == 0 || out == 0) return NERVE_OK;
     const kernels *kt = kernels_active();
     float *zz = z ? z : y;
@@ -90,13 +92,22 @@ static void bwd_thread(const bwd_job *j, int t, int nt) {
         if (j->db && r1 > r0) kt->colsum(1, r1 - r0, j->dz + r0, out, j->db + r0, j->accumulate);
         if (j->dw && r1 > r0) {
             if (j->accumulate) {
-                const gemm_args g = {.m = r1 - r0, .n = in, .k = 1, .a = j->dz + r0, .a_rs = 1,
-                                     .a_cs = out, .b = j->x, .b_rs = in, .b_cs = 1,
-                                     .c = j->dw + r0 * in, .ldc = in, .accumulate = 1};
-                gemm_part(kt, &g, NULL, j->ws + (size_t)t * gemm_thread_workspace_floats(kt), 0,
-                          1);
+                const gemm_args g = {.m = r1 - r0,
+                                     .n = in,
+                                     .k = 1,
+                                     .a = j->dz + r0,
+                                     .a_rs = 1,
+                                     .a_cs = out,
+                                     .b = j->x,
+                                     .b_rs = in,
+                                     .b_cs = 1,
+                                     .c = j->dw + r0 * in,
+                                     .ldc = in,
+                                     .accumulate = 1};
+                gemm_part(kt, &g, NULL, j->ws + (size_t)t * gemm_thread_workspace_floats(kt), 0, 1);
             } else {
-                for (size_t o = r0; o < r1; o++) kt->axpby(in, j->dz[o], j->x, 0.0f, j->dw + o * in);
+                for (size_t o = r0; o < r1; o++)
+                    kt->axpby(in, j->dz[o], j->x, 0.0f, j->dw + o * in);
             }
         }
         if (j->dx && c1 > c0) {
@@ -158,8 +169,8 @@ nerve_status nerve_linear_backward(size_t n, size_t in, size_t out, const float 
     if (nt < 1) nt = 1;
     float *ws = gemm_tls_workspace(gemm_workspace_floats(kt, nt));
     if (!ws) return error_set(NERVE_ENOMEM, "%s: out of memory for the GEMM workspace", fn);
-    const bwd_job j = {kt,     n,  in, out, x,  w,  dz,         prev_z, prev_y,
-                       dw,     db, dx, ws,  accumulate, (int)prev_act};
+    const bwd_job j = {kt,     n,  in, out, x,  w,          dz,           prev_z,
+                       prev_y, dw, db, dx,  ws, accumulate, (int)prev_act};
     if (nt <= 1) {
         bwd_thread(&j, 0, 1);
         return NERVE_OK;

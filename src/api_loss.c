@@ -78,8 +78,8 @@ nerve_status nerve_loss_mse(size_t rows, size_t cols, const float *out, size_t l
         return st;
     CHECK_ARG(!grad || (const float *)grad != out || ldg == ldo,
               "%s: grad in place of out needs ldg == ldo", fn);
-    const loss_job j = {kernels_active(), 0, cols, out, target, ldo, ldt, ldg, NULL, grad_scale,
-                        grad};
+    const loss_job j = {kernels_active(), 0,   cols, out, target, ldo, ldt, ldg, NULL,
+                        grad_scale,       grad};
     run_loss(&j, rows, row_loss, mean);
     return NERVE_OK;
 }
@@ -98,8 +98,8 @@ nerve_status nerve_loss_xent(size_t rows, size_t cols, const float *logits, size
     for (size_t i = 0; i < rows; i++)
         CHECK_ARG(labels[i] >= 0 && (size_t)labels[i] < cols,
                   "%s: label %ld of row %zu is outside [0, %zu)", fn, (long)labels[i], i, cols);
-    const loss_job j = {kernels_active(), 1, cols, logits, NULL, ldl, 0, ldg, labels, grad_scale,
-                        grad};
+    const loss_job j = {kernels_active(), 1,          cols, logits, NULL, ldl, 0, ldg,
+                        labels,           grad_scale, grad};
     run_loss(&j, rows, row_loss, mean);
     return NERVE_OK;
 }

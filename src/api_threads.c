@@ -8,12 +8,14 @@
 
 #include "error.h"
 
-static atomic_int lib_threads;                  /* 0: OpenMP's default */
-static atomic_size_t grain_scale = 1024;        /* tests only: api_set_grain_scale */
+static atomic_int lib_threads;           /* 0: OpenMP's default */
+static atomic_size_t grain_scale = 1024; /* tests only: api_set_grain_scale */
 
 nerve_status nerve_set_num_threads(int nthreads) {
-    CHECK_ARG(nthreads >= 0, "nerve_set_num_threads: %d threads (expected >= 1, or 0 for OpenMP's "
-              "default)", nthreads);
+    CHECK_ARG(nthreads >= 0,
+              "nerve_set_num_threads: %d threads (expected >= 1, or 0 for OpenMP's "
+              "default)",
+              nthreads);
     atomic_store(&lib_threads, nthreads);
     return NERVE_OK;
 }
@@ -56,7 +58,7 @@ nerve_status api_check_matrix(const char *fn, const char *name, const void *p, s
     if (rows == 0 || cols == 0) return NERVE_OK;
     CHECK_ARG(p != NULL, "%s: %s is NULL", fn, name);
     const size_t lim = SIZE_MAX / sizeof(float);
-    CHECK_ARG(rows - 1 <= (lim - cols) / ld,
+    CHECK_ARG(cols <= lim && rows - 1 <= (lim - cols) / ld,
               "%s: %s of %zu rows x %zu (leading dimension %zu) overflows the address space", fn,
               name, rows, cols, ld);
     return NERVE_OK;
@@ -65,8 +67,8 @@ nerve_status api_check_matrix(const char *fn, const char *name, const void *p, s
 nerve_status api_check_vector(const char *fn, const char *name, const void *p, size_t n) {
     if (n == 0) return NERVE_OK;
     CHECK_ARG(p != NULL, "%s: %s is NULL", fn, name);
-    CHECK_ARG(n <= SIZE_MAX / sizeof(float), "%s: %s of %zu floats overflows the address space",
-              fn, name, n);
+    CHECK_ARG(n <= SIZE_MAX / sizeof(float), "%s: %s of %zu floats overflows the address space", fn,
+              name, n);
     return NERVE_OK;
 }
 
