@@ -37,7 +37,7 @@
 
 namespace {
 
-constexpr size_t kN = 65536;  // floats per array, as bench_eltwise.cc: in L2
+constexpr size_t kN = 65536; // floats per array, as bench_eltwise.cc: in L2
 
 #define API_ACT_NAME_(E, name) #name,
 const char *const kActs[NERVE_ACT_COUNT] = {NERVE_ACT_LIST(API_ACT_NAME_)};
@@ -90,7 +90,10 @@ struct Setup {
     Setup &operator=(const Setup &) = delete;
 };
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+double now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
 
 // Counters for an elementwise call (items elements, bytes_per_item bytes of
 // its interface each): items/bytes per second from the benchmark loop, and,
@@ -128,7 +131,7 @@ void bm_act_fwd(benchmark::State &st, nerve_isa isa, nerve_act act) {
     const Setup su(st, isa, 1);
     if (!su.ok) return;
     Arr x(kN, 0, 1, -4, 4), y(kN, 3, 2, 0, 1);
-        auto op = [&] { ok(st, nerve_act_forward(act, kN, x.p, y.p)); };
+    auto op = [&] { ok(st, nerve_act_forward(act, kN, x.p, y.p)); };
     for (auto _ : st) op();
     finish(st, kN, 8, op, kN);
 }
@@ -138,7 +141,7 @@ void bm_act_bwd(benchmark::State &st, nerve_isa isa, nerve_act act) {
     if (!su.ok) return;
     Arr x(kN, 0, 1, -4, 4), y(kN, 1, 2, 0, 1), dy(kN, 2, 3, -1, 1), dx(kN, 3, 4, 0, 1);
     nerve_act_forward(act, kN, x.p, y.p);
-        auto op = [&] { ok(st, nerve_act_backward(act, kN, x.p, y.p, dy.p, dx.p)); };
+    auto op = [&] { ok(st, nerve_act_backward(act, kN, x.p, y.p, dy.p, dx.p)); };
     for (auto _ : st) op();
     finish(st, kN, 16, op, kN);
 }
@@ -148,7 +151,7 @@ void bm_softmax(benchmark::State &st, nerve_isa isa) {
     if (!su.ok) return;
     const size_t rows = 256, cols = 256;
     Arr x(kN, 0, 1, -4, 4), y(kN, 3, 2, 0, 1);
-        auto op = [&] { ok(st, nerve_softmax(rows, cols, x.p, cols, y.p, cols)); };
+    auto op = [&] { ok(st, nerve_softmax(rows, cols, x.p, cols, y.p, cols)); };
     for (auto _ : st) op();
     finish(st, kN, 8, op, kN);
 }
@@ -161,11 +164,13 @@ void bm_loss(benchmark::State &st, nerve_isa isa, bool xent) {
     std::vector<int32_t> lab(rows);
     for (size_t i = 0; i < rows; i++) lab[i] = static_cast<int32_t>(i % cols);
     float mean;
-        auto op = [&] {
+    auto op = [&] {
         if (xent)
-            ok(st, nerve_loss_xent(rows, cols, o.p, cols, lab.data(), 1.0f / rows, g.p, cols, rl.p, &mean));
+            ok(st, nerve_loss_xent(rows, cols, o.p, cols, lab.data(), 1.0f / rows, g.p, cols, rl.p,
+                                   &mean));
         else
-            ok(st, nerve_loss_mse(rows, cols, o.p, cols, t.p, cols, 2.0f / n, g.p, cols, rl.p, &mean));
+            ok(st,
+               nerve_loss_mse(rows, cols, o.p, cols, t.p, cols, 2.0f / n, g.p, cols, rl.p, &mean));
         benchmark::DoNotOptimize(mean);
     };
     for (auto _ : st) op();
@@ -180,7 +185,7 @@ void bm_optim(benchmark::State &st, nerve_isa isa, int kind) {
     const nerve_sgd_params sp = {0.01f, 0.9f, 0.0f, 0.0f, kind == 1};
     const nerve_adam_params ap = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f};
     uint64_t step = 1;
-        auto op = [&] {
+    auto op = [&] {
         if (kind <= 1) ok(st, nerve_sgd_update(kN, w.p, g.p, m.p, &sp, step));
         if (kind == 2) ok(st, nerve_adam_update(kN, w.p, g.p, m.p, v.p, &ap, step));
         if (kind == 3) ok(st, nerve_adamw_update(kN, w.p, g.p, m.p, v.p, &ap, step));
@@ -196,7 +201,7 @@ void bm_blas1(benchmark::State &st, nerve_isa isa, int kind) {
     if (!su.ok) return;
     Arr x(kN, 0, 1, -1, 1), y(kN, 1, 2, -1, 1);
     float r = 0;
-        auto op = [&] {
+    auto op = [&] {
         if (kind == 0) ok(st, nerve_sum(kN, x.p, &r));
         if (kind == 1) ok(st, nerve_dot(kN, x.p, y.p, &r));
         if (kind == 2) ok(st, nerve_axpby(kN, 0.5f, x.p, 0.5f, y.p));
@@ -215,9 +220,9 @@ struct Shape {
 
 // GFLOPS from the benchmark loop, and best_GFLOPS from the best of 48 to 192
 // more calls (robust on a loaded machine).
-template <class F>
-void set_flops(benchmark::State &st, double flops, F op) {
-    st.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+template <class F> void set_flops(benchmark::State &st, double flops, F op) {
+    st.counters["GFLOPS"] =
+        benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
     double best = 1e30;
     const double start = now();
     for (int r = 0; r < 4 * kReps && (r < kReps || now() - start < 0.3); r++) {
@@ -238,7 +243,9 @@ void bm_linear_fwd(benchmark::State &st, nerve_isa isa, Shape s, int threads) {
         benchmark::ClobberMemory();
     };
     for (auto _ : st) op();
-    set_flops(st, 2.0 * static_cast<double>(s.n) * static_cast<double>(s.in) * static_cast<double>(s.out), op);
+    set_flops(
+        st, 2.0 * static_cast<double>(s.n) * static_cast<double>(s.in) * static_cast<double>(s.out),
+        op);
 }
 
 // dW, db and dX with the previous layer's ReLU derivative fused
@@ -249,12 +256,14 @@ void bm_linear_bwd(benchmark::State &st, nerve_isa isa, Shape s, int threads) {
         dw(s.out * s.in, 3, 4, 0, 1), db(s.out, 4, 5, 0, 1), dx(s.n * s.in, 5, 6, 0, 1),
         pz(s.n * s.in, 6, 7, -1, 1);
     auto op = [&] {
-        ok(st, nerve_linear_backward(s.n, s.in, s.out, x.p, w.p, dz.p, dw.p, db.p, 0, NERVE_ACT_RELU, pz.p,
-                                     x.p, dx.p));
+        ok(st, nerve_linear_backward(s.n, s.in, s.out, x.p, w.p, dz.p, dw.p, db.p, 0,
+                                     NERVE_ACT_RELU, pz.p, x.p, dx.p));
         benchmark::ClobberMemory();
     };
     for (auto _ : st) op();
-    set_flops(st, 4.0 * static_cast<double>(s.n) * static_cast<double>(s.in) * static_cast<double>(s.out), op);
+    set_flops(
+        st, 4.0 * static_cast<double>(s.n) * static_cast<double>(s.in) * static_cast<double>(s.out),
+        op);
 }
 
 #ifdef NERVE_BENCH_HAVE_ONEDNN
@@ -269,7 +278,7 @@ void bm_dnnl_linear_fwd(benchmark::State &st, Shape s, int threads, bool any_wei
         int t;
         ~Restore() { omp_set_num_threads(t); }
     } restore{omp_get_max_threads()};
-    omp_set_num_threads(threads);  // oneDNN's OpenMP team
+    omp_set_num_threads(threads); // oneDNN's OpenMP team
     engine eng(engine::kind::cpu, 0);
     stream strm(eng);
     const memory::dim N = static_cast<memory::dim>(s.n), I = static_cast<memory::dim>(s.in),
@@ -282,7 +291,8 @@ void bm_dnnl_linear_fwd(benchmark::State &st, Shape s, int threads, bool any_wei
     attr.set_post_ops(po);
     const memory::desc w_req = any_weights ? memory::desc({O, I}, dt::f32, tag::any) : w_plain;
     auto pd = inner_product_forward::primitive_desc(
-        inner_product_forward::desc(prop_kind::forward_inference, src_md, w_req, b_md, dst_md), attr, eng);
+        inner_product_forward::desc(prop_kind::forward_inference, src_md, w_req, b_md, dst_md),
+        attr, eng);
     Arr x(s.n * s.in, 0, 1, 0, 1), w(s.out * s.in, 1, 2, -0.1f, 0.1f), b(s.out, 2, 3, -0.1f, 0.1f),
         y(s.n * s.out, 4, 5, 0, 1);
     memory src(src_md, eng, x.p), wp(w_plain, eng, w.p), bm(b_md, eng, b.p), dst(dst_md, eng, y.p);
@@ -291,11 +301,16 @@ void bm_dnnl_linear_fwd(benchmark::State &st, Shape s, int threads, bool any_wei
     strm.wait();
     inner_product_forward fwd(pd);
     auto op = [&] {
-        fwd.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wk}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, dst}});
+        fwd.execute(strm, {{DNNL_ARG_SRC, src},
+                           {DNNL_ARG_WEIGHTS, wk},
+                           {DNNL_ARG_BIAS, bm},
+                           {DNNL_ARG_DST, dst}});
         strm.wait();
     };
     for (auto _ : st) op();
-    set_flops(st, 2.0 * static_cast<double>(s.n) * static_cast<double>(s.in) * static_cast<double>(s.out), op);
+    set_flops(
+        st, 2.0 * static_cast<double>(s.n) * static_cast<double>(s.in) * static_cast<double>(s.out),
+        op);
     st.SetLabel(pd.impl_info_str());
 }
 #endif
@@ -306,7 +321,7 @@ void bm_dnnl_linear_fwd(benchmark::State &st, Shape s, int threads, bool any_wei
 struct DnnlEltwise {
     nerve_act act;
     dnnl::algorithm alg;
-    float alpha;  // relu's negative slope, elu's alpha, swish's beta
+    float alpha; // relu's negative slope, elu's alpha, swish's beta
 };
 const DnnlEltwise kDnnl[] = {
     {NERVE_ACT_SIGMOID, dnnl::algorithm::eltwise_logistic, 0.0f},
@@ -323,19 +338,22 @@ void bm_dnnl_eltwise(benchmark::State &st, DnnlEltwise a, bool backward) {
     using namespace dnnl;
     engine eng(engine::kind::cpu, 0);
     stream strm(eng);
-    const memory::desc md({static_cast<memory::dim>(kN)}, memory::data_type::f32, memory::format_tag::a);
+    const memory::desc md({static_cast<memory::dim>(kN)}, memory::data_type::f32,
+                          memory::format_tag::a);
     Arr x(kN, 0, 1, -4, 4), y(kN, 1, 2, 0, 1), dy(kN, 2, 3, -1, 1), dx(kN, 3, 4, 0, 1);
-    eltwise_forward::primitive_desc fpd(eltwise_forward::desc(prop_kind::forward_training, a.alg, md, a.alpha, 0.0f),
-                                        eng);
+    eltwise_forward::primitive_desc fpd(
+        eltwise_forward::desc(prop_kind::forward_training, a.alg, md, a.alpha, 0.0f), eng);
     eltwise_forward fwd(fpd);
     memory src(md, eng, x.p), dst(md, eng, y.p), ddst(md, eng, dy.p), dsrc(md, eng, dx.p);
     fwd.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
     strm.wait();
-    eltwise_backward::primitive_desc bpd(eltwise_backward::desc(a.alg, md, md, a.alpha, 0.0f), eng, fpd);
+    eltwise_backward::primitive_desc bpd(eltwise_backward::desc(a.alg, md, md, a.alpha, 0.0f), eng,
+                                         fpd);
     eltwise_backward bwd(bpd);
     auto op = [&] {
         if (backward)
-            bwd.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}});
+            bwd.execute(
+                strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}});
         else
             fwd.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
         strm.wait();
@@ -353,45 +371,59 @@ int register_all() {
         const std::string is = std::string("/") + nerve_isa_name(isa);
         for (int a = 0; a < NERVE_ACT_COUNT; a++) {
             const nerve_act act = static_cast<nerve_act>(a);
-            benchmark::RegisterBenchmark((std::string("api/act_fwd/") + kActs[a] + is).c_str(), bm_act_fwd, isa, act);
-            benchmark::RegisterBenchmark((std::string("api/act_bwd/") + kActs[a] + is).c_str(), bm_act_bwd, isa, act);
+            benchmark::RegisterBenchmark((std::string("api/act_fwd/") + kActs[a] + is).c_str(),
+                                         bm_act_fwd, isa, act);
+            benchmark::RegisterBenchmark((std::string("api/act_bwd/") + kActs[a] + is).c_str(),
+                                         bm_act_bwd, isa, act);
         }
         benchmark::RegisterBenchmark(("api/softmax/256x256" + is).c_str(), bm_softmax, isa);
 #ifdef NERVE_BENCH_HAVE_ONEDNN
         if (isa == nerve_isa_best())
             for (const DnnlEltwise &a : kDnnl) {
-                benchmark::RegisterBenchmark((std::string("api/act_fwd/") + kActs[a.act] + "/onednn").c_str(),
-                                             bm_dnnl_eltwise, a, false);
-                benchmark::RegisterBenchmark((std::string("api/act_bwd/") + kActs[a.act] + "/onednn").c_str(),
-                                             bm_dnnl_eltwise, a, true);
+                benchmark::RegisterBenchmark(
+                    (std::string("api/act_fwd/") + kActs[a.act] + "/onednn").c_str(),
+                    bm_dnnl_eltwise, a, false);
+                benchmark::RegisterBenchmark(
+                    (std::string("api/act_bwd/") + kActs[a.act] + "/onednn").c_str(),
+                    bm_dnnl_eltwise, a, true);
             }
 #endif
         benchmark::RegisterBenchmark(("api/loss_mse/6553x10" + is).c_str(), bm_loss, isa, false);
         benchmark::RegisterBenchmark(("api/loss_xent/6553x10" + is).c_str(), bm_loss, isa, true);
         const char *const opt[] = {"sgd_momentum", "sgd_nesterov", "adam", "adamw"};
         for (int k = 0; k < 4; k++)
-            benchmark::RegisterBenchmark((std::string("api/") + opt[k] + is).c_str(), bm_optim, isa, k);
+            benchmark::RegisterBenchmark((std::string("api/") + opt[k] + is).c_str(), bm_optim, isa,
+                                         k);
         const char *const b1[] = {"sum", "dot", "axpby", "colsum"};
         for (int k = 0; k < 4; k++)
-            benchmark::RegisterBenchmark((std::string("api/") + b1[k] + is).c_str(), bm_blas1, isa, k);
+            benchmark::RegisterBenchmark((std::string("api/") + b1[k] + is).c_str(), bm_blas1, isa,
+                                         k);
     }
     // The layers of the 784-256-128-10 network at batch 256, 32 and 1.
-    const Shape shapes[] = {{256, 784, 256}, {256, 256, 128}, {256, 128, 10}, {32, 784, 256}, {1, 784, 256}};
+    const Shape shapes[] = {
+        {256, 784, 256}, {256, 256, 128}, {256, 128, 10}, {32, 784, 256}, {1, 784, 256}};
     const nerve_isa best = nerve_isa_best();
     for (const Shape &s : shapes)
         for (int t = 1; t <= 2; t++) {
-            const std::string name = std::to_string(s.n) + "x" + std::to_string(s.in) + "x" + std::to_string(s.out) +
-                                     "/" + nerve_isa_name(best) + "/" + std::to_string(t) + "t";
-            benchmark::RegisterBenchmark(("api/linear_fwd/" + name).c_str(), bm_linear_fwd, best, s, t)->UseRealTime();
-            benchmark::RegisterBenchmark(("api/linear_bwd/" + name).c_str(), bm_linear_bwd, best, s, t)->UseRealTime();
-#ifdef NERVE_BENCH_HAVE_ONEDNN
-            const std::string dn =
-                std::to_string(s.n) + "x" + std::to_string(s.in) + "x" + std::to_string(s.out) + "/onednn";
-            benchmark::RegisterBenchmark(("api/linear_fwd/" + dn + "/" + std::to_string(t) + "t").c_str(),
-                                         bm_dnnl_linear_fwd, s, t, false)
+            const std::string name = std::to_string(s.n) + "x" + std::to_string(s.in) + "x" +
+                                     std::to_string(s.out) + "/" + nerve_isa_name(best) + "/" +
+                                     std::to_string(t) + "t";
+            benchmark::RegisterBenchmark(("api/linear_fwd/" + name).c_str(), bm_linear_fwd, best, s,
+                                         t)
                 ->UseRealTime();
-            benchmark::RegisterBenchmark(("api/linear_fwd/" + dn + "_blocked/" + std::to_string(t) + "t").c_str(),
-                                         bm_dnnl_linear_fwd, s, t, true)
+            benchmark::RegisterBenchmark(("api/linear_bwd/" + name).c_str(), bm_linear_bwd, best, s,
+                                         t)
+                ->UseRealTime();
+#ifdef NERVE_BENCH_HAVE_ONEDNN
+            const std::string dn = std::to_string(s.n) + "x" + std::to_string(s.in) + "x" +
+                                   std::to_string(s.out) + "/onednn";
+            benchmark::RegisterBenchmark(
+                ("api/linear_fwd/" + dn + "/" + std::to_string(t) + "t").c_str(),
+                bm_dnnl_linear_fwd, s, t, false)
+                ->UseRealTime();
+            benchmark::RegisterBenchmark(
+                ("api/linear_fwd/" + dn + "_blocked/" + std::to_string(t) + "t").c_str(),
+                bm_dnnl_linear_fwd, s, t, true)
                 ->UseRealTime();
 #endif
         }
@@ -400,4 +432,4 @@ int register_all() {
 
 const int registered = register_all();
 
-}  // namespace
+} // namespace

@@ -563,6 +563,34 @@ Test(api, bit_identical_across_isas_and_threads, .timeout = 300) {
     free(got.v);
 }
 
+/* nerve_sum / nerve_dot follow the order kernels.h states: one table call up
+ * to NERVE_REDUCE_BLOCK elements, else the block sums added in block order. */
+Test(api, reduce_order) {
+    const size_t n = 5 * NERVE_REDUCE_BLOCK + 123, B = NERVE_REDUCE_BLOCK;
+    float *x = test_alloc(n, 1), *y = test_alloc(n, 2);
+    test_fill(x, n, 81, -1.0f, 1.0f);
+    test_fill(y, n, 82, -1.0f, 1.0f);
+    const kernels *kt = kernels_for(nerve_isa_best());
+    use_isa(nerve_isa_best());
+    api_set_grain_scale(1);
+    OK(nerve_set_num_threads(3));
+    float got, want;
+    OK(nerve_dot(B, x, y, &got));
+    want = kt->dot(B, x, y);
+    cr_assert_eq(memcmp(&got, &want, 4), 0, "one block: the table's dot");
+    want = kt->dot(B, x, y);
+    for (size_t b = B; b < n; b += B) want += kt->dot(n - b < B ? n - b : B, x + b, y + b);
+    OK(nerve_dot(n, x, y, &got));
+    cr_assert_eq(memcmp(&got, &want, 4), 0, "dot: block sums in order (%.9g vs %.9g)", (double)got,
+                 (double)want);
+    want = kt->sum(B, x);
+    for (size_t b = B; b < n; b += B) want += kt->sum(n - b < B ? n - b : B, x + b);
+    OK(nerve_sum(n, x, &got));
+    cr_assert_eq(memcmp(&got, &want, 4), 0, "sum: block sums in order");
+    OK(nerve_set_num_threads(0));
+    test_free(x), test_free(y);
+}
+
 Test(api, thread_count) {
     OK(nerve_set_num_threads(3));
     cr_assert_eq(nerve_get_num_threads(), 3);

@@ -32,9 +32,9 @@
  * from inside the caller's own OpenMP parallel region runs entirely on the
  * calling thread (no nested teams, no oversubscription), so a framework can
  * call the kernels from its own worker threads. Small calls stay on one
- * thread. The kernels keep no state between calls except one reusable GEMM
- * packing buffer per calling thread; concurrent calls on different data are
- * safe. */
+ * thread. The kernels keep no state between calls except per-thread caches
+ * (one reusable GEMM packing buffer, Adam's last beta^step) that never change
+ * a result; concurrent calls on different data are safe. */
 #ifndef NERVE_KERNELS_H
 #define NERVE_KERNELS_H
 
