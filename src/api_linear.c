@@ -158,6 +158,17 @@ nerve_status nerve_linear_backward(size_t n, size_t in, size_t out, const float 
         if (!accumulate && db && out) memset(db, 0, out * sizeof(float));
         return NERVE_OK;
     }
+    if (out == 0) {
+        /* dX = dZ W is a sum over no terms: 0, then the derivative, as the
+         * GEMM driver does for k == 0 (w and dz may be NULL here) */
+        if (dx && in) {
+            const kernels *kt0 = kernels_active();
+            memset(dx, 0, n * in * sizeof(float));
+            if (prev_act != NERVE_ACT_IDENTITY)
+                kt0->act_bwd[prev_act](n * in, prev_z, prev_y, dx, dx);
+        }
+        return NERVE_OK;
+    }
     if (!dx || in == 0) dx = NULL;
     if (!dw || in == 0 || out == 0) dw = NULL;
     if (!db || out == 0) db = NULL;

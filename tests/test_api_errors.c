@@ -202,6 +202,19 @@ Test(api_errors, linear) {
     cr_assert_eq(nerve_linear_backward(2, 4, 3, NULL, NULL, x, NULL, NULL, 0, NERVE_ACT_RELU, NULL,
                                        NULL, NULL),
                  NERVE_OK);
+    /* empty matrices need no pointers: out == 0 gives dX = act'(0) * 0 = 0 */
+    float dx[8], pz[8] = {1, -1, 2, -2, 3, -3, 4, -4};
+    memset(dx, 0xff, sizeof dx);
+    cr_assert_eq(
+        nerve_linear_backward(2, 4, 0, x, NULL, NULL, NULL, NULL, 0, NERVE_ACT_RELU, pz, pz, dx),
+        NERVE_OK, "%s", nerve_last_error());
+    for (int i = 0; i < 8; i++) cr_assert_eq(dx[i], 0.0f);
+    cr_assert_eq(nerve_linear_forward(2, 0, 3, NULL, NULL, in, NERVE_ACT_RELU, NULL, out),
+                 NERVE_OK);
+    cr_assert(out[0] == 1 && out[1] == 2 && out[2] == 3 && out[3] == 1,
+              "y = relu(b) with no inputs");
+    cr_assert_eq(nerve_linear_forward(0, 4, 3, NULL, w, NULL, NERVE_ACT_RELU, NULL, NULL),
+                 NERVE_OK);
 }
 
 Test(api_errors, blas1) {
