@@ -37,8 +37,10 @@ namespace {
 
 constexpr size_t kN = 65536;  // floats per array: 256 KiB, fits L2 with its peers
 
-const char *const kActNames[ACT_COUNT] = {"identity", "sigmoid", "tanh",  "relu",    "leaky_relu",
-                                          "elu",      "gelu",    "silu", "softplus"};
+// Names from the activation list (kernels.h), in ACT_* order.
+#define ACT_NAME_(E, name) #name,
+const char *const kActNames[ACT_COUNT] = {NERVE_ACT_LIST(ACT_NAME_)};
+#undef ACT_NAME_
 
 // A float array at a fixed offset from a 4 KiB boundary: slot s starts
 // s * 576 bytes (9 cache lines) past it. Every array of one benchmark gets its

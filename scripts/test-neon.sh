@@ -96,4 +96,15 @@ if [ "$got" != "$want" ]; then
   die "weights trained on AArch64 (crc32 $got) differ from x86-64 (crc32 $want)"
 fi
 note "AArch64 (NEON, qemu) trained weights: crc32 $got, identical to x86-64"
+
+# ---- 6. the public kernel API on NEON: examples/backend_mlp.c ------------
+# A trainer written with kernels.h alone must match nerve_net bit for bit.
+mlp=$arm/backend_mlp
+aarch64-linux-gnu-gcc -O2 -std=c11 -I"$root/include" "$root/examples/backend_mlp.c" \
+  "$arm/libnerve.a" -static -fopenmp -lz -lm -o "$mlp" 2>/dev/null ||
+  die "cannot build examples/backend_mlp.c for AArch64"
+for isa in neon scalar; do
+  OMP_NUM_THREADS=2 NERVE_MAX_ISA=$isa timeout "$limit" qemu-aarch64 "$mlp" ||
+    die "examples/backend_mlp.c differs from nerve_net on AArch64 ($isa)"
+done
 note "passed"

@@ -13,20 +13,25 @@
 #include <stdint.h>
 
 #include "nerve/cpu.h"
+#include "nerve/kernels.h"
 
-/* Activation ids, in the order of the public nerve_act enum (net.h). */
+/* Activation ids ACT_<ENUM>, generated from the public list
+ * (NERVE_ACT_LIST, kernels.h) and tied to NERVE_ACT_<ENUM> below. */
 enum {
-    ACT_IDENTITY,
-    ACT_SIGMOID,
-    ACT_TANH,
-    ACT_RELU,
-    ACT_LEAKY_RELU,
-    ACT_ELU,
-    ACT_GELU,
-    ACT_SILU,
-    ACT_SOFTPLUS,
-    ACT_COUNT
+#define ACT_ENUM_(E, name) ACT_##E,
+    NERVE_ACT_LIST(ACT_ENUM_)
+#undef ACT_ENUM_
+        ACT_COUNT
 };
+#ifdef __cplusplus /* the benchmarks include this header from C++ */
+#define TABLE_STATIC_ASSERT static_assert
+#else
+#define TABLE_STATIC_ASSERT _Static_assert
+#endif
+#define ACT_TIE_(E, name) TABLE_STATIC_ASSERT((int)ACT_##E == (int)NERVE_ACT_##E, "ACT_" #E);
+NERVE_ACT_LIST(ACT_TIE_)
+#undef ACT_TIE_
+TABLE_STATIC_ASSERT((int)ACT_COUNT == (int)NERVE_ACT_COUNT, "ACT_COUNT");
 
 /* ---- GEMM micro-kernel (BLIS-style) -----------------------------------
  * Computes one MR x NR tile of C from packed panels:

@@ -32,6 +32,7 @@
 
 #include <omp.h>
 
+#include "api.h"
 #include "error.h"
 #include "gemm_pack.h"
 #include "nerve/kernels.h"
@@ -64,8 +65,7 @@ int gemm_threads(size_t m, size_t n, size_t k) {
      * more than it saves. */
     double flops = 2.0 * (double)m * (double)n * (double)k;
     if (flops < 2.0e6) return 1;
-    int nt = omp_get_max_threads();
-    return nt < 1 ? 1 : nt;
+    return lib_max_threads(); /* nerve_set_num_threads, else OpenMP's default */
 }
 
 /* ---- partition --------------------------------------------------------- */
@@ -293,7 +293,7 @@ static _Thread_local size_t tl_cap;
 static void ws_destroy(void *p) { free(p); }
 static void ws_key_init(void) { ws_key_ok = pthread_key_create(&ws_key, ws_destroy) == 0; }
 
-static float *thread_workspace(size_t floats) {
+float *gemm_tls_workspace(size_t floats) {
     if (floats <= tl_cap && tl_ws) return tl_ws;
     pthread_once(&ws_once, ws_key_init);
     if (floats > SIZE_MAX / sizeof(float) - 64) return NULL;
@@ -377,7 +377,7 @@ nerve_status nerve_sgemm(nerve_transpose ta, nerve_transpose tb, size_t m, size_
                   "%s: m*n overflows", fn);
         tmp_floats = round_up(m * n, ALIGN_FLOATS);
     }
-    float *ws = thread_workspace(ws_floats + tmp_floats);
+    float *ws = gemm_tls_workspace(ws_floats + tmp_floats);
     if (!ws)
         return error_set(NERVE_ENOMEM, "%s: cannot allocate workspace for %zu x %zu x %zu", fn, m,
                          n, k);

@@ -67,4 +67,9 @@ void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, f
  * called inside a parallel region or when the product is small). */
 int gemm_threads(size_t m, size_t n, size_t k);
 
+/* The calling thread's cached workspace of at least `floats` floats,
+ * 64-byte aligned, reused by later calls on that thread (freed at thread
+ * exit); NULL when out of memory. For the public entry points. */
+float *gemm_tls_workspace(size_t floats);
+
 #endif

@@ -10,8 +10,9 @@
 #include "net_plan.h"
 #include "rng.h"
 
-static const char *const act_names[NERVE_ACT_COUNT] = {
-    "identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus"};
+#define ACT_NAME_(E, name) [NERVE_ACT_##E] = #name,
+static const char *const act_names[NERVE_ACT_COUNT] = {NERVE_ACT_LIST(ACT_NAME_)};
+#undef ACT_NAME_
 static const char *const loss_names[NERVE_LOSS_COUNT] = {"mse", "xent"};
 
 const char *nerve_act_name(nerve_act act) {

@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <stdlib.h>
 
+#include "api.h"
 #include "error.h"
 #include "gemm.h"
 
@@ -36,7 +37,7 @@ int net_threads(const nerve_net *net, size_t rows, int training) {
         fwd += 2.0 * (double)rows * (double)net->sizes[l] * (double)net->sizes[l + 1];
     /* backward is about twice the forward; the update is per parameter */
     const double work = training ? 3.0 * fwd + UPDATE_FLOPS_PER_PARAM * (double)net->n_params : fwd;
-    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    int nt = omp_in_parallel() ? 1 : lib_max_threads(); /* nerve_set_num_threads */
     if (flops_per_thread > 0) {
         const double useful = 1.0 + work / flops_per_thread;
         if ((double)nt > useful) nt = (int)useful;

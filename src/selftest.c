@@ -469,22 +469,16 @@ static int check_act_bwd(int act, const kernels *ref, const kernels *kt, char *m
     return ok;
 }
 
-#define ACT_CHECKS(id, name)                                                                       \
+/* check_fwd_<name> and check_bwd_<name> for every entry of the activation
+ * list (kernels.h, NERVE_ACT_LIST). */
+#define ACT_CHECKS(E, name)                                                                        \
     static int check_fwd_##name(const kernels *ref, const kernels *kt, char *msg, size_t cap) {    \
-        return check_act_fwd(id, ref, kt, msg, cap);                                               \
+        return check_act_fwd(ACT_##E, ref, kt, msg, cap);                                          \
     }                                                                                              \
     static int check_bwd_##name(const kernels *ref, const kernels *kt, char *msg, size_t cap) {    \
-        return check_act_bwd(id, ref, kt, msg, cap);                                               \
+        return check_act_bwd(ACT_##E, ref, kt, msg, cap);                                          \
     }
-ACT_CHECKS(ACT_IDENTITY, identity)
-ACT_CHECKS(ACT_SIGMOID, sigmoid)
-ACT_CHECKS(ACT_TANH, tanh)
-ACT_CHECKS(ACT_RELU, relu)
-ACT_CHECKS(ACT_LEAKY_RELU, leaky_relu)
-ACT_CHECKS(ACT_ELU, elu)
-ACT_CHECKS(ACT_GELU, gelu)
-ACT_CHECKS(ACT_SILU, silu)
-ACT_CHECKS(ACT_SOFTPLUS, softplus)
+NERVE_ACT_LIST(ACT_CHECKS)
 
 /* ---- softmax and losses ------------------------------------------------------ */
 
@@ -862,24 +856,11 @@ static const struct {
     {"gemm_chain", check_gemm_chain},
     {"gemv_n", check_gemv_n},
     {"gemv_t", check_gemv_t},
-    {"act_fwd.identity", check_fwd_identity},
-    {"act_fwd.sigmoid", check_fwd_sigmoid},
-    {"act_fwd.tanh", check_fwd_tanh},
-    {"act_fwd.relu", check_fwd_relu},
-    {"act_fwd.leaky_relu", check_fwd_leaky_relu},
-    {"act_fwd.elu", check_fwd_elu},
-    {"act_fwd.gelu", check_fwd_gelu},
-    {"act_fwd.silu", check_fwd_silu},
-    {"act_fwd.softplus", check_fwd_softplus},
-    {"act_bwd.identity", check_bwd_identity},
-    {"act_bwd.sigmoid", check_bwd_sigmoid},
-    {"act_bwd.tanh", check_bwd_tanh},
-    {"act_bwd.relu", check_bwd_relu},
-    {"act_bwd.leaky_relu", check_bwd_leaky_relu},
-    {"act_bwd.elu", check_bwd_elu},
-    {"act_bwd.gelu", check_bwd_gelu},
-    {"act_bwd.silu", check_bwd_silu},
-    {"act_bwd.softplus", check_bwd_softplus},
+#define ACT_FWD_ENTRY(E, name) {"act_fwd." #name, check_fwd_##name},
+#define ACT_BWD_ENTRY(E, name) {"act_bwd." #name, check_bwd_##name},
+    NERVE_ACT_LIST(ACT_FWD_ENTRY) NERVE_ACT_LIST(ACT_BWD_ENTRY)
+#undef ACT_FWD_ENTRY
+#undef ACT_BWD_ENTRY
     {"softmax", check_softmax},
     {"loss_mse", check_loss_mse},
     {"loss_xent", check_loss_xent},

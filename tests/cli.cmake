@@ -37,3 +37,22 @@ target_link_libraries(api_example PRIVATE nerve_static)
 nerve_target_warnings(api_example)
 add_test(NAME example_api COMMAND api_example ${CMAKE_CURRENT_BINARY_DIR}/api_example.nrv)
 set_tests_properties(example_api PROPERTIES TIMEOUT 300 LABELS cli)
+
+# examples/backend_mlp.c: an MLP trained with the kernel API alone must match
+# nerve_net bit for bit; run on the best table and capped to scalar, on one
+# and on three threads (the matching does not depend on either).
+add_executable(backend_mlp ${PROJECT_SOURCE_DIR}/examples/backend_mlp.c)
+target_link_libraries(backend_mlp PRIVATE nerve_static)
+nerve_target_warnings(backend_mlp)
+foreach(cfg best:1 best:3 scalar:2 avx2:2)
+  string(REPLACE ":" ";" parts ${cfg})
+  list(GET parts 0 isa)
+  list(GET parts 1 threads)
+  set(env OMP_NUM_THREADS=${threads})
+  if(NOT isa STREQUAL "best")
+    list(APPEND env NERVE_MAX_ISA=${isa})
+  endif()
+  add_test(NAME example_backend_mlp_${isa}_${threads}t COMMAND backend_mlp)
+  set_tests_properties(example_backend_mlp_${isa}_${threads}t PROPERTIES TIMEOUT 300 LABELS cli
+                       ENVIRONMENT "${env}")
+endforeach()

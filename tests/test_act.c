@@ -151,8 +151,9 @@ static int within(float got, double ref, double mag, float x, stats *st) {
     return u <= ULP_BOUND || rel <= REL_BOUND;
 }
 
-static const char *const act_name[ACT_COUNT] = {
-    "identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu", "silu", "softplus"};
+#define ACT_NAME_(E, name) #name,
+static const char *const act_name[ACT_COUNT] = {NERVE_ACT_LIST(ACT_NAME_)};
+#undef ACT_NAME_
 
 ParameterizedTestParameters(act, sweep_matches_reference) {
     static nerve_isa isas[NERVE_ISA_COUNT];

@@ -17,23 +17,13 @@
 #include <stdint.h>
 
 #include "nerve/errors.h"
+#include "nerve/kernels.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef enum nerve_act {
-    NERVE_ACT_IDENTITY = 0,
-    NERVE_ACT_SIGMOID,
-    NERVE_ACT_TANH,
-    NERVE_ACT_RELU,
-    NERVE_ACT_LEAKY_RELU, /* slope 0.01 */
-    NERVE_ACT_ELU,        /* alpha 1 */
-    NERVE_ACT_GELU,       /* exact erf form */
-    NERVE_ACT_SILU,
-    NERVE_ACT_SOFTPLUS,
-    NERVE_ACT_COUNT
-} nerve_act;
+/* nerve_act (the activations) is defined in kernels.h, from NERVE_ACT_LIST. */
 
 typedef enum nerve_loss {
     NERVE_LOSS_MSE = 0, /* mean over batch and outputs of (out - y)^2 */

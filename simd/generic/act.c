@@ -153,21 +153,11 @@ static inline vf softplus_b(vf x, vf y, vf dy) {
     return vf_mul(dy, keep_nan(x, d));
 }
 
-DEFINE_FWD(identity, identity_f)
-DEFINE_BWD(identity, identity_b)
-DEFINE_FWD(sigmoid, vx_sigmoid)
-DEFINE_BWD(sigmoid, sigmoid_b)
-DEFINE_FWD(tanh, vx_tanh)
-DEFINE_BWD(tanh, tanh_b)
-DEFINE_FWD(relu, relu_f)
-DEFINE_BWD(relu, relu_b)
-DEFINE_FWD(leaky_relu, leaky_relu_f)
-DEFINE_BWD(leaky_relu, leaky_relu_b)
-DEFINE_FWD(elu, elu_f)
-DEFINE_BWD(elu, elu_b)
-DEFINE_FWD(gelu, gelu_f)
-DEFINE_BWD(gelu, gelu_b)
-DEFINE_FWD(silu, silu_f)
-DEFINE_BWD(silu, silu_b)
-DEFINE_FWD(softplus, softplus_f)
-DEFINE_BWD(softplus, softplus_b)
+/* sigmoid and tanh forward: the vmath.h functions */
+static inline vf sigmoid_f(vf x) { return vx_sigmoid(x); }
+static inline vf tanh_f(vf x) { return vx_tanh(x); }
+
+/* One forward and one backward kernel per entry of the activation list:
+ * f32_<name>_fwd from <name>_f, f32_<name>_bwd from <name>_b. */
+#define DEFINE_ACT(E, act) DEFINE_FWD(act, act##_f) DEFINE_BWD(act, act##_b)
+NERVE_ACT_LIST(DEFINE_ACT)

@@ -7,19 +7,11 @@
 #include "table.h"
 #include "vec.h"
 
-#define DECLARE_ACT(act)                                                                           \
+#define DECLARE_ACT(E, act)                                                                        \
     void KNAME(f32_##act##_fwd)(size_t n, const float *x, float *y);                               \
     void KNAME(f32_##act##_bwd)(size_t n, const float *x, const float *y, const float *dy,         \
                                 float *dx);
-DECLARE_ACT(identity)
-DECLARE_ACT(sigmoid)
-DECLARE_ACT(tanh)
-DECLARE_ACT(relu)
-DECLARE_ACT(leaky_relu)
-DECLARE_ACT(elu)
-DECLARE_ACT(gelu)
-DECLARE_ACT(silu)
-DECLARE_ACT(softplus)
+NERVE_ACT_LIST(DECLARE_ACT)
 #undef DECLARE_ACT
 
 void KNAME(f32_gemv_n)(size_t m, size_t n, float alpha, const float *a, size_t lda, const float *x,

@@ -23,12 +23,9 @@
 
 #define STR2(x) #x
 #define STR(x)  STR2(x)
-#define ACTS(dir)                                                                                  \
-    {                                                                                              \
-        KNAME(f32_identity_##dir), KNAME(f32_sigmoid_##dir), KNAME(f32_tanh_##dir),                \
-            KNAME(f32_relu_##dir), KNAME(f32_leaky_relu_##dir), KNAME(f32_elu_##dir),              \
-            KNAME(f32_gelu_##dir), KNAME(f32_silu_##dir), KNAME(f32_softplus_##dir)                \
-    }
+/* act_fwd / act_bwd from the activation list, indexed by ACT_<ENUM> */
+#define ACT_FWD_(E, act) [ACT_##E] = KNAME(f32_##act##_fwd),
+#define ACT_BWD_(E, act) [ACT_##E] = KNAME(f32_##act##_bwd),
 
 const kernels TABLE = {
     .isa = TABLE_ISA,
@@ -44,8 +41,8 @@ const kernels TABLE = {
     .nc = GEMM_NC,
     .gemv_n = KNAME(f32_gemv_n),
     .gemv_t = KNAME(f32_gemv_t),
-    .act_fwd = ACTS(fwd),
-    .act_bwd = ACTS(bwd),
+    .act_fwd = {NERVE_ACT_LIST(ACT_FWD_)},
+    .act_bwd = {NERVE_ACT_LIST(ACT_BWD_)},
     .softmax = KNAME(f32_softmax),
     .loss_mse = KNAME(f32_loss_mse),
     .loss_xent = KNAME(f32_loss_xent),

@@ -1,0 +1,152 @@
+/* Public optimizer updates over caller-owned arrays (kernels.h): validation
+ * and the per-step scalars, then the table's sgd / adam kernels (table.h,
+ * opt_step), split across threads by 16-float blocks (they are elementwise).
+ * The scalars are computed exactly as src/optim.c computes them for
+ * nerve_net, so a caller stepping its own arrays gets nerve_net's bits. */
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "api.h"
+#include "error.h"
+
+#define OPT_GRAIN 16384
+
+/* beta^t as nerve_net keeps it: t sequential multiplications in double from
+ * 1 (never pow(), whose last bit is not portable). A per-thread cache of the
+ * last (beta, t) of each of two slots makes consecutive steps O(1); the
+ * value is the same sequential product either way. */
+static double beta_pow(float beta, uint64_t t) {
+    static _Thread_local struct {
+        float beta;
+        uint64_t t;
+        double pow;
+    } cache[2];
+    static _Thread_local unsigned next;
+    int slot = -1;
+    for (int i = 0; i < 2; i++)
+        if (cache[i].t != 0 && memcmp(&cache[i].beta, &beta, sizeof beta) == 0 && cache[i].t <= t)
+            slot = i;
+    double p = 1.0;
+    uint64_t k = 0;
+    if (slot >= 0) {
+        p = cache[slot].pow;
+        k = cache[slot].t;
+    } else {
+        slot = (int)(next++ & 1u);
+    }
+    for (; k < t; k++) p *= (double)beta;
+    cache[slot].beta = beta;
+    cache[slot].t = t;
+    cache[slot].pow = p;
+    return p;
+}
+
+static int finite_nonneg(float x) { return x >= 0.0f && isfinite(x); }
+
+typedef struct opt_job {
+    const kernels *kt;
+    int adam;
+    float *w, *m, *v;
+    const float *g;
+    const opt_step *s;
+} opt_job;
+
+static void opt_range(const opt_job *j, size_t b, size_t e) {
+    if (j->adam)
+        j->kt->adam(e - b, j->w + b, j->g + b, j->m + b, j->v + b, j->s);
+    else
+        j->kt->sgd(e - b, j->w + b, j->g + b, j->m ? j->m + b : NULL, j->s);
+}
+
+static void run_opt(const opt_job *j, size_t n) {
+    if (n == 0) return;
+    const int nt = api_threads(n, OPT_GRAIN);
+    if (nt <= 1) {
+        opt_range(j, 0, n);
+        return;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        size_t b, e;
+        split_range(n, 16, omp_get_thread_num(), omp_get_num_threads(), &b, &e);
+        if (e > b) opt_range(j, b, e);
+    }
+}
+
+nerve_status nerve_sgd_update(size_t n, float *w, const float *g, float *momentum_buf,
+                              const nerve_sgd_params *p, uint64_t step) {
+    static const char fn[] = "nerve_sgd_update";
+    nerve_status st;
+    CHECK_ARG(p != NULL, "%s: params is NULL", fn);
+    CHECK_ARG(step >= 1, "%s: step is 0 (steps count from 1)", fn);
+    CHECK_ARG(finite_nonneg(p->lr), "%s: learning rate %g must be finite and >= 0", fn,
+              (double)p->lr);
+    CHECK_ARG(finite_nonneg(p->momentum), "%s: momentum %g must be finite and >= 0", fn,
+              (double)p->momentum);
+    CHECK_ARG(isfinite(p->dampening), "%s: dampening %g must be finite", fn, (double)p->dampening);
+    CHECK_ARG(finite_nonneg(p->weight_decay), "%s: weight decay %g must be finite and >= 0", fn,
+              (double)p->weight_decay);
+    CHECK_ARG(p->nesterov == 0 || p->nesterov == 1, "%s: nesterov must be 0 or 1 (got %d)", fn,
+              p->nesterov);
+    CHECK_ARG(!p->nesterov || (p->momentum > 0.0f && p->dampening == 0.0f),
+              "%s: Nesterov momentum needs momentum > 0 and zero dampening", fn);
+    if ((st = api_check_vector(fn, "w", w, n)) || (st = api_check_vector(fn, "g", g, n)) ||
+        (p->momentum != 0.0f && (st = api_check_vector(fn, "momentum_buf", momentum_buf, n))))
+        return st;
+    opt_step s;
+    memset(&s, 0, sizeof s);
+    s.lr = p->lr;
+    s.momentum = p->momentum;
+    s.dampening = p->dampening;
+    s.weight_decay = p->weight_decay;
+    s.nesterov = p->nesterov;
+    s.first = step == 1;
+    const opt_job j = {kernels_active(), 0, w, momentum_buf, NULL, g, &s};
+    run_opt(&j, n);
+    return NERVE_OK;
+}
+
+static nerve_status adam_common(const char *fn, int decoupled, size_t n, float *w, const float *g,
+                                float *m, float *v, const nerve_adam_params *p, uint64_t step) {
+    nerve_status st;
+    CHECK_ARG(p != NULL, "%s: params is NULL", fn);
+    CHECK_ARG(step >= 1, "%s: step is 0 (steps count from 1)", fn);
+    CHECK_ARG(finite_nonneg(p->lr), "%s: learning rate %g must be finite and >= 0", fn,
+              (double)p->lr);
+    CHECK_ARG(finite_nonneg(p->weight_decay), "%s: weight decay %g must be finite and >= 0", fn,
+              (double)p->weight_decay);
+    CHECK_ARG(p->beta1 >= 0.0f && p->beta1 < 1.0f, "%s: beta1 %g must be in [0, 1)", fn,
+              (double)p->beta1);
+    CHECK_ARG(p->beta2 >= 0.0f && p->beta2 < 1.0f, "%s: beta2 %g must be in [0, 1)", fn,
+              (double)p->beta2);
+    CHECK_ARG(finite_nonneg(p->eps), "%s: eps %g must be finite and >= 0", fn, (double)p->eps);
+    if ((st = api_check_vector(fn, "w", w, n)) || (st = api_check_vector(fn, "g", g, n)) ||
+        (st = api_check_vector(fn, "m", m, n)) || (st = api_check_vector(fn, "v", v, n)))
+        return st;
+    /* the scalars of src/optim.c (optim_prepare), from beta^t in double */
+    const double bc1 = 1.0 - beta_pow(p->beta1, step), bc2 = 1.0 - beta_pow(p->beta2, step);
+    opt_step s;
+    memset(&s, 0, sizeof s);
+    s.lr = p->lr;
+    s.weight_decay = p->weight_decay;
+    s.beta1 = p->beta1;
+    s.beta2 = p->beta2;
+    s.eps = p->eps;
+    s.step_size = (float)((double)p->lr / bc1);
+    s.inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+    s.decoupled = decoupled;
+    const opt_job j = {kernels_active(), 1, w, m, v, g, &s};
+    run_opt(&j, n);
+    return NERVE_OK;
+}
+
+nerve_status nerve_adam_update(size_t n, float *w, const float *g, float *m, float *v,
+                               const nerve_adam_params *p, uint64_t step) {
+    return adam_common("nerve_adam_update", 0, n, w, g, m, v, p, step);
+}
+
+nerve_status nerve_adamw_update(size_t n, float *w, const float *g, float *m, float *v,
+                                const nerve_adam_params *p, uint64_t step) {
+    return adam_common("nerve_adamw_update", 1, n, w, g, m, v, p, step);
+}
