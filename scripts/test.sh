@@ -9,7 +9,10 @@
 #      UndefinedBehaviorSanitizer build, all unit and CLI tests
 #   4. fuzzing smoke runs (scripts/fuzz.sh), when present
 #   5. NEON cross build run under qemu-aarch64 (scripts/test-neon.sh), when present
-# NERVE_TEST_QUICK=1 runs stage 1 only.
+#   6. a fresh Debian 12 root (scripts/fresh-machine.sh): demo.sh and the quick
+#      test.sh from nothing, then the whole tree cross-built for AArch64 there;
+#      needs root (debootstrap, chroot); without root it says so and is not run
+# NERVE_TEST_QUICK=1 runs stage 1 only; NERVE_TEST_FRESH=0 leaves out stage 6.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -56,7 +59,22 @@ fi
 
 if [ -x scripts/test-neon.sh ]; then
   stage "5. NEON under qemu-aarch64"
-  scripts/test-neon.sh
+  if [ "$(uname -m)" = x86_64 ]; then
+    scripts/test-neon.sh
+  else
+    echo "stage 5 NOT RUN: the qemu cross check is for x86-64 machines; stage 1 tested this $(uname -m) CPU's tables natively"
+  fi
+fi
+
+if [ -x scripts/fresh-machine.sh ]; then
+  stage "6. fresh Debian 12 machine"
+  if [ "${NERVE_TEST_FRESH:-1}" = 0 ]; then
+    echo "stage 6 NOT RUN: NERVE_TEST_FRESH=0"
+  elif [ "$(id -u)" -ne 0 ]; then
+    echo "stage 6 NOT RUN: debootstrap, mount and chroot need root; run it as root: scripts/fresh-machine.sh"
+  else
+    scripts/fresh-machine.sh
+  fi
 fi
 
 stage "all stages passed"
