@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages nerve needs when they are missing.
 # As root it runs apt-get; otherwise it prints the exact apt-get line and fails.
 #   scripts/deps.sh [extra-package ...]
+#   scripts/deps.sh --only package ...   (just these: scripts/test-neon.sh)
 #
 # Required: what the build probes with REQUIRED (compiler, OpenMP, zlib,
 # Criterion through pkg-config, Google Benchmark) and what the test scripts
@@ -13,14 +14,27 @@
 # a way that can only switch them off; here they are installed where Debian
 # has them for this architecture and left out, with a note, where it does not.
 set -euo pipefail
+native=$(dpkg --print-architecture)
 
-PKGS=(build-essential cmake ninja-build pkg-config libcriterion-dev libbenchmark-dev zlib1g-dev
-      clang libclang-rt-14-dev valgrind dataset-fashion-mnist python3)
-OPTIONAL=(libopenblas-dev libdnnl-dev)
-[ "$(dpkg --print-architecture)" = amd64 ] && PKGS+=(gcc-aarch64-linux-gnu qemu-user)
-PKGS+=("$@")
+if [ "${1:-}" = --only ]; then
+  shift
+  PKGS=("$@") OPTIONAL=()
+else
+  PKGS=(build-essential cmake ninja-build pkg-config libcriterion-dev libbenchmark-dev zlib1g-dev
+        clang libclang-rt-14-dev valgrind dataset-fashion-mnist python3)
+  OPTIONAL=(libopenblas-dev libdnnl-dev)
+  [ "$native" = amd64 ] && PKGS+=(gcc-aarch64-linux-gnu qemu-user)
+  PKGS+=("$@")
+fi
 
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+# installed for this architecture (or arch "all"): with arm64 enabled, a bare
+# name also matches the arm64 instance of a multi-arch package
+installed() {
+  local arch=$native
+  case $1 in *:*) arch=${1##*:} ;; esac
+  dpkg-query -W -f='${Status} ${Architecture}\n' "$1" 2>/dev/null |
+    grep -Eqx "install ok installed ($arch|all)"
+}
 # a candidate version in the archive for this architecture (needs the lists)
 available() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]'; }
 
@@ -37,7 +51,7 @@ pick_optional() { # pick_optional quiet|say
     if available "$p"; then
       wanted+=("$p")
     elif [ "$1" = say ]; then
-      echo "nerve: optional $p is not in the archive for $(dpkg --print-architecture); its benchmark peer stays off" >&2
+      echo "nerve: optional $p is not in the archive for $native; its benchmark peer stays off" >&2
     fi
   done
 }

@@ -50,9 +50,12 @@ if ! dpkg --print-foreign-architectures | grep -qx arm64; then
   note "enabling the arm64 architecture for zlib1g-dev:arm64"
   dpkg --add-architecture arm64
 fi
-"$root/scripts/deps.sh" gcc-aarch64-linux-gnu qemu-user zlib1g-dev:arm64
+# --only: just what this check builds with (the full list holds the amd64
+# Criterion, which would replace the arm64 one of NERVE_NEON_FULL=1)
+"$root/scripts/deps.sh" --only build-essential cmake ninja-build pkg-config zlib1g-dev \
+  gcc-aarch64-linux-gnu qemu-user zlib1g-dev:arm64
 if [ "$full" = 1 ]; then
-  "$root/scripts/deps.sh" g++-aarch64-linux-gnu
+  "$root/scripts/deps.sh" --only g++-aarch64-linux-gnu
   for p in libcriterion-dev:arm64 libbenchmark-dev:arm64; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
       die "NERVE_NEON_FULL=1 needs $p, which is not installed; it removes the x86-64 Criterion, so install it only in a throwaway root (scripts/fresh-machine.sh does)"
