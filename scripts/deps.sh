@@ -29,14 +29,20 @@ fi
 
 # installed for this architecture (or arch "all"): with arm64 enabled, a bare
 # name also matches the arm64 instance of a multi-arch package
+# (outputs are read whole: grep -q in a pipe under pipefail can kill the
+# writer with SIGPIPE and fail the test at random)
 installed() {
-  local arch=$native
+  local arch=$native out
   case $1 in *:*) arch=${1##*:} ;; esac
-  dpkg-query -W -f='${Status} ${Architecture}\n' "$1" 2>/dev/null |
-    grep -Eqx "install ok installed ($arch|all)"
+  out=$(dpkg-query -W -f='${Status} ${Architecture}\n' "$1" 2>/dev/null) || return 1
+  grep -Eqx "install ok installed ($arch|all)" <<<"$out"
 }
 # a candidate version in the archive for this architecture (needs the lists)
-available() { apt-cache policy "$1" 2>/dev/null | grep -q 'Candidate: [0-9]'; }
+available() {
+  local out
+  out=$(apt-cache policy "$1" 2>/dev/null) || return 1
+  grep -q 'Candidate: [0-9]' <<<"$out"
+}
 
 missing=() optional=()
 for p in "${PKGS[@]}"; do installed "$p" || missing+=("$p"); done
