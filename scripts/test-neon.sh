@@ -57,7 +57,7 @@ fi
 if [ "$full" = 1 ]; then
   "$root/scripts/deps.sh" --only g++-aarch64-linux-gnu
   for p in libcriterion-dev:arm64 libbenchmark-dev:arm64; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
       die "NERVE_NEON_FULL=1 needs $p, which is not installed; it removes the x86-64 Criterion, so install it only in a throwaway root (scripts/fresh-machine.sh does)"
   done
 fi
@@ -66,6 +66,13 @@ configure() { # configure DIR cmake-args...
   local dir=$1; shift
   cmake -S "$root" -B "$dir" -G Ninja -DNERVE_WERROR=ON -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null 2>&1 ||
     cmake -S "$root" -B "$dir" -DNERVE_WERROR=ON -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+}
+# readelf's whole output, then grep: `readelf | grep -q` under pipefail fails
+# at random (grep exits at the first match, readelf dies of SIGPIPE)
+elf_has() { # elf_has -h|-l FILE PATTERN
+  local out
+  out=$(aarch64-linux-gnu-readelf "$1" "$2") || return 1
+  grep -q "$3" <<<"$out"
 }
 crc_of() { sed -n 's/^weights-crc32 \([0-9a-f]\{8\}\)$/\1/p' "$1"; }
 
@@ -111,14 +118,14 @@ if [ "$full" = 1 ]; then
 fi
 for e in "${want_exes[@]}"; do
   [ -x "$arm/$e" ] || die "the AArch64 build did not produce $arm/$e"
-  aarch64-linux-gnu-readelf -h "$arm/$e" | grep -q 'AArch64' || die "$arm/$e is not an AArch64 program"
+  elf_has -h "$arm/$e" AArch64 || die "$arm/$e is not an AArch64 program"
 done
 exe=$arm/tests/selftest/nerve_selftest
 # A dynamic executable would hang under qemu rather than fail: refuse it.
-if aarch64-linux-gnu-readelf -l "$exe" | grep -q 'INTERP'; then
+if elf_has -l "$exe" INTERP; then
   die "$exe is dynamically linked (it would hang under qemu-aarch64)"
 fi
-aarch64-linux-gnu-readelf -h "$exe" | grep -q 'AArch64' || die "$exe is not an AArch64 program"
+elf_has -h "$exe" AArch64 || die "$exe is not an AArch64 program"
 
 # ---- 4. run under qemu -----------------------------------------------------
 arm_log=$arm/selftest-qemu.log
@@ -145,7 +152,7 @@ note "AArch64 (NEON, qemu) trained weights: crc32 $got, identical to x86-64"
 # /usr/aarch64-linux-gnu; qemu falls back to / for the rest (libz of
 # zlib1g:arm64 in /usr/lib/aarch64-linux-gnu).
 cli=$arm/src/cli/nerve
-aarch64-linux-gnu-readelf -l "$cli" | grep -q 'INTERP' || die "$cli is not dynamically linked"
+elf_has -l "$cli" INTERP || die "$cli is not dynamically linked"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 qemu_cli() { # qemu_cli LOG nerve-args...
