@@ -24,10 +24,12 @@
 # local files, without downloading them again.
 #
 #   scripts/fresh-machine.sh             (as root)
-#   NERVE_FRESH_REBUILD=1   rebuild the cached bare root
+#   NERVE_FRESH_REBUILD=1   rebuild the cached bare root (also done when it is
+#                           older than 7 days)
 #   NERVE_FRESH_KEEP=1      keep the root afterwards (its path is printed)
 #   NERVE_FRESH_ARM64=0     skip step 5 (it says so)
 set -euo pipefail
+{ # read whole before it runs: a checkout or an edit during a run cannot change it
 cd "$(dirname "$0")/.."
 root=$(pwd)
 cache=${NERVE_FRESH_CACHE:-/var/cache/nerve}
@@ -86,6 +88,12 @@ note "Debian mirror from this machine's apt sources: $mirror"
 # ---- 1. the cached bare root ---------------------------------------------
 tarball=$cache/$suite-$arch-minbase.tar
 mkdir -p "$cache/apt-archives/partial"
+# one run at a time: the cache (and apt's lock in it) is shared
+exec 9>"$cache/lock"
+if ! flock -n 9; then
+  note "waiting for another fresh-machine run to finish (lock $cache/lock)"
+  flock 9
+fi
 work=$(mktemp -d /var/tmp/nerve-fresh.XXXXXX)
 rootfs=$work/root
 mounted=()
@@ -112,7 +120,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ "${NERVE_FRESH_REBUILD:-0}" = 1 ] || [ ! -s "$tarball" ]; then
+# a bare root older than a week is built again, so the base stays what a
+# fresh machine gets today
+if [ "${NERVE_FRESH_REBUILD:-0}" = 1 ] || [ ! -s "$tarball" ] ||
+   [ -n "$(find "$tarball" -mtime +7)" ]; then
   step "debootstrap --variant=minbase $suite ($arch), cached afterwards as $tarball"
   mkdir -p "$rootfs"
   if ! debootstrap --variant=minbase --arch="$arch" --keyring="$keyring" \
@@ -207,3 +218,5 @@ else
 fi
 
 note "passed: demo and quick tests on a fresh Debian $suite root$([ "$arch" = amd64 ] && [ "${NERVE_FRESH_ARM64:-1}" != 0 ] && echo ', AArch64 whole tree under qemu') ($((SECONDS - t0)) s)"
+exit
+}
