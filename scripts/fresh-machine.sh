@@ -42,7 +42,7 @@ t0=$SECONDS
 
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, mount and chroot): sudo $0"
 arch=$(dpkg --print-architecture)
-"$root/scripts/deps.sh" debootstrap git ca-certificates
+"$root/scripts/deps.sh" --only debootstrap git ca-certificates   # the project's own: inside
 
 # ---- the Debian apt sources of this machine ------------------------------
 # deb822 stanzas (/etc/apt/sources.list.d/*.sources) whose suites are all
@@ -126,7 +126,9 @@ if [ "${NERVE_FRESH_REBUILD:-0}" = 1 ] || [ ! -s "$tarball" ] ||
    [ -n "$(find "$tarball" -mtime +7)" ]; then
   step "debootstrap --variant=minbase $suite ($arch), cached afterwards as $tarball"
   mkdir -p "$rootfs"
-  if ! debootstrap --variant=minbase --arch="$arch" --keyring="$keyring" \
+  include=()   # apt in the root needs the CA certificates for an https mirror
+  case $mirror in https:*) include=(--include=ca-certificates) ;; esac
+  if ! debootstrap --variant=minbase --arch="$arch" --keyring="$keyring" ${include[@]+"${include[@]}"} \
         "$suite" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1; then
     tail -n 30 "$work/debootstrap.log" >&2
     [ ! -e "$rootfs/debootstrap/debootstrap.log" ] || tail -n 30 "$rootfs/debootstrap/debootstrap.log" >&2
