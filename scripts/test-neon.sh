@@ -55,11 +55,11 @@ fi
 "$root/scripts/deps.sh" --only build-essential cmake ninja-build pkg-config zlib1g-dev \
   gcc-aarch64-linux-gnu qemu-user zlib1g-dev:arm64
 if [ "$full" = 1 ]; then
-  "$root/scripts/deps.sh" --only g++-aarch64-linux-gnu
   for p in libcriterion-dev:arm64 libbenchmark-dev:arm64; do
     [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
       die "NERVE_NEON_FULL=1 needs $p, which is not installed; it removes the x86-64 Criterion, so install it only in a throwaway root (scripts/fresh-machine.sh does)"
   done
+  "$root/scripts/deps.sh" --only g++-aarch64-linux-gnu
 fi
 
 configure() { # configure DIR cmake-args...
