@@ -23,8 +23,12 @@
 //   nerve_bench --benchmark_filter='^(peak|sgemm|mlp)'
 //               --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
-#include <immintrin.h>
 #include <omp.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 #include <cstdint>
 #include <cstdlib>
@@ -78,10 +82,18 @@ void set_flops(benchmark::State &st, double flops) {
 }
 
 // ---- peak: register-only FMA loop ----------------------------------------
-// Independent accumulator chains (24 zmm / 12 ymm: well above the 2 pipes x
-// 4 cycles latency = 8 needed), nothing but FMAs in the loop.
+// Independent accumulator chains (24 zmm / 12 ymm / 24 NEON q registers: well
+// above the 2 pipes x 4 cycles latency = 8 needed), nothing but FMAs in the
+// loop. Each architecture compiles only its own loops.
 constexpr long kPeakIters = 1 << 16;
 
+struct Peak {
+    nerve_isa isa;
+    float (*run)();
+    double flops_per_call;
+};
+
+#if defined(__x86_64__)
 __attribute__((target("avx512f,fma"))) float peak_avx512() {
     __m512 acc[24];
     for (int i = 0; i < 24; i++) acc[i] = _mm512_set1_ps(static_cast<float>(i) * 1e-3f);
@@ -112,13 +124,43 @@ __attribute__((target("avx2,fma"))) float peak_avx2() {
     return out[0];
 }
 
-void bm_peak(benchmark::State &st, nerve_isa isa) {
-    const double per_call = isa == NERVE_ISA_AVX512 ? 24.0 * 16 * 2 : 12.0 * 8 * 2;
+const std::vector<Peak> kPeaks = {{NERVE_ISA_AVX2, peak_avx2, 12.0 * 8 * 2},
+                                  {NERVE_ISA_AVX512, peak_avx512, 24.0 * 16 * 2}};
+#elif defined(__aarch64__)
+float peak_neon() {  // NEON is baseline on AArch64: no target attribute
+    float32x4_t acc[24];
+    for (int i = 0; i < 24; i++) acc[i] = vdupq_n_f32(static_cast<float>(i) * 1e-3f);
+    float32x4_t x = vdupq_n_f32(0.999f), y = vdupq_n_f32(1e-7f);
+    for (long it = 0; it < kPeakIters; it++) {
+#pragma GCC unroll 24
+        for (int i = 0; i < 24; i++) acc[i] = vfmaq_f32(y, acc[i], x);
+        __asm__ volatile("" : "+w"(x));
+    }
+    for (int i = 1; i < 24; i++) acc[0] = vaddq_f32(acc[0], acc[i]);
+    return vgetq_lane_f32(acc[0], 0);
+}
+
+const std::vector<Peak> kPeaks = {{NERVE_ISA_NEON, peak_neon, 24.0 * 4 * 2}};
+#else
+const std::vector<Peak> kPeaks = {};  // no vector peak loop for this architecture
+#endif
+
+void bm_peak(benchmark::State &st, Peak p) {
     for (auto _ : st) {
-        float r = isa == NERVE_ISA_AVX512 ? peak_avx512() : peak_avx2();
+        float r = p.run();
         benchmark::DoNotOptimize(r);
     }
-    set_flops(st, per_call * kPeakIters);
+    set_flops(st, p.flops_per_call * kPeakIters);
+}
+
+// Back to the best table this CPU supports, whatever the architecture.
+void restore_best_isa() {
+    for (nerve_isa isa : {NERVE_ISA_AVX512, NERVE_ISA_AVX2, NERVE_ISA_NEON})
+        if (kernels_for(isa)) {
+            nerve_set_max_isa(isa);
+            return;
+        }
+    nerve_set_max_isa(NERVE_ISA_SCALAR);
 }
 
 // ---- one GEMM problem -----------------------------------------------------
@@ -167,7 +209,7 @@ void bm_gemm(benchmark::State &st, Gemm g, Impl impl, nerve_isa isa, int threads
     if (impl == Impl::OpenBlas) st.SetLabel(std::string("core=") + openblas_get_corename());
 #endif
     set_flops(st, 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k));
-    nerve_set_max_isa(NERVE_ISA_AVX512);  // back to the best (capped to what the CPU has)
+    restore_best_isa();
 }
 
 // nerve's fused forward layer: Y = relu(X W^T + b), X [batch x in], W [out x in].
@@ -223,7 +265,7 @@ void bm_gemv(benchmark::State &st, bool trans, Impl impl, nerve_isa isa, int thr
     if (impl == Impl::OpenBlas) st.SetLabel(std::string("core=") + openblas_get_corename());
 #endif
     set_flops(st, 2.0 * static_cast<double>(m) * static_cast<double>(n));
-    nerve_set_max_isa(NERVE_ISA_AVX512);
+    restore_best_isa();
 }
 
 // ---- registration -----------------------------------------------------------
@@ -258,10 +300,10 @@ std::string dims(size_t m, size_t n, size_t k) {
 int register_all() {
     const std::vector<ImplName> im = impls();
     const int threads[] = {1, 2};
-    for (nerve_isa isa : {NERVE_ISA_AVX2, NERVE_ISA_AVX512})
-        if (kernels_for(isa))
-            benchmark::RegisterBenchmark((std::string("peak/") + nerve_isa_name(isa) + "/threads:1").c_str(),
-                                         bm_peak, isa);
+    for (const Peak &p : kPeaks)
+        if (kernels_for(p.isa))
+            benchmark::RegisterBenchmark((std::string("peak/") + nerve_isa_name(p.isa) + "/threads:1").c_str(),
+                                         bm_peak, p);
     for (int t : threads)
         for (size_t s : {256, 512, 1024})
             for (const ImplName &i : im)
@@ -286,7 +328,7 @@ int register_all() {
                     for (const ImplName &i : im)
                         timebase(benchmark::RegisterBenchmark((p.name + shape + "/" + i.name + suffix).c_str(), bm_gemm,
                                                      p.g, i.impl, i.isa, t), t);
-                for (nerve_isa isa : {NERVE_ISA_AVX2, NERVE_ISA_AVX512})
+                for (nerve_isa isa : {NERVE_ISA_AVX2, NERVE_ISA_AVX512, NERVE_ISA_NEON})
                     if (const kernels *k = kernels_for(isa))
                         timebase(benchmark::RegisterBenchmark(
                             ("linear_fwd/" + shape + "/nerve_" + nerve_isa_name(isa) + suffix).c_str(),

@@ -1,9 +1,13 @@
 # Cross-compiling nerve for AArch64 Linux on a Debian x86-64 host:
-#   apt-get install gcc-aarch64-linux-gnu qemu-user      (scripts/deps.sh)
+#   apt-get install gcc-aarch64-linux-gnu qemu-user zlib1g-dev:arm64   (scripts/test-neon.sh)
 #   cmake -S . -B build/aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
-#         -DNERVE_BUILD_TESTS=OFF -DNERVE_BUILD_BENCH=OFF -DNERVE_BUILD_CLI=OFF \
-#         -DNERVE_BUILD_SELFTEST=ON
-# (scripts/test-neon.sh does this and runs the static self-test under qemu.)
+#         -DNERVE_BUILD_TESTS=OFF -DNERVE_BUILD_BENCH=OFF
+# The whole tree (every option at its default) also needs g++-aarch64-linux-gnu,
+# libcriterion-dev:arm64 and libbenchmark-dev:arm64; on Debian 12 the arm64
+# Criterion cannot be installed beside the amd64 one (installing it removes
+# it), so scripts/fresh-machine.sh does that build in a throwaway Debian root
+# (scripts/test-neon.sh with NERVE_NEON_FULL=1). scripts/test-neon.sh runs the
+# static self-test and the nerve CLI under qemu.
 # A native build on an AArch64 machine needs no toolchain file.
 #
 # Debian's cross compiler finds the target's C library under
@@ -30,6 +34,9 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)   # host tools (ninja, pkg-config)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)    # target libraries only
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+# pkg-config (Criterion, OpenBLAS) must read the arm64 .pc files only, never
+# the host's: an x86-64 library found there would fail the link.
+set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/${NERVE_AARCH64_TRIPLE}/pkgconfig:/usr/share/pkgconfig)
 
 # Target programs (try_run, ctest, custom commands using the target's
 # executables) run under user-mode qemu with the target's loader and libraries.

@@ -40,6 +40,15 @@ Test(dispatch, this_cpu_is_reported_correctly) {
     /* Every table the library builds for x86 must be usable when cpuid says so. */
     if (f->avx2 && f->fma && f->os_ymm && kernels_for(NERVE_ISA_AVX2) == NULL)
         cr_log_warn("avx2 table not built into this library");
+#elif defined(__aarch64__)
+    /* NEON (Advanced SIMD) is baseline on AArch64: always there, never an x86 table. */
+    cr_assert(f->neon);
+    cr_assert(nerve_isa_supported(NERVE_ISA_NEON));
+    cr_assert_not(nerve_isa_supported(NERVE_ISA_AVX2));
+    cr_assert_not(nerve_isa_supported(NERVE_ISA_AVX512));
+    cr_assert_not(f->avx2 || f->avx512f);
+#else
+    (void)f;
 #endif
     /* The active table is the best supported one when nothing caps it. */
     if (!getenv("NERVE_MAX_ISA")) cr_assert_eq(nerve_isa_active(), nerve_isa_best());

@@ -17,6 +17,17 @@
 
 #define EPS 0x1p-24
 
+/* The largest of n floats (exact in float). Not written as a double
+ * `mx = fmax(mx, x[j])` loop over the floats: Debian 12's aarch64 gcc 12.2
+ * (-O3) crashes vectorizing that fmax reduction of float values widened to
+ * double (internal compiler error in vect_transform_reduction, at
+ * tree-vect-loop.cc:7457); an fmaxf reduction in float compiles. */
+static double max_of(const float *x, size_t n) {
+    float mx = -INFINITY;
+    for (size_t j = 0; j < n; j++) mx = fmaxf(mx, x[j]);
+    return mx;
+}
+
 static const size_t rows_list[] = {1, 2, 5};
 static const float scales[] = {1, 10, 300}; /* 300: e^x overflows without the max shift */
 
@@ -39,8 +50,7 @@ ParameterizedTest(nerve_isa *isa, loss, softmax) {
                 cr_assert_eq(y[rows * cols], 77.0f, "wrote past the end");
                 for (size_t r = 0; r < rows; r++) {
                     const float *xr = x + r * cols;
-                    double mx = -INFINITY, sum = 0;
-                    for (size_t j = 0; j < cols; j++) mx = fmax(mx, xr[j]);
+                    double mx = max_of(xr, cols), sum = 0;
                     for (size_t j = 0; j < cols; j++) sum += exp(xr[j] - mx);
                     for (size_t j = 0; j < cols; j++) {
                         double want = exp(xr[j] - mx) / sum, got = y[r * cols + j];
@@ -140,8 +150,7 @@ ParameterizedTest(nerve_isa *isa, loss, xent) {
                 kt->loss_xent(rows, cols, o, lab, scale, g, l);
                 for (size_t r = 0; r < rows; r++) {
                     const float *orow = o + r * cols;
-                    double mx = -INFINITY, sum = 0;
-                    for (size_t j = 0; j < cols; j++) mx = fmax(mx, orow[j]);
+                    double mx = max_of(orow, cols), sum = 0;
                     for (size_t j = 0; j < cols; j++) sum += exp(orow[j] - mx);
                     double lse = log(sum), want = lse - (orow[lab[r]] - mx);
                     double tol = (8 + (double)cols) * EPS * (lse + fabs(orow[lab[r]] - mx)) + 1e-7;
