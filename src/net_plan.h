@@ -21,11 +21,20 @@ void net_init_weights(nerve_net *net);
 typedef struct optim_pending {
     opt_step s;
     double beta1_pow, beta2_pow;
+    float *undo; /* optim_undo_floats(net) floats: the values before the step */
 } optim_pending;
 void optim_prepare(const nerve_net *net, optim_pending *p);
+/* Floats of the undo copy a step needs: the parameters and each state
+ * buffer the optimizer has, n_alloc each. */
+size_t optim_undo_floats(const nerve_net *net);
 /* Applies the step to the n parameters at offset off (params/grads/opt_m/
- * opt_v share offsets). Elementwise, so any split gives the same bits. */
-void optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n);
+ * opt_v share offsets). Elementwise, so any split gives the same bits.
+ * The old values go to p->undo first (the block is read there anyway and
+ * then found in cache). Nonzero when the kernel stored a NaN or Inf. */
+int optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n);
+/* After a step whose update stored a non-finite value: every parameter and
+ * state value back as before the step, from p->undo. */
+void optim_rollback(nerve_net *net, const optim_pending *p);
 /* After a successful step: step count + 1, beta powers advanced. */
 void optim_commit(nerve_net *net, const optim_pending *p);
 
@@ -45,6 +54,10 @@ struct net_plan {
                        * next layer down is computed; see train.c) */
     float *row_loss;  /* cap per-row losses */
     void *block;      /* the single allocation holding all of the above */
+    float *undo;      /* undo_floats floats (optim_undo_floats), separately
+                       * allocated by the first training step, kept when the
+                       * plan grows */
+    size_t undo_floats;
 };
 
 /* Makes net->plan hold at least `rows` rows and `threads` workspaces of kt.

@@ -16,6 +16,7 @@
  * elementwise. So no bit depends on the thread count or the split. */
 #include <math.h>
 #include <omp.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,7 @@ int net_threads(const nerve_net *net, size_t rows, int training) {
 
 void plan_free(struct net_plan *plan) {
     if (!plan) return;
+    free(plan->undo);
     free(plan->block);
     free(plan);
 }
@@ -118,6 +120,11 @@ nerve_status plan_ensure(nerve_net *net, const kernels *kt, size_t rows, int thr
         q += align16(cap * maxw);
     }
     p->row_loss = q;
+    if (old) { /* the undo copy is sized by the parameters, not the batch */
+        p->undo = old->undo;
+        p->undo_floats = old->undo_floats;
+        old->undo = NULL;
+    }
     plan_free(old);
     net->plan = p;
     return NERVE_OK;
@@ -132,8 +139,9 @@ typedef struct step_ctx {
     const fwd_pass *fwd;
     int update;
     const optim_pending *opt;
-    float loss; /* mean loss, written by thread 0 */
-    int bad;    /* loss not finite */
+    float loss;             /* mean loss, written by thread 0 */
+    int bad;                /* loss not finite */
+    atomic_int update_bad;  /* an update stored a NaN or Inf (any thread) */
 } step_ctx;
 
 /* Loss rows [r0, r1): per-row losses and the gradient of the mean loss with
@@ -204,7 +212,7 @@ static void backward_data(const step_ctx *c, size_t l, const float *dz, float *d
 #define CHUNK_FLOATS 65536
 
 /* (c): gradients of rows [r0, r1) of layer l, and their update. */
-static void backward_weights(const step_ctx *c, size_t l, const float *dz, int t, int nt) {
+static void backward_weights(step_ctx *c, size_t l, const float *dz, int t, int nt) {
     const kernels *kt = c->kt;
     nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
@@ -216,7 +224,8 @@ static void backward_weights(const step_ctx *c, size_t l, const float *dz, int t
     part1d(out, mr, t, nt, &r0, &r1);
     if (r1 <= r0) return;
     kt->colsum(n, r1 - r0, dz + r0, out, db + r0, 0);
-    if (c->update) optim_update(kt, net, c->opt, net->b_off[l] + r0, r1 - r0);
+    int bad = 0;
+    if (c->update) bad |= optim_update(kt, net, c->opt, net->b_off[l] + r0, r1 - r0);
     /* this thread's own GEMM workspace: its slice of the team's */
     float *ws = pl->ws + (size_t)t * gemm_thread_workspace_floats(kt);
     size_t chunk = CHUNK_FLOATS / in / mr * mr;
@@ -243,8 +252,9 @@ static void backward_weights(const step_ctx *c, size_t l, const float *dz, int t
             };
             gemm_part(kt, &g, NULL, ws, 0, 1);
         }
-        if (c->update) optim_update(kt, net, c->opt, net->w_off[l] + r * in, rows * in);
+        if (c->update) bad |= optim_update(kt, net, c->opt, net->w_off[l] + r * in, rows * in);
     }
+    if (bad) atomic_store_explicit(&c->update_bad, 1, memory_order_relaxed);
 }
 
 static void step_thread(step_ctx *c, int t, int nt) {
@@ -313,9 +323,25 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
         error_prefix("%s", fn);
         return st;
     }
-    const struct net_plan *pl = net->plan;
     optim_pending p = {0};
-    if (update) optim_prepare(net, &p);
+    if (update) {
+        /* the undo copy: the values before this step, restored if the
+         * update stores a NaN or Inf */
+        const size_t need = optim_undo_floats(net);
+        struct net_plan *wp = net->plan;
+        if (wp->undo_floats < need) {
+            float *u = aligned_alloc(64, (need * sizeof(float) + 63) / 64 * 64);
+            if (!u)
+                return error_set(NERVE_ENOMEM, "%s: out of memory for the optimizer's undo copy",
+                                 fn);
+            free(wp->undo);
+            wp->undo = u;
+            wp->undo_floats = need;
+        }
+        optim_prepare(net, &p);
+        p.undo = wp->undo;
+    }
+    const struct net_plan *pl = net->plan;
     const fwd_pass f = {.kt = kt,
                         .net = net,
                         .x = batch->x,
@@ -325,6 +351,7 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
                         .a = pl->a,
                         .ws = pl->ws};
     step_ctx c = {.kt = kt, .net = net, .batch = batch, .fwd = &f, .update = update, .opt = &p};
+    atomic_init(&c.update_bad, 0);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     step_thread(&c, omp_get_thread_num(), omp_get_num_threads());
     if (loss) *loss = c.loss;
@@ -334,6 +361,15 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
                          "weights left as before this step",
                          fn, isnan(c.loss) ? "NaN" : "infinite", (unsigned long long)net->step + 1,
                          (unsigned long long)net->epoch + 1, n);
+    if (update && atomic_load_explicit(&c.update_bad, memory_order_relaxed)) {
+        optim_rollback(net, &p);
+        return error_set(NERVE_ENUMERIC,
+                         "%s: the optimizer update produced NaN or Inf at optimizer step %llu "
+                         "(epoch %llu, batch of %zu; loss %g); parameters and optimizer state "
+                         "left as before this step",
+                         fn, (unsigned long long)net->step + 1, (unsigned long long)net->epoch + 1,
+                         n, (double)c.loss);
+    }
     if (update) optim_commit(net, &p);
     return NERVE_OK;
 }

@@ -111,6 +111,9 @@ static int read_optimizer(const char **v, train_cfg *c) {
         if (b1 && (rc = arg_float("beta1", b1, 0.0, 0.999999, &c->opt.beta1)) != CLI_OK) return rc;
         if (b2 && (rc = arg_float("beta2", b2, 0.0, 0.999999, &c->opt.beta2)) != CLI_OK) return rc;
         if (eps && (rc = arg_float("eps", eps, 0.0, 1.0, &c->opt.eps)) != CLI_OK) return rc;
+        /* eps 0 divides 0 by 0 for every parameter whose gradient is 0 */
+        if (eps && !(c->opt.eps > 0.0f))
+            return cli_error("--eps: must be above 0 (%s gives 0/0 where a gradient is 0)", eps);
     }
     c->momentum_given = mom != NULL;
     c->nesterov_given = nest != NULL;
