@@ -19,8 +19,14 @@ static nerve_status check_dataset(const char *fn, const nerve_net *net, const ne
     const size_t in = net->sizes[0], C = net->sizes[net->n_layers];
     CHECK_ARG(d->in == in, "%s: the data has %zu features but the network takes %zu inputs", fn,
               d->in, in);
-    CHECK_ARG(d->out == C, "%s: the data has %zu %s but the network has %zu outputs", fn, d->out,
-              d->labels ? "classes" : "targets", C);
+    /* classes: a network with C outputs takes any labels < C (checked per
+     * sample), so data with fewer classes is fine; targets must match */
+    if (d->labels)
+        CHECK_ARG(d->out <= C, "%s: the data has %zu classes but the network has %zu outputs", fn,
+                  d->out, C);
+    else
+        CHECK_ARG(d->out == C, "%s: the data has %zu targets but the network has %zu outputs", fn,
+                  d->out, C);
     return net_check_samples(fn, net, "data", d->x, d->y, d->labels, d->n);
 }
 
@@ -45,7 +51,7 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
     if (st != NERVE_OK) return st;
     const nerve_epoch_opts def = {0};
     if (!opts) opts = &def;
-    const size_t n = data->n, in = data->in, C = data->out, L = net->n_layers;
+    const size_t n = data->n, in = data->in, C = net->sizes[net->n_layers], L = net->n_layers;
     const size_t bs = opts->batch_size ? (opts->batch_size < n ? opts->batch_size : n)
                                        : (DEFAULT_BATCH < n ? DEFAULT_BATCH : n);
     const int cls = data->labels != NULL;
@@ -119,10 +125,12 @@ nerve_status nerve_net_evaluate(nerve_net *net, const nerve_dataset *data, nerve
     nerve_status st = check_dataset(fn, net, data);
     if (st != NERVE_OK) return st;
     CHECK_ARG(result != NULL, "%s: result is NULL", fn);
-    const size_t n = data->n, in = data->in, C = data->out;
+    const size_t n = data->n, in = data->in, C = net->sizes[net->n_layers];
     const int cls = data->labels != NULL;
-    /* balanced chunks, never a single row unless n == 1 (as nerve_net_forward) */
-    const size_t chunks = (n + EVAL_CHUNK - 1) / EVAL_CHUNK, chunk = (n + chunks - 1) / chunks;
+    /* balanced chunks, never a single row unless n == 1 (as nerve_net_forward);
+     * written so that no sum can wrap */
+    const size_t chunks = n / EVAL_CHUNK + (n % EVAL_CHUNK != 0);
+    const size_t chunk = n / chunks + (n % chunks != 0);
     float *out = malloc(chunk * C * sizeof *out), *row_loss = malloc(chunk * sizeof *row_loss);
     if (!out || !row_loss) {
         free(out), free(row_loss);

@@ -85,8 +85,10 @@ static nerve_status check_forward(const char *fn, const nerve_net *net, const fl
 /* Balanced chunks of at most FWD_CHUNK rows; never a 1-row chunk when n > 1
  * (that would take the GEMV path and round differently). */
 static size_t chunk_rows(size_t n) {
-    const size_t chunks = (n + FWD_CHUNK - 1) / FWD_CHUNK;
-    return (n + chunks - 1) / chunks;
+    /* ceil(n / FWD_CHUNK) and ceil(n / chunks) without n + ... (n may be
+     * anything up to SIZE_MAX here: nerve_net_forward_scratch_floats) */
+    const size_t chunks = n / FWD_CHUNK + (n % FWD_CHUNK != 0);
+    return n / chunks + (n % chunks != 0);
 }
 
 nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *out) {
