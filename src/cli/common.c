@@ -98,6 +98,42 @@ int cli_check_writable(const char *opt, const char *path) {
     return rc;
 }
 
+int cli_stdin_to_file(const char *opt, char *path, size_t cap) {
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    int n = snprintf(path, cap, "%s/nerve-stdin-XXXXXX", dir);
+    if (n < 0 || (size_t)n >= cap) return cli_error("--%s -: TMPDIR is too long", opt);
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return cli_failure("--%s -: cannot create a temporary file in %s: %s", opt, dir,
+                           strerror(errno));
+    char buf[65536];
+    int rc = CLI_OK;
+    for (;;) {
+        ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            rc = cli_failure("--%s -: cannot read standard input: %s", opt, strerror(errno));
+            break;
+        }
+        if (r == 0) break;
+        for (ssize_t done = 0; done < r;) {
+            ssize_t w = write(fd, buf + done, (size_t)(r - done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) {
+                rc = cli_failure("--%s -: cannot write %s: %s", opt, path, strerror(errno));
+                break;
+            }
+            done += w;
+        }
+        if (rc != CLI_OK) break;
+    }
+    if (close(fd) != 0 && rc == CLI_OK)
+        rc = cli_failure("--%s -: cannot write %s: %s", opt, path, strerror(errno));
+    if (rc != CLI_OK) unlink(path);
+    return rc;
+}
+
 size_t cli_argmax(const float *out, size_t k) {
     size_t best = 0;
     for (size_t j = 1; j < k; j++)

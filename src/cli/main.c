@@ -1,4 +1,5 @@
 /* nerve: command dispatch. `nerve <command> [options]`; every command has --help. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,17 @@ static void usage(FILE *f) {
                "OMP_NUM_THREADS sets threads.\n");
 }
 
+/* What a command printed must have reached stdout: `nerve eval > /dev/full`
+ * is a failure (exit 1), not a success with the report lost. */
+static int finish(int rc) {
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_failure("cannot write to standard output: %s", errno ? strerror(errno) : "I/O error");
+        return rc == CLI_OK ? CLI_FAIL : rc;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -44,11 +56,11 @@ int main(int argc, char **argv) {
     const char *name = argv[1];
     if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0) {
         usage(stdout);
-        return CLI_OK;
+        return finish(CLI_OK);
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
         printf("nerve %s\n", NERVE_VERSION_STRING);
-        return CLI_OK;
+        return finish(CLI_OK);
     }
     if (strcmp(name, "help") == 0) {
         if (argc < 3) {
@@ -60,14 +72,14 @@ int main(int argc, char **argv) {
                 char help[] = "--help";
                 char *args[] = {help, NULL};
                 cli_command = commands[i].name;
-                return commands[i].run(1, args);
+                return finish(commands[i].run(1, args));
             }
         return cli_error("unknown command '%s' (try: nerve --help)", argv[2]);
     }
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(name, commands[i].name) == 0) {
             cli_command = commands[i].name;
-            return commands[i].run(argc - 2, argv + 2);
+            return finish(commands[i].run(argc - 2, argv + 2));
         }
     return cli_error("unknown command '%s' (try: nerve --help)", name);
 }

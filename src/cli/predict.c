@@ -1,7 +1,9 @@
 /* nerve predict: one prediction per row of a CSV file. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "commands.h"
@@ -11,7 +13,9 @@ static const cli_option options[] = {
     {"model", "FILE", "the model (required)"},
     {"input", "FILE.csv",
      "rows of features, optionally followed by one more column\n"
-     "(a label, ignored); .csv.gz accepted; a header line is skipped"},
+     "(a label, ignored); .csv.gz accepted; a header line is skipped;\n"
+     "- reads standard input (a pipe too; /dev/stdin only when it is\n"
+     "a regular file)"},
     {"scale", "S",
      "multiply every feature by S first: inputs must be scaled as in\n"
      "training (digits: 0.0625 = 1/16, IDX images: 1/255; default 1)"},
@@ -97,7 +101,14 @@ int cmd_predict(int argc, char **argv) {
     if ((rc = cli_load_model("model", model, &net)) != CLI_OK) return rc;
     float *x = NULL;
     size_t n = 0, in = nerve_net_width(net, 0), k = nerve_net_width(net, nerve_net_layers(net));
-    rc = load_input(input, in, scale, &x, &n);
+    char stdin_copy[4096];
+    const int from_stdin = strcmp(input, "-") == 0;
+    if (from_stdin && (rc = cli_stdin_to_file("input", stdin_copy, sizeof stdin_copy)) != CLI_OK) {
+        nerve_net_free(net);
+        return rc;
+    }
+    rc = load_input(from_stdin ? stdin_copy : input, in, scale, &x, &n);
+    if (from_stdin) unlink(stdin_copy);
     if (rc == CLI_OK) {
         if (nerve_net_loss(net) == NERVE_LOSS_XENT) {
             double *p = malloc(k * sizeof *p);
