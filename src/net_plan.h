@@ -67,10 +67,12 @@ void plan_free(struct net_plan *plan);
 
 /* Threads worth using for a pass of `rows` rows through the network (a
  * training step when `training`, else a forward pass): at most
- * omp_get_max_threads(), one per `flops_per_thread` flops of estimated work. */
+ * omp_get_max_threads() and the CPUs the process may run on
+ * (sched_getaffinity), one per `flops_per_thread` flops of estimated work. */
 int net_threads(const nerve_net *net, size_t rows, int training);
-/* Changes that threshold (tests set 0 to use every thread on tiny networks;
- * the results never depend on it). Not thread-safe; call before training. */
+/* Changes that threshold (tests set 0 to use every thread asked for, even
+ * on tiny networks and beyond the CPU count; the results never depend on
+ * it). An atomic store: safe at any time, read by the next call. */
 void net_set_flops_per_thread(double flops);
 /* Largest width of layers 1 .. n_layers (outputs of weight layers). */
 size_t net_max_out_width(const nerve_net *net);
