@@ -1,6 +1,7 @@
 /* Epoch-level helpers over an in-memory data set: one training pass in
  * minibatches (optionally shuffled with the network's own generator) and
  * forward-only evaluation (mean loss, accuracy). */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +109,7 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
         if (cls) correct += count_correct(net->plan->a[L - 1], b.labels, rows, C);
         if (opts->progress)
             opts->progress(opts->progress_user, seen, n, (float)(loss_sum / (double)seen));
-        if (opts->stop && *opts->stop) break;
+        if (opts->stop && atomic_load_explicit(opts->stop, memory_order_relaxed)) break;
     }
     free(perm), free(bx), free(by), free(bl);
     if (result) {

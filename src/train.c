@@ -27,6 +27,7 @@
 #include "gemm.h"
 #include "linear.h"
 #include "net_plan.h"
+#include "omp_sync.h"
 
 /* ---- plan ----------------------------------------------------------------- */
 
@@ -286,11 +287,11 @@ static void step_thread(step_ctx *c, int t, int nt) {
     const size_t L = net->n_layers, n = c->batch->n;
 
     fwd_run(c->fwd, t, nt);
-#pragma omp barrier
+    OMP_BARRIER(c);
     size_t r0, r1;
     part1d(n, 1, t, nt, &r0, &r1);
     loss_rows(c, r0, r1, pl->d[0]);
-#pragma omp barrier
+    OMP_BARRIER(c);
     /* every thread sums the rows in the same order: same value everywhere */
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += (double)pl->row_loss[i];
@@ -307,7 +308,7 @@ static void step_thread(step_ctx *c, int t, int nt) {
     for (size_t l = L - 1; l > 0; l--) {
         const size_t k = (L - 1 - l) % 3;
         backward_data(c, l, pl->d[k], pl->d[(k + 1) % 3], t, nt);
-#pragma omp barrier
+        OMP_BARRIER(c);
         backward_weights(c, l, pl->d[k], t, nt);
     }
     backward_weights(c, 0, pl->d[(L - 1) % 3], t, nt);
@@ -375,8 +376,17 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
                         .ws = pl->ws};
     step_ctx c = {.kt = kt, .net = net, .batch = batch, .fwd = &f, .update = update, .opt = &p};
     atomic_init(&c.update_bad, 0);
+    OMP_FORK(&c);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
-    step_thread(&c, omp_get_thread_num(), omp_get_num_threads());
+    {
+        OMP_READ_SHARED_BEGIN();
+        step_ctx *cp = &c;
+        OMP_READ_SHARED_END();
+        OMP_ENTER(cp);
+        step_thread(cp, omp_get_thread_num(), omp_get_num_threads());
+        OMP_LEAVE(cp);
+    }
+    OMP_JOIN(&c);
     if (loss) *loss = c.loss;
     if (c.bad)
         return error_set(NERVE_ENUMERIC,

@@ -152,12 +152,26 @@ typedef struct nerve_eval {
 
 typedef void (*nerve_progress_fn)(void *user, size_t done, size_t total, float running_loss);
 
+/* The stop flag's type: C11's atomic_int, so that another thread (or a
+ * signal handler: atomic_int is lock-free wherever nerve builds) may set it
+ * while an epoch runs without a data race; the library reads it with an
+ * atomic load between minibatches. Same size, alignment and representation
+ * as int on every supported ABI. C++ has no _Atomic before C++23: there it
+ * is int, to be set with std::atomic_ref<int> or __atomic_store_n. */
+#ifdef __cplusplus
+typedef int nerve_stop_flag;
+#else
+typedef _Atomic int nerve_stop_flag;
+#endif
+
 typedef struct nerve_epoch_opts {
     size_t batch_size;          /* default 32 when 0 */
     int shuffle;                /* shuffle with the network's generator (seeded) */
     nerve_progress_fn progress; /* called after each batch, may be NULL */
     void *progress_user;
-    volatile int *stop; /* if non-NULL and set, stop after the current batch */
+    const nerve_stop_flag *stop; /* if non-NULL and nonzero, stop after the current batch
+                                  * (until 0.1: volatile int *, a data race when set
+                                  * from another thread) */
 } nerve_epoch_opts;
 
 /* One pass over `data` in minibatches. *result gets the mean training loss and

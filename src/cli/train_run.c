@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,10 @@
 #include "train.h"
 
 /* Set by SIGINT; the library polls it between minibatches
- * (nerve_epoch_opts.stop). sig_atomic_t is int on the platforms we build for,
- * which is the type the library reads through. */
-static volatile sig_atomic_t stop_requested;
-_Static_assert(sizeof(sig_atomic_t) == sizeof(int), "the stop flag is read as an int");
+ * (nerve_epoch_opts.stop). A lock-free atomic_int may be stored from a
+ * signal handler. */
+static nerve_stop_flag stop_requested;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag is set from a signal handler");
 
 static void on_sigint(int sig) {
     (void)sig;
@@ -218,7 +219,7 @@ int train_run(const train_cfg *c, train_state *st) {
     eo.shuffle = c->shuffle;
     eo.progress = progress_update;
     eo.progress_user = &bar;
-    eo.stop = (volatile int *)&stop_requested;
+    eo.stop = &stop_requested;
     stop_requested = 0;
     install_sigint();
 
