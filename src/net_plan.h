@@ -21,7 +21,8 @@ void net_init_weights(nerve_net *net);
 typedef struct optim_pending {
     opt_step s;
     double beta1_pow, beta2_pow;
-    float *undo; /* optim_undo_floats(net) floats: the values before the step */
+    float *undo; /* optim_undo_floats(net) floats: the values before the step,
+                  * or NULL (no undo copy: the caller restores, epoch.c) */
 } optim_pending;
 void optim_prepare(const nerve_net *net, optim_pending *p);
 /* Floats of the undo copy a step needs: the parameters and each state
@@ -84,9 +85,16 @@ size_t net_max_out_width(const nerve_net *net);
 nerve_status net_check_samples(const char *fn, const nerve_net *net, const char *what,
                                const float *x, const float *y, const int32_t *labels, size_t n);
 /* One training step on an already validated batch (net_check_samples):
- * forward, loss, backward and, if `update`, the optimizer. */
+ * forward, loss, backward and, if `update`, the optimizer. If the update
+ * stores a NaN or Inf: with update_failed NULL, every block's old values
+ * were copied aside just before its update (optim_update) and are put back,
+ * NERVE_ENUMERIC with the message; with update_failed given, no copy is
+ * made (the hot path of nerve_net_train_epoch, which restores the state
+ * from its own per-epoch snapshot), *update_failed is set and
+ * NERVE_ENUMERIC returned with the state left as the update made it and no
+ * message. */
 nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
-                      int update);
+                      int update, int *update_failed);
 
 /* ---- forward.c ---- */
 /* Where one forward pass reads and writes. Every matrix is n rows of its

@@ -156,9 +156,11 @@ int optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size
     float *w = net->params + off, *m = net->opt_m ? net->opt_m + off : NULL;
     float *v = net->opt_v ? net->opt_v + off : NULL;
     const float *g = net->grads + off;
-    memcpy(p->undo + off, w, n * sizeof(float));
-    if (m) memcpy(p->undo + na + off, m, n * sizeof(float));
-    if (v) memcpy(p->undo + 2 * na + off, v, n * sizeof(float));
+    if (p->undo) {
+        memcpy(p->undo + off, w, n * sizeof(float));
+        if (m) memcpy(p->undo + na + off, m, n * sizeof(float));
+        if (v) memcpy(p->undo + 2 * na + off, v, n * sizeof(float));
+    }
     if (net->opt.kind == NERVE_OPT_SGD) return kt->sgd(n, w, g, m, &p->s);
     return kt->adam(n, w, g, m, v, &p->s);
 }

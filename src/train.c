@@ -338,7 +338,7 @@ nerve_status net_check_samples(const char *fn, const nerve_net *net, const char 
 }
 
 nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
-                      int update) {
+                      int update, int *update_failed) {
     nerve_status st;
     const kernels *kt = kernels_active();
     const size_t n = batch->n;
@@ -348,7 +348,8 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
         return st;
     }
     optim_pending p = {0};
-    if (update) {
+    if (update) optim_prepare(net, &p);
+    if (update && !update_failed) {
         /* the undo copy: the values before this step, restored if the
          * update stores a NaN or Inf */
         const size_t need = optim_undo_floats(net);
@@ -362,7 +363,6 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
             wp->undo = u;
             wp->undo_floats = need;
         }
-        optim_prepare(net, &p);
         p.undo = wp->undo;
     }
     const struct net_plan *pl = net->plan;
@@ -395,6 +395,10 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
                          fn, isnan(c.loss) ? "NaN" : "infinite", (unsigned long long)net->step + 1,
                          (unsigned long long)net->epoch + 1, n);
     if (update && atomic_load_explicit(&c.update_bad, memory_order_relaxed)) {
+        if (update_failed) { /* the caller restores the state (epoch.c) */
+            *update_failed = 1;
+            return NERVE_ENUMERIC;
+        }
         optim_rollback(net, &p);
         return error_set(NERVE_ENUMERIC,
                          "%s: the optimizer update produced NaN or Inf at optimizer step %llu "
@@ -413,7 +417,7 @@ static nerve_status checked_step(const char *fn, nerve_net *net, const nerve_bat
     CHECK_ARG(batch != NULL, "%s: batch is NULL", fn);
     nerve_status st =
         net_check_samples(fn, net, "batch", batch->x, batch->y, batch->labels, batch->n);
-    return st != NERVE_OK ? st : net_step(fn, net, batch, loss, update);
+    return st != NERVE_OK ? st : net_step(fn, net, batch, loss, update, NULL);
 }
 
 nerve_status nerve_net_train_batch(nerve_net *net, const nerve_batch *batch, float *loss) {

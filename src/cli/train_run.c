@@ -223,7 +223,7 @@ int train_run(const train_cfg *c, train_state *st) {
     stop_requested = 0;
     install_sigint();
 
-    int rc = CLI_OK, plot_failed = 0, interrupted = 0;
+    int rc = CLI_OK, plot_failed = 0, interrupted = 0, measure_failed = 0;
     double total_secs = 0, total_samples = 0, last_acc = NAN, last_loss = NAN;
     /* the schedule scales the base rate; the file keeps the base rate */
     const float base_lr = nerve_net_optimizer(st->net).lr;
@@ -251,9 +251,17 @@ int train_run(const train_cfg *c, train_state *st) {
             break;
         }
         double tr_acc = st->data.train->labels ? tr.accuracy : NAN;
-        if (st->train_1h && (rc = accuracy_of(st->net, st->data.train, &tr_acc)) != CLI_OK) break;
+        /* the epoch is trained and counted: if measuring it fails (out of
+         * memory), the model is still saved below */
+        if (st->train_1h && (rc = accuracy_of(st->net, st->data.train, &tr_acc)) != CLI_OK) {
+            measure_failed = 1;
+            break;
+        }
         double te_loss, te_acc;
-        if ((rc = measure_test(st, &te_loss, &te_acc)) != CLI_OK) break;
+        if ((rc = measure_test(st, &te_loss, &te_acc)) != CLI_OK) {
+            measure_failed = 1;
+            break;
+        }
         double rate = secs > 0 ? (double)tr.n / secs : 0;
         total_secs += secs;
         total_samples += (double)tr.n;
@@ -276,13 +284,14 @@ int train_run(const train_cfg *c, train_state *st) {
     nerve_net_set_lr(st->net, base_lr); /* valid: it was the network's own rate */
 
     int saved = 0;
-    if (c->out && (rc == CLI_OK || rc == CLI_INTERRUPTED)) {
+    if (c->out && (rc == CLI_OK || rc == CLI_INTERRUPTED || measure_failed)) {
         nerve_status s = nerve_net_save(st->net, c->out, 1);
         if (s != NERVE_OK) {
             cli_lib_error(s, "--out");
             rc = CLI_FAIL;
         } else {
             saved = 1;
+            if (measure_failed) cli_note("--out: the trained model was saved to %s", c->out);
         }
     }
     if ((rc == CLI_OK || rc == CLI_INTERRUPTED) && (!c->json || !c->quiet)) {
