@@ -432,3 +432,16 @@ Test(rel, forward_scratch_sizes_saturate) {
                   "data n x in overflows");
     nerve_net_free(net);
 }
+
+/* 14: a delimiter that is part of a number ('e' would split 1e5). */
+Test(rel, csv_delimiter_e_refused) {
+    FILE *f = fopen(tpath("e.csv"), "w");
+    cr_assert_not_null(f);
+    fputs("1e5e1\n2e5e0\n", f);
+    fclose(f);
+    nerve_data *d;
+    for (int i = 0; i < 2; i++) {
+        nerve_csv_opts o = {.delimiter = i ? 'E' : 'e'};
+        expect_status(nerve_data_load_csv(&d, tpath("e.csv"), &o), NERVE_EINVAL, "delimiter e");
+    }
+}

@@ -134,6 +134,12 @@ int cli_stdin_to_file(const char *opt, char *path, size_t cap) {
     return rc;
 }
 
+int cli_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
 size_t cli_argmax(const float *out, size_t k) {
     size_t best = 0;
     for (size_t j = 1; j < k; j++)

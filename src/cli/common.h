@@ -33,6 +33,9 @@ int cli_check_writable(const char *opt, const char *path);
  * `--input -`. The caller unlinks it. CLI_OK or the exit status, printed. */
 int cli_stdin_to_file(const char *opt, char *path, size_t cap);
 
+/* Whether a and b name the same existing file (device and inode). */
+int cli_same_file(const char *a, const char *b);
+
 /* Index of the largest of out[0..k) (the first one on ties). */
 size_t cli_argmax(const float *out, size_t k);
 /* Softmax of logits[0..k) into p, in double (for printing probabilities). */

@@ -1,5 +1,7 @@
 /* nerve predict: one prediction per row of a CSV file. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +27,28 @@ static const cli_option options[] = {
 #define N_OPTIONS (sizeof options / sizeof options[0])
 #define GET(name) cli_value(options, N_OPTIONS, v, name)
 
+/* The first row whose outputs are not all finite (a feature far outside
+ * the training range overflows the network): reported, exit 1, instead of
+ * printing NaN. */
+typedef struct pred_state {
+    double *p;
+    size_t bad_row; /* SIZE_MAX: none */
+} pred_state;
+
+static int outputs_finite(pred_state *s, size_t row, const float *out, size_t k) {
+    for (size_t j = 0; j < k; j++)
+        if (!isfinite(out[j])) {
+            if (s->bad_row == SIZE_MAX) s->bad_row = row;
+            return 0;
+        }
+    return s->bad_row == SIZE_MAX;
+}
+
 /* Probabilities with 6 significant digits: enough to rank and to read. */
 static void print_class(void *user, size_t row, const float *out, size_t k) {
-    double *p = user;
-    (void)row;
+    pred_state *s = user;
+    if (!outputs_finite(s, row, out, k)) return;
+    double *p = s->p;
     cli_softmax(out, k, p);
     printf("%zu", cli_argmax(out, k));
     for (size_t j = 0; j < k; j++) printf(",%.6g", p[j]);
@@ -37,8 +57,7 @@ static void print_class(void *user, size_t row, const float *out, size_t k) {
 
 /* Regression outputs with 9 significant digits (a float round-trips). */
 static void print_outputs(void *user, size_t row, const float *out, size_t k) {
-    (void)user;
-    (void)row;
+    if (!outputs_finite(user, row, out, k)) return;
     for (size_t j = 0; j < k; j++) printf(j ? ",%.9g" : "%.9g", (double)out[j]);
     putchar('\n');
 }
@@ -110,16 +129,21 @@ int cmd_predict(int argc, char **argv) {
     rc = load_input(from_stdin ? stdin_copy : input, in, scale, &x, &n);
     if (from_stdin) unlink(stdin_copy);
     if (rc == CLI_OK) {
+        pred_state ps = {NULL, SIZE_MAX};
         if (nerve_net_loss(net) == NERVE_LOSS_XENT) {
-            double *p = malloc(k * sizeof *p);
-            if (!p)
+            ps.p = malloc(k * sizeof *ps.p);
+            if (!ps.p)
                 rc = cli_failure("out of memory");
             else
-                rc = cli_forward_rows(net, x, n, print_class, p);
-            free(p);
+                rc = cli_forward_rows(net, x, n, print_class, &ps);
+            free(ps.p);
         } else {
-            rc = cli_forward_rows(net, x, n, print_outputs, NULL);
+            rc = cli_forward_rows(net, x, n, print_outputs, &ps);
         }
+        if (rc == CLI_OK && ps.bad_row != SIZE_MAX)
+            rc = cli_failure("--input: row %zu: the model's outputs are not finite (a feature far "
+                             "outside the range it was trained on?); %zu rows printed",
+                             ps.bad_row + 1, ps.bad_row);
         if (fflush(stdout) != 0 && rc == CLI_OK) rc = cli_failure("cannot write the predictions");
     }
     free(x);

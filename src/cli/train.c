@@ -216,6 +216,12 @@ int cmd_train(int argc, char **argv) {
     if ((rc = cli_apply_threads(GET("threads"))) != CLI_OK) return rc;
     if (c.out && (rc = cli_check_writable("out", c.out)) != CLI_OK) return rc;
     if (c.plot && (rc = cli_check_writable("plot", c.plot)) != CLI_OK) return rc;
+    if (c.out && c.data && cli_same_file(c.out, c.data))
+        return cli_error("--out: '%s' is the --data file; it would be overwritten", c.out);
+    if (c.plot && c.data && cli_same_file(c.plot, c.data))
+        return cli_error("--plot: '%s' is the --data file; it would be overwritten", c.plot);
+    if (c.out && c.plot && (strcmp(c.out, c.plot) == 0 || cli_same_file(c.out, c.plot)))
+        return cli_error("--plot: '%s' is also the --out file", c.plot);
 
     train_state st;
     if ((rc = train_setup(&c, &st)) != CLI_OK) return rc;

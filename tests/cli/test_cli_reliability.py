@@ -221,6 +221,50 @@ def case_stdout_full():
         check("standard output" in err, err)
 
 
+# ---- 13, 14: SVG of non-UTF-8 names, outputs over the data, huge features ----------------
+
+def case_svg_non_utf8():
+    import gzip
+    import xml.etree.ElementTree as ET
+    with gzip.open(os.path.join(SOURCE, "data", "digits.csv.gz"), "rb") as f:
+        data = f.read()
+    name = os.path.join(os.fsencode(WORK), b"d\xff\xfe-\xc3(.csv")  # not UTF-8
+    with open(name, "wb") as f:
+        f.write(data)
+    svg = path("c.svg")
+    p = subprocess.run([os.fsencode(NERVE), b"train", b"--data", name, b"--epochs", b"1",
+                        b"--quiet", b"--plot", os.fsencode(svg)], capture_output=True,
+                       timeout=120)
+    check(p.returncode == 0, f"exit {p.returncode}: {p.stderr!r}")
+    try:
+        ET.parse(svg)
+    except ET.ParseError as e:
+        raise Failure(f"the SVG is malformed: {e}")
+
+
+def case_out_is_data():
+    import gzip
+    with gzip.open(os.path.join(SOURCE, "data", "digits.csv.gz"), "rb") as f:
+        data = f.read()
+    csv = path("d.csv")
+    with open(csv, "wb") as f:
+        f.write(data)
+    expect(["train", "--data", csv, "--epochs", "1", "--out", csv], 2, "--data file")
+    expect(["train", "--data", csv, "--epochs", "1", "--plot", csv], 2, "--data file")
+    expect(["train", "--epochs", "1", "--out", path("x"), "--plot", path("x")], 2, "--out")
+    check(read(csv) == data, "the data file changed")
+
+
+def case_predict_huge_feature():
+    good = model("m.nrv")
+    with open(path("in.csv"), "w") as f:
+        f.write(",".join(["3.4e38"] * 64) + "\n")
+    rc, out, err = run(["predict", "--model", good, "--input", path("in.csv")])
+    check(rc == 1, f"exit {rc}: {out!r} {err!r}")
+    check("nan" not in out.lower(), out)
+    check("not finite" in err, err)
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
