@@ -33,7 +33,7 @@ set_tests_properties(example_api PROPERTIES TIMEOUT 300 LABELS cli)
 if(TARGET nerve AND Python3_Interpreter_FOUND)
   set(NERVE_CLI_REL_CASES out_special_files out_symlink out_long_name nan_step fifo_inputs
       predict_stdin outputs_exceed_classes stdout_full svg_non_utf8 out_is_data
-      predict_huge_feature)
+      predict_huge_feature eval_many_classes)
   foreach(case IN LISTS NERVE_CLI_REL_CASES)
     add_test(NAME cli_rel_${case}
              COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_cli_reliability.py

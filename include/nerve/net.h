@@ -120,7 +120,11 @@ NERVE_API uint64_t nerve_net_step_count(const nerve_net *net);
  * the update would store a NaN or Inf in a parameter or in the optimizer
  * state (e.g. Adam with eps 0 where a gradient is 0); the message names the
  * step, and parameters, optimizer state and step count are then left as
- * before the step (the gradients are those of the batch). */
+ * before the step (the gradients are those of the batch). To make that
+ * possible each block's old values are copied aside just before its
+ * update (docs/performance.md: ~15% of an epoch's CPU time);
+ * nerve_net_train_epoch does not pay this (a snapshot per epoch, replayed
+ * on failure). */
 NERVE_API nerve_status nerve_net_train_batch(nerve_net *net, const nerve_batch *batch, float *loss);
 /* Forward, loss and backward only: fills the gradients, no step. */
 NERVE_API nerve_status nerve_net_gradients(nerve_net *net, const nerve_batch *batch, float *loss);

@@ -133,7 +133,8 @@ static int evaluate(nerve_net *net, const nerve_data *d, const char *model, int 
                 if (c.m)
                     print_matrix(&c);
                 else
-                    printf("(confusion matrix of %zu classes: use --json)\n", k);
+                    printf("(confusion matrix of %zu classes not printed%s)\n", k,
+                           k <= MAX_JSON_CLASSES ? "; --json gives it" : "");
             }
         }
     }

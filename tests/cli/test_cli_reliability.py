@@ -265,6 +265,18 @@ def case_predict_huge_feature():
     check("not finite" in err, err)
 
 
+# ---- 9: the confusion matrix only when it is printed ---------------------------------------
+
+def case_eval_many_classes():
+    # 100000 outputs: a 100000 x 100000 matrix would be 80 GB
+    big = model("big.nrv", "1", ["--layers", "64,100000", "--val-split", "0.9"])
+    out, _ = run_ok(["eval", "--model", big, "--json"])
+    ev = json.loads(out)
+    check(ev["confusion"] is None and 0 <= ev["accuracy"] <= 1, out[:200])
+    out, _ = run_ok(["eval", "--model", big])
+    check("accuracy" in out and "not printed" in out, out[:300])
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
