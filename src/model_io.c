@@ -15,10 +15,14 @@
  * Once the rename has succeeded the save is reported as successful: the
  * directory sync after it is best effort (a directory the process may write
  * but not read, or a file system without directory sync, cannot be synced,
- * and failing then would report a failure with the new file in place). */
+ * and failing then would report a failure with the new file in place).
+ * After a save, temporary files of the same target left by killed saves
+ * (processes that no longer exist) are removed. */
 #define _XOPEN_SOURCE 700 /* realpath */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -132,6 +136,47 @@ static nerve_status save_target(const char *path, char **target) {
     return NERVE_OK;
 }
 
+/* Removes "<base>.<pid>-<n>.tmp" files next to `target` left by saves that
+ * were killed (kill -9, power loss): only those of processes that no longer
+ * exist (kill(pid, 0) fails with ESRCH), never this process's own. Best
+ * effort: a directory that cannot be listed is left alone. */
+static void remove_stale_temps(const char *target) {
+    const char *slash = strrchr(target, '/');
+    const char *base = slash ? slash + 1 : target;
+    const size_t blen = strlen(base);
+    char *dir = slash ? strndup(target, slash == target ? 1 : (size_t)(slash - target)) : NULL;
+    DIR *d = opendir(slash ? dir : ".");
+    if (!d) {
+        free(dir);
+        return;
+    }
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        if (strncmp(nm, base, blen) != 0 || nm[blen] != '.') continue;
+        char *end;
+        errno = 0;
+        long pid = strtol(nm + blen + 1, &end, 10);
+        if (errno || pid <= 0 || *end != '-' || pid == (long)getpid()) continue;
+        unsigned long n = strtoul(end + 1, &end, 10);
+        (void)n;
+        if (strcmp(end, ".tmp") != 0) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to know */
+        if (slash) {
+            size_t len = strlen(dir) + 1 + strlen(nm) + 1;
+            char *full = malloc(len);
+            if (!full) break;
+            snprintf(full, len, "%s/%s", dir, nm);
+            unlink(full);
+            free(full);
+        } else {
+            unlink(nm);
+        }
+    }
+    closedir(d);
+    free(dir);
+}
+
 nerve_status nerve_net_save(const nerve_net *net, const char *path, int with_training_state) {
     CHECK_ARG(net != NULL, "nerve_net_save: net is NULL");
     CHECK_ARG(path != NULL && *path, "nerve_net_save: no path");
@@ -173,6 +218,7 @@ nerve_status nerve_net_save(const nerve_net *net, const char *path, int with_tra
         (void)fsync(dir_fd); /* best effort, see the top of this file */
         close(dir_fd);
     }
+    remove_stale_temps(target);
     free(tmp);
     free(target);
     return NERVE_OK;

@@ -445,3 +445,26 @@ Test(rel, csv_delimiter_e_refused) {
         expect_status(nerve_data_load_csv(&d, tpath("e.csv"), &o), NERVE_EINVAL, "delimiter e");
     }
 }
+
+/* 14: temporary files of killed saves (a process that no longer exists)
+ * are removed by the next save; this process's own and other names stay. */
+Test(rel, stale_temp_files_removed) {
+    nerve_net *net = small_net(1);
+    const char *p = tpath("m.nrv");
+    FILE *f = fopen(tpath("m.nrv.2147483646-0.tmp"), "w"); /* above any pid_max */
+    cr_assert_not_null(f);
+    fputs("stale", f);
+    fclose(f);
+    char own[64];
+    snprintf(own, sizeof own, "m.nrv.%ld-999.tmp", (long)getpid());
+    f = fopen(tpath(own), "w");
+    fclose(f);
+    f = fopen(tpath("m.nrv.keep"), "w");
+    fclose(f);
+    expect_status(nerve_net_save(net, p, 1), NERVE_OK, "save");
+    struct stat sb;
+    cr_assert_neq(stat(tpath("m.nrv.2147483646-0.tmp"), &sb), 0, "the stale file is still there");
+    cr_assert_eq(stat(tpath(own), &sb), 0, "this process's temporary file was removed");
+    cr_assert_eq(stat(tpath("m.nrv.keep"), &sb), 0);
+    nerve_net_free(net);
+}
