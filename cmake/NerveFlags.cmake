@@ -21,3 +21,15 @@ if(NERVE_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# ThreadSanitizer (scripts/test.sh): nerve's own code instrumented; libgomp
+# is not, its synchronisation is declared to TSan in src/omp_sync.h and its
+# internals suppressed by tests/tsan.supp.
+option(NERVE_TSAN "Build with ThreadSanitizer" OFF)
+if(NERVE_TSAN)
+  if(NERVE_SANITIZE)
+    message(FATAL_ERROR "NERVE_TSAN and NERVE_SANITIZE cannot be combined")
+  endif()
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()

@@ -121,9 +121,11 @@ typedef struct kernels {
 
     /* Optimizer updates over n parameters, PyTorch's definitions.
      * sgd: v is the momentum buffer (unused when momentum == 0).
-     * adam: m, v first and second moments; decoupled selects AdamW. */
-    void (*sgd)(size_t n, float *w, const float *g, float *v, const opt_step *s);
-    void (*adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s);
+     * adam: m, v first and second moments; decoupled selects AdamW.
+     * Both return nonzero when any value they stored (w, and the state they
+     * update) is NaN or infinite, checked in the same pass, else 0. */
+    int (*sgd)(size_t n, float *w, const float *g, float *v, const opt_step *s);
+    int (*adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s);
 
     /* Reductions: 16 lane-wise partial sums combined by one fixed tree.
      * sum, dot: four 16-lane accumulators take the 16-blocks of each

@@ -52,26 +52,34 @@ typedef struct opt_job {
     const opt_step *s;
 } opt_job;
 
-static void opt_range(const opt_job *j, size_t b, size_t e) {
-    if (j->adam)
-        j->kt->adam(e - b, j->w + b, j->g + b, j->m + b, j->v + b, j->s);
-    else
-        j->kt->sgd(e - b, j->w + b, j->g + b, j->m ? j->m + b : NULL, j->s);
+/* Nonzero when the kernel stored a NaN or Inf (checked in its own pass). */
+static int opt_range(const opt_job *j, size_t b, size_t e) {
+    if (j->adam) return j->kt->adam(e - b, j->w + b, j->g + b, j->m + b, j->v + b, j->s);
+    return j->kt->sgd(e - b, j->w + b, j->g + b, j->m ? j->m + b : NULL, j->s);
 }
 
-static void run_opt(const opt_job *j, size_t n) {
-    if (n == 0) return;
+/* NERVE_ENUMERIC (with a message naming fn) when any element came out
+ * non-finite; the arrays then hold the update as computed. */
+static nerve_status run_opt(const char *fn, const opt_job *j, size_t n) {
+    if (n == 0) return NERVE_OK;
     const int nt = api_threads(n, OPT_GRAIN);
+    int bad = 0;
     if (nt <= 1) {
-        opt_range(j, 0, n);
-        return;
+        bad = opt_range(j, 0, n);
+    } else {
+#pragma omp parallel num_threads(nt) reduction(| : bad)
+        {
+            size_t b, e;
+            split_range(n, 16, omp_get_thread_num(), omp_get_num_threads(), &b, &e);
+            if (e > b) bad |= opt_range(j, b, e);
+        }
     }
-#pragma omp parallel num_threads(nt)
-    {
-        size_t b, e;
-        split_range(n, 16, omp_get_thread_num(), omp_get_num_threads(), &b, &e);
-        if (e > b) opt_range(j, b, e);
-    }
+    if (bad)
+        return error_set(NERVE_ENUMERIC,
+                         "%s: the update stored a NaN or Inf (in the parameters or the "
+                         "optimizer state)",
+                         fn);
+    return NERVE_OK;
 }
 
 nerve_status nerve_sgd_update(size_t n, float *w, const float *g, float *momentum_buf,
@@ -103,8 +111,7 @@ nerve_status nerve_sgd_update(size_t n, float *w, const float *g, float *momentu
     s.nesterov = p->nesterov;
     s.first = step == 1;
     const opt_job j = {kernels_active(), 0, w, momentum_buf, NULL, g, &s};
-    run_opt(&j, n);
-    return NERVE_OK;
+    return run_opt(fn, &j, n);
 }
 
 static nerve_status adam_common(const char *fn, int decoupled, size_t n, float *w, const float *g,
@@ -137,8 +144,7 @@ static nerve_status adam_common(const char *fn, int decoupled, size_t n, float *
     s.inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
     s.decoupled = decoupled;
     const opt_job j = {kernels_active(), 1, w, m, v, g, &s};
-    run_opt(&j, n);
-    return NERVE_OK;
+    return run_opt(fn, &j, n);
 }
 
 nerve_status nerve_adam_update(size_t n, float *w, const float *g, float *m, float *v,

@@ -516,8 +516,10 @@ nerve_status csv_parse(const char *buf, size_t len, const char *name, const nerv
     if (!isfinite(o.feature_scale))
         return error_set(NERVE_EINVAL, "csv: feature scale is not finite");
     char delim = o.delimiter ? o.delimiter : ',';
+    /* nor any character of a number: 'e'/'E' would split 1e5 */
     if (delim == '"' || delim == '\n' || delim == '\r' || is_blank(delim) || delim == '.' ||
-        delim == '-' || delim == '+' || (delim >= '0' && delim <= '9'))
+        delim == '-' || delim == '+' || delim == 'e' || delim == 'E' || delim == '\0' ||
+        (delim >= '0' && delim <= '9'))
         return error_set(NERVE_EINVAL, "csv: delimiter '%c' cannot separate numbers", delim);
 
     /* skip a UTF-8 byte-order mark */

@@ -40,7 +40,8 @@ static size_t gunzip_hint(const uint8_t *in, size_t in_len, size_t cap) {
     size_t plausible =
         in_len <= SIZE_MAX / DEFLATE_MAX_RATIO ? in_len * DEFLATE_MAX_RATIO : SIZE_MAX;
     if (hint > plausible) hint = plausible;
-    if (hint > cap + 1) hint = cap + 1;
+    const size_t limit = cap < SIZE_MAX ? cap + 1 : SIZE_MAX; /* cap + 1 must not wrap */
+    if (hint > limit) hint = limit;
     return hint ? hint : 1;
 }
 
@@ -65,12 +66,15 @@ nerve_status data_gunzip(const uint8_t *in, size_t in_len, size_t cap, const cha
     nerve_status st = NERVE_OK;
     for (;;) {
         if (produced == capacity) {
-            if (capacity > cap) {
+            if (capacity > cap || capacity == SIZE_MAX) {
                 st = error_set(NERVE_EFORMAT,
                                "%s: decompressed data exceeds the limit of %zu bytes", name, cap);
                 break;
             }
-            size_t grow = capacity <= (cap + 1) / 2 ? capacity * 2 : cap + 1;
+            /* up to cap + 1 bytes (one past the limit shows it exceeded),
+             * SIZE_MAX when cap + 1 would wrap */
+            const size_t limit = cap < SIZE_MAX ? cap + 1 : SIZE_MAX;
+            size_t grow = capacity <= limit / 2 ? capacity * 2 : limit;
             uint8_t *bigger = realloc(buf, grow);
             if (!bigger) {
                 st = error_set(NERVE_ENOMEM, "%s: cannot allocate %zu bytes to decompress", name,
@@ -133,7 +137,9 @@ nerve_status data_gunzip(const uint8_t *in, size_t in_len, size_t cap, const cha
 nerve_status data_read_file(const char *path, size_t cap, uint8_t **out, size_t *out_len) {
     *out = NULL;
     *out_len = 0;
-    int fd = open(path, O_RDONLY);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then
+     * refuses it. On a regular file the flag changes nothing. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return error_set(NERVE_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {

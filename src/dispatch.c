@@ -120,7 +120,7 @@ static void init(void) {
     const char *verbose = getenv("NERVE_VERBOSE");
     if (verbose && *verbose && strcmp(verbose, "0") != 0)
         fprintf(stderr, "nerve: cpu '%s', using %s kernels: %s\n", features.model,
-                isa_names[chosen], reason);
+                isa_names[chosen], reason); /* inside pthread_once: nobody else writes it */
 }
 
 static void ensure_init(void) { pthread_once(&init_once, init); }
@@ -177,9 +177,14 @@ nerve_status nerve_set_max_isa(nerve_isa cap) {
 
 const char *nerve_isa_reason(void) {
     ensure_init();
-    /* The text only changes in nerve_set_max_isa, which the header forbids
-     * during concurrent use. */
-    return reason;
+    /* activate() rewrites `reason` under the lock (nerve_set_max_isa may run
+     * on another thread): the caller gets its own thread's copy, taken
+     * under the same lock, valid until its next call. */
+    static _Thread_local char copy[sizeof reason];
+    pthread_mutex_lock(&reason_lock);
+    memcpy(copy, reason, sizeof copy);
+    pthread_mutex_unlock(&reason_lock);
+    return copy;
 }
 
 const kernels *kernels_for(nerve_isa isa) {

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MSG_CAP 512
+/* Room for two paths of PATH_MAX and the OS's reason: a message is never
+ * cut before the part that says what went wrong. */
+#define MSG_CAP 10240
 
 static _Thread_local char last_msg[MSG_CAP];
 
@@ -40,19 +42,20 @@ nerve_status error_set(nerve_status status, const char *fmt, ...) {
 }
 
 void error_prefix(const char *fmt, ...) {
-    char prefix[MSG_CAP], old[MSG_CAP];
+    /* the prefix is formatted at the front of a moved-up copy of the old
+     * message, in place (no MSG_CAP-sized stack buffers) */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int k = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    memcpy(old, last_msg, sizeof old);
-    /* prefix first, then as much of the old message as fits */
-    size_t n = strlen(prefix);
+    size_t n = k < 0 ? 0 : (size_t)k;
     if (n > MSG_CAP - 3) n = MSG_CAP - 3;
-    memcpy(last_msg, prefix, n);
-    memcpy(last_msg + n, ": ", 2);
-    size_t rest = MSG_CAP - 1 - (n + 2), len = strlen(old);
+    size_t rest = MSG_CAP - 1 - (n + 2), len = strlen(last_msg);
     if (len > rest) len = rest;
-    memcpy(last_msg + n + 2, old, len);
+    memmove(last_msg + n + 2, last_msg, len);
     last_msg[n + 2 + len] = '\0';
+    va_start(ap, fmt);
+    vsnprintf(last_msg, n + 1, fmt, ap); /* its NUL at n is replaced next */
+    va_end(ap);
+    memcpy(last_msg + n, ": ", 2);
 }

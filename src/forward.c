@@ -30,6 +30,7 @@
 #include "gemm.h"
 #include "linear.h"
 #include "net_plan.h"
+#include "omp_sync.h"
 #include "plan.h"
 
 
@@ -85,9 +86,7 @@ void fwd_run(const fwd_pass *f, int t, int nt) {
             linear_forward_part(kt, f->n, in, out, x, w, b, act, z == a ? NULL : z, a, f->ws, t,
                                 nt);
         }
-        if (nt > 1 && l + 1 < net->n_layers) {
-#pragma omp barrier
-        }
+        if (nt > 1 && l + 1 < net->n_layers) OMP_BARRIER(f);
     }
 }
 
@@ -179,8 +178,17 @@ nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *
                             .out = out + r * outw,
                             .ws = pl->ws};
         const int nt = net_threads(net, r1 - r, 0);
+        OMP_FORK(&f);
 #pragma omp parallel num_threads(nt) if (nt > 1)
-        fwd_run(&f, omp_get_thread_num(), omp_get_num_threads());
+        {
+            OMP_READ_SHARED_BEGIN();
+            const fwd_pass *fp = &f;
+            OMP_READ_SHARED_END();
+            OMP_ENTER(fp);
+            fwd_run(fp, omp_get_thread_num(), omp_get_num_threads());
+            OMP_LEAVE(fp);
+        }
+        OMP_JOIN(&f);
     }
     return NERVE_OK;
 }

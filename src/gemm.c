@@ -36,6 +36,7 @@
 #include "error.h"
 #include "gemm_pack.h"
 #include "nerve/kernels.h"
+#include "omp_sync.h"
 
 #define ALIGN_FLOATS 16 /* 64 bytes */
 
@@ -270,8 +271,20 @@ void gemm_chain_ep(const kernels *kt, const gemm_args *g, const gemm_epilogue *e
         gemm_part(kt, g, ep, ws, 0, 1);
         return;
     }
+    OMP_FORK(g);
 #pragma omp parallel num_threads(nthreads)
-    gemm_part(kt, g, ep, ws, omp_get_thread_num(), omp_get_num_threads());
+    {
+        OMP_READ_SHARED_BEGIN();
+        const kernels *kt_ = kt;
+        const gemm_args *g_ = g;
+        const gemm_epilogue *ep_ = ep;
+        float *ws_ = ws;
+        OMP_READ_SHARED_END();
+        OMP_ENTER(g_);
+        gemm_part(kt_, g_, ep_, ws_, omp_get_thread_num(), omp_get_num_threads());
+        OMP_LEAVE(g_);
+    }
+    OMP_JOIN(g);
 }
 
 void gemm_chain(const kernels *kt, const gemm_args *g, float *ws, int nthreads) {
@@ -299,10 +312,16 @@ float *gemm_tls_workspace(size_t floats) {
     if (floats > SIZE_MAX / sizeof(float) - 64) return NULL;
     float *p = aligned_alloc(64, round_up(floats * sizeof(float), 64));
     if (!p) return NULL;
+    /* Registered for the thread-exit destructor before it replaces the old
+     * one; if that fails (no key, ENOMEM) it would leak at thread exit, so
+     * the call fails (out of memory) and the old buffer stays registered. */
+    if (!ws_key_ok || pthread_setspecific(ws_key, p) != 0) {
+        free(p);
+        return NULL;
+    }
     free(tl_ws);
     tl_ws = p;
     tl_cap = floats;
-    if (ws_key_ok) pthread_setspecific(ws_key, p);
     return p;
 }
 
@@ -440,13 +459,24 @@ nerve_status nerve_sgemv(nerve_transpose ta, size_t m, size_t n, float alpha, co
         gemv_range(kt, ta, m, n, alpha, a, lda, x, beta, y, 0, ylen);
         return NERVE_OK;
     }
+    OMP_FORK(y);
 #pragma omp parallel num_threads(nt)
     {
-        const size_t units = (ylen + 63) / 64, t = (size_t)omp_get_thread_num();
+        OMP_READ_SHARED_BEGIN();
+        const kernels *kt_ = kt;
+        const nerve_transpose ta_ = ta;
+        const size_t m_ = m, n_ = n, lda_ = lda, ylen_ = ylen;
+        const float alpha_ = alpha, beta_ = beta, *a_ = a, *x_ = x;
+        float *y_ = y;
+        OMP_READ_SHARED_END();
+        OMP_ENTER(y_);
+        const size_t units = (ylen_ + 63) / 64, t = (size_t)omp_get_thread_num();
         const size_t cnt = (size_t)omp_get_num_threads();
-        const size_t y0 = min_sz(ylen, units * t / cnt * 64),
-                     y1 = min_sz(ylen, units * (t + 1) / cnt * 64);
-        if (y1 > y0) gemv_range(kt, ta, m, n, alpha, a, lda, x, beta, y, y0, y1);
+        const size_t y0 = min_sz(ylen_, units * t / cnt * 64),
+                     y1 = min_sz(ylen_, units * (t + 1) / cnt * 64);
+        if (y1 > y0) gemv_range(kt_, ta_, m_, n_, alpha_, a_, lda_, x_, beta_, y_, y0, y1);
+        OMP_LEAVE(y_);
     }
+    OMP_JOIN(y);
     return NERVE_OK;
 }

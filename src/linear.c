@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include "gemm.h"
+#include "omp_sync.h"
 #include "split.h"
 
 /* ---- forward ------------------------------------------------------------ */
@@ -177,7 +178,20 @@ void linear_backward(const kernels *kt, size_t n, size_t in, size_t out, const f
                              0, 1);
         return;
     }
+    OMP_FORK(dw);
 #pragma omp parallel num_threads(nthreads)
-    linear_backward_part(kt, n, in, out, x, w, dz, dw, db, accumulate, prev_act, zp, yp, dx, ws,
-                         omp_get_thread_num(), omp_get_num_threads());
+    {
+        OMP_READ_SHARED_BEGIN();
+        const kernels *kt_ = kt;
+        const size_t n_ = n, in_ = in, out_ = out;
+        const float *x_ = x, *w_ = w, *dz_ = dz, *zp_ = zp, *yp_ = yp;
+        float *dw_ = dw, *db_ = db, *dx_ = dx, *ws_ = ws;
+        const int acc_ = accumulate, pa_ = prev_act;
+        OMP_READ_SHARED_END();
+        OMP_ENTER(dw_);
+        linear_backward_part(kt_, n_, in_, out_, x_, w_, dz_, dw_, db_, acc_, pa_, zp_, yp_, dx_,
+                             ws_, omp_get_thread_num(), omp_get_num_threads());
+        OMP_LEAVE(dw_);
+    }
+    OMP_JOIN(dw);
 }

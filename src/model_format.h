@@ -52,6 +52,9 @@ enum {
  * NERVE_EIO with strerror and `name` on a write error; NERVE_EINVAL when
  * the network exceeds the format's limits. */
 nerve_status model_write(const nerve_net *net, int with_training_state, FILE *f, const char *name);
+/* NERVE_ENUMERIC (naming `name` and the value) unless every value that
+ * would be written is one model_read accepts (src/model_finite.c). */
+nerve_status model_check_finite(const nerve_net *net, int with_training_state, const char *name);
 
 /* Parses a whole model file held in memory. NERVE_EFORMAT for anything
  * wrong (message names `name`), NERVE_ENOMEM if the network cannot be

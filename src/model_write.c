@@ -127,6 +127,8 @@ nerve_status model_write(const nerve_net *net, int with_training_state, FILE *f,
         if (net->sizes[i] > MODEL_MAX_WIDTH)
             return error_set(NERVE_EINVAL, "%s: width %zu exceeds the model file limit", name,
                              net->sizes[i]);
+    nerve_status fin = model_check_finite(net, with_training_state, name);
+    if (fin != NERVE_OK) return fin;
     sink *s = malloc(sizeof *s); /* 64 KiB: too big for small thread stacks */
     if (!s) return error_set(NERVE_ENOMEM, "%s: out of memory", name);
     s->f = f;

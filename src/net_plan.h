@@ -22,11 +22,21 @@ void net_init_weights(nerve_net *net);
 typedef struct optim_pending {
     opt_step s;
     double beta1_pow, beta2_pow;
+    float *undo; /* optim_undo_floats(net) floats: the values before the step,
+                  * or NULL (no undo copy: the caller restores, epoch.c) */
 } optim_pending;
 void optim_prepare(const nerve_net *net, optim_pending *p);
+/* Floats of the undo copy a step needs: the parameters and each state
+ * buffer the optimizer has, n_alloc each. */
+size_t optim_undo_floats(const nerve_net *net);
 /* Applies the step to the n parameters at offset off (params/grads/opt_m/
- * opt_v share offsets). Elementwise, so any split gives the same bits. */
-void optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n);
+ * opt_v share offsets). Elementwise, so any split gives the same bits.
+ * The old values go to p->undo first (the block is read there anyway and
+ * then found in cache). Nonzero when the kernel stored a NaN or Inf. */
+int optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n);
+/* After a step whose update stored a non-finite value: every parameter and
+ * state value back as before the step, from p->undo. */
+void optim_rollback(nerve_net *net, const optim_pending *p);
 /* After a successful step: step count + 1, beta powers advanced. */
 void optim_commit(nerve_net *net, const optim_pending *p);
 
@@ -38,9 +48,16 @@ void optim_commit(nerve_net *net, const optim_pending *p);
 nerve_status net_check_samples(const char *fn, const nerve_net *net, const char *what,
                                const float *x, const float *y, const int32_t *labels, size_t n);
 /* One training step on an already validated batch (net_check_samples):
- * forward, loss, backward and, if `update`, the optimizer. */
+ * forward, loss, backward and, if `update`, the optimizer. If the update
+ * stores a NaN or Inf: with update_failed NULL, every block's old values
+ * were copied aside just before its update (optim_update) and are put back,
+ * NERVE_ENUMERIC with the message; with update_failed given, no copy is
+ * made (the hot path of nerve_net_train_epoch, which restores the state
+ * from its own per-epoch snapshot), *update_failed is set and
+ * NERVE_ENUMERIC returned with the state left as the update made it and no
+ * message. */
 nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
-                      int update);
+                      int update, int *update_failed);
 
 /* ---- forward.c ---- */
 /* Where one forward pass reads and writes. Every matrix is n rows of its

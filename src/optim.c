@@ -146,14 +146,37 @@ void optim_prepare(const nerve_net *net, optim_pending *p) {
     s->decoupled = o->kind == NERVE_OPT_ADAMW;
 }
 
-void optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n) {
-    if (n == 0) return;
-    float *w = net->params + off;
+size_t optim_undo_floats(const nerve_net *net) {
+    return net->n_alloc * (1u + (net->opt_m != NULL) + (net->opt_v != NULL));
+}
+
+int optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n) {
+    if (n == 0) return 0;
+    const size_t na = net->n_alloc;
+    float *w = net->params + off, *m = net->opt_m ? net->opt_m + off : NULL;
+    float *v = net->opt_v ? net->opt_v + off : NULL;
     const float *g = net->grads + off;
-    if (net->opt.kind == NERVE_OPT_SGD)
-        kt->sgd(n, w, g, net->opt_m ? net->opt_m + off : NULL, &p->s);
-    else
-        kt->adam(n, w, g, net->opt_m + off, net->opt_v + off, &p->s);
+    if (p->undo) {
+        memcpy(p->undo + off, w, n * sizeof(float));
+        if (m) memcpy(p->undo + na + off, m, n * sizeof(float));
+        if (v) memcpy(p->undo + 2 * na + off, v, n * sizeof(float));
+    }
+    if (net->opt.kind == NERVE_OPT_SGD) return kt->sgd(n, w, g, m, &p->s);
+    return kt->adam(n, w, g, m, v, &p->s);
+}
+
+void optim_rollback(nerve_net *net, const optim_pending *p) {
+    const size_t na = net->n_alloc;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const size_t off[2] = {net->w_off[l], net->b_off[l]};
+        const size_t len[2] = {net->sizes[l] * net->sizes[l + 1], net->sizes[l + 1]};
+        for (int k = 0; k < 2; k++) {
+            const size_t o = off[k], bytes = len[k] * sizeof(float);
+            memcpy(net->params + o, p->undo + o, bytes);
+            if (net->opt_m) memcpy(net->opt_m + o, p->undo + na + o, bytes);
+            if (net->opt_v) memcpy(net->opt_v + o, p->undo + 2 * na + o, bytes);
+        }
+    }
 }
 
 void optim_commit(nerve_net *net, const optim_pending *p) {

@@ -1,8 +1,11 @@
 /* The plan: a network's scratch memory (contract: plan.h), the thread-count
  * heuristic. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "plan.h"
 
 #include <omp.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "api.h"
@@ -22,9 +25,27 @@ size_t net_max_out_width(const nerve_net *net) {
 /* Work (in flops) that makes one more thread worth waking: ~30 us of one
  * core. A step has one parallel region and about two barriers per layer,
  * each a microsecond or more (much more on a loaded machine). */
-static double flops_per_thread = 3.0e6;
+static _Atomic double flops_per_thread = 3.0e6;
 
-void net_set_flops_per_thread(double flops) { flops_per_thread = flops; }
+void net_set_flops_per_thread(double flops) {
+    atomic_store_explicit(&flops_per_thread, flops, memory_order_relaxed);
+}
+
+/* CPUs this process may run on (sched_getaffinity: taskset, cgroup cpusets),
+ * looked up once; 0 if unknown. More threads than that only queue behind
+ * each other at every barrier (omp_set_num_threads or OMP_NUM_THREADS may
+ * ask for more). */
+static atomic_int affinity_cpus = -1;
+
+static int cpus_allowed(void) {
+    int n = atomic_load_explicit(&affinity_cpus, memory_order_relaxed);
+    if (n >= 0) return n;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+    atomic_store_explicit(&affinity_cpus, n, memory_order_relaxed);
+    return n;
+}
 
 /* The optimizer's pass over the parameters (read w, v, g; write w, v: some
  * 20 bytes each) streams from L3 at roughly 100 GB/s, ~0.2 ns a parameter,
@@ -38,8 +59,11 @@ int net_threads(const nerve_net *net, size_t rows, int training) {
     /* backward is about twice the forward; the update is per parameter */
     const double work = training ? 3.0 * fwd + UPDATE_FLOPS_PER_PARAM * (double)net->n_params : fwd;
     int nt = omp_in_parallel() ? 1 : lib_max_threads(); /* nerve_set_num_threads */
-    if (flops_per_thread > 0) {
-        const double useful = 1.0 + work / flops_per_thread;
+    const double fpt = atomic_load_explicit(&flops_per_thread, memory_order_relaxed);
+    if (fpt > 0) { /* 0: every thread asked for (tests of thread-count invariance) */
+        const int cpus = cpus_allowed();
+        if (cpus > 0 && nt > cpus) nt = cpus;
+        const double useful = 1.0 + work / fpt;
         if ((double)nt > useful) nt = (int)useful;
     }
     return nt < 1 ? 1 : nt;
@@ -51,6 +75,7 @@ void plan_free(struct net_plan *plan) {
     free(plan->infer_block);
     free(plan->train_block);
     free(plan->z); /* z and a share one array */
+    free(plan->undo);
     free(plan);
 }
 

@@ -35,6 +35,11 @@ struct net_plan {
                          * rotating (layer l's dZ stays readable while the next
                          * layer down is computed; see train.c) */
     float *row_loss;    /* train_cap per-row losses */
+    float *undo;        /* undo_floats floats (optim_undo_floats): the values an
+                         * update overwrites, restored if it stores a NaN or Inf;
+                         * allocated by the first nerve_net_train_batch step
+                         * (train.c), independent of the batch size */
+    size_t undo_floats;
 
     void *ws_block, *infer_block, *train_block; /* the allocations behind the above */
 };
@@ -47,12 +52,14 @@ nerve_status plan_ensure_training(nerve_net *net, const kernels *kt, size_t rows
 void plan_free(struct net_plan *plan);
 
 /* Threads worth using for a pass of `rows` rows through the network (a
- * training step when `training`, else a forward pass): at most
- * omp_get_max_threads() (1 inside a parallel region), one per
+ * training step when `training`, else a forward pass): at most the library
+ * thread count (nerve_set_num_threads; 1 inside a parallel region) and the
+ * CPUs the process may run on (sched_getaffinity), one per
  * `flops_per_thread` flops of estimated work. */
 int net_threads(const nerve_net *net, size_t rows, int training);
-/* Changes that threshold (tests set 0 to use every thread on tiny networks;
- * the results never depend on it). Not thread-safe; call before training. */
+/* Changes that threshold (tests set 0 to use every thread asked for, even
+ * on tiny networks and beyond the CPU count; the results never depend on
+ * it). An atomic store: safe at any time, read by the next call. */
 void net_set_flops_per_thread(double flops);
 /* Largest width of layers 1 .. n_layers (outputs of weight layers). */
 size_t net_max_out_width(const nerve_net *net);

@@ -16,6 +16,7 @@
  * elementwise. So no bit depends on the thread count or the split. */
 #include <math.h>
 #include <omp.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "gemm.h"
 #include "linear.h"
 #include "net_plan.h"
+#include "omp_sync.h"
 #include "plan.h"
 
 /* ---- backward ------------------------------------------------------------- */
@@ -35,8 +37,9 @@ typedef struct step_ctx {
     const fwd_pass *fwd;
     int update;
     const optim_pending *opt;
-    float loss; /* mean loss, written by thread 0 */
-    int bad;    /* loss not finite */
+    float loss;             /* mean loss, written by thread 0 */
+    int bad;                /* loss not finite */
+    atomic_int update_bad;  /* an update stored a NaN or Inf (any thread) */
 } step_ctx;
 
 /* Loss rows [r0, r1): per-row losses and the gradient of the mean loss with
@@ -107,7 +110,7 @@ static void backward_data(const step_ctx *c, size_t l, const float *dz, float *d
 #define CHUNK_FLOATS 65536
 
 /* (c): gradients of rows [r0, r1) of layer l, and their update. */
-static void backward_weights(const step_ctx *c, size_t l, const float *dz, int t, int nt) {
+static void backward_weights(step_ctx *c, size_t l, const float *dz, int t, int nt) {
     const kernels *kt = c->kt;
     nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
@@ -119,7 +122,8 @@ static void backward_weights(const step_ctx *c, size_t l, const float *dz, int t
     split_range(out, mr, t, nt, &r0, &r1);
     if (r1 <= r0) return;
     kt->colsum(n, r1 - r0, dz + r0, out, db + r0, 0);
-    if (c->update) optim_update(kt, net, c->opt, net->b_off[l] + r0, r1 - r0);
+    int bad = 0;
+    if (c->update) bad |= optim_update(kt, net, c->opt, net->b_off[l] + r0, r1 - r0);
     /* this thread's own GEMM workspace: its slice of the team's */
     float *ws = pl->ws + (size_t)t * gemm_thread_workspace_floats(kt);
     size_t chunk = CHUNK_FLOATS / in / mr * mr;
@@ -146,8 +150,9 @@ static void backward_weights(const step_ctx *c, size_t l, const float *dz, int t
             };
             gemm_part(kt, &g, NULL, ws, 0, 1);
         }
-        if (c->update) optim_update(kt, net, c->opt, net->w_off[l] + r * in, rows * in);
+        if (c->update) bad |= optim_update(kt, net, c->opt, net->w_off[l] + r * in, rows * in);
     }
+    if (bad) atomic_store_explicit(&c->update_bad, 1, memory_order_relaxed);
 }
 
 static void step_thread(step_ctx *c, int t, int nt) {
@@ -156,11 +161,11 @@ static void step_thread(step_ctx *c, int t, int nt) {
     const size_t L = net->n_layers, n = c->batch->n;
 
     fwd_run(c->fwd, t, nt);
-#pragma omp barrier
+    OMP_BARRIER(c);
     size_t r0, r1;
     split_range(n, 1, t, nt, &r0, &r1);
     loss_rows(c, r0, r1, pl->dz_ring[0]);
-#pragma omp barrier
+    OMP_BARRIER(c);
     /* every thread sums the rows in the same order: same value everywhere */
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += (double)pl->row_loss[i];
@@ -177,7 +182,7 @@ static void step_thread(step_ctx *c, int t, int nt) {
     for (size_t l = L - 1; l > 0; l--) {
         const size_t k = (L - 1 - l) % 3;
         backward_data(c, l, pl->dz_ring[k], pl->dz_ring[(k + 1) % 3], t, nt);
-#pragma omp barrier
+        OMP_BARRIER(c);
         backward_weights(c, l, pl->dz_ring[k], t, nt);
     }
     backward_weights(c, 0, pl->dz_ring[(L - 1) % 3], t, nt);
@@ -207,7 +212,7 @@ nerve_status net_check_samples(const char *fn, const nerve_net *net, const char 
 }
 
 nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
-                      int update) {
+                      int update, int *update_failed) {
     nerve_status st;
     const kernels *kt = kernels_active();
     const size_t n = batch->n;
@@ -216,12 +221,28 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
         error_prefix("%s", fn);
         return st;
     }
-    const struct net_plan *pl = net->plan;
     optim_pending p = {0};
     if (update) {
         optim_prepare(net, &p);
         net->wt_valid = 0; /* the step writes the weights */
     }
+    if (update && !update_failed) {
+        /* the undo copy: the values before this step, restored if the
+         * update stores a NaN or Inf */
+        const size_t need = optim_undo_floats(net);
+        struct net_plan *wp = net->plan;
+        if (wp->undo_floats < need) {
+            float *u = aligned_alloc(64, (need * sizeof(float) + 63) / 64 * 64);
+            if (!u)
+                return error_set(NERVE_ENOMEM, "%s: out of memory for the optimizer's undo copy",
+                                 fn);
+            free(wp->undo);
+            wp->undo = u;
+            wp->undo_floats = need;
+        }
+        p.undo = wp->undo;
+    }
+    const struct net_plan *pl = net->plan;
     const fwd_pass f = {.kt = kt,
                         .net = net,
                         .x = batch->x,
@@ -231,8 +252,18 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
                         .a = pl->a,
                         .ws = pl->ws};
     step_ctx c = {.kt = kt, .net = net, .batch = batch, .fwd = &f, .update = update, .opt = &p};
+    atomic_init(&c.update_bad, 0);
+    OMP_FORK(&c);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
-    step_thread(&c, omp_get_thread_num(), omp_get_num_threads());
+    {
+        OMP_READ_SHARED_BEGIN();
+        step_ctx *cp = &c;
+        OMP_READ_SHARED_END();
+        OMP_ENTER(cp);
+        step_thread(cp, omp_get_thread_num(), omp_get_num_threads());
+        OMP_LEAVE(cp);
+    }
+    OMP_JOIN(&c);
     if (loss) *loss = c.loss;
     if (c.bad)
         return error_set(NERVE_ENUMERIC,
@@ -240,6 +271,19 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
                          "weights left as before this step",
                          fn, isnan(c.loss) ? "NaN" : "infinite", (unsigned long long)net->step + 1,
                          (unsigned long long)net->epoch + 1, n);
+    if (update && atomic_load_explicit(&c.update_bad, memory_order_relaxed)) {
+        if (update_failed) { /* the caller restores the state (epoch.c) */
+            *update_failed = 1;
+            return NERVE_ENUMERIC;
+        }
+        optim_rollback(net, &p);
+        return error_set(NERVE_ENUMERIC,
+                         "%s: the optimizer update produced NaN or Inf at optimizer step %llu "
+                         "(epoch %llu, batch of %zu; loss %g); parameters and optimizer state "
+                         "left as before this step",
+                         fn, (unsigned long long)net->step + 1, (unsigned long long)net->epoch + 1,
+                         n, (double)c.loss);
+    }
     if (update) optim_commit(net, &p);
     return NERVE_OK;
 }
@@ -250,7 +294,7 @@ static nerve_status checked_step(const char *fn, nerve_net *net, const nerve_bat
     CHECK_ARG(batch != NULL, "%s: batch is NULL", fn);
     nerve_status st =
         net_check_samples(fn, net, "batch", batch->x, batch->y, batch->labels, batch->n);
-    return st != NERVE_OK ? st : net_step(fn, net, batch, loss, update);
+    return st != NERVE_OK ? st : net_step(fn, net, batch, loss, update, NULL);
 }
 
 nerve_status nerve_net_train_batch(nerve_net *net, const nerve_batch *batch, float *loss) {

@@ -56,3 +56,18 @@ foreach(cfg best:1 best:3 scalar:2 avx2:2)
   set_tests_properties(example_backend_mlp_${isa}_${threads}t PROPERTIES TIMEOUT 300 LABELS cli
                        ENVIRONMENT "${env}")
 endforeach()
+
+# Issue 11 (saves, NaN steps, FIFOs, outputs vs classes, stdout errors):
+# tests/cli/test_cli_reliability.py, one ctest test per case.
+if(TARGET nerve AND Python3_Interpreter_FOUND)
+  set(NERVE_CLI_REL_CASES out_special_files out_symlink out_long_name nan_step fifo_inputs
+      predict_stdin outputs_exceed_classes stdout_full svg_non_utf8 out_is_data
+      predict_huge_feature eval_many_classes)
+  foreach(case IN LISTS NERVE_CLI_REL_CASES)
+    add_test(NAME cli_rel_${case}
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_cli_reliability.py
+                     --nerve $<TARGET_FILE:nerve> --source ${PROJECT_SOURCE_DIR}
+                     --work ${CMAKE_CURRENT_BINARY_DIR}/cli_work/rel_${case} ${case})
+    set_tests_properties(cli_rel_${case} PROPERTIES TIMEOUT 600 LABELS cli)
+  endforeach()
+endif()

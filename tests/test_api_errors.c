@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nerve/nerve.h"
+#include "testutil.h"
 
 #define HUGE_N (SIZE_MAX / 2) /* * sizeof(float) overflows */
 
@@ -235,4 +236,32 @@ Test(api_errors, blas1) {
     BAD(nerve_axpby(HUGE_N, 1.0f, in, 0.0f, out), "nerve_axpby", "overflows");
     cr_assert_eq(nerve_sum(0, NULL, &r), NERVE_OK);
     cr_assert_eq(r, 0.0f);
+}
+
+/* An update that stores a NaN or Inf is reported (NERVE_ENUMERIC with a
+ * message), on every table and thread count: Adam with eps 0 on a zero
+ * gradient divides 0 by 0 in element 37 only; SGD overflows in element 5. */
+Test(api_errors, nonfinite_updates_reported) {
+    nerve_isa isas[NERVE_ISA_COUNT];
+    const size_t ni = test_supported_isas(isas);
+    enum { N = 100 };
+    for (size_t i = 0; i < ni; i++)
+        for (int threads = 1; threads <= 3; threads += 2) {
+            cr_assert_eq(nerve_set_max_isa(isas[i]), NERVE_OK);
+            nerve_set_num_threads(threads);
+            float w[N], g[N], m[N], v[N];
+            for (int k = 0; k < N; k++) w[k] = 1.0f, g[k] = 0.5f, m[k] = v[k] = 0.0f;
+            g[37] = 0.0f;
+            const nerve_adam_params ap = {.lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 0.0f};
+            cr_assert_eq(nerve_adam_update(N, w, g, m, v, &ap, 1), NERVE_ENUMERIC, "%s",
+                         nerve_isa_name(isas[i]));
+            cr_assert(strstr(nerve_last_error(), "NaN") != NULL, "%s", nerve_last_error());
+            for (int k = 0; k < N; k++) w[k] = 1.0f, g[k] = 0.5f, m[k] = v[k] = 0.0f;
+            cr_assert_eq(nerve_adam_update(N, w, g, m, v, &ap, 1), NERVE_OK, "%s",
+                         nerve_last_error());
+            g[5] = 3e38f;
+            const nerve_sgd_params sp = {.lr = 10.0f};
+            cr_assert_eq(nerve_sgd_update(N, w, g, NULL, &sp, 1), NERVE_ENUMERIC);
+        }
+    nerve_set_num_threads(0);
 }

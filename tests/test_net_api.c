@@ -478,7 +478,7 @@ Test(net_api, epochs) {
     cr_assert(fabs(ev.loss - l / 100) < 1e-5 * fabs(l / 100));
     cr_assert_eq(ev.accuracy, (double)ok / 100);
     /* the stop flag ends the epoch after the current batch, uncounted */
-    volatile int stop = 1;
+    nerve_stop_flag stop = 1;
     eo.stop = &stop;
     const uint64_t ep = nerve_net_epoch_count(c);
     cr_assert_eq(nerve_net_train_epoch(c, &d, &eo, &r2), NERVE_OK);

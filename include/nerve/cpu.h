@@ -54,7 +54,8 @@ NERVE_API nerve_isa nerve_isa_active(void);
  * nerve kernels. */
 NERVE_API nerve_status nerve_set_max_isa(nerve_isa cap);
 /* Why the active ISA was chosen, e.g. "avx2 (capped by NERVE_MAX_ISA=avx2;
- * best supported avx512)". */
+ * best supported avx512)". The calling thread's own copy, valid until its
+ * next call: safe while another thread calls nerve_set_max_isa. */
 NERVE_API const char *nerve_isa_reason(void);
 
 #ifdef __cplusplus

@@ -143,7 +143,10 @@ NERVE_API nerve_status nerve_loss_xent(size_t rows, size_t cols, const float *lo
  * as nerve_net computes it (cached per thread, so consecutive steps cost
  * O(1)). The arrays must not overlap. Elementwise: threads split elements.
  * Hyper-parameters: lr, weight_decay, momentum, eps finite and >= 0;
- * dampening finite; betas in [0, 1); step >= 1; else NERVE_EINVAL. */
+ * dampening finite; betas in [0, 1); step >= 1; else NERVE_EINVAL.
+ * An update that stores a NaN or Inf anywhere (in w or the state) returns
+ * NERVE_ENUMERIC; the arrays then hold the update as computed (keep a copy
+ * if the caller wants to roll back; nerve_net does). */
 
 /** SGD (torch.optim.SGD), per element:
  *    g = g + weight_decay * w                        (weight_decay != 0)

@@ -106,8 +106,15 @@ NERVE_API nerve_status nerve_net_set_lr(nerve_net *net, float lr);
 NERVE_API uint64_t nerve_net_step_count(const nerve_net *net);
 
 /* Forward, loss, backward and one optimizer step. *loss (may be NULL) gets
- * the batch's mean loss. NERVE_ENUMERIC if the loss is NaN or Inf (the
- * message names the step); the weights are then left as before the step. */
+ * the batch's mean loss. NERVE_ENUMERIC if the loss is NaN or Inf, or if
+ * the update would store a NaN or Inf in a parameter or in the optimizer
+ * state (e.g. Adam with eps 0 where a gradient is 0); the message names the
+ * step, and parameters, optimizer state and step count are then left as
+ * before the step (the gradients are those of the batch). To make that
+ * possible each block's old values are copied aside just before its
+ * update (docs/performance.md: ~15% of an epoch's CPU time);
+ * nerve_net_train_epoch does not pay this (a snapshot per epoch, replayed
+ * on failure). */
 NERVE_API nerve_status nerve_net_train_batch(nerve_net *net, const nerve_batch *batch, float *loss);
 /* Forward, loss and backward only: fills the gradients, no step. */
 NERVE_API nerve_status nerve_net_gradients(nerve_net *net, const nerve_batch *batch, float *loss);
@@ -223,12 +230,26 @@ typedef struct nerve_eval {
 
 typedef void (*nerve_progress_fn)(void *user, size_t done, size_t total, float running_loss);
 
+/* The stop flag's type: C11's atomic_int, so that another thread (or a
+ * signal handler: atomic_int is lock-free wherever nerve builds) may set it
+ * while an epoch runs without a data race; the library reads it with an
+ * atomic load between minibatches. Same size, alignment and representation
+ * as int on every supported ABI. C++ has no _Atomic before C++23: there it
+ * is int, to be set with std::atomic_ref<int> or __atomic_store_n. */
+#ifdef __cplusplus
+typedef int nerve_stop_flag;
+#else
+typedef _Atomic int nerve_stop_flag;
+#endif
+
 typedef struct nerve_epoch_opts {
     size_t batch_size;          /* default 32 when 0 */
     int shuffle;                /* shuffle with the network's generator (seeded) */
     nerve_progress_fn progress; /* called after each batch, may be NULL */
     void *progress_user;
-    volatile int *stop; /* if non-NULL and set, stop after the current batch */
+    const nerve_stop_flag *stop; /* if non-NULL and nonzero, stop after the current batch
+                                  * (until 0.1: volatile int *, a data race when set
+                                  * from another thread) */
 } nerve_epoch_opts;
 
 /* One pass over `data` in minibatches. *result gets the mean training loss and
@@ -237,7 +258,10 @@ typedef struct nerve_epoch_opts {
  * counted by nerve_net_epoch_count(). */
 NERVE_API nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
                                              const nerve_epoch_opts *opts, nerve_eval *result);
-/* Mean loss and accuracy over `data` (forward only, in batches). */
+/* Mean loss and accuracy over `data` (forward only, in batches).
+ * For both: classification data may have fewer classes than the network
+ * has outputs (data->out <= outputs; every label < outputs); regression
+ * targets must match the outputs. */
 NERVE_API nerve_status nerve_net_evaluate(nerve_net *net, const nerve_dataset *data,
                                           nerve_eval *result);
 NERVE_API uint64_t nerve_net_epoch_count(const nerve_net *net);
@@ -246,8 +270,14 @@ NERVE_API uint64_t nerve_net_epoch_count(const nerve_net *net);
 
 /* Atomically writes the model (and, if with_training_state, the optimizer
  * state, step/epoch counters and the shuffling generator) to `path`: a
- * temporary file in the same directory, fsync, rename. NERVE_EIO on failure,
- * the old file intact. */
+ * temporary file in the same directory, fsync, rename, then a best-effort
+ * fsync of the directory (a failure there, e.g. a directory that may be
+ * written but not read, is not reported: the new file is in place). Only a
+ * regular file is replaced: NERVE_EIO, before anything is written, for a
+ * FIFO, device, socket or directory at `path`; a symbolic link is followed
+ * and its target replaced in the target's directory. NERVE_ENUMERIC if a
+ * value is NaN or infinite (the reader refuses such files). On any failure
+ * the old file is intact. */
 NERVE_API nerve_status nerve_net_save(const nerve_net *net, const char *path,
                                       int with_training_state);
 /* Reads and validates a model file. NERVE_EFORMAT with a precise message for

@@ -23,8 +23,8 @@ void KNAME(f32_loss_mse)(size_t rows, size_t cols, const float *out, const float
                          float scale, float *grad, float *row_loss);
 void KNAME(f32_loss_xent)(size_t rows, size_t cols, const float *logits, const int32_t *labels,
                           float scale, float *grad, float *row_loss);
-void KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step *s);
-void KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s);
+int KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step *s);
+int KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s);
 float KNAME(f32_sum)(size_t n, const float *x);
 float KNAME(f32_dot)(size_t n, const float *x, const float *y);
 void KNAME(f32_colsum)(size_t rows, size_t cols, const float *x, size_t ldx, float *y,

@@ -2,8 +2,20 @@
  * against vec.h. The hyper-parameters are uniform, so the variant is chosen
  * once per call; every element goes through the same operations, rounded as
  * PyTorch's single-tensor implementation does where that is practical (the
- * fused forms below use one fma where PyTorch computes a*b + c). */
+ * fused forms below use one fma where PyTorch computes a*b + c).
+ *
+ * Each kernel also reports whether it stored a NaN or an infinity: x - x is
+ * +0 for every finite x and NaN for NaN and +-Inf, so one unordered compare
+ * per stored vector, OR-ed into a mask (a one-cycle dependency), finds them
+ * exactly on every ISA without another pass. The tail is checked from what
+ * was stored (the padded lanes of the registers may hold 0/0). */
 #include "generic.h"
+
+/* Lanes of a whose value is NaN or infinite. */
+static inline vm nonfinite(vf a) { return vf_isnan(vf_sub(a, a)); }
+
+/* 1 if any lane of m is set. */
+static inline int any(vm m) { return vf_reduce_add(vf_select(m, vf_set1(1.0f), vf_zero())) > 0.0f; }
 
 /* SGD, per element:
  *   g  = g + wd * w                          (wd != 0)
@@ -23,17 +35,20 @@ static inline vf sgd_one(vf w, vf g, vf *v, const opt_step *s, int use_wd, int u
     return vf_fma(vf_set1(-s->lr), u, w);
 }
 
-void KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step *sp) {
+int KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step *sp) {
     /* A local copy: stores to w and v cannot alias it, so the compiler keeps
      * the hyper-parameters in registers instead of reloading them per block. */
     const opt_step step = *sp, *s = &step;
     const int use_wd = s->weight_decay != 0.0f, use_mom = s->momentum != 0.0f;
+    vm bad = vf_isnan(vf_zero());
     size_t i = 0;
     for (; i + VL <= n; i += VL) {
         vf vv = use_mom ? vf_loadu(v + i) : vf_zero();
         vf nw = sgd_one(vf_loadu(w + i), vf_loadu(g + i), &vv, s, use_wd, use_mom);
         vf_storeu(w + i, nw);
         if (use_mom) vf_storeu(v + i, vv);
+        bad = vm_or(bad, nonfinite(nw));
+        if (use_mom) bad = vm_or(bad, nonfinite(vv));
     }
     if (i < n) {
         const size_t r = n - i;
@@ -41,7 +56,10 @@ void KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step
         vf nw = sgd_one(vf_load_tail(w + i, r), vf_load_tail(g + i, r), &vv, s, use_wd, use_mom);
         vf_store_tail(w + i, nw, r);
         if (use_mom) vf_store_tail(v + i, vv, r);
+        bad = vm_or(bad, nonfinite(vf_load_tail(w + i, r)));
+        if (use_mom) bad = vm_or(bad, nonfinite(vf_load_tail(v + i, r)));
     }
+    return any(bad);
 }
 
 /* Adam / AdamW, per element (bias corrections folded into s->step_size and
@@ -63,9 +81,10 @@ static inline vf adam_one(vf w, vf g, vf *m, vf *v, const opt_step *s, int use_w
     return vf_fma(vf_set1(-s->step_size), vf_div(*m, denom), w);
 }
 
-void KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *sp) {
+int KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *sp) {
     const opt_step step = *sp, *s = &step; /* see f32_sgd */
     const int use_wd = s->weight_decay != 0.0f;
+    vm bad = vf_isnan(vf_zero());
     size_t i = 0;
     for (; i + VL <= n; i += VL) {
         vf mm = vf_loadu(m + i), vv = vf_loadu(v + i);
@@ -73,6 +92,8 @@ void KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, con
         vf_storeu(w + i, nw);
         vf_storeu(m + i, mm);
         vf_storeu(v + i, vv);
+        /* finite + finite may overflow, so each is tested on its own */
+        bad = vm_or(bad, vm_or(nonfinite(nw), vm_or(nonfinite(mm), nonfinite(vv))));
     }
     if (i < n) {
         const size_t r = n - i;
@@ -81,5 +102,9 @@ void KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, con
         vf_store_tail(w + i, nw, r);
         vf_store_tail(m + i, mm, r);
         vf_store_tail(v + i, vv, r);
+        bad = vm_or(bad, vm_or(nonfinite(vf_load_tail(w + i, r)),
+                               vm_or(nonfinite(vf_load_tail(m + i, r)),
+                                     nonfinite(vf_load_tail(v + i, r)))));
     }
+    return any(bad);
 }

@@ -16,7 +16,7 @@ const char *cli_command = NULL;
  * every diagnostic is exactly one line whatever the message holds. */
 static void vmessage(const char *fmt, va_list ap) CLI_PRINTF(1, 0);
 static void vmessage(const char *fmt, va_list ap) {
-    char buf[1024];
+    char buf[12288]; /* a library message (10 KiB) with the option name in front */
     vsnprintf(buf, sizeof buf, fmt, ap);
     for (char *p = buf; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';

@@ -1,5 +1,5 @@
 /* Shared helpers of the commands. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "common.h"
 
 #include <errno.h>
@@ -53,28 +53,91 @@ int cli_load_model(const char *opt, const char *path, nerve_net **out) {
     return CLI_OK;
 }
 
+/* What a non-regular file is, for messages. */
+static const char *file_kind(mode_t m) {
+    return S_ISDIR(m)                   ? "a directory"
+           : S_ISFIFO(m)                ? "a FIFO"
+           : S_ISSOCK(m)                ? "a socket"
+           : S_ISCHR(m) || S_ISBLK(m)   ? "a device"
+                                        : "not a regular file";
+}
+
 int cli_check_writable(const char *opt, const char *path) {
     struct stat sb;
     if (!*path) return cli_error("--%s: empty file name", opt);
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return cli_error("--%s: '%s' is a directory", opt, path);
+    int is_link = lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode);
+    if (is_link && stat(path, &sb) != 0)
+        return cli_error("--%s: '%s' is a symbolic link to a missing file", opt, path);
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return cli_error("--%s: '%s' is %s; only a regular file is replaced", opt, path,
+                         file_kind(sb.st_mode));
+    /* a link is followed: its target is replaced, in the target's directory */
+    char *real = is_link ? realpath(path, NULL) : NULL;
+    const char *p = real ? real : path;
     char dir[4096];
-    const char *slash = strrchr(path, '/');
+    const char *slash = strrchr(p, '/');
+    int rc = CLI_OK;
     if (!slash) {
         strcpy(dir, ".");
-    } else if (slash == path) {
+    } else if (slash == p) {
         strcpy(dir, "/");
     } else {
-        size_t len = (size_t)(slash - path);
-        if (len >= sizeof dir) return cli_error("--%s: path too long", opt);
-        memcpy(dir, path, len);
+        size_t len = (size_t)(slash - p);
+        if (len >= sizeof dir) {
+            free(real);
+            return cli_error("--%s: path too long", opt);
+        }
+        memcpy(dir, p, len);
         dir[len] = '\0';
     }
+    free(real);
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return cli_error("--%s: directory '%s' does not exist", opt, dir);
-    if (access(dir, W_OK) != 0)
-        return cli_error("--%s: cannot write in '%s': %s", opt, dir, strerror(errno));
-    return CLI_OK;
+        rc = cli_error("--%s: directory '%s' does not exist", opt, dir);
+    else if (access(dir, W_OK) != 0)
+        rc = cli_error("--%s: cannot write in '%s': %s", opt, dir, strerror(errno));
+    return rc;
+}
+
+int cli_stdin_to_file(const char *opt, char *path, size_t cap) {
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    int n = snprintf(path, cap, "%s/nerve-stdin-XXXXXX", dir);
+    if (n < 0 || (size_t)n >= cap) return cli_error("--%s -: TMPDIR is too long", opt);
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return cli_failure("--%s -: cannot create a temporary file in %s: %s", opt, dir,
+                           strerror(errno));
+    char buf[65536];
+    int rc = CLI_OK;
+    for (;;) {
+        ssize_t r = read(STDIN_FILENO, buf, sizeof buf);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            rc = cli_failure("--%s -: cannot read standard input: %s", opt, strerror(errno));
+            break;
+        }
+        if (r == 0) break;
+        for (ssize_t done = 0; done < r;) {
+            ssize_t w = write(fd, buf + done, (size_t)(r - done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) {
+                rc = cli_failure("--%s -: cannot write %s: %s", opt, path, strerror(errno));
+                break;
+            }
+            done += w;
+        }
+        if (rc != CLI_OK) break;
+    }
+    if (close(fd) != 0 && rc == CLI_OK)
+        rc = cli_failure("--%s -: cannot write %s: %s", opt, path, strerror(errno));
+    if (rc != CLI_OK) unlink(path);
+    return rc;
+}
+
+int cli_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }
 
 size_t cli_argmax(const float *out, size_t k) {

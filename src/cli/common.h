@@ -28,6 +28,14 @@ int cli_load_model(const char *opt, const char *path, nerve_net **out);
  * directory exists and is writable, and it is not a directory. */
 int cli_check_writable(const char *opt, const char *path);
 
+/* Copies standard input (a pipe, a terminal, a file) into a new temporary
+ * file under $TMPDIR (default /tmp) and puts its name in path: for
+ * `--input -`. The caller unlinks it. CLI_OK or the exit status, printed. */
+int cli_stdin_to_file(const char *opt, char *path, size_t cap);
+
+/* Whether a and b name the same existing file (device and inode). */
+int cli_same_file(const char *a, const char *b);
+
 /* Index of the largest of out[0..k) (the first one on ties). */
 size_t cli_argmax(const float *out, size_t k);
 /* Softmax of logits[0..k) into p, in double (for printing probabilities). */

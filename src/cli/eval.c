@@ -32,16 +32,22 @@ static const cli_option options[] = {
 /* Widest confusion matrix printed as a table; larger ones are summarised by
  * the accuracy (a terminal line holds about this many 6-wide columns). */
 #define MAX_TABLE_CLASSES 20
+/* Widest confusion matrix given in --json (8 MiB of counts); wider ones are
+ * "confusion": null. The matrix is allocated only when it is printed. */
+#define MAX_JSON_CLASSES 1024
 
 typedef struct confusion {
     const int32_t *labels;
     size_t k;
-    size_t *m; /* k x k: m[true * k + predicted] */
+    size_t *m; /* k x k: m[true * k + predicted], or NULL when not printed */
+    size_t correct;
 } confusion;
 
 static void count(void *user, size_t row, const float *out, size_t k) {
     confusion *c = user;
-    c->m[(size_t)c->labels[row] * c->k + cli_argmax(out, k)]++;
+    const size_t label = (size_t)c->labels[row], pred = cli_argmax(out, k);
+    if (c->m) c->m[label * c->k + pred]++;
+    c->correct += label == pred;
 }
 
 static void print_matrix(const confusion *c, const nerve_net *net) {
@@ -104,7 +110,9 @@ static void print_json(const nerve_eval *ev, const confusion *c, int cls, const 
     json_num(&o, "rmse", rm ? rm->rmse : NAN);
     json_num(&o, "mae", rm ? rm->mae : NAN);
     json_num(&o, "r2", rm ? rm->r2 : NAN);
-    if (cls) {
+    if (cls && !c->m) {
+        fputs(",\"confusion\":null", stdout);
+    } else if (cls) {
         fputs(",\"confusion\":[", stdout);
         for (size_t i = 0; i < c->k; i++) {
             fputs(i ? ",[" : "[", stdout);
@@ -153,7 +161,7 @@ static int evaluate(nerve_net *net, nerve_data *d, const char *model, int json) 
     }
     if ((rc = prep_apply(net, d, "--data")) != CLI_OK) return rc;
     nerve_data *onehot = NULL;
-    confusion c = {d->labels, k, NULL};
+    confusion c = {d->labels, k, NULL, 0};
     if (cls && mse) { /* a classifier trained on one-hot targets */
         nerve_status s = nerve_data_create(&onehot, d->n, d->in, k, 0, d->name);
         if (s != NERVE_OK) return cli_lib_error(s, "one-hot targets");
@@ -165,16 +173,13 @@ static int evaluate(nerve_net *net, nerve_data *d, const char *model, int json) 
     nerve_status s = nerve_net_evaluate(net, &view, &ev);
     if (s != NERVE_OK) rc = cli_lib_error(s, "evaluate");
     if (rc == CLI_OK && cls) {
-        c.m = calloc(k * k, sizeof *c.m);
-        if (!c.m)
-            rc = cli_failure("out of memory");
-        else
-            rc = cli_forward_rows(net, d->x, d->n, count, &c);
-        if (rc == CLI_OK && mse) { /* the library reports no accuracy for mse */
-            size_t correct = 0;
-            for (size_t i = 0; i < k; i++) correct += c.m[i * k + i];
-            ev.accuracy = d->n ? (double)correct / (double)d->n : NAN;
+        if (k <= (json ? MAX_JSON_CLASSES : MAX_TABLE_CLASSES)) {
+            c.m = calloc(k * k, sizeof *c.m);
+            if (!c.m) rc = cli_failure("out of memory for the %zu x %zu confusion matrix", k, k);
         }
+        if (rc == CLI_OK) rc = cli_forward_rows(net, d->x, d->n, count, &c);
+        if (rc == CLI_OK && mse) /* the library reports no accuracy for mse */
+            ev.accuracy = d->n ? (double)c.correct / (double)d->n : NAN;
     }
     if (rc == CLI_OK) {
         if (json) {
@@ -189,13 +194,12 @@ static int evaluate(nerve_net *net, nerve_data *d, const char *model, int json) 
             if (!cls)
                 printf("rmse      %.6g\nmae       %.6g\nr2        %.6f\n", rm.rmse, rm.mae, rm.r2);
             if (cls) {
-                size_t correct = 0;
-                for (size_t i = 0; i < k; i++) correct += c.m[i * k + i];
-                printf("accuracy  %.2f%% (%zu of %zu)\n", 100 * ev.accuracy, correct, d->n);
-                if (k <= MAX_TABLE_CLASSES)
+                printf("accuracy  %.2f%% (%zu of %zu)\n", 100 * ev.accuracy, c.correct, d->n);
+                if (c.m)
                     print_matrix(&c, net);
                 else
-                    printf("(confusion matrix of %zu classes: use --json)\n", k);
+                    printf("(confusion matrix of %zu classes not printed%s)\n", k,
+                           k <= MAX_JSON_CLASSES ? "; --json gives it" : "");
             }
         }
     }

@@ -1,7 +1,11 @@
 /* nerve predict: one prediction per row of a CSV file. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "commands.h"
@@ -12,7 +16,9 @@ static const cli_option options[] = {
     {"model", "FILE", "the model (required)"},
     {"input", "FILE.csv",
      "rows of features, optionally followed by one more column\n"
-     "(a label, ignored); .csv.gz accepted; a header line is skipped"},
+     "(a label, ignored); .csv.gz accepted; a header line is skipped;\n"
+     "- reads standard input (a pipe too; /dev/stdin only when it is\n"
+     "a regular file)"},
     {"label-col", "N|NAME",
      "the column to ignore (label), by number or header name\n"
      "(default: the last one, when there is one more than features)"},
@@ -40,19 +46,32 @@ static void print_name(const char *name) {
     putchar('"');
 }
 
-typedef struct class_out {
+/* The first row whose outputs are not all finite (a feature far outside
+ * the training range overflows the network): reported, exit 1, instead of
+ * printing NaN. */
+typedef struct pred_state {
     const nerve_net *net;
     double *p;
-} class_out;
+    size_t bad_row; /* SIZE_MAX: none */
+} pred_state;
+
+static int outputs_finite(pred_state *s, size_t row, const float *out, size_t k) {
+    for (size_t j = 0; j < k; j++)
+        if (!isfinite(out[j])) {
+            if (s->bad_row == SIZE_MAX) s->bad_row = row;
+            return 0;
+        }
+    return s->bad_row == SIZE_MAX;
+}
 
 /* Probabilities with 6 significant digits: enough to rank and to read. */
 static void print_class(void *user, size_t row, const float *out, size_t k) {
-    class_out *co = user;
-    double *p = co->p;
-    (void)row;
+    pred_state *s = user;
+    if (!outputs_finite(s, row, out, k)) return;
+    double *p = s->p;
     cli_softmax(out, k, p);
     size_t best = cli_argmax(out, k);
-    const char *name = nerve_net_class_name(co->net, best);
+    const char *name = nerve_net_class_name(s->net, best);
     if (name)
         print_name(name);
     else
@@ -63,8 +82,7 @@ static void print_class(void *user, size_t row, const float *out, size_t k) {
 
 /* Regression outputs with 9 significant digits (a float round-trips). */
 static void print_outputs(void *user, size_t row, const float *out, size_t k) {
-    (void)user;
-    (void)row;
+    if (!outputs_finite(user, row, out, k)) return;
     for (size_t j = 0; j < k; j++) printf(j ? ",%.9g" : "%.9g", (double)out[j]);
     putchar('\n');
 }
@@ -167,18 +185,30 @@ int cmd_predict(int argc, char **argv) {
         nerve_net_free(net);
         return cli_error("--scale: %s carries its own input transform; give raw features", model);
     }
-    rc = load_input(input, in, scale, &csv, &x, &n);
+    char stdin_copy[4096];
+    const int from_stdin = strcmp(input, "-") == 0;
+    if (from_stdin && (rc = cli_stdin_to_file("input", stdin_copy, sizeof stdin_copy)) != CLI_OK) {
+        nerve_net_free(net);
+        return rc;
+    }
+    rc = load_input(from_stdin ? stdin_copy : input, in, scale, &csv, &x, &n);
+    if (from_stdin) unlink(stdin_copy);
     if (rc == CLI_OK) {
+        pred_state ps = {net, NULL, SIZE_MAX};
         if (nerve_net_loss(net) == NERVE_LOSS_XENT) {
-            class_out co = {net, malloc(k * sizeof(double))};
-            if (!co.p)
+            ps.p = malloc(k * sizeof *ps.p);
+            if (!ps.p)
                 rc = cli_failure("out of memory");
             else
-                rc = predict_rows(net, x, n, print_class, &co);
-            free(co.p);
+                rc = predict_rows(net, x, n, print_class, &ps);
+            free(ps.p);
         } else {
-            rc = predict_rows(net, x, n, print_outputs, NULL);
+            rc = predict_rows(net, x, n, print_outputs, &ps);
         }
+        if (rc == CLI_OK && ps.bad_row != SIZE_MAX)
+            rc = cli_failure("--input: row %zu: the model's outputs are not finite (a feature far "
+                             "outside the range it was trained on?); %zu rows printed",
+                             ps.bad_row + 1, ps.bad_row);
         if (fflush(stdout) != 0 && rc == CLI_OK) rc = cli_failure("cannot write the predictions");
     }
     free(x);

@@ -20,8 +20,39 @@
 #define LEGEND_W     150.0 /* fits "train accuracy" and "test accuracy" at 12 px */
 #define MAX_TICKS    64    /* bound on tick loops whatever the data (about 5 are drawn) */
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, at most U+10FFFF), 0 if it is not one. */
+static size_t utf8_len(const unsigned char *s) {
+    const unsigned c = s[0];
+    size_t n;
+    unsigned min, cp;
+    if (c >= 0xc2 && c <= 0xdf) n = 2, min = 0x80, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef) n = 3, min = 0x800, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4) n = 4, min = 0x10000, cp = c & 0x07;
+    else return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0; /* also stops at the NUL */
+        cp = cp << 6 | (s[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return n;
+}
+
+/* Text content or attribute value: XML-escaped, control characters as
+ * spaces, bytes that are not UTF-8 (a file name in another encoding) as
+ * U+FFFD, so the SVG is always well-formed. */
 static void put_escaped(FILE *f, const char *s) {
     for (; s && *s; s++) {
+        if ((unsigned char)*s >= 0x80) {
+            size_t n = utf8_len((const unsigned char *)s);
+            if (n) {
+                fwrite(s, 1, n, f);
+                s += n - 1;
+            } else {
+                fputs("\xEF\xBF\xBD", f);
+            }
+            continue;
+        }
         switch (*s) {
         case '&':
             fputs("&amp;", f);

@@ -130,6 +130,9 @@ static int read_optimizer(const char **v, train_cfg *c) {
         if (b1 && (rc = arg_float("beta1", b1, 0.0, 0.999999, &c->opt.beta1)) != CLI_OK) return rc;
         if (b2 && (rc = arg_float("beta2", b2, 0.0, 0.999999, &c->opt.beta2)) != CLI_OK) return rc;
         if (eps && (rc = arg_float("eps", eps, 0.0, 1.0, &c->opt.eps)) != CLI_OK) return rc;
+        /* eps 0 divides 0 by 0 for every parameter whose gradient is 0 */
+        if (eps && !(c->opt.eps > 0.0f))
+            return cli_error("--eps: must be above 0 (%s gives 0/0 where a gradient is 0)", eps);
     }
     c->momentum_given = mom != NULL;
     c->nesterov_given = nest != NULL;
@@ -239,6 +242,12 @@ int cmd_train(int argc, char **argv) {
     if ((rc = cli_apply_threads(GET("threads"))) != CLI_OK) return rc;
     if (c.out && (rc = cli_check_writable("out", c.out)) != CLI_OK) return rc;
     if (c.plot && (rc = cli_check_writable("plot", c.plot)) != CLI_OK) return rc;
+    if (c.out && c.data && cli_same_file(c.out, c.data))
+        return cli_error("--out: '%s' is the --data file; it would be overwritten", c.out);
+    if (c.plot && c.data && cli_same_file(c.plot, c.data))
+        return cli_error("--plot: '%s' is the --data file; it would be overwritten", c.plot);
+    if (c.out && c.plot && (strcmp(c.out, c.plot) == 0 || cli_same_file(c.out, c.plot)))
+        return cli_error("--plot: '%s' is also the --out file", c.plot);
 
     train_state st;
     if ((rc = train_setup(&c, &st)) != CLI_OK) return rc;

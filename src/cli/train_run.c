@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,10 @@
 #include "train.h"
 
 /* Set by SIGINT; the library polls it between minibatches
- * (nerve_epoch_opts.stop). sig_atomic_t is int on the platforms we build for,
- * which is the type the library reads through. */
-static volatile sig_atomic_t stop_requested;
-_Static_assert(sizeof(sig_atomic_t) == sizeof(int), "the stop flag is read as an int");
+ * (nerve_epoch_opts.stop). A lock-free atomic_int may be stored from a
+ * signal handler. */
+static nerve_stop_flag stop_requested;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the stop flag is set from a signal handler");
 
 static void on_sigint(int sig) {
     (void)sig;
@@ -251,11 +252,11 @@ int train_run(const train_cfg *c, train_state *st) {
     eo.shuffle = c->shuffle;
     eo.progress = progress_update;
     eo.progress_user = &bar;
-    eo.stop = (volatile int *)&stop_requested;
+    eo.stop = &stop_requested;
     stop_requested = 0;
     install_sigint();
 
-    int rc = CLI_OK, plot_failed = 0, interrupted = 0;
+    int rc = CLI_OK, plot_failed = 0, interrupted = 0, measure_failed = 0;
     double total_secs = 0, total_samples = 0, last_acc = NAN, last_loss = NAN;
     /* the schedule scales the base rate; the file keeps the base rate */
     const float base_lr = nerve_net_optimizer(st->net).lr;
@@ -283,9 +284,17 @@ int train_run(const train_cfg *c, train_state *st) {
             break;
         }
         double tr_acc = st->data.train->labels ? tr.accuracy : NAN;
-        if (st->train_1h && (rc = accuracy_of(st->net, st->data.train, &tr_acc)) != CLI_OK) break;
+        /* the epoch is trained and counted: if measuring it fails (out of
+         * memory), the model is still saved below */
+        if (st->train_1h && (rc = accuracy_of(st->net, st->data.train, &tr_acc)) != CLI_OK) {
+            measure_failed = 1;
+            break;
+        }
         double te_loss, te_acc;
-        if ((rc = measure_test(st, &te_loss, &te_acc)) != CLI_OK) break;
+        if ((rc = measure_test(st, &te_loss, &te_acc)) != CLI_OK) {
+            measure_failed = 1;
+            break;
+        }
         double rate = secs > 0 ? (double)tr.n / secs : 0;
         total_secs += secs;
         total_samples += (double)tr.n;
@@ -327,13 +336,14 @@ int train_run(const train_cfg *c, train_state *st) {
     }
     free(best);
     int saved = 0;
-    if (c->out && (rc == CLI_OK || rc == CLI_INTERRUPTED)) {
+    if (c->out && (rc == CLI_OK || rc == CLI_INTERRUPTED || measure_failed)) {
         nerve_status s = nerve_net_save(st->net, c->out, c->early_stop ? 0 : 1);
         if (s != NERVE_OK) {
             cli_lib_error(s, "--out");
             rc = CLI_FAIL;
         } else {
             saved = 1;
+            if (measure_failed) cli_note("--out: the trained model was saved to %s", c->out);
         }
     }
     if ((rc == CLI_OK || rc == CLI_INTERRUPTED) && (!c->json || !c->quiet)) {
