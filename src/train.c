@@ -37,6 +37,7 @@ typedef struct step_ctx {
     const optim_pending *opt;
     float loss; /* mean loss, written by thread 0 */
     int bad;    /* loss not finite */
+    const net_grad_hook *hook; /* may be NULL */
 } step_ctx;
 
 /* Loss rows [r0, r1): per-row losses and the gradient of the mean loss with
@@ -178,6 +179,8 @@ static void step_thread(step_ctx *c, int t, int nt) {
         const size_t k = (L - 1 - l) % 3;
         backward_data(c, l, pl->dz_ring[k], pl->dz_ring[(k + 1) % 3], t, nt);
 #pragma omp barrier
+        /* every thread has finished layer l + 1's gradients (the caller's thread) */
+        if (t == 0 && c->hook && l + 1 < L) c->hook->ready(c->hook->user, l + 1);
         backward_weights(c, l, pl->dz_ring[k], t, nt);
     }
     backward_weights(c, 0, pl->dz_ring[(L - 1) % 3], t, nt);
@@ -208,6 +211,11 @@ nerve_status net_check_samples(const char *fn, const nerve_net *net, const char 
 
 nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
                       int update) {
+    return net_step_hooked(fn, net, batch, loss, update, NULL);
+}
+
+nerve_status net_step_hooked(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
+                             int update, const net_grad_hook *hook) {
     nerve_status st;
     const kernels *kt = kernels_active();
     const size_t n = batch->n;
@@ -230,9 +238,12 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
                         .z = pl->z,
                         .a = pl->a,
                         .ws = pl->ws};
-    step_ctx c = {.kt = kt, .net = net, .batch = batch, .fwd = &f, .update = update, .opt = &p};
+    step_ctx c = {
+        .kt = kt, .net = net, .batch = batch, .fwd = &f, .update = update, .opt = &p, .hook = hook};
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     step_thread(&c, omp_get_thread_num(), omp_get_num_threads());
+    if (hook && !c.bad) /* layers 1 and 0 finish together, at the region's end */
+        for (size_t l = net->n_layers < 2 ? 1 : 2; l-- > 0;) hook->ready(hook->user, l);
     if (loss) *loss = c.loss;
     if (c.bad)
         return error_set(NERVE_ENUMERIC,

@@ -7,6 +7,7 @@
 #include "args.h"
 #include "commands.h"
 #include "common.h"
+#include "mpi_cli.h"
 #include "table.h"
 
 static const cli_option options[] = {
@@ -118,5 +119,6 @@ int cmd_info(int argc, char **argv) {
     printf("in use    %s\n", nerve_isa_reason());
     printf("threads   %d OpenMP threads (%ld cores online)\n", cli_threads(),
            sysconf(_SC_NPROCESSORS_ONLN));
+    cli_mpi_info(stdout);
     return CLI_OK;
 }

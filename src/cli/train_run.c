@@ -12,6 +12,7 @@
 #include "args.h"
 #include "common.h"
 #include "json.h"
+#include "mpi_cli.h"
 #include "progress.h"
 #include "svg.h"
 #include "train.h"
@@ -161,6 +162,7 @@ static void print_banner(FILE *f, const train_cfg *c, const train_state *st, siz
     fprintf(f, "cpu       %s kernels, %d threads\n", nerve_isa_name(nerve_isa_active()),
             cli_threads());
     fprintf(f, "model     %s\n", c->out ? c->out : "not saved (no --out)");
+    cli_mpi_banner(f, c->batch);
     fflush(f);
 }
 
@@ -200,7 +202,9 @@ static void print_epoch(FILE *f, const train_cfg *c, const train_state *st, size
 int train_run(const train_cfg *c, train_state *st) {
     FILE *txt = c->json ? stderr : stdout; /* human-readable lines */
     size_t start = (size_t)nerve_net_epoch_count(st->net);
-    if (!c->quiet) print_banner(txt, c, st, start);
+    /* under mpirun rank 0 alone prints, evaluates, plots and saves */
+    const int rank0 = cli_mpi_rank() == 0;
+    if (!c->quiet && rank0) print_banner(txt, c, st, start);
     if (start >= c->epochs) {
         cli_note("the model has already been trained for %zu epochs (--epochs %zu): nothing to do",
                  start, c->epochs);
@@ -210,7 +214,7 @@ int train_run(const train_cfg *c, train_state *st) {
     if (history_alloc(&h, c->epochs - start, start + 1) != 0) return cli_failure("out of memory");
 
     progress bar;
-    progress_init(&bar, !c->quiet);
+    progress_init(&bar, !c->quiet && rank0);
     nerve_dataset view = nerve_data_view(st->train_1h ? st->train_1h : st->data.train);
     nerve_epoch_opts eo;
     memset(&eo, 0, sizeof eo);
@@ -236,7 +240,7 @@ int train_run(const train_cfg *c, train_state *st) {
         progress_begin(&bar, e + 1, c->epochs);
         nerve_eval tr;
         double t0 = cli_now();
-        s = nerve_net_train_epoch(st->net, &view, &eo, &tr);
+        s = cli_mpi_train_epoch(st->net, &view, &eo, &tr);
         double secs = cli_now() - t0;
         progress_end(&bar);
         if (s != NERVE_OK) {
@@ -245,14 +249,17 @@ int train_run(const train_cfg *c, train_state *st) {
             if (s == NERVE_ENUMERIC) rc = CLI_FAIL;
             break;
         }
-        if (stop_requested && tr.n < view.n) { /* cut short: not counted, not reported */
+        /* cut short: not counted, not reported (under mpirun the library
+         * stops every rank after the same batch) */
+        if ((stop_requested || cli_mpi_active()) && tr.n < view.n) {
             interrupted = 1;
             break;
         }
         double tr_acc = st->data.train->labels ? tr.accuracy : NAN;
-        if (st->train_1h && (rc = accuracy_of(st->net, st->data.train, &tr_acc)) != CLI_OK) break;
-        double te_loss, te_acc;
-        if ((rc = measure_test(st, &te_loss, &te_acc)) != CLI_OK) break;
+        double te_loss = NAN, te_acc = NAN;
+        if (rank0 && st->train_1h) rc = accuracy_of(st->net, st->data.train, &tr_acc);
+        if (rank0 && rc == CLI_OK) rc = measure_test(st, &te_loss, &te_acc);
+        if ((rc = cli_mpi_agree(rc)) != CLI_OK) break; /* every rank goes on, or none */
         double rate = secs > 0 ? (double)tr.n / secs : 0;
         total_secs += secs;
         total_samples += (double)tr.n;
@@ -263,9 +270,9 @@ int train_run(const train_cfg *c, train_state *st) {
         h.n++;
         last_acc = st->data.test ? te_acc : tr_acc;
         last_loss = st->data.test ? te_loss : tr.loss;
-        print_epoch(txt, c, st, e + 1, lr, &tr, tr_acc, te_loss, te_acc, rate, secs);
-        if (c->plot && !plot_failed && write_plot(c, st, &h) != 0) plot_failed = 1;
-        if (stop_requested) {
+        if (rank0) print_epoch(txt, c, st, e + 1, lr, &tr, tr_acc, te_loss, te_acc, rate, secs);
+        if (rank0 && c->plot && !plot_failed && write_plot(c, st, &h) != 0) plot_failed = 1;
+        if (cli_mpi_any(stop_requested)) {
             interrupted = 1;
             break;
         }
@@ -275,7 +282,7 @@ int train_run(const train_cfg *c, train_state *st) {
     nerve_net_set_lr(st->net, base_lr); /* valid: it was the network's own rate */
 
     int saved = 0;
-    if (c->out && (rc == CLI_OK || rc == CLI_INTERRUPTED)) {
+    if (rank0 && c->out && (rc == CLI_OK || rc == CLI_INTERRUPTED)) {
         nerve_status s = nerve_net_save(st->net, c->out, 1);
         if (s != NERVE_OK) {
             cli_lib_error(s, "--out");
@@ -284,7 +291,7 @@ int train_run(const train_cfg *c, train_state *st) {
             saved = 1;
         }
     }
-    if ((rc == CLI_OK || rc == CLI_INTERRUPTED) && (!c->json || !c->quiet)) {
+    if (rank0 && (rc == CLI_OK || rc == CLI_INTERRUPTED) && (!c->json || !c->quiet)) {
         FILE *f = c->json ? stderr : stdout;
         const char *what = st->data.test ? st->data.test_label : "train";
         if (interrupted)
