@@ -65,6 +65,7 @@ int cmd_info(int argc, char **argv) {
     if (rc != CLI_OK) return rc;
     if ((rc = cli_apply_isa(v[0])) != CLI_OK) return rc;
     if ((rc = cli_apply_threads(v[1])) != CLI_OK) return rc;
+    if (cli_mpi_rank() != 0) return CLI_OK; /* under mpirun rank 0 speaks for all */
 
     const nerve_cpu_features *f = nerve_cpu_features_get();
     char feats[512] = "";

@@ -91,6 +91,19 @@ nerve_status cli_mpi_train_epoch(nerve_net *net, const nerve_dataset *data,
     return nerve_net_train_epoch_mpi(net, data, opts, result, MPI_COMM_WORLD);
 }
 
+int cli_mpi_replicas(FILE *f, const nerve_net *net) {
+    if (!active) return CLI_OK;
+    uint32_t sum = 0;
+    nerve_status st = nerve_net_check_replicas_mpi(net, MPI_COMM_WORLD, &sum);
+    if (st != NERVE_OK) return cli_lib_error(st, "replicas");
+    if (f && rank == 0) {
+        fprintf(f, "mpi       weights identical on all %d ranks (checksum %08x)\n", size,
+                (unsigned)sum);
+        fflush(f);
+    }
+    return CLI_OK;
+}
+
 void cli_mpi_info(FILE *f) {
     char lib[MPI_MAX_LIBRARY_VERSION_STRING] = "";
     int len = 0, major = 0, minor = 0;
@@ -102,8 +115,8 @@ void cli_mpi_info(FILE *f) {
         lib[i - 1] = '\0';
     fprintf(f, "mpi       %s (MPI %d.%d)\n", lib, major, minor);
     if (active)
-        fprintf(f, "ranks     %d (this is rank %d); nerve train is data-parallel over them\n", size,
-                rank);
+        fprintf(f, "ranks     %d (started by mpirun); nerve train is data-parallel over them\n",
+                size);
     else
         fprintf(f, "ranks     1 (not started by mpirun)\n");
 }
@@ -128,6 +141,11 @@ int cli_mpi_rank(void) { return 0; }
 int cli_mpi_size(void) { return 1; }
 int cli_mpi_agree(int rc) { return rc; }
 int cli_mpi_any(int flag) { return flag != 0; }
+int cli_mpi_replicas(FILE *f, const nerve_net *net) {
+    (void)f;
+    (void)net;
+    return CLI_OK;
+}
 nerve_status cli_mpi_train_epoch(nerve_net *net, const nerve_dataset *data,
                                  const nerve_epoch_opts *opts, nerve_eval *result) {
     return nerve_net_train_epoch(net, data, opts, result);

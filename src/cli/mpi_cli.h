@@ -35,6 +35,10 @@ int cli_mpi_any(int flag);
  * else nerve_net_train_epoch. */
 nerve_status cli_mpi_train_epoch(nerve_net *net, const nerve_dataset *data,
                                  const nerve_epoch_opts *opts, nerve_eval *result);
+/* Collective when active: compares the weights' checksums of every rank
+ * (nerve_net_check_replicas_mpi); rank 0 prints the result on f (may be
+ * NULL). CLI_OK, or CLI_FAIL with the message printed. */
+int cli_mpi_replicas(FILE *f, const nerve_net *net);
 /* `nerve info` lines: the MPI library and the rank count (or "not built"). */
 void cli_mpi_info(FILE *f);
 /* The banner line of `nerve train` when active. */

@@ -281,6 +281,10 @@ int train_run(const train_cfg *c, train_state *st) {
     if (interrupted) rc = CLI_INTERRUPTED;
     nerve_net_set_lr(st->net, base_lr); /* valid: it was the network's own rate */
 
+    if ((rc == CLI_OK || rc == CLI_INTERRUPTED) && cli_mpi_active()) {
+        const int r = cli_mpi_replicas(c->quiet ? NULL : txt, st->net); /* every rank */
+        if (r != CLI_OK) rc = r;
+    }
     int saved = 0;
     if (rank0 && c->out && (rc == CLI_OK || rc == CLI_INTERRUPTED)) {
         nerve_status s = nerve_net_save(st->net, c->out, 1);
