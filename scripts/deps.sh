@@ -6,7 +6,8 @@ set -euo pipefail
 
 PKGS=(build-essential cmake ninja-build pkg-config libcriterion-dev libbenchmark-dev zlib1g-dev
       clang libclang-rt-14-dev gcc-aarch64-linux-gnu qemu-user
-      libopenblas-dev libdnnl-dev valgrind dataset-fashion-mnist python3 "$@")
+      libopenblas-dev libdnnl-dev valgrind dataset-fashion-mnist python3
+      libopenmpi-dev openmpi-bin "$@")
 
 missing=()
 for p in "${PKGS[@]}"; do

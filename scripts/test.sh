@@ -3,10 +3,12 @@
 # with -Werror and runs every test through ctest. Exits non-zero on any failure.
 #
 # Stages:
-#   1. Release build, all unit tests on the best ISA of this CPU
+#   1. Release build, all unit tests on the best ISA of this CPU; with MPI
+#      (NERVE_WITH_MPI, Open MPI from deps.sh) also the mpirun tests, label mpi
 #   2. the same tests with NERVE_MAX_ISA=avx2 (an AVX-512 machine covers AVX2 too)
 #   3. valgrind over a short CLI training run; AddressSanitizer +
-#      UndefinedBehaviorSanitizer build, all unit and CLI tests
+#      UndefinedBehaviorSanitizer build, all unit and CLI tests (and the mpi
+#      tests, see MPI_ASAN below)
 #   4. fuzzing smoke runs (scripts/fuzz.sh), when present
 #   5. NEON cross build run under qemu-aarch64 (scripts/test-neon.sh), when present
 # NERVE_TEST_QUICK=1 runs stage 1 only.

@@ -155,8 +155,10 @@ static nerve_status agree(const char *fn, dp *d, const rank_rec *mine) {
             char m[sizeof d->all[r].msg + 1];
             memcpy(m, d->all[r].msg, sizeof d->all[r].msg);
             m[sizeof d->all[r].msg] = '\0';
+            const size_t k = strlen(fn); /* "fn: " said once */
+            const char *tail = strncmp(m, fn, k) == 0 && m[k] == ':' && m[k + 1] == ' ' ? m + k + 2 : m;
             return error_set((nerve_status)d->all[r].status, "%s: rank %d of %d: %s", fn, r, d->P,
-                             m);
+                             tail);
         }
     return NERVE_OK;
 }
@@ -404,7 +406,8 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
         mine.stop = opts->stop && *opts->stop;
         st = agree(fn, &d, &mine);
         if (st != NERVE_OK) { /* complete the posted exchanges, leave the weights */
-            MPI_Waitall((int)L, d.req_a2a, MPI_STATUSES_IGNORE);
+            /* one by one: GCC 12 misreads MPICH's MPI_STATUSES_IGNORE in MPI_Waitall */
+            for (size_t k = 0; k < L; k++) MPI_Wait(&d.req_a2a[k], MPI_STATUS_IGNORE);
             break;
         }
         if ((st = combine_and_update(fn, &d, shard, rows)) != NERVE_OK) break;
