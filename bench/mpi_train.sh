@@ -18,12 +18,15 @@ nerve=$build/src/cli/nerve
 data=${NERVE_BENCH_DATA:-fashion-mnist}
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 export OMPI_MCA_btl=self,vader OMPI_MCA_oob_tcp_if_include=lo
+# cores shared with other work: a waiting rank must yield (polling ranks starve their peers)
+export OMPI_MCA_mpi_yield_when_idle=1
 mpirun=(mpirun --oversubscribe --bind-to none)
 [ "$(id -u)" -eq 0 ] && mpirun+=(--allow-run-as-root)
 
 rate() { # rate NP BATCH: samples/s of one epoch (the JSON line's samples_per_s)
-  local np=$1 batch=$2 cmd=("$nerve" train --data "$data" --epochs 1 --batch "$batch"
-                            --threads 1 --json --quiet --schedule constant)
+  local np=$1 batch=$2
+  local cmd=("$nerve" train --data "$data" --epochs 1 --batch "$batch" --threads 1 --json --quiet
+             --schedule constant)
   if [ "$np" = 0 ]; then "${cmd[@]}"; else "${mpirun[@]}" -np "$np" "${cmd[@]}"; fi |
     python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["samples_per_s"])'
 }

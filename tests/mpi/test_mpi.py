@@ -248,6 +248,62 @@ def case_killed_rank():
             p.wait()
 
 
+def rank_process(rank, parent=None, exe=None):
+    """pid of the process of `rank` (by its environment), child of `parent`
+    or running `exe`."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            me = os.readlink(f"/proc/{pid}/exe")
+        except OSError:
+            continue
+        tag = [e for e in env if e.startswith((b"OMPI_COMM_WORLD_RANK=", b"PMI_RANK="))]
+        if not tag or not tag[0].endswith(b"=%d" % rank):
+            continue
+        if (parent is None or ppid == parent) and (exe is None or me == exe):
+            return int(pid)
+    return None
+
+
+def case_sigint_rank():
+    """SIGINT to rank 1 alone: every rank stops after the same minibatch,
+    rank 0 saves, all exit 130."""
+    for f in os.listdir(WORK):
+        if f.startswith("rc."):
+            os.remove(path(f))
+    model = path("m.nrv")
+    cmd = mpirun_prefix(2) + ["sh", "-c", WRAP % WORK, NERVE, "train", "--epochs", "100000",
+                              "--threads", "1", "--out", model]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=mpi_env(1), stdin=subprocess.DEVNULL)
+    try:
+        line = ""
+        deadline = time.monotonic() + 120
+        while "epoch" not in line and time.monotonic() < deadline:
+            line = p.stdout.readline()
+            check(line or p.poll() is None, "mpirun ended before the first epoch")
+        victim = rank_process(1, exe=os.path.realpath(NERVE))
+        check(victim is not None, "rank 1's nerve process not found")
+        os.kill(victim, signal.SIGINT)
+        try:
+            out, err = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise Failure("the ranks did not stop within 60 s of SIGINT to rank 1")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    st = rank_statuses(2)
+    check(st == {0: 130, 1: 130}, f"exit statuses {st}, want 130 on both\n{err}")
+    check("interrupted after" in out and os.path.exists(model), f"not saved:\n{out}\n{err}")
+    e = subprocess.run([NERVE, "eval", "--model", model], capture_output=True, text=True, timeout=120)
+    check(e.returncode == 0, f"the saved model does not evaluate:\n{e.stderr}")
+
+
 API_RE = re.compile(r"^rank (\d+) checksum ([0-9a-f]{8}) loss (\S+)", re.M)
 
 
