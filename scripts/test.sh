@@ -50,6 +50,13 @@ stage "3b. address + undefined-behaviour sanitizers"
 build build/asan -DCMAKE_BUILD_TYPE=Debug -DNERVE_SANITIZE=ON -DNERVE_BUILD_BENCH=OFF
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 1 -L "unit|cli")
+# MPI_ASAN: Open MPI 4.1 itself leaks ~120 KB (about 100 reports per rank) in MPI_Init, from
+# components it dlopens and unloads before LeakSanitizer reports (so no suppression by module
+# matches them; none of the stacks reaches nerve's code). The mpi tests therefore run here
+# with leak detection off: memory errors and undefined behaviour still abort them. (Without
+# MPI no mpi test is registered and this runs nothing.)
+(cd build/asan && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 1 -L mpi)
 
 if [ -x scripts/fuzz.sh ]; then
   stage "4. fuzzing smoke runs"
