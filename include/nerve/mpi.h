@@ -24,9 +24,10 @@
  *     acc = acc + w_r g_r), each slice summed by one owner rank.
  *
  * Communication per step, bucketed by layer, started as soon as backward
- * has produced a layer (MPI_Ialltoallv: each rank sends slice s of the
- * layer's gradient to rank s), then the owner sums its slice in rank order
- * and MPI_Iallgatherv returns the sums to everyone: the bandwidth of a ring
+ * has produced a layer (MPI_Ialltoallv: rank s owns slice s of the whole
+ * gradient and receives every rank's part of it in this layer), then the
+ * owner sums its slice in rank order and one MPI_Allgatherv returns the sums
+ * to everyone: the bandwidth of a ring
  * allreduce (2 (P-1)/P of the gradient bytes per rank), with no reduction
  * order left to the MPI library. Plus one MPI_Allgather of a small status
  * record per step, so a failure on any rank (NaN loss, out of memory, bad

@@ -5,8 +5,8 @@
  *      the seeded shuffle, drawn identically on every rank);
  *   2. net_step_hooked(update = 0): forward, loss and backward with the
  *      rank's OpenMP threads; as soon as layer l's gradients are complete
- *      the hook posts MPI_Ialltoallv of layer l's bucket: slice s of the
- *      bucket goes to rank s (layers from the top, always in the same order,
+ *      the hook posts MPI_Ialltoallv of layer l's bucket: rank s owns slice s
+ *      of the whole gradient and gets the part of it in this bucket (layers from the top, always in the same order,
  *      so every rank posts the same collectives in the same order, also a
  *      rank whose step failed or that has no rows: it posts them after);
  *   3. MPI_Allgather of one status record per rank (status, message, stop
@@ -15,7 +15,7 @@
  *      contributions in rank order, acc = w_0 g_0, acc = acc + w_r g_r
  *      (axpby), w_r = n_r / rows rounded to float (the gradients are of each
  *      shard's mean loss; this makes them of the global mean), and
- *      MPI_Iallgatherv (in place) hands every slice to every rank;
+ *      one MPI_Allgatherv (in place) hands every slice to every rank;
  *   5. every rank applies the same optimizer step to the same bits.
  * MPI moves bytes only; no floating-point operation is left to it, so the
  * result depends on P but not on the MPI library, the network, the thread
@@ -55,8 +55,9 @@ typedef struct dp {
     size_t *boff, *blen, *roff; /* per bucket (layer): range in grads, offset in rbuf */
     int *cnt, *displ;           /* [L x P]: slice sizes and starts within the bucket */
     int *rcnt, *rdispl;         /* [L x P]: my slice's size from each rank, where it lands */
+    int *gcnt, *gdispl;         /* [P]: every rank's slice of the whole gradient */
     float *rbuf;                /* per bucket: P copies of my slice */
-    MPI_Request *req_a2a, *req_ag;
+    MPI_Request *req_a2a;
     size_t posted; /* buckets posted this step: L-1 down to L-posted */
     int mpi_rc;    /* first MPI error of this step */
     rank_rec *all; /* P records */
@@ -90,7 +91,7 @@ static nerve_status mpi_error(const char *fn, int rc) {
 static void dp_free(dp *d) {
     free(d->boff), free(d->blen), free(d->roff);
     free(d->cnt), free(d->displ), free(d->rcnt), free(d->rdispl);
-    free(d->rbuf), free(d->req_a2a), free(d->req_ag), free(d->all);
+    free(d->gcnt), free(d->gdispl), free(d->rbuf), free(d->req_a2a), free(d->all);
     if (d->comm != MPI_COMM_NULL) MPI_Comm_free(&d->comm);
 }
 
@@ -107,10 +108,23 @@ static nerve_status dp_plan(const char *fn, dp *d) {
     d->rcnt = malloc(L * P * sizeof *d->rcnt);
     d->rdispl = malloc(L * P * sizeof *d->rdispl);
     d->req_a2a = malloc(L * sizeof *d->req_a2a);
-    d->req_ag = malloc(L * sizeof *d->req_ag);
+    d->gcnt = malloc(P * sizeof *d->gcnt);
+    d->gdispl = malloc(P * sizeof *d->gdispl);
     if (!d->boff || !d->blen || !d->roff || !d->cnt || !d->displ || !d->rcnt || !d->rdispl ||
-        !d->req_a2a || !d->req_ag)
+        !d->req_a2a || !d->gcnt || !d->gdispl)
         return error_set(NERVE_ENOMEM, "%s: out of memory", fn);
+    /* rank s owns slice s of the whole gradient (multiples of 16 floats):
+     * one allgatherv returns all of them; each layer's bucket sends every
+     * owner the part of its slice that lies in the bucket */
+    if (net->n_alloc > INT_MAX)
+        return error_set(NERVE_EUNSUPPORTED,
+                         "%s: %zu gradient floats are more than MPI counts hold", fn, net->n_alloc);
+    for (size_t s = 0; s < P; s++) {
+        size_t g0, g1;
+        split_range(net->n_alloc, 16, s, P, &g0, &g1);
+        d->gcnt[s] = (int)(g1 - g0);
+        d->gdispl[s] = (int)g0;
+    }
     size_t rtotal = 0;
     for (size_t b = 0; b < L; b++) {
         d->boff[b] = net->w_off[b];
@@ -119,13 +133,16 @@ static nerve_status dp_plan(const char *fn, dp *d) {
             return error_set(NERVE_EUNSUPPORTED,
                              "%s: layer %zu has %zu gradient floats, more than MPI counts hold", fn,
                              b, d->blen[b]);
-        size_t m0, m1;
-        split_range(d->blen[b], 16, (size_t)d->rank, P, &m0, &m1);
+        const size_t B0 = d->boff[b], B1 = B0 + d->blen[b];
+        size_t m0 = 0, m1 = 0;
+        for (size_t s = 0; s < P; s++) { /* owner s's part of this bucket */
+            const size_t g0 = (size_t)d->gdispl[s], g1 = g0 + (size_t)d->gcnt[s];
+            const size_t a = g0 > B0 ? g0 : B0, e = g1 < B1 ? g1 : B1;
+            d->cnt[b * P + s] = e > a ? (int)(e - a) : 0;
+            d->displ[b * P + s] = e > a ? (int)(a - B0) : 0;
+            if (s == (size_t)d->rank && e > a) m0 = a - B0, m1 = e - B0;
+        }
         for (size_t s = 0; s < P; s++) {
-            size_t s0, s1;
-            split_range(d->blen[b], 16, s, P, &s0, &s1);
-            d->cnt[b * P + s] = (int)(s1 - s0);
-            d->displ[b * P + s] = (int)s0;
             d->rcnt[b * P + s] = (int)(m1 - m0);
             d->rdispl[b * P + s] = (int)(s * (m1 - m0));
         }
@@ -244,16 +261,11 @@ static nerve_status combine_and_update(const char *fn, dp *d, const size_t *shar
             kt->axpby(m, w, d->rbuf + d->roff[b] + r * m, first ? 0.0f : 1.0f, dst);
             first = 0;
         }
-        rc = MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, net->grads + d->boff[b],
-                             d->cnt + b * P, d->displ + b * P, MPI_FLOAT, d->comm, &d->req_ag[b]);
-        if (rc != MPI_SUCCESS) break;
     }
-    if (rc == MPI_SUCCESS) {
-        for (size_t i = 0; i < d->L; i++) {
-            rc = MPI_Wait(&d->req_ag[d->L - 1 - i], MPI_STATUS_IGNORE);
-            if (rc != MPI_SUCCESS) break;
-        }
-    }
+    /* one exchange for all layers: fewer synchronisations per step */
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, net->grads, d->gcnt, d->gdispl,
+                            MPI_FLOAT, d->comm);
     if (rc != MPI_SUCCESS) return mpi_error(fn, rc);
 
     optim_pending p;
