@@ -37,7 +37,8 @@ typedef struct step_ctx {
     const optim_pending *opt;
     float loss; /* mean loss, written by thread 0 */
     int bad;    /* loss not finite */
-    const net_grad_hook *hook; /* may be NULL */
+    /* per-layer "gradients ready" callback (net_plan.h), may be NULL */
+    const net_grad_hook *hook;
 } step_ctx;
 
 /* Loss rows [r0, r1): per-row losses and the gradient of the mean loss with

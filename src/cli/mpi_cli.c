@@ -46,9 +46,8 @@ int cli_mpi_agree(int rc) {
     if (!active || agreed_failure) return rc;
     agree_rec mine = {.rc = rc}, *all = calloc((size_t)size, sizeof *all);
     if (rc != CLI_OK) snprintf(mine.msg, sizeof mine.msg, "%s", kept);
-    if (!all ||
-        MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE,
-                      MPI_COMM_WORLD) != MPI_SUCCESS) {
+    if (!all || MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE,
+                              MPI_COMM_WORLD) != MPI_SUCCESS) {
         free(all);
         cli_message_sink = NULL;
         cli_failure("rank %d of %d: cannot agree with the other ranks (MPI failed)", rank, size);
@@ -150,7 +149,9 @@ nerve_status cli_mpi_train_epoch(nerve_net *net, const nerve_dataset *data,
                                  const nerve_epoch_opts *opts, nerve_eval *result) {
     return nerve_net_train_epoch(net, data, opts, result);
 }
-void cli_mpi_info(FILE *f) { fprintf(f, "mpi       not built in (configure with NERVE_WITH_MPI)\n"); }
+void cli_mpi_info(FILE *f) {
+    fprintf(f, "mpi       not built in (configure with NERVE_WITH_MPI)\n");
+}
 void cli_mpi_banner(FILE *f, size_t batch) {
     (void)f;
     (void)batch;

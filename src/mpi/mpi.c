@@ -6,9 +6,9 @@
  *   2. net_step_hooked(update = 0): forward, loss and backward with the
  *      rank's OpenMP threads; as soon as layer l's gradients are complete
  *      the hook posts MPI_Ialltoallv of layer l's bucket: rank s owns slice s
- *      of the whole gradient and gets the part of it in this bucket (layers from the top, always in the same order,
- *      so every rank posts the same collectives in the same order, also a
- *      rank whose step failed or that has no rows: it posts them after);
+ *      of the whole gradient and gets the part of it in this bucket (layers from the top, always in
+ * the same order, so every rank posts the same collectives in the same order, also a rank whose
+ * step failed or that has no rows: it posts them after);
  *   3. MPI_Allgather of one status record per rank (status, message, stop
  *      request, loss, correct count): every rank learns the same outcome;
  *   4. if every rank succeeded: the owner of each slice sums the P
@@ -65,9 +65,9 @@ typedef struct dp {
 
 static void post_bucket(dp *d, size_t b) {
     const size_t P = (size_t)d->P;
-    int rc = MPI_Ialltoallv(d->net->grads + d->boff[b], d->cnt + b * P, d->displ + b * P,
-                            MPI_FLOAT, d->rbuf + d->roff[b], d->rcnt + b * P, d->rdispl + b * P,
-                            MPI_FLOAT, d->comm, &d->req_a2a[b]);
+    int rc = MPI_Ialltoallv(d->net->grads + d->boff[b], d->cnt + b * P, d->displ + b * P, MPI_FLOAT,
+                            d->rbuf + d->roff[b], d->rcnt + b * P, d->rdispl + b * P, MPI_FLOAT,
+                            d->comm, &d->req_a2a[b]);
     if (rc != MPI_SUCCESS && d->mpi_rc == MPI_SUCCESS) d->mpi_rc = rc;
 }
 
@@ -173,7 +173,8 @@ static nerve_status agree(const char *fn, dp *d, const rank_rec *mine) {
             memcpy(m, d->all[r].msg, sizeof d->all[r].msg);
             m[sizeof d->all[r].msg] = '\0';
             const size_t k = strlen(fn); /* "fn: " said once */
-            const char *tail = strncmp(m, fn, k) == 0 && m[k] == ':' && m[k + 1] == ' ' ? m + k + 2 : m;
+            const char *tail =
+                strncmp(m, fn, k) == 0 && m[k] == ':' && m[k + 1] == ' ' ? m + k + 2 : m;
             return error_set((nerve_status)d->all[r].status, "%s: rank %d of %d: %s", fn, r, d->P,
                              tail);
         }
@@ -203,18 +204,17 @@ static nerve_status check_replicas(const char *fn, const nerve_net *net, MPI_Com
     nerve_status st = NERVE_OK;
     for (int r = 1; r < P && st == NERVE_OK; r++)
         if (all[r] != all[0])
-            st = error_set(NERVE_ENUMERIC,
-                           "%s: the replicas differ: rank %d's weights and optimizer state have "
-                           "checksum %08x, rank 0's %08x (after %llu steps)",
-                           fn, r, (unsigned)all[r], (unsigned)all[0],
-                           (unsigned long long)net->step);
+            st =
+                error_set(NERVE_ENUMERIC,
+                          "%s: the replicas differ: rank %d's weights and optimizer state have "
+                          "checksum %08x, rank 0's %08x (after %llu steps)",
+                          fn, r, (unsigned)all[r], (unsigned)all[0], (unsigned long long)net->step);
     if (st == NERVE_OK && checksum) *checksum = all[0];
     free(all);
     return st;
 }
 
-nerve_status nerve_net_check_replicas_mpi(const nerve_net *net, MPI_Comm comm,
-                                          uint32_t *checksum) {
+nerve_status nerve_net_check_replicas_mpi(const nerve_net *net, MPI_Comm comm, uint32_t *checksum) {
     static const char fn[] = "nerve_net_check_replicas_mpi";
     CHECK_ARG(net != NULL, "%s: net is NULL", fn);
     CHECK_ARG(comm != MPI_COMM_NULL, "%s: comm is MPI_COMM_NULL", fn);
@@ -279,7 +279,8 @@ static nerve_status combine_and_update(const char *fn, dp *d, const size_t *shar
 #pragma omp parallel for schedule(static) num_threads(nt) if (chunks > 1 && nt > 1)
         for (size_t k = 0; k < chunks; k++) {
             const size_t o = k * UPDATE_CHUNK;
-            optim_update(kt, net, &p, net->w_off[l] + o, nw - o < UPDATE_CHUNK ? nw - o : UPDATE_CHUNK);
+            optim_update(kt, net, &p, net->w_off[l] + o,
+                         nw - o < UPDATE_CHUNK ? nw - o : UPDATE_CHUNK);
         }
         optim_update(kt, net, &p, net->b_off[l], out);
     }
@@ -342,10 +343,14 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
     mine.u[7] = (uint64_t)cls;
     st = agree(fn, &d, &mine);
     if (st == NERVE_OK) {
-        static const char *const what[8] = {
-            "data size",   "batch size", "shuffling",       "network shape",
-            "weights and optimizer state (checksum)", "epoch count", "shuffling generator",
-            "kind of targets"};
+        static const char *const what[8] = {"data size",
+                                            "batch size",
+                                            "shuffling",
+                                            "network shape",
+                                            "weights and optimizer state (checksum)",
+                                            "epoch count",
+                                            "shuffling generator",
+                                            "kind of targets"};
         for (int r = 1; r < d.P && st == NERVE_OK; r++)
             for (int k = 0; k < 8 && st == NERVE_OK; k++)
                 if (d.all[r].u[k] != d.all[0].u[k])
@@ -432,8 +437,7 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
         if (opts->progress)
             opts->progress(opts->progress_user, seen, n, (float)(loss_sum / (double)seen));
 #ifndef NDEBUG
-        if (net->step % NERVE_MPI_CHECK_EVERY == 0)
-            st = check_replicas(fn, net, d.comm, NULL);
+        if (net->step % NERVE_MPI_CHECK_EVERY == 0) st = check_replicas(fn, net, d.comm, NULL);
 #endif
     }
     free(perm), free(bx), free(by), free(bl), free(shard);

@@ -60,11 +60,13 @@ int main(int argc, char **argv) {
 
     if (strcmp(mode, "replicas") == 0) {
         nerve_eval r = {0};
-        for (int e = 0; e < 3; e++) CHECK(nerve_net_train_epoch_mpi(net, &tr, &eo, &r, MPI_COMM_WORLD));
+        for (int e = 0; e < 3; e++)
+            CHECK(nerve_net_train_epoch_mpi(net, &tr, &eo, &r, MPI_COMM_WORLD));
         uint32_t sum = 0;
         CHECK(nerve_net_check_replicas_mpi(net, MPI_COMM_WORLD, &sum));
         if (sum != nerve_net_checksum(net)) FAIL("checksum %08x is not mine", (unsigned)sum);
-        if (nerve_net_epoch_count(net) != 3) FAIL("epoch count %llu", (unsigned long long)nerve_net_epoch_count(net));
+        if (nerve_net_epoch_count(net) != 3)
+            FAIL("epoch count %llu", (unsigned long long)nerve_net_epoch_count(net));
         if (size == 1) {
             nerve_net *ref = make_net();
             nerve_eval rr;
@@ -84,15 +86,18 @@ int main(int argc, char **argv) {
         nerve_status st = nerve_net_train_epoch_mpi(net, &tr, &eo, &r, MPI_COMM_WORLD);
         char want[64];
         snprintf(want, sizeof want, "rank %d of %d", size - 1, size);
-        if (st != NERVE_ENUMERIC) FAIL("status %d, not NERVE_ENUMERIC: %s", (int)st, nerve_last_error());
-        if (!strstr(nerve_last_error(), want)) FAIL("message lacks '%s': %s", want, nerve_last_error());
+        if (st != NERVE_ENUMERIC)
+            FAIL("status %d, not NERVE_ENUMERIC: %s", (int)st, nerve_last_error());
+        if (!strstr(nerve_last_error(), want))
+            FAIL("message lacks '%s': %s", want, nerve_last_error());
         if (nerve_net_checksum(net) != before) FAIL("the weights changed");
         printf("rank %d nan ok: %s\n", rank, nerve_last_error());
     } else if (strcmp(mode, "mismatch") == 0) {
         if (rank == size - 1) eo.batch_size = 51;
         nerve_eval r;
         nerve_status st = nerve_net_train_epoch_mpi(net, &tr, &eo, &r, MPI_COMM_WORLD);
-        if (st != NERVE_EINVAL) FAIL("status %d, not NERVE_EINVAL: %s", (int)st, nerve_last_error());
+        if (st != NERVE_EINVAL)
+            FAIL("status %d, not NERVE_EINVAL: %s", (int)st, nerve_last_error());
         if (!strstr(nerve_last_error(), "batch size")) FAIL("message: %s", nerve_last_error());
         printf("rank %d mismatch ok: %s\n", rank, nerve_last_error());
     } else {
