@@ -120,8 +120,8 @@ def same_file(a, b, what):
 
 def data_parallel(np, epochs=5):
     """Rank 0 prints each epoch once; accuracy as single-process; the weights
-    are the same on every rank and the same bits run to run and for 1 and 2
-    threads per rank."""
+    are the same on every rank and the same bits run to run, for 1 and 2
+    threads per rank and for the scalar kernel table."""
     base = ["train", "--epochs", str(epochs), "--out"]
     single = run_single(["train", "--epochs", str(epochs), "--threads", "1"])
     out, err = ok(np, base + [path("a.nrv"), "--threads", "1"])
@@ -141,6 +141,8 @@ def data_parallel(np, epochs=5):
     same_file(path("a.nrv"), path("b.nrv"), f"{np} ranks, run to run")
     ok(np, base + [path("c.nrv"), "--threads", "2"])
     same_file(path("a.nrv"), path("c.nrv"), f"{np} ranks, 1 vs 2 threads per rank")
+    ok(np, base + [path("d.nrv"), "--threads", "1", "--isa", "scalar"])
+    same_file(path("a.nrv"), path("d.nrv"), f"{np} ranks, best kernel table vs scalar")
     return out
 
 
