@@ -21,7 +21,8 @@ if [ "${1:-}" = --only ]; then
   PKGS=("$@") OPTIONAL=()
 else
   PKGS=(build-essential cmake ninja-build pkg-config libcriterion-dev libbenchmark-dev zlib1g-dev
-        clang libclang-rt-14-dev valgrind dataset-fashion-mnist python3)
+        clang libclang-rt-14-dev valgrind dataset-fashion-mnist python3
+        libopenmpi-dev openmpi-bin)
   OPTIONAL=(libopenblas-dev libdnnl-dev)
   [ "$native" = amd64 ] && PKGS+=(gcc-aarch64-linux-gnu qemu-user)
   PKGS+=("$@")

@@ -58,6 +58,19 @@ nerve_status net_check_samples(const char *fn, const nerve_net *net, const char 
  * message. */
 nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
                       int update, int *update_failed);
+/* The same, calling hook->ready(user, l) once per layer l, from the top
+ * down, as soon as every thread has written layer l's weight and bias
+ * gradients (net->grads), on the calling thread (OpenMP thread 0, inside the
+ * step's parallel region for all but layers 1 and 0): data-parallel
+ * training (src/mpi/) starts sending them while backward goes on. Not
+ * called when the loss is not finite. With update != 0 the optimizer may
+ * already have used a layer's gradients. */
+typedef struct net_grad_hook {
+    void (*ready)(void *user, size_t layer);
+    void *user;
+} net_grad_hook;
+nerve_status net_step_hooked(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
+                             int update, int *update_failed, const net_grad_hook *hook);
 
 /* ---- forward.c ---- */
 /* Where one forward pass reads and writes. Every matrix is n rows of its

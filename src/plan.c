@@ -169,3 +169,16 @@ nerve_status plan_ensure_training(nerve_net *net, const kernels *kt, size_t rows
     p->train_cap = rows;
     return NERVE_OK;
 }
+
+nerve_status plan_ensure_undo(nerve_net *net, size_t floats) {
+    struct net_plan *p = net->plan;
+    if (!p && !(p = net->plan = calloc(1, sizeof *net->plan)))
+        return error_set(NERVE_ENOMEM, "out of memory for the network's scratch plan");
+    if (p->undo_floats >= floats) return NERVE_OK;
+    float *u = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    if (!u) return error_set(NERVE_ENOMEM, "out of memory for the optimizer's undo copy");
+    free(p->undo);
+    p->undo = u;
+    p->undo_floats = floats;
+    return NERVE_OK;
+}

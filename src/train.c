@@ -40,6 +40,8 @@ typedef struct step_ctx {
     float loss;             /* mean loss, written by thread 0 */
     int bad;                /* loss not finite */
     atomic_int update_bad;  /* an update stored a NaN or Inf (any thread) */
+    /* per-layer "gradients ready" callback (net_plan.h), may be NULL */
+    const net_grad_hook *hook;
 } step_ctx;
 
 /* Loss rows [r0, r1): per-row losses and the gradient of the mean loss with
@@ -183,6 +185,8 @@ static void step_thread(step_ctx *c, int t, int nt) {
         const size_t k = (L - 1 - l) % 3;
         backward_data(c, l, pl->dz_ring[k], pl->dz_ring[(k + 1) % 3], t, nt);
         OMP_BARRIER(c);
+        /* every thread has finished layer l + 1's gradients (the caller's thread) */
+        if (t == 0 && c->hook && l + 1 < L) c->hook->ready(c->hook->user, l + 1);
         backward_weights(c, l, pl->dz_ring[k], t, nt);
     }
     backward_weights(c, 0, pl->dz_ring[(L - 1) % 3], t, nt);
@@ -213,6 +217,11 @@ nerve_status net_check_samples(const char *fn, const nerve_net *net, const char 
 
 nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
                       int update, int *update_failed) {
+    return net_step_hooked(fn, net, batch, loss, update, update_failed, NULL);
+}
+
+nerve_status net_step_hooked(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
+                             int update, int *update_failed, const net_grad_hook *hook) {
     nerve_status st;
     const kernels *kt = kernels_active();
     const size_t n = batch->n;
@@ -229,17 +238,11 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
     if (update && !update_failed) {
         /* the undo copy: the values before this step, restored if the
          * update stores a NaN or Inf */
-        const size_t need = optim_undo_floats(net);
-        struct net_plan *wp = net->plan;
-        if (wp->undo_floats < need) {
-            float *u = aligned_alloc(64, (need * sizeof(float) + 63) / 64 * 64);
-            if (!u)
-                return error_set(NERVE_ENOMEM, "%s: out of memory for the optimizer's undo copy",
-                                 fn);
-            free(wp->undo);
-            wp->undo = u;
-            wp->undo_floats = need;
+        if ((st = plan_ensure_undo(net, optim_undo_floats(net))) != NERVE_OK) {
+            error_prefix("%s", fn);
+            return st;
         }
+        const struct net_plan *wp = net->plan;
         p.undo = wp->undo;
     }
     const struct net_plan *pl = net->plan;
@@ -251,7 +254,8 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
                         .z = pl->z,
                         .a = pl->a,
                         .ws = pl->ws};
-    step_ctx c = {.kt = kt, .net = net, .batch = batch, .fwd = &f, .update = update, .opt = &p};
+    step_ctx c = {.kt = kt, .net = net, .batch = batch, .fwd = &f, .update = update, .opt = &p,
+                  .hook = hook};
     atomic_init(&c.update_bad, 0);
     OMP_FORK(&c);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
@@ -264,6 +268,8 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
         OMP_LEAVE(cp);
     }
     OMP_JOIN(&c);
+    if (hook && !c.bad) /* layers 1 and 0 finish together, at the region's end */
+        for (size_t l = net->n_layers < 2 ? 1 : 2; l-- > 0;) hook->ready(hook->user, l);
     if (loss) *loss = c.loss;
     if (c.bad)
         return error_set(NERVE_ENUMERIC,

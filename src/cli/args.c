@@ -11,6 +11,7 @@
 #include <time.h>
 
 const char *cli_command = NULL;
+void (*cli_message_sink)(const char *msg) = NULL;
 
 /* Writes "nerve[ cmd]: message\n" with control characters replaced, so that
  * every diagnostic is exactly one line whatever the message holds. */
@@ -20,7 +21,9 @@ static void vmessage(const char *fmt, va_list ap) {
     vsnprintf(buf, sizeof buf, fmt, ap);
     for (char *p = buf; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
-    if (cli_command)
+    if (cli_message_sink)
+        cli_message_sink(buf);
+    else if (cli_command)
         fprintf(stderr, "nerve %s: %s\n", cli_command, buf);
     else
         fprintf(stderr, "nerve: %s\n", buf);

@@ -28,6 +28,9 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 130 };
 
 /* The command being run ("train", ...), used as the prefix of messages. */
 extern const char *cli_command;
+/* When set, messages go here (without the "nerve <command>: " prefix)
+ * instead of stderr: ranks other than 0 under mpirun (mpi_cli.h). */
+extern void (*cli_message_sink)(const char *msg);
 
 /* Prints "nerve <command>: <message>" as one line on stderr (control
  * characters in the message become spaces) and returns CLI_USAGE. */

@@ -7,6 +7,7 @@
 #include "args.h"
 #include "commands.h"
 #include "common.h"
+#include "mpi_cli.h"
 #include "table.h"
 
 static const cli_option options[] = {
@@ -64,6 +65,7 @@ int cmd_info(int argc, char **argv) {
     if (rc != CLI_OK) return rc;
     if ((rc = cli_apply_isa(v[0])) != CLI_OK) return rc;
     if ((rc = cli_apply_threads(v[1])) != CLI_OK) return rc;
+    if (cli_mpi_rank() != 0) return CLI_OK; /* under mpirun rank 0 speaks for all */
 
     const nerve_cpu_features *f = nerve_cpu_features_get();
     char feats[512] = "";
@@ -118,5 +120,6 @@ int cmd_info(int argc, char **argv) {
     printf("in use    %s\n", nerve_isa_reason());
     printf("threads   %d OpenMP threads (%ld cores online)\n", cli_threads(),
            sysconf(_SC_NPROCESSORS_ONLN));
+    cli_mpi_info(stdout);
     return CLI_OK;
 }

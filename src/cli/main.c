@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "mpi_cli.h"
 #include "nerve/nerve.h"
 
 typedef struct command {
@@ -108,7 +109,11 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(name, commands[i].name) == 0) {
             cli_command = commands[i].name;
-            return finish(commands[i].run(argc - 2, argv + 2));
+            /* under mpirun: MPI for train (data parallelism) and info */
+            const int use_mpi = strcmp(name, "train") == 0 || strcmp(name, "info") == 0;
+            if (use_mpi) cli_mpi_init(&argc, &argv);
+            const int rc = commands[i].run(argc - 2, argv + 2);
+            return finish(use_mpi ? cli_mpi_finish(rc) : rc);
         }
     return cli_error("unknown command '%s' (try: nerve --help)", name);
 }

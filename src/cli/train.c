@@ -4,6 +4,7 @@
 #include "args.h"
 #include "commands.h"
 #include "common.h"
+#include "mpi_cli.h"
 #include "train.h"
 
 static const cli_option options[] = {
@@ -250,7 +251,11 @@ int cmd_train(int argc, char **argv) {
         return cli_error("--plot: '%s' is also the --out file", c.plot);
 
     train_state st;
-    if ((rc = train_setup(&c, &st)) != CLI_OK) return rc;
+    /* under mpirun every rank sets up; all go on only if all succeeded */
+    if ((rc = cli_mpi_agree(train_setup(&c, &st))) != CLI_OK) {
+        if (st.net) train_teardown(&st);
+        return rc;
+    }
     rc = train_run(&c, &st);
     train_teardown(&st);
     return rc;

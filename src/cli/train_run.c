@@ -13,6 +13,7 @@
 #include "args.h"
 #include "common.h"
 #include "json.h"
+#include "mpi_cli.h"
 #include "progress.h"
 #include "svg.h"
 #include "train.h"
@@ -165,6 +166,7 @@ static void print_banner(FILE *f, const train_cfg *c, const train_state *st, siz
     fprintf(f, "cpu       %s kernels, %d threads\n", nerve_isa_name(nerve_isa_active()),
             cli_threads());
     fprintf(f, "model     %s\n", c->out ? c->out : "not saved (no --out)");
+    cli_mpi_banner(f, c->batch);
     fflush(f);
 }
 
@@ -226,7 +228,9 @@ int train_run(const train_cfg *c, train_state *st) {
     if (c->early_stop && !st->data.test)
         return cli_error(
             "--early-stop needs a validation part (--val-split above 0) or a test set");
-    if (!c->quiet) print_banner(txt, c, st, start);
+    /* under mpirun rank 0 alone prints, evaluates, plots and saves */
+    const int rank0 = cli_mpi_rank() == 0;
+    if (!c->quiet && rank0) print_banner(txt, c, st, start);
     if (start >= c->epochs) {
         cli_note("the model has already been trained for %zu epochs (--epochs %zu): nothing to do",
                  start, c->epochs);
@@ -244,7 +248,7 @@ int train_run(const train_cfg *c, train_state *st) {
     }
 
     progress bar;
-    progress_init(&bar, !c->quiet);
+    progress_init(&bar, !c->quiet && rank0);
     nerve_dataset view = nerve_data_view(st->train_1h ? st->train_1h : st->data.train);
     nerve_epoch_opts eo;
     memset(&eo, 0, sizeof eo);
@@ -270,7 +274,7 @@ int train_run(const train_cfg *c, train_state *st) {
         progress_begin(&bar, e + 1, c->epochs);
         nerve_eval tr;
         double t0 = cli_now();
-        s = nerve_net_train_epoch(st->net, &view, &eo, &tr);
+        s = cli_mpi_train_epoch(st->net, &view, &eo, &tr);
         double secs = cli_now() - t0;
         progress_end(&bar);
         if (s != NERVE_OK) {
@@ -279,19 +283,20 @@ int train_run(const train_cfg *c, train_state *st) {
             if (s == NERVE_ENUMERIC) rc = CLI_FAIL;
             break;
         }
-        if (stop_requested && tr.n < view.n) { /* cut short: not counted, not reported */
+        /* cut short: not counted, not reported (under mpirun the library
+         * stops every rank after the same batch) */
+        if ((stop_requested || cli_mpi_active()) && tr.n < view.n) {
             interrupted = 1;
             break;
         }
         double tr_acc = st->data.train->labels ? tr.accuracy : NAN;
         /* the epoch is trained and counted: if measuring it fails (out of
-         * memory), the model is still saved below */
-        if (st->train_1h && (rc = accuracy_of(st->net, st->data.train, &tr_acc)) != CLI_OK) {
-            measure_failed = 1;
-            break;
-        }
-        double te_loss, te_acc;
-        if ((rc = measure_test(st, &te_loss, &te_acc)) != CLI_OK) {
+         * memory), the model is still saved below; under mpirun rank 0
+         * measures and every rank goes on, or none */
+        double te_loss = NAN, te_acc = NAN;
+        if (rank0 && st->train_1h) rc = accuracy_of(st->net, st->data.train, &tr_acc);
+        if (rank0 && rc == CLI_OK) rc = measure_test(st, &te_loss, &te_acc);
+        if ((rc = cli_mpi_agree(rc)) != CLI_OK) {
             measure_failed = 1;
             break;
         }
@@ -305,20 +310,24 @@ int train_run(const train_cfg *c, train_state *st) {
         h.n++;
         last_acc = st->data.test ? te_acc : tr_acc;
         last_loss = st->data.test ? te_loss : tr.loss;
-        print_epoch(txt, c, st, e + 1, lr, &tr, tr_acc, te_loss, te_acc, rate, secs);
-        if (c->plot && !plot_failed && write_plot(c, st, &h) != 0) plot_failed = 1;
-        if (best) {
-            if (te_loss < best_loss) { /* strictly better: the earliest of equals wins */
+        if (rank0) print_epoch(txt, c, st, e + 1, lr, &tr, tr_acc, te_loss, te_acc, rate, secs);
+        if (rank0 && c->plot && !plot_failed && write_plot(c, st, &h) != 0) plot_failed = 1;
+        if (best) { /* rank 0 decides (it alone has the validation loss); all follow */
+            int stop_now = 0;
+            if (rank0 && te_loss < best_loss) { /* strictly better: the earliest of equals wins */
                 best_loss = te_loss;
                 best_epoch = e + 1;
                 since_best = 0;
                 params_copy(st->net, best, 0);
-            } else if (++since_best >= c->early_stop) {
+            } else if (rank0 && ++since_best >= c->early_stop) {
+                stop_now = 1;
+            }
+            if (cli_mpi_any(stop_now)) {
                 stopped_early = 1;
                 break;
             }
         }
-        if (stop_requested) {
+        if (cli_mpi_any(stop_requested)) {
             interrupted = 1;
             break;
         }
@@ -327,6 +336,10 @@ int train_run(const train_cfg *c, train_state *st) {
     if (interrupted) rc = CLI_INTERRUPTED;
     nerve_net_set_lr(st->net, base_lr); /* valid: it was the network's own rate */
 
+    if ((rc == CLI_OK || rc == CLI_INTERRUPTED) && cli_mpi_active()) {
+        const int r = cli_mpi_replicas(c->quiet ? NULL : txt, st->net); /* every rank */
+        if (r != CLI_OK) rc = r;
+    }
     /* --early-stop: the best epoch's weights, saved without training state
      * (its optimizer state was not kept; docs/cli.md) */
     if (best && best_epoch) {
@@ -336,7 +349,7 @@ int train_run(const train_cfg *c, train_state *st) {
     }
     free(best);
     int saved = 0;
-    if (c->out && (rc == CLI_OK || rc == CLI_INTERRUPTED || measure_failed)) {
+    if (rank0 && c->out && (rc == CLI_OK || rc == CLI_INTERRUPTED || measure_failed)) {
         nerve_status s = nerve_net_save(st->net, c->out, c->early_stop ? 0 : 1);
         if (s != NERVE_OK) {
             cli_lib_error(s, "--out");
@@ -346,7 +359,7 @@ int train_run(const train_cfg *c, train_state *st) {
             if (measure_failed) cli_note("--out: the trained model was saved to %s", c->out);
         }
     }
-    if ((rc == CLI_OK || rc == CLI_INTERRUPTED) && (!c->json || !c->quiet)) {
+    if (rank0 && (rc == CLI_OK || rc == CLI_INTERRUPTED) && (!c->json || !c->quiet)) {
         FILE *f = c->json ? stderr : stdout;
         const char *what = st->data.test ? st->data.test_label : "train";
         if (interrupted)

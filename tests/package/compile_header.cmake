@@ -1,5 +1,5 @@
 # Script mode: cmake -DCOMPILER=cc -DLANG=C|CXX -DHEADER=nerve/net.h
-#   -DINCLUDES="dir;dir" -DWORK=dir [-DNM=nm] -P compile_header.cmake
+#   -DINCLUDES="dir;dir" [-DSYSINCLUDES="dir;dir"] -DWORK=dir [-DNM=nm] -P compile_header.cmake
 # Compiles a translation unit that includes one public header alone (twice,
 # for the include guard) as C11 or as C++11, at -Wall -Wextra -pedantic
 # -Werror: each header must bring what it needs and be clean in both languages.
@@ -51,6 +51,11 @@ file(WRITE ${src} "#include <${HEADER}>\n#include <${HEADER}>\n${refs}${main}\n"
 set(incs)
 foreach(d IN LISTS INCLUDES)
   list(APPEND incs -I${d})
+endforeach()
+# third-party headers a public header needs (MPI's): as system headers, so
+# their own warnings (Open MPI's C++ bindings) are not taken for ours
+foreach(d IN LISTS SYSINCLUDES)
+  list(APPEND incs -isystem ${d})
 endforeach()
 execute_process(COMMAND ${COMPILER} ${flags} ${incs} -c ${src} -o ${src}.o
                 OUTPUT_VARIABLE out ERROR_VARIABLE out RESULT_VARIABLE rc)
