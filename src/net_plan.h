@@ -42,6 +42,13 @@ nerve_status net_check_samples(const char *fn, const nerve_net *net, const char 
 nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
                       int update);
 
+/* The partition of the step's row phases (exposed for bench/partition_sim.c
+ * and tests/test_partition.c): thread t of nt computes, and updates with the
+ * optimizer, rows [*r0, *r1) of the dW (and db) of a layer of `out` outputs,
+ * in MR-row units; and the per-row losses of rows [*r0, *r1) of n. */
+void train_wgrad_rows(const kernels *kt, size_t out, int t, int nt, size_t *r0, size_t *r1);
+void train_loss_rows(size_t n, int t, int nt, size_t *r0, size_t *r1);
+
 /* ---- forward.c ---- */
 /* Where one forward pass reads and writes. Every matrix is n rows of its
  * layer's width, contiguous. Layer l reads a[l-1] (x for l = 0), writes the

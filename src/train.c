@@ -106,6 +106,14 @@ static void backward_data(const step_ctx *c, size_t l, const float *dz, float *d
  * (L1-sized), which re-read the input once per 12 rows, were ~8% slower. */
 #define CHUNK_FLOATS 65536
 
+void train_wgrad_rows(const kernels *kt, size_t out, int t, int nt, size_t *r0, size_t *r1) {
+    split_range(out, kt->mr, (size_t)t, (size_t)nt, r0, r1);
+}
+
+void train_loss_rows(size_t n, int t, int nt, size_t *r0, size_t *r1) {
+    split_range(n, 1, (size_t)t, (size_t)nt, r0, r1);
+}
+
 /* (c): gradients of rows [r0, r1) of layer l, and their update. */
 static void backward_weights(const step_ctx *c, size_t l, const float *dz, int t, int nt) {
     const kernels *kt = c->kt;
@@ -116,7 +124,7 @@ static void backward_weights(const step_ctx *c, size_t l, const float *dz, int t
     float *dw = net->grads + net->w_off[l], *db = net->grads + net->b_off[l];
     const size_t mr = kt->mr;
     size_t r0, r1;
-    split_range(out, mr, t, nt, &r0, &r1);
+    train_wgrad_rows(kt, out, t, nt, &r0, &r1);
     if (r1 <= r0) return;
     kt->colsum(n, r1 - r0, dz + r0, out, db + r0, 0);
     if (c->update) optim_update(kt, net, c->opt, net->b_off[l] + r0, r1 - r0);
@@ -158,7 +166,7 @@ static void step_thread(step_ctx *c, int t, int nt) {
     fwd_run(c->fwd, t, nt);
 #pragma omp barrier
     size_t r0, r1;
-    split_range(n, 1, t, nt, &r0, &r1);
+    train_loss_rows(n, t, nt, &r0, &r1);
     loss_rows(c, r0, r1, pl->dz_ring[0]);
 #pragma omp barrier
     /* every thread sums the rows in the same order: same value everywhere */
