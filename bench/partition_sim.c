@@ -1,6 +1,6 @@
 /* Many cores, on paper: the work partition of every phase of a training
  * step at a given thread count, computed by the library's own partition
- * code (gemm_thread_rect, train_wgrad_rows, train_loss_rows, net_threads),
+ * code (gemm_thread_rect, train_wgrad_block, train_loss_rows, net_threads),
  * without running a step. Prints markdown tables (docs/performance.md,
  * "Many cores, on paper").
  *
@@ -92,12 +92,13 @@ static void wg_phase(const kernels *kt, const nerve_net *net, size_t w, size_t b
     p->units_min = (size_t)-1;
     p->busy = 0;
     for (int t = 0; t < nt; t++) {
-        size_t r0, r1;
-        train_wgrad_rows(kt, out, t, nt, &r0, &r1);
-        p->work[t] = (double)(r1 - r0) *
-                     (2.0 * (double)in * (double)batch + UPDATE_FLOPS * (double)(in + 1));
-        if (r1 > r0) p->busy++;
-        const size_t u = cdiv(r1 - r0, kt->mr);
+        size_t r0, r1, c0, c1;
+        train_wgrad_block(kt, out, in, t, nt, &r0, &r1, &c0, &c1);
+        const double rows = (double)(r1 - r0), cols = (double)(c1 - c0);
+        p->work[t] = rows * cols * (2.0 * (double)batch + UPDATE_FLOPS) +
+                     (c0 == 0 ? rows * UPDATE_FLOPS : 0.0);
+        const size_t u = cdiv(r1 - r0, kt->mr) * cdiv(c1 - c0, kt->nr);
+        if (u) p->busy++;
         if (u > p->units_max) p->units_max = u;
         if (u < p->units_min) p->units_min = u;
     }
@@ -152,10 +153,10 @@ static double simulate(const kernels *kt, const char *name, nerve_net *net, size
             phase p;
             wg_phase(kt, net, w, batch, nt, &p);
             char nm[40];
-            snprintf(nm, sizeof nm, "wgrad+opt %zu (%zu rows)", w, net->sizes[w + 1]);
-            snprintf(grid, sizeof grid, "%zu row blocks of %zu", cdiv(net->sizes[w + 1], kt->mr),
-                     kt->mr);
-            if (print) row(name, batch, nt, nm, &p, "row blocks", grid);
+            snprintf(nm, sizeof nm, "wgrad+opt %zu (%zux%zu)", w, net->sizes[w + 1], net->sizes[w]);
+            snprintf(grid, sizeof grid, "%zux%zu tiles", cdiv(net->sizes[w + 1], kt->mr),
+                     cdiv(net->sizes[w], kt->nr));
+            if (print) row(name, batch, nt, nm, &p, "tiles", grid);
             for (int t = 0; t < nt; t++) seg[t] += p.work[t];
         }
         if (l > 0) {

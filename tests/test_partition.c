@@ -1,12 +1,16 @@
 /* The work partition of the training phases (src/gemm.c gemm_thread_rect,
- * src/train.c train_wgrad_rows / train_loss_rows), at thread counts up to
+ * src/train.c train_wgrad_block / train_loss_rows), at thread counts up to
  * 70, for every ISA table (their tiles differ), on the products of MLP
  * layers (forward X W^T, backward-data dZ W, weight gradient dZ^T X):
  *  - every element of C (every row) belongs to exactly one thread, and each
  *    share starts on a tile (unit) boundary (GEMM: at 1-18 threads and
  *    around multiples of 16, to keep the test short);
- *  - the row splits are balanced: no thread gets more than
- *    ceil(units / threads) units;
+ *  - the loss rows are balanced: no thread gets more than
+ *    ceil(rows / threads) rows;
+ *  - the weight-gradient blocks cover dW exactly once (and the bias rows
+ *    once, with the first column block), and at least half of
+ *    min(threads, MR x NR units of dW) threads get work (rows alone left
+ *    63 of 64 threads idle on a 10-row output layer);
  *  - one more thread never makes the GEMM's busiest thread slower in the
  *    grid's own cost model (before the grid could use fewer threads than it
  *    was given, a prime count such as 17 had only 1 x 17 and 17 x 1 grids,
@@ -15,6 +19,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "gemm.h"
 #include "linear.h"
@@ -116,6 +121,38 @@ static void check_rows(const char *what, size_t n, size_t unit, int nt, const si
     cr_assert_eq(next, n, "%s n %zu nt %d: rows %zu.. not covered", what, n, nt, next);
 }
 
+/* The weight-gradient blocks of an out x in layer on nt threads. */
+static void check_wgrad(const kernels *kt, size_t out, size_t in, int nt, unsigned char *seen,
+                        unsigned char *bias) {
+    memset(seen, 0, out * in);
+    memset(bias, 0, out);
+    size_t busy = 0;
+    for (int t = 0; t < nt; t++) {
+        size_t r0, r1, c0, c1;
+        train_wgrad_block(kt, out, in, t, nt, &r0, &r1, &c0, &c1);
+        if (r1 <= r0 || c1 <= c0) continue;
+        busy++;
+        cr_assert(r1 <= out && c1 <= in, "%s %zu x %zu nt %d: thread %d outside dW", kt->name, out,
+                  in, nt, t);
+        cr_assert(r0 % kt->mr == 0 && c0 % kt->nr == 0,
+                  "%s %zu x %zu nt %d: thread %d starts off a unit", kt->name, out, in, nt, t);
+        for (size_t i = r0; i < r1; i++) {
+            if (c0 == 0) bias[i]++;
+            for (size_t j = c0; j < c1; j++) seen[i * in + j]++;
+        }
+    }
+    for (size_t e = 0; e < out * in; e++)
+        cr_assert_eq(seen[e], 1, "%s %zu x %zu nt %d: dW(%zu, %zu) computed %d times", kt->name,
+                     out, in, nt, e / in, e % in, seen[e]);
+    for (size_t i = 0; i < out; i++)
+        cr_assert_eq(bias[i], 1, "%s %zu x %zu nt %d: db(%zu) computed %d times", kt->name, out, in,
+                     nt, i, bias[i]);
+    const size_t units = ((out + kt->mr - 1) / kt->mr) * ((in + kt->nr - 1) / kt->nr);
+    const size_t want = (units < (size_t)nt ? units : (size_t)nt);
+    cr_assert(2 * busy >= want, "%s %zu x %zu: %zu of %d threads get work (%zu units)", kt->name,
+              out, in, busy, nt, units);
+}
+
 ParameterizedTestParameters(partition, row_phases) {
     static nerve_isa isas[NERVE_ISA_COUNT];
     return cr_make_param_array(nerve_isa, isas, test_supported_isas(isas));
@@ -124,14 +161,16 @@ ParameterizedTestParameters(partition, row_phases) {
 ParameterizedTest(nerve_isa *isa, partition, row_phases) {
     const kernels *kt = kernels_for(*isa);
     size_t b[MAX_NT], e[MAX_NT];
+    unsigned char *seen = malloc(1024 * 1024), bias[1024];
+    cr_assert_not_null(seen);
     for (int nt = 1; nt <= MAX_NT; nt++) {
-        for (size_t i = 0; i < sizeof widths / sizeof *widths; i++) {
-            for (int t = 0; t < nt; t++) train_wgrad_rows(kt, widths[i], t, nt, &b[t], &e[t]);
-            check_rows("weight-gradient rows", widths[i], kt->mr, nt, b, e);
-        }
+        for (size_t i = 0; i < sizeof widths / sizeof *widths; i++)
+            for (size_t j = 0; j < sizeof widths / sizeof *widths; j++)
+                check_wgrad(kt, widths[i], widths[j], nt, seen, bias);
         for (size_t i = 0; i < sizeof batches / sizeof *batches; i++) {
             for (int t = 0; t < nt; t++) train_loss_rows(batches[i], t, nt, &b[t], &e[t]);
             check_rows("loss rows", batches[i], 1, nt, b, e);
         }
     }
+    free(seen);
 }
