@@ -71,9 +71,7 @@ int gemm_threads(size_t m, size_t n, size_t k) {
 
 /* ---- partition --------------------------------------------------------- */
 
-typedef struct rect {
-    size_t i0, i1, j0, j1;
-} rect;
+typedef gemm_rect rect;
 
 /* Relative cost of packing one element: a transposing pack (each lane is a
  * run over k) costs about twice a row copy. In units of one cycle of the
@@ -115,29 +113,47 @@ static int direct_b(const kernels *kt, const gemm_args *g, const rect *r) {
            !stride_aliases(g->b_rs);
 }
 
-/* The rectangle of C that thread tid of nt computes (may be empty). */
-static rect thread_rect(const kernels *kt, const gemm_args *g, int tid, int nt) {
+/* Modelled time of one thread's rect of `rows` x `cols` (whole tiles):
+ * micro-kernel cycles plus the packing it does. Only the choice of grid
+ * depends on it. */
+static double rect_cost(const kernels *kt, const gemm_args *g, size_t rows, size_t cols) {
+    const double wa = pack_cost(g->a_rs, g->a_cs), wb = pack_cost(g->b_cs, g->b_rs);
+    const rect cand = {0, rows, 0, cols};
+    const double pa = direct_a(kt, g, &cand) ? 0.0 : (double)rows * wa;
+    const double pb = direct_b(kt, g, &cand) ? 0.0 : (double)cols * wb;
+    return (double)g->k * ((double)rows * (double)cols / (double)kt->nr + pa + pb);
+}
+
+double gemm_rect_cost(const kernels *kt, const gemm_args *g, const gemm_rect *r) {
+    if (r->i0 >= r->i1 || r->j0 >= r->j1) return 0.0;
+    return rect_cost(kt, g, round_up(r->i1 - r->i0, kt->mr), round_up(r->j1 - r->j0, kt->nr));
+}
+
+/* The rectangle of C that thread tid of nt computes (may be empty): a grid
+ * of tm x tn rectangles, tm * tn <= nt (threads tid >= tm * tn get none),
+ * the grid of least modelled cost of its largest rectangle. Grids that use
+ * fewer than nt threads are candidates too: with a prime nt (17 threads for
+ * a batch-32 step, net_threads) the only exact grids are 1 x nt and nt x 1,
+ * which on a product of 3 x 8 tiles leave 9 of 17 threads idle where a
+ * 2 x 8 grid keeps 16 busy (docs/performance.md, "Many cores, on paper"). */
+gemm_rect gemm_thread_rect(const kernels *kt, const gemm_args *g, int tid, int nt) {
     const size_t mr = kt->mr, nr = kt->nr;
     const size_t mp = ceil_div(g->m, mr), np = ceil_div(g->n, nr);
-    const double wa = pack_cost(g->a_rs, g->a_cs), wb = pack_cost(g->b_cs, g->b_rs);
-    size_t best_tm = 1;
+    size_t best_tm = 1, best_tn = (size_t)nt;
     double best = INFINITY;
     for (size_t tm = 1; tm <= (size_t)nt; tm++) {
-        if ((size_t)nt % tm) continue;
         const size_t tn = (size_t)nt / tm;
-        const size_t rows = ceil_div(mp, tm) * mr, cols = ceil_div(np, tn) * nr;
-        const rect cand = {0, rows, 0, cols};
-        const double pa = direct_a(kt, g, &cand) ? 0.0 : (double)rows * wa;
-        const double pb = direct_b(kt, g, &cand) ? 0.0 : (double)cols * wb;
-        const double cost = (double)g->k * ((double)rows * (double)cols / (double)nr + pa + pb);
+        const double cost = rect_cost(kt, g, ceil_div(mp, tm) * mr, ceil_div(np, tn) * nr);
         if (cost < best) {
             best = cost;
             best_tm = tm;
+            best_tn = tn;
         }
     }
-    const size_t tm = best_tm, tn = (size_t)nt / tm;
+    const size_t tm = best_tm, tn = best_tn;
+    rect r = {0, 0, 0, 0};
+    if ((size_t)tid >= tm * tn) return r;
     const size_t ti = (size_t)tid / tn, tj = (size_t)tid % tn;
-    rect r;
     r.i0 = min_sz(g->m, ti * mp / tm * mr);
     r.i1 = min_sz(g->m, (ti + 1) * mp / tm * mr);
     r.j0 = min_sz(g->n, tj * np / tn * nr);
@@ -204,7 +220,7 @@ void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, f
                int nt) {
     if (nt < 1) nt = 1;
     if (g->m == 0 || g->n == 0) return;
-    const rect r = thread_rect(kt, g, tid, nt);
+    const rect r = gemm_thread_rect(kt, g, tid, nt);
     if (r.i0 >= r.i1 || r.j0 >= r.j1) return;
     if (g->k == 0) {
         run_epilogue_zero(kt, g, ep, &r);

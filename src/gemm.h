@@ -63,6 +63,17 @@ void gemm_chain_ep(const kernels *kt, const gemm_args *g, const gemm_epilogue *e
 void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws, int tid,
                int nt);
 
+/* The partition of gemm_part, exposed for the partition simulation
+ * (bench/partition_sim.c) and tests/test_partition.c: the rectangle
+ * [i0, i1) x [j0, j1) of C that thread tid of nt computes (empty when
+ * i0 >= i1 or j0 >= j1), and the modelled cost (micro-kernel cycles plus
+ * packing) by which the grid is chosen. */
+typedef struct gemm_rect {
+    size_t i0, i1, j0, j1;
+} gemm_rect;
+gemm_rect gemm_thread_rect(const kernels *kt, const gemm_args *g, int tid, int nt);
+double gemm_rect_cost(const kernels *kt, const gemm_args *g, const gemm_rect *r);
+
 /* Threads worth using for an m x n x k product on this machine (1 when
  * called inside a parallel region or when the product is small). */
 int gemm_threads(size_t m, size_t n, size_t k);

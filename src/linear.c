@@ -39,7 +39,7 @@ static void fwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows,
 /* B = W^T for the product X W^T: read from W (w_is_t == 0: B(p, o) =
  * W[o*in + p], packed by the driver) or from a stored W^T (w_is_t: B(p, o) =
  * WT[p*out + o], rows contiguous, read in place). The same chains either way. */
-static gemm_args fwd_args(size_t n, size_t in, size_t out, const float *x, const float *w,
+gemm_args linear_fwd_args(size_t n, size_t in, size_t out, const float *x, const float *w,
                           int w_is_t, float *c) {
     gemm_args g = {
         .m = n,
@@ -63,7 +63,7 @@ void linear_forward_part(const kernels *kt, size_t n, size_t in, size_t out, con
                          int tid, int nt) {
     const fwd_ctx f = {kt, b, act, z ? y : NULL, out};
     const gemm_epilogue ep = {fwd_tile, &f};
-    const gemm_args g = fwd_args(n, in, out, x, w, 0, z ? z : y);
+    const gemm_args g = linear_fwd_args(n, in, out, x, w, 0, z ? z : y);
     gemm_part(kt, &g, &ep, ws, tid, nt);
 }
 
@@ -72,7 +72,7 @@ void linear_forward_wt_part(const kernels *kt, size_t n, size_t in, size_t out, 
                             int nt) {
     const fwd_ctx f = {kt, b, act, NULL, out};
     const gemm_epilogue ep = {fwd_tile, &f};
-    const gemm_args g = fwd_args(n, in, out, x, wt, 1, y);
+    const gemm_args g = linear_fwd_args(n, in, out, x, wt, 1, y);
     gemm_part(kt, &g, &ep, ws, tid, nt);
 }
 
@@ -81,7 +81,7 @@ void linear_forward(const kernels *kt, size_t n, size_t in, size_t out, const fl
                     int nthreads) {
     const fwd_ctx f = {kt, b, act, z ? y : NULL, out};
     const gemm_epilogue ep = {fwd_tile, &f};
-    const gemm_args g = fwd_args(n, in, out, x, w, 0, z ? z : y);
+    const gemm_args g = linear_fwd_args(n, in, out, x, w, 0, z ? z : y);
     gemm_chain_ep(kt, &g, &ep, ws, nthreads);
 }
 
@@ -147,9 +147,8 @@ void linear_backward_part(const kernels *kt, size_t n, size_t in, size_t out, co
     if (dx) linear_backward_data_part(kt, n, in, out, w, dz, prev_act, zp, yp, dx, ws, tid, nt);
 }
 
-void linear_backward_data_part(const kernels *kt, size_t n, size_t in, size_t out, const float *w,
-                               const float *dz, int prev_act, const float *zp, const float *yp,
-                               float *dx, float *ws, int tid, int nt) {
+gemm_args linear_bwd_data_args(size_t n, size_t in, size_t out, const float *w, const float *dz,
+                               float *dx) {
     const gemm_args gx = {
         .m = n,
         .n = in,
@@ -164,6 +163,13 @@ void linear_backward_data_part(const kernels *kt, size_t n, size_t in, size_t ou
         .ldc = in,
         .accumulate = 0,
     };
+    return gx;
+}
+
+void linear_backward_data_part(const kernels *kt, size_t n, size_t in, size_t out, const float *w,
+                               const float *dz, int prev_act, const float *zp, const float *yp,
+                               float *dx, float *ws, int tid, int nt) {
+    const gemm_args gx = linear_bwd_data_args(n, in, out, w, dz, dx);
     const bwd_ctx bc = {kt, prev_act, zp, yp, in};
     const gemm_epilogue ep = {bwd_tile, &bc};
     gemm_part(kt, &gx, prev_act != ACT_IDENTITY ? &ep : NULL, ws, tid, nt > 0 ? nt : 1);

@@ -111,7 +111,30 @@ static void backward_data(const step_ctx *c, size_t l, const float *dz, float *d
  * (L1-sized), which re-read the input once per 12 rows, were ~8% slower. */
 #define CHUNK_FLOATS 65536
 
-/* (c): gradients of rows [r0, r1) of layer l, and their update. */
+void train_wgrad_block(const kernels *kt, size_t out, size_t in, int t, int nt, size_t *r0,
+                       size_t *r1, size_t *c0, size_t *c1) {
+    const size_t units_r = (out + kt->mr - 1) / kt->mr, units_c = (in + kt->nr - 1) / kt->nr;
+    size_t tr = (size_t)nt < units_r ? (size_t)nt : units_r;
+    if (tr < 1) tr = 1;
+    size_t tc = (size_t)nt / tr;
+    if (tc > units_c) tc = units_c;
+    if (tc < 1) tc = 1;
+    if ((size_t)t >= tr * tc) {
+        *r0 = *r1 = out;
+        *c0 = *c1 = in;
+        return;
+    }
+    split_range(out, kt->mr, (size_t)t / tc, tr, r0, r1);
+    split_range(in, kt->nr, (size_t)t % tc, tc, c0, c1);
+}
+
+void train_loss_rows(size_t n, int t, int nt, size_t *r0, size_t *r1) {
+    split_range(n, 1, (size_t)t, (size_t)nt, r0, r1);
+}
+
+/* (c): gradients of the block rows [r0, r1) x columns [c0, c1) of layer l
+ * (train_wgrad_block), and their update; the bias gradient of rows
+ * [r0, r1) with the first column block. */
 static void backward_weights(step_ctx *c, size_t l, const float *dz, int t, int nt) {
     const kernels *kt = c->kt;
     nerve_net *net = c->net;
@@ -120,39 +143,48 @@ static void backward_weights(step_ctx *c, size_t l, const float *dz, int t, int 
     const float *x = l ? pl->a[l - 1] : c->batch->x;
     float *dw = net->grads + net->w_off[l], *db = net->grads + net->b_off[l];
     const size_t mr = kt->mr;
-    size_t r0, r1;
-    split_range(out, mr, t, nt, &r0, &r1);
-    if (r1 <= r0) return;
-    kt->colsum(n, r1 - r0, dz + r0, out, db + r0, 0);
+    size_t r0, r1, c0, c1;
+    train_wgrad_block(kt, out, in, t, nt, &r0, &r1, &c0, &c1);
+    if (r1 <= r0 || c1 <= c0) return;
+    const size_t cols = c1 - c0;
     int bad = 0;
-    if (c->update) bad |= optim_update(kt, net, c->opt, net->b_off[l] + r0, r1 - r0);
+    if (c0 == 0) { /* the bias rows go with the first column block */
+        kt->colsum(n, r1 - r0, dz + r0, out, db + r0, 0);
+        if (c->update) bad |= optim_update(kt, net, c->opt, net->b_off[l] + r0, r1 - r0);
+    }
     /* this thread's own GEMM workspace: its slice of the team's */
     float *ws = pl->ws + (size_t)t * gemm_thread_workspace_floats(kt);
-    size_t chunk = CHUNK_FLOATS / in / mr * mr;
+    size_t chunk = CHUNK_FLOATS / cols / mr * mr;
     if (chunk < mr) chunk = mr;
     for (size_t r = r0; r < r1; r += chunk) {
         const size_t rows = r1 - r < chunk ? r1 - r : chunk;
         if (n == 1) {
             /* k = 1: one product per element */
-            for (size_t i = r; i < r + rows; i++) kt->axpby(in, dz[i], x, 0.0f, dw + i * in);
+            for (size_t i = r; i < r + rows; i++)
+                kt->axpby(cols, dz[i], x + c0, 0.0f, dw + i * in + c0);
         } else {
             const gemm_args g = {
                 .m = rows,
-                .n = in,
+                .n = cols,
                 .k = n,
                 .a = dz + r,
                 .a_rs = 1,
                 .a_cs = out,
-                .b = x,
+                .b = x + c0,
                 .b_rs = in,
                 .b_cs = 1,
-                .c = dw + r * in,
+                .c = dw + r * in + c0,
                 .ldc = in,
                 .accumulate = 0,
             };
             gemm_part(kt, &g, NULL, ws, 0, 1);
         }
-        if (c->update) bad |= optim_update(kt, net, c->opt, net->w_off[l] + r * in, rows * in);
+        if (!c->update) continue;
+        if (cols == in)
+            bad |= optim_update(kt, net, c->opt, net->w_off[l] + r * in, rows * in);
+        else
+            for (size_t i = r; i < r + rows; i++)
+                bad |= optim_update(kt, net, c->opt, net->w_off[l] + i * in + c0, cols);
     }
     if (bad) atomic_store_explicit(&c->update_bad, 1, memory_order_relaxed);
 }
@@ -165,7 +197,7 @@ static void step_thread(step_ctx *c, int t, int nt) {
     fwd_run(c->fwd, t, nt);
     OMP_BARRIER(c);
     size_t r0, r1;
-    split_range(n, 1, t, nt, &r0, &r1);
+    train_loss_rows(n, t, nt, &r0, &r1);
     loss_rows(c, r0, r1, pl->dz_ring[0]);
     OMP_BARRIER(c);
     /* every thread sums the rows in the same order: same value everywhere */
