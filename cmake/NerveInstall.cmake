@@ -21,6 +21,9 @@ install(FILES ${NERVE_GENERATED_INCLUDE}/nerve/version.h DESTINATION ${CMAKE_INS
 
 install(EXPORT nerveTargets NAMESPACE nerve:: DESTINATION ${NERVE_INSTALL_CMAKEDIR})
 install(EXPORT nerveStaticTargets NAMESPACE nerve:: DESTINATION ${NERVE_INSTALL_CMAKEDIR})
+if(TARGET nerve_mpi)
+  install(EXPORT nerveMpiTargets NAMESPACE nerve:: DESTINATION ${NERVE_INSTALL_CMAKEDIR})
+endif()
 configure_package_config_file(cmake/nerveConfig.cmake.in
     ${CMAKE_CURRENT_BINARY_DIR}/nerveConfig.cmake INSTALL_DESTINATION ${NERVE_INSTALL_CMAKEDIR})
 # Compatibility, the same rule as the SONAME (CMakeLists.txt): before 1.0 a

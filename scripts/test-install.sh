@@ -93,6 +93,36 @@ EOT
 { cmake -S "$tmp/cxx" -B "$tmp/cxx/b" -DCMAKE_PREFIX_PATH="$prefix" && cmake --build "$tmp/cxx/b" &&
   "$tmp/cxx/b/cxx_link"; } >"$tmp/cxx.log" 2>&1 || { cat "$tmp/cxx.log"; fail "C++ user project"; }
 uses_installed "$tmp/cxx/b/cxx_link"
+# With MPI: libnerve_mpi through find_package(nerve COMPONENTS mpi), linked
+# and run as one rank (singleton MPI_Init, no mpirun needed).
+if [ -f "$libdir/cmake/nerve/nerveMpiTargets.cmake" ]; then
+  mkdir -p "$tmp/mpi"
+  cat >"$tmp/mpi/CMakeLists.txt" <<EOT
+cmake_minimum_required(VERSION 3.25)
+project(mpi_user LANGUAGES C)
+find_package(nerve $major.$minor REQUIRED COMPONENTS mpi)
+add_executable(mpi_user mpi_user.c)
+target_link_libraries(mpi_user PRIVATE nerve::mpi)
+EOT
+  cat >"$tmp/mpi/mpi_user.c" <<'EOT'
+#include <nerve/mpi.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+    if (MPI_Init(&argc, &argv) != MPI_SUCCESS) return 1;
+    nerve_net *net;
+    const size_t sizes[] = {4, 3};
+    const nerve_act acts[] = {NERVE_ACT_IDENTITY};
+    int rc = nerve_net_create(&net, 1, sizes, acts, NERVE_LOSS_MSE, 1) != NERVE_OK;
+    if (!rc) rc = nerve_net_check_replicas_mpi(net, MPI_COMM_WORLD, NULL) != NERVE_OK;
+    if (!rc) nerve_net_free(net);
+    MPI_Finalize();
+    return rc;
+}
+EOT
+  { cmake -S "$tmp/mpi" -B "$tmp/mpi/b" -DCMAKE_PREFIX_PATH="$prefix" && cmake --build "$tmp/mpi/b" &&
+    OMPI_MCA_btl=self,vader "$tmp/mpi/b/mpi_user"; } >"$tmp/mpi.log" 2>&1 ||
+    { cat "$tmp/mpi.log"; fail "MPI user project (find_package(nerve COMPONENTS mpi))"; }
+fi
 # A version the package must refuse: the next minor (0.x) or major release.
 if [ "$major" = 0 ]; then want=0.$((minor + 1)); else want=$((major + 1)).0; fi
 mkdir -p "$tmp/refuse"
