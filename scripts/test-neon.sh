@@ -179,8 +179,9 @@ note "nerve on AArch64 (qemu, one thread) trained a model identical byte for byt
 # ---- 7. the public kernel API on NEON: examples/backend_mlp.c ------------
 # A trainer written with kernels.h alone must match nerve_net bit for bit.
 mlp=$arm/backend_mlp
-aarch64-linux-gnu-gcc -O2 -std=c11 -I"$root/include" "$root/examples/backend_mlp.c" \
-  "$arm/libnerve.a" -static -fopenmp -lz -lm -o "$mlp" 2>/dev/null ||
+aarch64-linux-gnu-gcc -O2 -std=c11 -I"$root/include" -I"$arm/generated/include" \
+  "$root/examples/backend_mlp.c" \
+  "$arm/libnerve.a" -static -fopenmp -lz -lm -o "$mlp" ||
   die "cannot build examples/backend_mlp.c for AArch64"
 for isa in neon scalar; do
   OMP_NUM_THREADS=2 NERVE_MAX_ISA=$isa timeout "$limit" qemu-aarch64 "$mlp" ||
