@@ -158,9 +158,19 @@ typedef struct stop_job {
     atomic_int *batches; /* progress callbacks seen */
 } stop_job;
 
+/* After the third batch the training thread waits until the stopper thread
+ * has set the flag, so the epoch is cut however the two threads are
+ * scheduled (on a loaded machine the stopper could otherwise first run after
+ * the whole epoch); the flag is still set by the other thread. */
+static nerve_stop_flag *wait_flag;
+
 static void count_batch(void *user, size_t done, size_t total, float loss) {
     (void)done, (void)total, (void)loss;
-    atomic_fetch_add((atomic_int *)user, 1);
+    if (atomic_fetch_add((atomic_int *)user, 1) + 1 == 3)
+        while (!atomic_load(wait_flag)) {
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+        }
 }
 
 static void *stopper(void *arg) {
@@ -181,6 +191,7 @@ static void case_stop_flag(void) {
     nerve_stop_flag flag = 0;
     atomic_int batches = 0;
     stop_job j = {&flag, &batches};
+    wait_flag = &flag;
     nerve_dataset view = nerve_data_view(d);
     nerve_epoch_opts eo = {.batch_size = 8,
                            .shuffle = 1,
