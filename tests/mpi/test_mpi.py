@@ -286,7 +286,7 @@ def case_sigint_rank():
     cmd = mpirun_prefix(2) + ["sh", "-c", WRAP % WORK, NERVE, "train", "--epochs", "100000",
                               "--threads", "1", "--out", model]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=mpi_env(1), stdin=subprocess.DEVNULL)
+                         env=mpi_env(1, True), stdin=subprocess.DEVNULL)
     try:
         line = ""
         deadline = time.monotonic() + 120
