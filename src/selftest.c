@@ -18,6 +18,7 @@
 
 #include "error.h"
 #include "gemm.h"
+#include "rng.h"
 
 #define GUARD       8        /* guard floats on each side of every buffer */
 #define GUARD_VALUE -1234.5f /* what guards hold: any write there is a difference */
@@ -40,16 +41,9 @@ static int fail(char *msg, size_t cap, const char *fmt, ...) {
 
 static int oom(char *msg, size_t cap) { return fail(msg, cap, "out of memory"); }
 
-static uint64_t splitmix(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Uniform in [lo, hi). */
 static float uniform(uint64_t *s, float lo, float hi) {
-    double u = (double)(splitmix(s) >> 40) / (double)(1ull << 24);
+    double u = (double)(rng_splitmix64(s) >> 40) / (double)(1ull << 24);
     return (float)(lo + (hi - lo) * u);
 }
 
@@ -65,7 +59,7 @@ static const float specials[] = {
 static void fill(float *x, size_t n, uint64_t seed, float scale, int special) {
     uint64_t s = seed * 0x2545F4914F6CDD1Dull + 1;
     for (size_t i = 0; i < n; i++) {
-        uint64_t r = splitmix(&s);
+        uint64_t r = rng_splitmix64(&s);
         if (special && r % 5 == 0)
             x[i] = specials[(r >> 8) % NSPECIALS];
         else if (special && r % 4 == 1)
@@ -547,7 +541,7 @@ static int check_loss(int xent, const kernels *ref, const kernels *kt, char *msg
                 if (xent) {
                     fill_logits(o.p, rows, cols, 60 + cols);
                     for (size_t r = 0; r < rows; r++)
-                        labels[r] = cols ? (int32_t)(splitmix(&s) % cols) : 0;
+                        labels[r] = cols ? (int32_t)(rng_splitmix64(&s) % cols) : 0;
                     if (rows > 4) labels[4] = -1; /* out of range: NaN loss, same everywhere */
                 } else {
                     fill(o.p, o.n, 70 + cols, 3.0f, rows > 3);
