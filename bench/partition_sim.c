@@ -6,7 +6,7 @@
  *
  *   build/release/bench/nerve_partition_sim [threads ...]   (default 16 64)
  *
- * Phases of one step (src/train.c), barrier-separated segments:
+ * Phases of one step (src/net/train.c), barrier-separated segments:
  *   fwd l      forward product of layer l (gemm grid, bias/act fused)
  *   loss       per-row loss and output gradient (rows)
  *   bd l       backward-data of layer l (gemm grid) -- in the same segment

@@ -23,7 +23,7 @@ if(NERVE_SANITIZE)
 endif()
 
 # ThreadSanitizer (scripts/test.sh): nerve's own code instrumented; libgomp
-# is not, its synchronisation is declared to TSan in src/omp_sync.h and its
+# is not, its synchronisation is declared to TSan in src/core/omp_sync.h and its
 # internals suppressed by tests/tsan.supp.
 option(NERVE_TSAN "Build with ThreadSanitizer" OFF)
 if(NERVE_TSAN)

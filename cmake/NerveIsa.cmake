@@ -1,6 +1,6 @@
 # Which ISA kernel tables this build contains, with the flags of each.
 # x86 ISAs are built only for x86-64, NEON only for aarch64; scalar always.
-# Never -march=native: the library picks a table at run time (src/dispatch.c).
+# Never -march=native: the library picks a table at run time (src/core/dispatch.c).
 set(NERVE_ISAS scalar)
 set(NERVE_ISA_FLAGS_scalar "")
 set(NERVE_UKR_SRC_scalar ${CMAKE_CURRENT_SOURCE_DIR}/simd/gemm_scalar.c)
@@ -25,7 +25,7 @@ elseif(_nerve_proc MATCHES "^(aarch64|arm64)$")
   set(NERVE_ISA_FLAGS_neon "")   # Advanced SIMD and FMA are baseline on AArch64
 endif()
 
-# src/dispatch.c learns which tables exist through NERVE_HAVE_<ISA>.
+# src/core/dispatch.c learns which tables exist through NERVE_HAVE_<ISA>.
 set(NERVE_ISA_DEFINES)
 foreach(isa IN LISTS NERVE_ISAS)
   string(TOUPPER ${isa} ISA)

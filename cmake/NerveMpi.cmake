@@ -5,7 +5,7 @@
 # libnerve_mpi when it is built and then runs data-parallel under mpirun.
 #
 # Why a separate static library: src/mpi/ drives the internal training step
-# (net_step_hooked, the optimizer's prepare/update/commit in src/net_plan.h),
+# (net_step_hooked, the optimizer's prepare/update/commit in src/net/net_plan.h),
 # which libnerve.so does not export (-fvisibility=hidden). A shared
 # libnerve_mpi would need those internals in libnerve.so's ABI, or a second
 # copy of the whole library; the static one needs neither.
@@ -18,7 +18,8 @@ endif()
 if(NERVE_WITH_MPI)
   add_library(nerve_mpi STATIC ${CMAKE_CURRENT_SOURCE_DIR}/src/mpi/mpi.c)
   set_target_properties(nerve_mpi PROPERTIES OUTPUT_NAME nerve_mpi EXPORT_NAME mpi)
-  target_include_directories(nerve_mpi PRIVATE src simd)
+  # src/mpi sits above the net layer and sees its internals (and those below)
+  target_include_directories(nerve_mpi PRIVATE ${NERVE_LAYER_INCLUDES_net})
   target_link_libraries(nerve_mpi PUBLIC nerve_static MPI::MPI_C PRIVATE OpenMP::OpenMP_C)
   nerve_target_warnings(nerve_mpi)
   add_library(nerve::mpi ALIAS nerve_mpi)

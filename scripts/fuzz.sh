@@ -6,7 +6,7 @@
 # of them finds a crash, leak, hang or sanitizer report.
 #
 # A finding is saved as build/fuzz/run/crash-<target>-<hash>: copy it to
-# tests/fuzz/regressions/<target>/, where tests/test_fuzz_regressions.c
+# tests/fuzz/regressions/<target>/, where tests/io/test_fuzz_regressions.c
 # replays it on every test run, then fix the bug.
 #   scripts/fuzz.sh [target ...]     (targets: model idx csv; default all)
 set -euo pipefail

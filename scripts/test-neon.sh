@@ -114,7 +114,7 @@ cmake --build "$arm" -j "$jobs"
 want_exes=(tests/selftest/nerve_selftest src/cli/nerve)
 if [ "$full" = 1 ]; then
   want_exes+=(bench/nerve_bench tests/api_example)   # and every Criterion test program:
-  for src in tests/test_*.c; do want_exes+=("tests/$(basename "$src" .c)"); done
+  for src in tests/*/test_*.c; do want_exes+=("tests/$(basename "$src" .c)"); done
 fi
 for e in "${want_exes[@]}"; do
   [ -x "$arm/$e" ] || die "the AArch64 build did not produce $arm/$e"

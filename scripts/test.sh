@@ -73,7 +73,7 @@ build build/asan -DCMAKE_BUILD_TYPE=Debug -DNERVE_SANITIZE=ON -DNERVE_BUILD_BENC
 
 stage "3c. thread sanitizer: concurrency tests"
 # nerve's own code instrumented; libgomp's synchronisation is declared in
-# src/omp_sync.h and its internals suppressed by tests/tsan.supp (nothing else)
+# src/core/omp_sync.h and its internals suppressed by tests/tsan.supp (nothing else)
 cmake -S "$root" -B build/tsan -G Ninja -DNERVE_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DNERVE_TSAN=ON -DNERVE_BUILD_BENCH=OFF -DNERVE_BUILD_SELFTEST=OFF -DNERVE_BUILD_CLI=OFF >/dev/null
 cmake --build build/tsan -j "$jobs" --target nerve_concurrency

@@ -47,7 +47,7 @@ TABLE_STATIC_ASSERT((int)ACT_COUNT == (int)NERVE_ACT_COUNT, "ACT_COUNT");
 typedef void (*gemm_ukr_fn)(size_t k, const float *a, const float *b, float *c, size_t ldc,
                             size_t m, size_t n, int accumulate);
 /* Strided form of the micro-kernel (optional, NULL where an ISA has none:
- * src/gemm.c then packs every operand). The same chains and the same
+ * src/gemm/gemm.c then packs every operand). The same chains and the same
  * handling of C as gemm_ukr_fn, but the operands are read in place:
  *   A(i,p) = a[i*a_rs + p*a_cs]  for every i < MR (all MR rows are read)
  *   B(p,j) = b[p*ldb + j]        for every j < NR (all NR columns are read)
@@ -66,7 +66,7 @@ typedef void (*act_fwd_fn)(size_t n, const float *x, float *y);
  * the others use x. Definitions and accuracy: docs/math.md. */
 typedef void (*act_bwd_fn)(size_t n, const float *x, const float *y, const float *dy, float *dx);
 
-/* Parameters of one optimizer step, computed by the caller (src/optim.c). */
+/* Parameters of one optimizer step, computed by the caller (src/net/optim.c). */
 typedef struct opt_step {
     float lr, momentum, dampening, weight_decay;
     int nesterov;
@@ -81,7 +81,7 @@ typedef struct kernels {
     nerve_isa isa;
     const char *name;
 
-    /* GEMM: micro-kernel tile and cache blocking used by src/gemm.c. */
+    /* GEMM: micro-kernel tile and cache blocking used by src/gemm/gemm.c. */
     gemm_ukr_fn gemm_ukr;
     gemm_ukr_strided_fn gemm_ukr_strided; /* optional, may be NULL */
     size_t mr, nr;                        /* micro-tile */
@@ -150,7 +150,7 @@ extern const kernels kernels_avx512;
 extern const kernels kernels_neon;
 
 /* The table of `isa`, or NULL when it is not built in or not supported by
- * this CPU (src/dispatch.c). */
+ * this CPU (src/core/dispatch.c). */
 const kernels *kernels_for(nerve_isa isa);
 /* The active table (never NULL). */
 const kernels *kernels_active(void);

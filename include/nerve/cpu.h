@@ -10,6 +10,7 @@
 #define NERVE_CPU_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "nerve/errors.h"
 
 #ifdef __cplusplus
@@ -44,6 +45,15 @@ NERVE_API const char *nerve_isa_name(nerve_isa isa);
 NERVE_API nerve_status nerve_isa_from_name(const char *name, nerve_isa *out);
 /* True when this build contains the table and this CPU and OS can run it. */
 NERVE_API bool nerve_isa_supported(nerve_isa isa);
+/* True when this build of the library contains the table of `isa`, whether
+ * or not this CPU can run it (false for another architecture's ISAs and for
+ * values outside the enum). */
+NERVE_API bool nerve_isa_built(nerve_isa isa);
+/* The register tile of the table's GEMM micro-kernel: rows *mr of A by
+ * columns *nr of B (e.g. 6 x 16 on AVX2). NERVE_EUNSUPPORTED when the table
+ * is not built in or this CPU cannot run it; NERVE_EINVAL for a NULL pointer
+ * or a value outside the enum. */
+NERVE_API nerve_status nerve_isa_gemm_tile(nerve_isa isa, size_t *mr, size_t *nr);
 /* The best ISA this CPU supports, ignoring any cap. */
 NERVE_API nerve_isa nerve_isa_best(void);
 /* The table in use now. */

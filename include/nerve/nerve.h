@@ -9,5 +9,6 @@
 #include "nerve/kernels.h"
 #include "nerve/net.h"
 #include "nerve/data.h"
+#include "nerve/selftest.h"
 
 #endif

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +32,11 @@ int cli_apply_threads(const char *value) {
     /* 1024: far above any core count these machines have; catches typos */
     int rc = arg_size("threads", value, 1, 1024, &t);
     if (rc != CLI_OK) return rc;
-    omp_set_num_threads((int)t);
+    nerve_set_num_threads((int)t);
     return CLI_OK;
 }
 
-int cli_threads(void) { return omp_get_max_threads(); }
+int cli_threads(void) { return nerve_get_num_threads(); }
 
 int cli_load_model(const char *opt, const char *path, nerve_net **out) {
     struct stat sb;

@@ -8,36 +8,12 @@
 #include "commands.h"
 #include "common.h"
 #include "mpi_cli.h"
-#include "table.h"
 
 static const cli_option options[] = {
     {"isa", "ISA", HELP_ISA},
     {"threads", "N", HELP_THREADS},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
-
-/* Whether this build of the library contains the table of `isa`
- * (CMake passes NERVE_HAVE_<ISA> for every table it compiles). */
-static int built_in(nerve_isa isa) {
-    switch (isa) {
-    case NERVE_ISA_SCALAR:
-        return 1;
-#if defined(NERVE_HAVE_AVX2)
-    case NERVE_ISA_AVX2:
-        return 1;
-#endif
-#if defined(NERVE_HAVE_AVX512)
-    case NERVE_ISA_AVX512:
-        return 1;
-#endif
-#if defined(NERVE_HAVE_NEON)
-    case NERVE_ISA_NEON:
-        return 1;
-#endif
-    default:
-        return 0;
-    }
-}
 
 static int other_arch(nerve_isa isa) {
 #if defined(__x86_64__)
@@ -100,7 +76,7 @@ int cmd_info(int argc, char **argv) {
         const char *state;
         if (other_arch(isa))
             state = "not for this architecture";
-        else if (!built_in(isa))
+        else if (!nerve_isa_built(isa))
             state = "not built into this library";
         else if (!nerve_isa_supported(isa))
             state = "not supported by this CPU/OS";
@@ -108,10 +84,9 @@ int cmd_info(int argc, char **argv) {
             state = "supported";
         char line[160];
         int len = snprintf(line, sizeof line, "  %-7s %-28s", nerve_isa_name(isa), state);
-        const kernels *k = kernels_for(isa);
-        if (k && len > 0 && (size_t)len < sizeof line)
-            len +=
-                snprintf(line + len, sizeof line - (size_t)len, " gemm tile %zux%zu", k->mr, k->nr);
+        size_t mr, nr;
+        if (nerve_isa_gemm_tile(isa, &mr, &nr) == NERVE_OK && len > 0 && (size_t)len < sizeof line)
+            len += snprintf(line + len, sizeof line - (size_t)len, " gemm tile %zux%zu", mr, nr);
         if (isa == active && len > 0 && (size_t)len < sizeof line)
             snprintf(line + len, sizeof line - (size_t)len, "   <- in use");
         for (size_t e = strlen(line); e > 0 && line[e - 1] == ' '; e--) line[e - 1] = '\0';

@@ -380,7 +380,7 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
         return st;
     }
 
-    if (perm) { /* the same draw as nerve_net_train_epoch (src/epoch.c) */
+    if (perm) { /* the same draw as nerve_net_train_epoch (src/net/epoch.c) */
         for (size_t i = 0; i < n; i++) perm[i] = i;
         for (size_t i = n - 1; i > 0; i--) {
             const size_t j = (size_t)rng_below(net->rng, (uint64_t)i + 1);

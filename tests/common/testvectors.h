@@ -1,7 +1,7 @@
 /* The PyTorch reference vectors (tests/testvectors/<case>.txt, format in its
  * README), without Criterion: parsing, and running one case through the
  * public network API with comparisons against PyTorch's numbers. Used by the
- * Criterion test tests/test_net_vectors.c and by the static self-test program
+ * Criterion test tests/net/test_net_vectors.c and by the static self-test program
  * (tests/selftest/, which runs them on NEON under qemu). */
 #ifndef NERVE_TESTS_TESTVECTORS_H
 #define NERVE_TESTS_TESTVECTORS_H
@@ -30,7 +30,7 @@ typedef struct tv_case {
     size_t nt;
 } tv_case;
 
-/* Every case file in tests/testvectors, by file name (tests/test_net_vectors.c
+/* Every case file in tests/testvectors, by file name (tests/net/test_net_vectors.c
  * checks that the directory holds exactly these). */
 static const char *const tv_files[] = {
     "relu_xent_sgd.txt",     "gelu_xent_adam.txt",           "online_sigmoid_mse.txt",

@@ -1,6 +1,6 @@
 /* One fuzzing input through each loader. Shared by the libFuzzer harnesses
  * (fuzz_*.c) and the Criterion test that replays tests/fuzz/regressions/
- * (tests/test_fuzz_regressions.c), so a saved crash is replayed exactly as
+ * (tests/io/test_fuzz_regressions.c), so a saved crash is replayed exactly as
  * the fuzzer ran it. Each function returns the loader's status; the only
  * failure that matters is a crash, hang, leak or sanitizer report. */
 #ifndef NERVE_FUZZ_TARGETS_H

@@ -1,7 +1,7 @@
 /* Writes the nerve 0.1 (model format 1) compatibility files of tests/models/
  * and the predictions they must give. Run ONCE, with the 0.1 code, on
  * 2026-12-01 (commit "tests/models: nerve 0.1 model files ..."); the files
- * it wrote are committed and tests/test_model_compat.c checks on every run
+ * it wrote are committed and tests/io/test_model_compat.c checks on every run
  * that today's library still loads them and predicts the recorded bits.
  * Do not regenerate them with newer code: that would defeat their purpose.
  *

@@ -5,10 +5,11 @@
  * this CPU supports it runs:
  *   1. the vector-API check of the table's vec.h header against the scalar
  *      one (tests/selftest/vec_selftest.c over tests/vec/vec_check.c);
- *   2. every bit-exact kernel check of src/selftest.c against the scalar
- *      table (the same checks tests/test_bitexact.c runs under Criterion);
+ *   2. every bit-exact kernel check of the public self-test
+ *      (nerve/selftest.h) against the scalar table (the same checks
+ *      tests/selftest/test_bitexact.c runs under Criterion);
  *   3. the PyTorch reference vectors through the public network API
- *      (tests/common/testvectors.c, shared with tests/test_net_vectors.c);
+ *      (tests/common/testvectors.c, shared with tests/net/test_net_vectors.c);
  *   4. a short seeded training run with 1 and N threads (train_check.c);
  * and then requires every training checksum to be the same. It prints one
  * table row per check, then "weights-crc32 XXXXXXXX" (the checksum the
@@ -23,8 +24,6 @@
 #include <string.h>
 
 #include "nerve/nerve.h"
-#include "selftest.h"
-#include "table.h"
 #include "testvectors.h"
 #include "train_check.h"
 #include "vec_selftest.h"
@@ -71,7 +70,6 @@ int main(int argc, char **argv) {
     printf("\n\n%-44s %-7s %-4s %s\n", "check", "isa", "", "detail");
 
     char msg[512], what[128];
-    const kernels *ref = kernels_for(NERVE_ISA_SCALAR);
 
     /* 1 + 2: vector API and kernels, each table against scalar */
     for (size_t i = 0; i < n_isas; i++) {
@@ -79,10 +77,11 @@ int main(int argc, char **argv) {
         if (isas[i] == NERVE_ISA_SCALAR) continue; /* the reference itself */
         size_t bad = vec_selftest_run(isas[i], msg, sizeof msg);
         row("vector api (vec.h) vs scalar header", name, bad == 0, bad ? msg : NULL);
-        const kernels *kt = kernels_for(isas[i]);
-        for (size_t c = 0; c < selftest_count(); c++) {
-            int ok = selftest_run(c, ref, kt, msg, sizeof msg) == 0;
-            snprintf(what, sizeof what, "kernel %s vs scalar", selftest_name(c));
+        for (size_t c = 0; c < nerve_selftest_count(); c++) {
+            bool ok = false;
+            if (nerve_selftest_run(c, isas[i], &ok, msg, sizeof msg) != NERVE_OK)
+                snprintf(msg, sizeof msg, "did not run: %s", nerve_last_error());
+            snprintf(what, sizeof what, "kernel %s vs scalar", nerve_selftest_name(c));
             row(what, name, ok, ok ? NULL : msg);
         }
     }

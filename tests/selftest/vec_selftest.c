@@ -1,5 +1,5 @@
 /* See vec_selftest.h. A NaN result of an arithmetic op matches any NaN (as
- * in src/selftest.c): which NaN comes out depends on the compiler's operand
+ * in src/selftest/selftest.c): which NaN comes out depends on the compiler's operand
  * order even in the scalar header. For example gcc 12 -O3 for aarch64
  * computes the reference fmaf(-a, b, c) of vf_fnma as c - a*(-b) or similar,
  * so with a = -NaN it returns -NaN where FMLS (negating a, as written)

@@ -1,6 +1,6 @@
 /* The vector API (simd/vec.h) of one ISA against the scalar header, bit for
  * bit, without Criterion: the per-ISA operations are tests/vec/vec_check.c
- * (the same objects tests/test_vec.c drives, compiled once per ISA); this
+ * (the same objects tests/simd/test_vec.c drives, compiled once per ISA); this
  * driver feeds them special values (NaN, +-0, +-Inf, subnormals, FLT_MAX,
  * rounding ties) and random bits, and checks the tails against a guard page.
  * It is how vec_neon.h is checked under qemu, where Criterion cannot run. */

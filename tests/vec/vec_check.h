@@ -1,4 +1,4 @@
-/* Direct access to one vector header (simd/vec_<isa>.h) for tests/test_vec.c.
+/* Direct access to one vector header (simd/vec_<isa>.h) for tests/simd/test_vec.c.
  *
  * tests/vec/vec_check.c is compiled once per vector header, with that ISA's
  * compiler flags (tests/vec.cmake), into vec_check__<isa>. The test program

@@ -8,7 +8,7 @@
  *     threads (the thread grain is lowered so that even small calls split);
  *   - a call from inside the caller's own parallel region gives the same
  *     bits as one from outside.
- * Bad arguments: tests/test_api_errors.c. */
+ * Bad arguments: tests/kernels/test_api_errors.c. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>

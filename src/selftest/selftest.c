@@ -8,6 +8,8 @@
  * floats past a 64-byte boundary), leading dimensions odd. */
 #include "selftest.h"
 
+#include "nerve/selftest.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -28,8 +30,12 @@ static const size_t sizes[] = {0, 1, 2, 15, 16, 17, 31, 33, 64, 100, 257};
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static int fail(char *msg, size_t cap, const char *fmt, ...) NERVE_PRINTF(3, 4);
-static int fail(char *msg, size_t cap, const char *fmt, ...) {
+/* Every check returns 1 when it passed and 0 when it did not, as
+ * selftest_run's bool. not_passed() writes the description of the first
+ * difference into msg and returns 0, so `return not_passed(...)` ends a
+ * failed check. */
+static int not_passed(char *msg, size_t cap, const char *fmt, ...) NERVE_PRINTF(3, 4);
+static int not_passed(char *msg, size_t cap, const char *fmt, ...) {
     if (cap > 0) {
         va_list ap;
         va_start(ap, fmt);
@@ -39,7 +45,7 @@ static int fail(char *msg, size_t cap, const char *fmt, ...) {
     return 0;
 }
 
-static int oom(char *msg, size_t cap) { return fail(msg, cap, "out of memory"); }
+static int oom(char *msg, size_t cap) { return not_passed(msg, cap, "out of memory"); }
 
 /* Uniform in [lo, hi). */
 static float uniform(uint64_t *s, float lo, float hi) {
@@ -116,7 +122,7 @@ static int cmp_fb(const fbuf *ref, const fbuf *got, const char *buf, const char 
     for (size_t i = 0; i < ref->len; i++)
         if (!same_float(ref->mem[i], got->mem[i])) {
             long idx = (long)i - (long)(ref->p - ref->mem);
-            return fail(msg, cap, "%s: %s[%ld]%s: got %a, reference %a", what, buf, idx,
+            return not_passed(msg, cap, "%s: %s[%ld]%s: got %a, reference %a", what, buf, idx,
                         idx < 0 || (size_t)idx >= ref->n ? " (guard)" : "", (double)got->mem[i],
                         (double)ref->mem[i]);
         }
@@ -125,7 +131,7 @@ static int cmp_fb(const fbuf *ref, const fbuf *got, const char *buf, const char 
 
 static int cmp_float(float ref, float got, const char *what, char *msg, size_t cap) {
     if (same_float(ref, got)) return 1;
-    return fail(msg, cap, "%s: got %a, reference %a", what, (double)got, (double)ref);
+    return not_passed(msg, cap, "%s: got %a, reference %a", what, (double)got, (double)ref);
 }
 
 /* ---- GEMM micro-kernels: the fma chain of table.h ------------------------- */
@@ -178,7 +184,7 @@ static int ukr_edges(const kernels *kt, int strided, size_t k, const float *a, s
                     int inside = e >= 0 && (size_t)e < c.n && r < m && col < n;
                     float w = inside ? want[r * nr + col] : c0.mem[i];
                     if (!same_float(w, c.mem[i]))
-                        ok = fail(msg, cap,
+                        ok = not_passed(msg, cap,
                                   "%s%s k=%zu m=%zu n=%zu accumulate=%d: C[%ld] = %a, want %a%s",
                                   strided ? "strided " : "", layout, k, m, n, acc, e,
                                   (double)c.mem[i], (double)w, inside ? "" : " (outside the tile)");
@@ -871,15 +877,42 @@ size_t selftest_count(void) { return sizeof checks / sizeof checks[0]; }
 
 const char *selftest_name(size_t i) { return i < selftest_count() ? checks[i].name : NULL; }
 
-int selftest_run(size_t i, const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+bool selftest_run(size_t i, const kernels *ref, const kernels *kt, char *msg, size_t cap) {
     if (cap > 0) msg[0] = '\0';
-    if (i >= selftest_count()) {
-        fail(msg, cap, "no self-test %zu (there are %zu)", i, selftest_count());
-        return 1;
-    }
-    if (!ref || !kt) {
-        fail(msg, cap, "%s: missing kernel table", checks[i].name);
-        return 1;
-    }
-    return checks[i].fn(ref, kt, msg, cap) ? 0 : 1;
+    if (i >= selftest_count())
+        return not_passed(msg, cap, "no self-test %zu (there are %zu)", i, selftest_count());
+    if (!ref || !kt) return not_passed(msg, cap, "%s: missing kernel table", checks[i].name);
+    return checks[i].fn(ref, kt, msg, cap) != 0;
+}
+
+/* ---- the public API (include/nerve/selftest.h) ------------------------------- */
+
+size_t nerve_selftest_count(void) { return selftest_count(); }
+
+const char *nerve_selftest_name(size_t check) { return selftest_name(check); }
+
+nerve_status nerve_selftest_run(size_t check, nerve_isa isa, bool *passed, char *msg, size_t cap) {
+    static const char fn[] = "nerve_selftest_run";
+    if (cap > 0 && msg) msg[0] = '\0';
+    if (!passed) return error_set(NERVE_EINVAL, "%s: passed must not be NULL", fn);
+    *passed = false;
+    if (cap > 0 && !msg) return error_set(NERVE_EINVAL, "%s: msg is NULL but cap is %zu", fn, cap);
+    if (check >= selftest_count())
+        return error_set(NERVE_EINVAL, "%s: no check %zu (there are %zu)", fn, check,
+                         selftest_count());
+    if ((unsigned)isa >= NERVE_ISA_COUNT)
+        return error_set(NERVE_EINVAL, "%s: %d is not a nerve_isa", fn, (int)isa);
+    const kernels *ref = kernels_for(NERVE_ISA_SCALAR), *kt = kernels_for(isa);
+    if (!kt)
+        return error_set(NERVE_EUNSUPPORTED, "%s: the %s table is %s", fn, nerve_isa_name(isa),
+                         nerve_isa_built(isa) ? "not supported by this CPU/OS"
+                                              : "not built into this library");
+    char why[512];
+    const bool ok = selftest_run(check, ref, kt, why, sizeof why);
+    if (!ok && !strcmp(why, "out of memory")) /* not a verdict on the table */
+        return error_set(NERVE_ENOMEM, "%s: %s: out of memory", fn, checks[check].name);
+    if (cap > 0) snprintf(msg, cap, "%s", why);
+    if (!ok) return NERVE_OK;
+    *passed = true;
+    return NERVE_OK;
 }

@@ -1,5 +1,5 @@
 /* The model file format (.nrv), versions 1 and 2: constants and the internal entry
- * points of src/model_read.c and src/model_write.c. The byte-level
+ * points of src/io/model_read.c and src/io/model_write.c. The byte-level
  * specification is docs/model-format.md; keep the two in step. */
 #ifndef NERVE_SRC_MODEL_FORMAT_H
 #define NERVE_SRC_MODEL_FORMAT_H
@@ -37,7 +37,7 @@ enum {
 };
 
 /* Limits a reader enforces before it allocates anything. They equal the
- * limits of nerve_net_create (src/net.c), so every network the library can
+ * limits of nerve_net_create (src/net/net.c), so every network the library can
  * build can be saved. */
 #define MODEL_MAX_LAYERS NET_MAX_LAYERS
 #define MODEL_MAX_WIDTH  NET_MAX_WIDTH
@@ -53,7 +53,7 @@ enum {
  * the network exceeds the format's limits. */
 nerve_status model_write(const nerve_net *net, int with_training_state, FILE *f, const char *name);
 /* NERVE_ENUMERIC (naming `name` and the value) unless every value that
- * would be written is one model_read accepts (src/model_finite.c). */
+ * would be written is one model_read accepts (src/io/model_finite.c). */
 nerve_status model_check_finite(const nerve_net *net, int with_training_state, const char *name);
 
 /* Parses a whole model file held in memory. NERVE_EFORMAT for anything

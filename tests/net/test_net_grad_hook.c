@@ -1,5 +1,5 @@
 /* The per-layer "gradients ready" hook of the training step
- * (net_step_hooked, src/net_plan.h), which data-parallel training uses to
+ * (net_step_hooked, src/net/net_plan.h), which data-parallel training uses to
  * start sending a layer's gradients while backward goes on: called once per
  * layer, from the top down, on the calling thread, and by then the layer's
  * gradients are final (the same bits the step ends with); not called when
@@ -80,7 +80,7 @@ static void run(size_t L, const size_t *sizes, size_t n, int threads) {
     cr_assert_eq(r.calls, 0, "hook called although the loss is NaN");
     free(x), free(lab);
     nerve_net_free(net), nerve_net_free(ref);
-    net_set_flops_per_thread(3.0e6); /* the default (src/plan.c) */
+    net_set_flops_per_thread(3.0e6); /* the default (src/net/plan.c) */
 }
 
 static const size_t deep[] = {20, 33, 17, 9, 5}, two[] = {20, 33, 5}, one[] = {20, 5};

@@ -1,5 +1,5 @@
-/* The work partition of the training phases (src/gemm.c gemm_thread_rect,
- * src/train.c train_wgrad_block / train_loss_rows), at thread counts up to
+/* The work partition of the training phases (src/gemm/gemm.c gemm_thread_rect,
+ * src/net/train.c train_wgrad_block / train_loss_rows), at thread counts up to
  * 70, for every ISA table (their tiles differ), on the products of MLP
  * layers (forward X W^T, backward-data dZ W, weight gradient dZ^T X):
  *  - every element of C (every row) belongs to exactly one thread, and each

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz/fuzz_targets.h"
+#include "fuzz_targets.h"
 
 typedef nerve_status (*target_fn)(const uint8_t *, size_t);
 

@@ -30,7 +30,7 @@ typedef struct gemm_args {
  * A strip is at most MR rows by at most NC columns (one row block of one
  * thread's column block); strips never overlap or straddle threads. It may
  * rewrite that strip (and data indexed by the same rows/columns) and nothing
- * else. Used for the bias + activation of linear layers (src/linear.c). */
+ * else. Used for the bias + activation of linear layers (src/net/linear.c). */
 typedef struct gemm_epilogue {
     void (*fn)(const struct gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
                float *c, size_t ldc);
@@ -64,7 +64,7 @@ void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, f
                int nt);
 
 /* The partition of gemm_part, exposed for the partition simulation
- * (bench/partition_sim.c) and tests/test_partition.c: the rectangle
+ * (bench/partition_sim.c) and tests/net/test_partition.c: the rectangle
  * [i0, i1) x [j0, j1) of C that thread tid of nt computes (empty when
  * i0 >= i1 or j0 >= j1), and the modelled cost (micro-kernel cycles plus
  * packing) by which the grid is chosen. */

@@ -1,4 +1,4 @@
-/* The generator module (src/rng.c): both shuffles against references written
+/* The generator module (src/core/rng.c): both shuffles against references written
  * here from their published definitions (splitmix64: Steele, Lea, Flood
  * 2014; xoshiro256**: Blackman and Vigna 2018; Lemire's bounded draw 2019),
  * and nerve_data_split holding out exactly the rows that the splitmix64

@@ -1,14 +1,14 @@
-/* The network's internal representation, shared by src/net.c (create, free,
- * accessors), src/init.c (initial weights), src/forward.c (inference),
- * src/train.c (the training step), src/epoch.c (epochs, evaluation),
- * src/optim.c (optimizers), src/plan.c (scratch memory) and
- * src/model_read.c / src/model_write.c (what a model file saves and restores).
+/* The network's internal representation, shared by src/net/net.c (create, free,
+ * accessors), src/net/init.c (initial weights), src/net/forward.c (inference),
+ * src/net/train.c (the training step), src/net/epoch.c (epochs, evaluation),
+ * src/net/optim.c (optimizers), src/net/plan.c (scratch memory) and
+ * src/io/model_read.c / src/io/model_write.c (what a model file saves and restores).
  *
  * Everything a model file needs is in struct nerve_net itself; the scratch
  * memory of inference and training hangs off `plan` (and `wt`) and is never
  * saved.
  *
- * Restoring a saved network (src/model_read.c):
+ * Restoring a saved network (src/io/model_read.c):
  *   1. nerve_net_create(&net, n_layers, sizes, acts, loss, seed): allocates
  *      everything with the layout below (its random weights get overwritten);
  *   2. copy each layer's weights/bias to params + w_off[l] / params + b_off[l];
@@ -25,7 +25,7 @@
 #include "nerve/net.h"
 
 /* Limits of nerve_net_create, also enforced by the model-file reader
- * (src/model_format.h) so every network the library can build can be saved
+ * (src/io/model_format.h) so every network the library can build can be saved
  * and nothing larger is ever allocated from a file. The width limit keeps
  * every product of two widths (and a weight matrix's size in bytes) far from
  * overflowing; 2^31 parameters are 8 GiB per array. */
@@ -33,7 +33,7 @@
 #define NET_MAX_WIDTH  ((uint64_t)1 << 24)
 #define NET_MAX_PARAMS ((uint64_t)1 << 31)
 
-struct net_plan; /* training/inference scratch (src/train.c); not part of the model */
+struct net_plan; /* training/inference scratch (src/net/train.c); not part of the model */
 
 struct nerve_net {
     /* ---- architecture (fixed at creation) ---- */
@@ -76,11 +76,11 @@ struct nerve_net {
 
     /* ---- epochs and shuffling ---- */
     uint64_t epoch;  /* completed nerve_net_train_epoch passes (nerve_net_epoch_count) */
-    uint64_t rng[4]; /* xoshiro256** state of the shuffling generator (src/rng.h),
+    uint64_t rng[4]; /* xoshiro256** state of the shuffling generator (src/core/rng.h),
                       * seeded from `seed` at creation; advanced by each
                       * shuffled epoch. Save and restore all four words. */
 
-    /* ---- preprocessing carried by the model (src/preprocess.c; model format
+    /* ---- preprocessing carried by the model (src/net/preprocess.c; model format
      * 2, docs/model-format.md). NULL when absent. ---- */
     float *in_shift, *in_scale;   /* sizes[0] each: x_net = (x - shift) / scale */
     float *out_shift, *out_scale; /* sizes[n_layers] each: y = y_net * scale + shift */
@@ -88,7 +88,7 @@ struct nerve_net {
 
     /* ---- scratch, not part of the model ---- */
     struct net_plan *plan; /* NULL until the first forward/training call */
-    /* The batch-1 inference operand (src/forward.c): layer l's W^T, in x out
+    /* The batch-1 inference operand (src/net/forward.c): layer l's W^T, in x out
      * row-major, at wt + w_off[l] (same offsets as params). Valid only while
      * wt_valid != 0; everything that writes the weights clears wt_valid
      * (a training step with an update, nerve_net_weights); NULL until the
@@ -97,7 +97,7 @@ struct nerve_net {
     int wt_valid;
 };
 
-/* src/preprocess.c: frees the preprocessing of a network (nerve_net_free). */
+/* src/net/preprocess.c: frees the preprocessing of a network (nerve_net_free). */
 void net_free_preprocessing(nerve_net *net);
 /* Checks one class name (1 .. NET_MAX_NAME bytes, no control characters);
  * returns NULL when fine, else what is wrong. */

@@ -1,8 +1,8 @@
 /* Bit-exact self-checks of a kernel table against a reference table (the
  * scalar one): the reproducibility rule (docs/architecture.md) as a list of
- * named checks, shared by tests/test_bitexact.c (Criterion), the `nerve
- * selftest` command and the static tests/selftest program run under qemu for
- * NEON.
+ * named checks, behind the public nerve_selftest_* API (include/nerve/selftest.h) that
+ * `nerve selftest`, tests/selftest/test_bitexact.c and the static tests/selftest
+ * program (NEON under qemu) use.
  *
  * Each check runs one table entry (or a group of closely related ones) of
  * `kt` and of `ref` over awkward sizes (0, 1, 2, 15, 16, 17, 31, 33, 64, 100,
@@ -22,6 +22,7 @@
 #ifndef NERVE_SRC_SELFTEST_H
 #define NERVE_SRC_SELFTEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "table.h"
@@ -33,9 +34,13 @@ size_t selftest_count(void);
  * range. */
 const char *selftest_name(size_t i);
 
-/* Runs check i of `kt` against `ref`. Returns 0 when it passed; otherwise 1,
- * with a one-line description of the first difference in msg (capacity cap,
- * always NUL-terminated when cap > 0). An out-of-range i fails. */
-int selftest_run(size_t i, const kernels *ref, const kernels *kt, char *msg, size_t cap);
+/* Runs check i of `kt` against `ref`. Returns true when it passed; otherwise
+ * false, with a one-line description of the first difference in msg
+ * (capacity cap, always NUL-terminated when cap > 0; "out of memory" when a
+ * buffer could not be allocated). An out-of-range i does not pass.
+ * nerve_selftest_run (include/nerve/selftest.h) is this with ref = the
+ * scalar table and kt = the table of an ISA; tests/selftest/test_bitexact.c also runs
+ * it on doctored tables, to see that a check can fail. */
+bool selftest_run(size_t i, const kernels *ref, const kernels *kt, char *msg, size_t cap);
 
 #endif

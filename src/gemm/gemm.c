@@ -80,7 +80,7 @@ typedef gemm_rect rect;
 static double pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1 ? 0.5 : 1.0); }
 
 /* Whether to read an operand in place (strided micro-kernel) instead of
- * packing it. Packing costs ~0.3-0.5 cycle per element (src/gemm_pack.c);
+ * packing it. Packing costs ~0.3-0.5 cycle per element (src/gemm/gemm_pack.c);
  * it pays back only when the packed panel is reused by many tiles, each use
  * then reading a contiguous, L1-friendly panel instead of scattered rows.
  *   A (one float per row and k step, broadcast) is reused by every NR-wide

@@ -1,4 +1,4 @@
-/* Fused linear layer (src/linear.h), every ISA this CPU supports:
+/* Fused linear layer (src/net/linear.h), every ISA this CPU supports:
  *   forward  Z = X W^T + b, Y = act(Z): Z bit-exact against nerve_sgemm's
  *            chain plus the bias (one float addition, done here), Y against
  *            the activation computed in double, and against a double

@@ -1,5 +1,5 @@
 /* The strided micro-kernels (gemm_ukr_strided, simd/table.h) and the
- * driver's in-place / packed operand choices (src/gemm.c).
+ * driver's in-place / packed operand choices (src/gemm/gemm.c).
  *  - every m <= MR, n <= NR (the narrow n <= NR/2 loops included), several
  *    k, both accumulate modes, A read through row/column strides in both
  *    layouts and B through a row stride: equal bits to a plain fmaf chain,

@@ -69,7 +69,7 @@ static void expect_status(nerve_status got, nerve_status want, const char *what)
     cr_assert_eq(got, want, "%s: status %d (%s), want %d", what, got, nerve_last_error(), want);
 }
 
-/* Little-endian stores and the CRC, by zlib (independent of src/crc32.c). */
+/* Little-endian stores and the CRC, by zlib (independent of src/core/crc32.c). */
 static void st32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }

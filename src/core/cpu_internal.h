@@ -1,4 +1,4 @@
-/* Internal: raw CPU detection (src/cpu.c) used by the dispatcher. */
+/* Internal: raw CPU detection (src/core/cpu.c) used by the dispatcher. */
 #ifndef NERVE_SRC_CPU_INTERNAL_H
 #define NERVE_SRC_CPU_INTERNAL_H
 

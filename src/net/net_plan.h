@@ -73,7 +73,7 @@ nerve_status net_step_hooked(const char *fn, nerve_net *net, const nerve_batch *
                              int update, int *update_failed, const net_grad_hook *hook);
 
 /* The partition of the step's row phases (exposed for bench/partition_sim.c
- * and tests/test_partition.c). Weight gradient + optimizer of a layer of
+ * and tests/net/test_partition.c). Weight gradient + optimizer of a layer of
  * `out` x `in` weights: thread t of nt computes and updates the block rows
  * [*r0, *r1) x columns [*c0, *c1) of dW (whole MR-row and NR-column units),
  * and the bias rows [*r0, *r1) when *c0 == 0; the rows are split over

@@ -1,6 +1,6 @@
-/* The public fused linear layer (kernels.h): the functions of src/linear.c
+/* The public fused linear layer (kernels.h): the functions of src/net/linear.c
  * that nerve_net's training step runs, with nerve_net's batch-of-one path
- * (GEMV, src/forward.c and src/train.c) for n == 1, so a caller chaining
+ * (GEMV, src/net/forward.c and src/net/train.c) for n == 1, so a caller chaining
  * these calls reproduces nerve_net's bits. Workspace: the calling thread's
  * cached GEMM buffer (gemm_tls_workspace), so a call allocates only when it
  * needs more than any earlier call on this thread. */

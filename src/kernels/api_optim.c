@@ -1,7 +1,7 @@
 /* Public optimizer updates over caller-owned arrays (kernels.h): validation
  * and the per-step scalars, then the table's sgd / adam kernels (table.h,
  * opt_step), split across threads by 16-float blocks (they are elementwise).
- * The scalars are computed exactly as src/optim.c computes them for
+ * The scalars are computed exactly as src/net/optim.c computes them for
  * nerve_net, so a caller stepping its own arrays gets nerve_net's bits. */
 #include <math.h>
 #include <omp.h>
@@ -131,7 +131,7 @@ static nerve_status adam_common(const char *fn, int decoupled, size_t n, float *
     if ((st = api_check_vector(fn, "w", w, n)) || (st = api_check_vector(fn, "g", g, n)) ||
         (st = api_check_vector(fn, "m", m, n)) || (st = api_check_vector(fn, "v", v, n)))
         return st;
-    /* the scalars of src/optim.c (optim_prepare), from beta^t in double */
+    /* the scalars of src/net/optim.c (optim_prepare), from beta^t in double */
     const double bc1 = 1.0 - beta_pow(p->beta1, step), bc2 = 1.0 - beta_pow(p->beta2, step);
     opt_step s;
     memset(&s, 0, sizeof s);

@@ -187,6 +187,23 @@ const char *nerve_isa_reason(void) {
     return copy;
 }
 
+bool nerve_isa_built(nerve_isa isa) {
+    return (unsigned)isa < NERVE_ISA_COUNT && isa_of_this_arch(isa) && compiled_table(isa) != NULL;
+}
+
+nerve_status nerve_isa_gemm_tile(nerve_isa isa, size_t *mr, size_t *nr) {
+    if (!mr || !nr) return error_set(NERVE_EINVAL, "nerve_isa_gemm_tile: mr and nr must not be NULL");
+    if ((unsigned)isa >= NERVE_ISA_COUNT)
+        return error_set(NERVE_EINVAL, "nerve_isa_gemm_tile: %d is not a nerve_isa", (int)isa);
+    const kernels *kt = kernels_for(isa);
+    if (!kt)
+        return error_set(NERVE_EUNSUPPORTED, "nerve_isa_gemm_tile: the %s table is %s",
+                         nerve_isa_name(isa),
+                         nerve_isa_built(isa) ? "not supported by this CPU/OS" : "not built into this library");
+    *mr = kt->mr, *nr = kt->nr;
+    return NERVE_OK;
+}
+
 const kernels *kernels_for(nerve_isa isa) {
     ensure_init();
     return (unsigned)isa < NERVE_ISA_COUNT ? tables[isa] : NULL;

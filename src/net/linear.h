@@ -75,7 +75,7 @@ void linear_backward_data_part(const kernels *kt, size_t n, size_t in, size_t ou
 /* The GEMM arguments of the forward product X W^T (w_is_t: B is a stored
  * W^T) into c, and of the backward-data product dZ W into dx: what the
  * functions above hand to gemm_part, exposed for the partition simulation
- * (bench/partition_sim.c) and tests/test_partition.c. */
+ * (bench/partition_sim.c) and tests/net/test_partition.c. */
 gemm_args linear_fwd_args(size_t n, size_t in, size_t out, const float *x, const float *w,
                           int w_is_t, float *c);
 gemm_args linear_bwd_data_args(size_t n, size_t in, size_t out, const float *w, const float *dz,
