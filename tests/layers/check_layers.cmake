@@ -1,0 +1,58 @@
+# Script mode: cmake -DCONFIG=layers.cmake -DCOMPILER=cc -DWORK=dir -P check_layers.cmake
+# The layering rule of docs/architecture.md, tested: for every layer L of
+# src/ and every other layer M, a translation unit that includes one header
+# of M with L's include path (the one the build gives L) must compile when
+# L may use M and must fail with "No such file" when it may not. CONFIG sets
+# NERVE_LAYERS, and per layer NERVE_LAYER_DEPS_<L> and NERVE_LAYER_INCLUDES_<L>
+# (written by tests/layers.cmake from the layer declarations in
+# CMakeLists.txt), so the test checks the build's own include paths.
+cmake_policy(VERSION 3.25)
+foreach(v CONFIG COMPILER WORK)
+  if(NOT DEFINED ${v})
+    message(FATAL_ERROR "check_layers.cmake needs -D${v}=")
+  endif()
+endforeach()
+include(${CONFIG})
+file(MAKE_DIRECTORY ${WORK})
+set(bad 0)
+set(n 0)
+foreach(m IN LISTS NERVE_LAYERS)
+  file(GLOB hdrs RELATIVE ${SRC}/${m} ${SRC}/${m}/*.h)
+  if(NOT hdrs)
+    continue()   # a layer without headers (kernels/) cannot be included
+  endif()
+  list(SORT hdrs)
+  list(GET hdrs 0 hdr)
+  foreach(l IN LISTS NERVE_LAYERS)
+    if(l STREQUAL m)
+      continue()
+    endif()
+    set(allowed 0)
+    if(m IN_LIST NERVE_LAYER_DEPS_${l})
+      set(allowed 1)
+    endif()
+    set(src ${WORK}/${l}_includes_${m}.c)
+    file(WRITE ${src} "#include \"${hdr}\"\nint layer_probe(void);\nint layer_probe(void) { return 0; }\n")
+    set(args)
+    foreach(d IN LISTS NERVE_LAYER_INCLUDES_${l})
+      list(APPEND args -I${d})
+    endforeach()
+    execute_process(COMMAND ${COMPILER} -std=c11 -fsyntax-only ${args} ${src}
+                    RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+    math(EXPR n "${n} + 1")
+    if(allowed AND NOT rc EQUAL 0)
+      message(SEND_ERROR "${l} may use ${m}, but including ${m}/${hdr} failed:\n${err}")
+      set(bad 1)
+    elseif(NOT allowed AND rc EQUAL 0)
+      message(SEND_ERROR "${l} must not see ${m}, but its include path reaches ${m}/${hdr}")
+      set(bad 1)
+    elseif(NOT allowed AND NOT err MATCHES "No such file")
+      message(SEND_ERROR "${l} including ${m}/${hdr} failed for another reason:\n${err}")
+      set(bad 1)
+    endif()
+  endforeach()
+endforeach()
+if(n LESS 20)
+  message(FATAL_ERROR "only ${n} layer pairs checked: the configuration lists too few layers")
+endif()
+message(STATUS "${n} layer pairs checked")
