@@ -54,6 +54,13 @@ NERVE_API bool nerve_isa_built(nerve_isa isa);
  * is not built in or this CPU cannot run it; NERVE_EINVAL for a NULL pointer
  * or a value outside the enum. */
 NERVE_API nerve_status nerve_isa_gemm_tile(nerve_isa isa, size_t *mr, size_t *nr);
+/* How the table of `isa` computes bf16 products (nerve_net_set_precision):
+ * "vdpbf16ps" (AVX512_BF16 hardware) or "emulated" (the exact emulation:
+ * the same bits, slower); NULL when the table is not supported. */
+NERVE_API const char *nerve_isa_bf16(nerve_isa isa);
+/* Why: e.g. "vdpbf16ps in the avx512 table (...)" or "emulated (the CPU has
+ * no AVX512_BF16)". A static string, fixed after the first call. */
+NERVE_API const char *nerve_bf16_reason(void);
 /* The best ISA this CPU supports, ignoring any cap. */
 NERVE_API nerve_isa nerve_isa_best(void);
 /* The table in use now. */

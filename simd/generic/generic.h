@@ -32,4 +32,21 @@ void KNAME(f32_colsum)(size_t rows, size_t cols, const float *x, size_t ldx, flo
 void KNAME(f32_axpby)(size_t n, float alpha, const float *x, float beta, float *y);
 void KNAME(f32_bias_add)(size_t rows, size_t cols, float *y, size_t ldy, const float *b);
 
+/* bf16 (simd/generic/bf16.c): the conversions and the exact emulation of the
+ * vdpbf16ps micro-kernel, tile BF16E_MR x BF16E_NR (NR: one logical vector;
+ * MR: the accumulators the ISA's registers hold without spilling). */
+#if defined(NERVE_ISA_BUILD_AVX512)
+#define BF16E_MR 8 /* 8 zmm accumulators */
+#else
+#define BF16E_MR 4 /* AVX2: 8 ymm, NEON: 16 q registers, scalar: 64 floats */
+#endif
+#define BF16E_NR VL
+void KNAME(bf16_cvt_rows)(size_t rows, size_t cols, const float *x, size_t ldx, uint32_t *y,
+                          size_t ldy);
+void KNAME(bf16_cvt_cols)(size_t rows, size_t cols, const float *x, size_t ldx, uint32_t *y,
+                          size_t ldy);
+void KNAME(bf16_gemm_ukr)(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs,
+                          const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t m, size_t n,
+                          int accumulate);
+
 #endif

@@ -12,9 +12,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bf16.h"
 #include "cpu_internal.h"
 #include "error.h"
 #include "table.h"
+#if defined(NERVE_HAVE_AVX512BF16)
+#include "gemm_avx512bf16.h"
+#endif
 
 static const char *const isa_names[NERVE_ISA_COUNT] = {"scalar", "avx2", "avx512", "neon"};
 /* Level within its architecture; only compared between ISAs of one arch. */
@@ -27,6 +31,13 @@ static _Atomic(const kernels *) active_table;
 static pthread_mutex_t reason_lock = PTHREAD_MUTEX_INITIALIZER;
 static char reason[256];
 static nerve_isa best_isa;
+/* The compiled tables (bf16 emulated) of the supported ISAs, whatever
+ * tables[] holds; and the avx512 table with the vdpbf16ps kernels. */
+static const kernels *emulated[NERVE_ISA_COUNT];
+#if defined(NERVE_HAVE_AVX512BF16)
+static kernels avx512_native;
+#endif
+static char bf16_why[256] = "emulated";
 
 static bool isa_of_this_arch(nerve_isa isa) {
 #if defined(__x86_64__)
@@ -80,12 +91,128 @@ static void activate(nerve_isa isa, const char *why) {
     pthread_mutex_unlock(&reason_lock);
 }
 
+/* ---- bf16: the native kernels, after a check ---------------------------
+ * The vdpbf16ps micro-kernel replaces the avx512 table's emulation only if
+ * it computes, on this CPU, exactly what the emulation computes: the cases
+ * below are the awkward ones of simd/bf16.h (denormal operands and
+ * accumulators, the flush boundary just under 2^-126 on both sides, ties,
+ * overflow, infinities, NaN payloads in every position of the priority),
+ * each run as a 1 x 1 tile of one pair, then a tile of mixed values. A CPU
+ * whose instruction rounds differently keeps the emulation, and says why
+ * (nerve_bf16_reason). */
+typedef struct bf16_case {
+    uint32_t c, b, a; /* accumulator; B and A pair words (B: first source) */
+} bf16_case;
+static const bf16_case bf16_cases[] = {
+    {0x3f800000u, 0x3f800000u, 0x33800000u}, /* 1 + 2^-24 (odd product): tie to even */
+    {0x3f800000u, 0x00003f80u, 0x0000b3c0u}, /* 1 - 1.5 2^-24 (even product) */
+    {0x00800000u, 0x00800000u, 0xb3800000u}, /* 2^-126 - 2^-150: flushed to 0 */
+    {0x00800000u, 0x00800000u, 0xb3000000u}, /* 2^-126 - 2^-151: rounds up to 2^-126 */
+    {0x80800000u, 0x00000080u, 0x00003380u}, /* -(2^-126 - 2^-150) in the even half: -0 */
+    {0x00c00000u, 0x00800000u, 0xbf800000u}, /* 1.5 2^-126 - 2^-126: denormal, flushed */
+    {0x00400000u, 0x00000000u, 0x00000000u}, /* denormal accumulator: read as 0 */
+    {0x3f800000u, 0x00403f80u, 0x3f803f80u}, /* denormal bf16 operand: read as 0 */
+    {0x80000000u, 0x00000000u, 0x00000000u}, /* -0 + 0*0 */
+    {0x7f000000u, 0x7f007f00u, 0x3f803f80u}, /* overflow to +inf */
+    {0x3f800000u, 0x7f800000u, 0x00000000u}, /* inf * 0: default NaN */
+    {0xff800000u, 0x7f800000u, 0x3f800000u}, /* inf - inf: default NaN */
+    {0x7fa00001u, 0x7f817f82u, 0x7f837f84u}, /* NaN everywhere: B low wins */
+    {0x7fa00001u, 0x3f807f82u, 0x7f837f84u}, /* then A low */
+    {0x7fa00001u, 0x7f813f80u, 0x7f833f80u}, /* then B high */
+    {0x7fa00001u, 0x3f803f80u, 0x7f833f80u}, /* then A high */
+    {0x7fa00001u, 0x3f803f80u, 0x3f803f80u}, /* then the accumulator (signalling: quieted) */
+};
+
+/* table.h: 0 when the kernel matches bf16_dp_ref on every case, else the
+ * first difference in why. */
+int bf16_ukr_differs(gemm_bf16_ukr_fn ukr, size_t mr, size_t nr, char *why, size_t cap) {
+    enum { KQ = 3, MAXR = 16, MAXC = 32 };
+    uint32_t a[MAXR * KQ], b[KQ * MAXC];
+    float c[MAXR * MAXC];
+    if (mr > MAXR || nr > MAXC) return snprintf(why, cap, "tile %zux%zu too large", mr, nr), 1;
+    for (size_t i = 0; i < sizeof bf16_cases / sizeof bf16_cases[0]; i++) {
+        const bf16_case *t = &bf16_cases[i];
+        memset(a, 0, sizeof a);
+        memset(b, 0, sizeof b);
+        a[0] = t->a;
+        b[0] = t->b;
+        c[0] = bf16_f32(t->c);
+        ukr(1, a, 1, mr, b, nr, c, nr, 1, 1, 1);
+        const uint32_t want = bf16_dp_ref(t->c, t->b, t->a), got = bf16_bits(c[0]);
+        if (got != want)
+            return snprintf(why, cap,
+                            "acc %08x + B %08x . A %08x: vdpbf16ps gives %08x, the reference %08x",
+                            (unsigned)t->c, (unsigned)t->b, (unsigned)t->a, (unsigned)got,
+                            (unsigned)want),
+                   1;
+    }
+    /* a whole tile over KQ pairs: every case's words mixed across rows and columns */
+    const size_t nc = sizeof bf16_cases / sizeof bf16_cases[0];
+    for (size_t i = 0; i < mr; i++)
+        for (size_t q = 0; q < KQ; q++) a[i + q * mr] = bf16_cases[(i * 5 + q) % nc].a;
+    for (size_t q = 0; q < KQ; q++)
+        for (size_t j = 0; j < nr; j++) b[q * nr + j] = bf16_cases[(j * 3 + q * 7) % nc].b;
+    for (size_t i = 0; i < mr * nr; i++) c[i] = bf16_f32(bf16_cases[(i * 11) % nc].c);
+    uint32_t want[MAXR * MAXC];
+    for (size_t i = 0; i < mr; i++)
+        for (size_t j = 0; j < nr; j++) {
+            uint32_t s = bf16_bits(c[i * nr + j]);
+            for (size_t q = 0; q < KQ; q++) s = bf16_dp_ref(s, b[q * nr + j], a[i + q * mr]);
+            want[i * nr + j] = s;
+        }
+    ukr(KQ, a, 1, mr, b, nr, c, nr, mr, nr, 1);
+    for (size_t i = 0; i < mr * nr; i++)
+        if (bf16_bits(c[i]) != want[i])
+            return snprintf(why, cap, "a %zux%zu tile, element %zu: vdpbf16ps gives %08x, the "
+                            "reference %08x", mr, nr, i, (unsigned)bf16_bits(c[i]),
+                            (unsigned)want[i]),
+                   1;
+    return 0;
+}
+
+static void bf16_attach(void) {
+#if defined(NERVE_HAVE_AVX512BF16)
+    if (!tables[NERVE_ISA_AVX512]) {
+        snprintf(bf16_why, sizeof bf16_why, "emulated (no avx512 table on this CPU)");
+        return;
+    }
+    if (!features.avx512_bf16) {
+        snprintf(bf16_why, sizeof bf16_why, "emulated (the CPU has no AVX512_BF16)");
+        return;
+    }
+    char diff[160];
+    if (bf16_ukr_differs(bf16_gemm_12x32__avx512bf16, BF16N_MR, BF16N_NR, diff, sizeof diff)) {
+        snprintf(bf16_why, sizeof bf16_why, "emulated (vdpbf16ps differs from the reference: %s)",
+                 diff);
+        return;
+    }
+    avx512_native = *tables[NERVE_ISA_AVX512];
+    avx512_native.bf16_cvt_rows = bf16_cvt_rows__avx512bf16;
+    avx512_native.bf16_cvt_cols = bf16_cvt_cols__avx512bf16;
+    avx512_native.gemm_bf16_ukr = bf16_gemm_12x32__avx512bf16;
+    avx512_native.bf16_mr = BF16N_MR;
+    avx512_native.bf16_nr = BF16N_NR;
+    avx512_native.bf16_mc = BF16N_MC;
+    avx512_native.bf16_kc = BF16N_KC;
+    avx512_native.bf16_nc = BF16N_NC;
+    avx512_native.bf16_impl = "vdpbf16ps";
+    tables[NERVE_ISA_AVX512] = &avx512_native;
+    snprintf(bf16_why, sizeof bf16_why,
+             "vdpbf16ps in the avx512 table (AVX512_BF16; matches the reference on the start-up "
+             "cases); emulated elsewhere");
+#else
+    snprintf(bf16_why, sizeof bf16_why, "emulated (this library has no AVX512_BF16 kernels)");
+#endif
+}
+
 static void init(void) {
     cpu_detect(&features);
     for (int i = 0; i < NERVE_ISA_COUNT; i++) {
         const kernels *t = compiled_table((nerve_isa)i);
         tables[i] = (t && cpu_can_run(&features, (nerve_isa)i)) ? t : NULL;
+        emulated[i] = tables[i];
     }
+    bf16_attach();
     best_isa = pick(
 #if defined(__x86_64__)
         NERVE_ISA_AVX512
@@ -212,4 +339,19 @@ const kernels *kernels_for(nerve_isa isa) {
 const kernels *kernels_active(void) {
     ensure_init();
     return atomic_load(&active_table);
+}
+
+const kernels *kernels_emulated(nerve_isa isa) {
+    ensure_init();
+    return (unsigned)isa < NERVE_ISA_COUNT ? emulated[isa] : NULL;
+}
+
+const char *nerve_isa_bf16(nerve_isa isa) {
+    const kernels *kt = kernels_for(isa);
+    return kt ? kt->bf16_impl : NULL;
+}
+
+const char *nerve_bf16_reason(void) {
+    ensure_init();
+    return bf16_why; /* written once, inside pthread_once */
 }

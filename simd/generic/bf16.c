@@ -1,0 +1,137 @@
+/* bf16 kernels written once, compiled once per ISA (contracts: table.h,
+ * arithmetic: simd/bf16.h).
+ *
+ * Conversions are integer operations on the float bits (bf16_round), so any
+ * vectorisation the compiler does computes the same bits.
+ *
+ * The GEMM micro-kernel is the exact emulation of vdpbf16ps that every
+ * table without AVX512_BF16 uses (and the reference the native kernel is
+ * checked against). Tile: BF16E_MR x BF16E_NR (generic.h).
+ * Per pair q and row i, two steps on 16 lanes:
+ *   acc = ftz(fma(B_hi(q), A_hi(i,q), acc)),  acc = ftz(fma(B_lo(q), A_lo(i,q), acc))
+ * with operands widened to fp32 and denormals flushed (DAZ), fma the IEEE
+ * fused multiply-add (the bf16 product is exact in fp32, so this is the
+ * instruction's single rounding), and ftz() the flush to zero of results
+ * below 2^-126. IEEE rounds a result below 2^-126 onto the denormal grid,
+ * the instruction to 24 bits with an unbounded exponent; the two roundings
+ * flush the same results except where IEEE gives exactly +-2^-126 (exact
+ * results in [2^-126 - 2^-150, 2^-126 - 2^-151) flush on the instruction,
+ * and IEEE alone cannot tell them from those that do not). Such a result,
+ * or a NaN anywhere in the tile (whose bits depend on the instruction's
+ * NaN priority, which fma does not follow on every ISA), sends the tile to
+ * the scalar reference bf16_dp_ref, which decides both exactly. Both are
+ * rare; everything else is the vector path. */
+#include "generic.h"
+
+#include "bf16.h"
+
+/* ---- conversions ----------------------------------------------------------- */
+
+/* bf16_round without branches (the same function), for the compiler to vectorise. */
+static inline uint32_t round_bits(uint32_t x) {
+    const uint32_t rne = (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
+    const uint32_t nan = ((x >> 16) | 0x40u) & 0xffffu;
+    const uint32_t zero = (x >> 16) & 0x8000u;
+    const uint32_t r = (x & 0x7f800000u) == 0 ? zero : rne;
+    return (x & 0x7fffffffu) > 0x7f800000u ? nan : r;
+}
+
+static inline uint32_t fbits(const float *p) {
+    uint32_t u;
+    memcpy(&u, p, sizeof u);
+    return u;
+}
+
+void KNAME(bf16_cvt_rows)(size_t rows, size_t cols, const float *x, size_t ldx, uint32_t *y,
+                          size_t ldy) {
+    const size_t full = cols / 2;
+    for (size_t i = 0; i < rows; i++) {
+        const float *xr = x + i * ldx;
+        uint32_t *yr = y + i * ldy;
+        for (size_t q = 0; q < full; q++)
+            yr[q] = round_bits(fbits(xr + 2 * q)) | round_bits(fbits(xr + 2 * q + 1)) << 16;
+        if (cols & 1) yr[full] = round_bits(fbits(xr + cols - 1));
+    }
+}
+
+void KNAME(bf16_cvt_cols)(size_t rows, size_t cols, const float *x, size_t ldx, uint32_t *y,
+                          size_t ldy) {
+    const size_t full = rows / 2;
+    for (size_t q = 0; q < full; q++) {
+        const float *x0 = x + 2 * q * ldx, *x1 = x0 + ldx;
+        uint32_t *yr = y + q * ldy;
+        for (size_t j = 0; j < cols; j++)
+            yr[j] = round_bits(fbits(x0 + j)) | round_bits(fbits(x1 + j)) << 16;
+    }
+    if (rows & 1) {
+        const float *x0 = x + (rows - 1) * ldx;
+        uint32_t *yr = y + full * ldy;
+        for (size_t j = 0; j < cols; j++) yr[j] = round_bits(fbits(x0 + j));
+    }
+}
+
+/* ---- the micro-kernel ------------------------------------------------------ */
+
+static inline vf sign_zero(vf x) { return vi_as_vf(vi_and(vf_as_vi(x), vi_set1(INT32_MIN))); }
+
+/* Denormal lanes -> zero of their sign. */
+static inline vf daz(vf x) {
+    return vf_select(vf_lt(vf_abs(x), vf_set1(0x1p-126f)), sign_zero(x), x);
+}
+
+/* One step on 16 lanes: ftz(fma(x, y, acc)); lanes whose IEEE result is
+ * exactly +-2^-126 are marked in *edge (the one case IEEE cannot decide). */
+static inline vf step(vf x, vf y, vf acc, vm *edge) {
+    const vf r = vf_fma(x, y, acc), a = vf_abs(r), lo = vf_set1(0x1p-126f);
+    *edge = vm_or(*edge, vf_eq(a, lo));
+    return vf_select(vf_lt(a, lo), sign_zero(r), r);
+}
+
+static inline int any(vm m) {
+    return vf_reduce_add(vf_select(m, vf_set1(1.0f), vf_zero())) != 0.0f;
+}
+
+static inline float half_hi(uint32_t w) { return bf16_f32(bf16_daz(w & 0xffff0000u)); }
+static inline float half_lo(uint32_t w) { return bf16_f32(bf16_daz(w << 16)); }
+
+void KNAME(bf16_gemm_ukr)(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs, const uint32_t *b,
+                          size_t ldb, float *c, size_t ldc, size_t m, size_t n, int accumulate) {
+    vf acc[BF16E_MR];
+    for (size_t i = 0; i < BF16E_MR; i++)
+        acc[i] = accumulate && i < m
+                     ? (n >= VL ? vf_loadu(c + i * ldc) : vf_load_tail(c + i * ldc, n))
+                     : vf_zero();
+    /* the instruction flushes a denormal accumulator when it first reads it */
+    if (kq > 0)
+        for (size_t i = 0; i < BF16E_MR; i++) acc[i] = daz(acc[i]);
+    vm edge = vf_lt(vf_zero(), vf_zero()); /* all false */
+    for (size_t q = 0; q < kq; q++) {
+        const vi w = vf_as_vi(vf_loadu((const float *)(const void *)(b + q * ldb)));
+        const vf bh = daz(vi_as_vf(vi_and(w, vi_set1((int32_t)0xffff0000u))));
+        const vf bl = daz(vi_as_vf(vi_shl16(w)));
+        for (size_t i = 0; i < BF16E_MR; i++) {
+            const uint32_t aw = a[i * a_rs + q * a_cs];
+            acc[i] = step(bh, vf_set1(half_hi(aw)), acc[i], &edge);
+            acc[i] = step(bl, vf_set1(half_lo(aw)), acc[i], &edge);
+        }
+    }
+    vm nan = vf_isnan(acc[0]);
+    for (size_t i = 1; i < BF16E_MR; i++) nan = vm_or(nan, vf_isnan(acc[i]));
+    if (any(vm_or(edge, nan))) {
+        /* the exact reference for this tile (C is still as on entry) */
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++) {
+                uint32_t s = accumulate ? bf16_bits(c[i * ldc + j]) : 0u;
+                for (size_t q = 0; q < kq; q++)
+                    s = bf16_dp_ref(s, b[q * ldb + j], a[i * a_rs + q * a_cs]);
+                c[i * ldc + j] = bf16_f32(s);
+            }
+        return;
+    }
+    for (size_t i = 0; i < m; i++) {
+        if (n >= VL)
+            vf_storeu(c + i * ldc, acc[i]);
+        else
+            vf_store_tail(c + i * ldc, acc[i], n);
+    }
+}
