@@ -15,6 +15,7 @@
 #include "cpu_internal.h"
 #include "error.h"
 #include "table.h"
+#include "private_abi.h"
 
 static const char *const isa_names[NERVE_ISA_COUNT] = {"scalar", "avx2", "avx512", "neon"};
 /* Level within its architecture; only compared between ISAs of one arch. */
@@ -209,7 +210,7 @@ const kernels *kernels_for(nerve_isa isa) {
     return (unsigned)isa < NERVE_ISA_COUNT ? tables[isa] : NULL;
 }
 
-const kernels *kernels_active(void) {
+NERVE_PRIVATE const kernels *kernels_active(void) {
     ensure_init();
     return atomic_load(&active_table);
 }

@@ -27,6 +27,7 @@
 #include "net_plan.h"
 #include "omp_sync.h"
 #include "plan.h"
+#include "private_abi.h"
 
 /* ---- backward ------------------------------------------------------------- */
 
@@ -224,7 +225,7 @@ static void step_thread(step_ctx *c, int t, int nt) {
     backward_weights(c, 0, pl->dz_ring[(L - 1) % 3], t, nt);
 }
 
-nerve_status net_check_samples(const char *fn, const nerve_net *net, const char *what,
+NERVE_PRIVATE nerve_status net_check_samples(const char *fn, const nerve_net *net, const char *what,
                                const float *x, const float *y, const int32_t *labels, size_t n) {
     CHECK_ARG(n >= 1, "%s: the %s is empty (n = 0)", fn, what);
     CHECK_ARG(x != NULL, "%s: %s x is NULL", fn, what);
@@ -252,7 +253,7 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
     return net_step_hooked(fn, net, batch, loss, update, update_failed, NULL);
 }
 
-nerve_status net_step_hooked(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
+NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
                              int update, int *update_failed, const net_grad_hook *hook) {
     nerve_status st;
     const kernels *kt = kernels_active();
