@@ -40,8 +40,6 @@
 #include "nerve/kernels.h"
 
 extern "C" {
-#include "gemm.h"
-#include "linear.h"
 #include "table.h"
 }
 
@@ -212,18 +210,25 @@ void bm_gemm(benchmark::State &st, Gemm g, Impl impl, nerve_isa isa, int threads
     restore_best_isa();
 }
 
-// nerve's fused forward layer: Y = relu(X W^T + b), X [batch x in], W [out x in].
-void bm_linear(benchmark::State &st, size_t batch, size_t in, size_t out, const kernels *kt, int threads) {
+// nerve's fused forward layer, Y = relu(X W^T + b), X [batch x in], W [out x
+// in], through nerve_linear_forward: linear_forward_part (src/net/linear.c), the
+// code nerve_net's forward runs, on the table of `isa`.
+void bm_linear(benchmark::State &st, size_t batch, size_t in, size_t out, nerve_isa isa, int threads) {
     Mat x(batch * in), w(out * in), bias(out), y(batch * out);
     set_threads(threads);
-    std::vector<float> ws_store(gemm_workspace_floats(kt, threads) + 16);
-    float *ws = reinterpret_cast<float *>((reinterpret_cast<uintptr_t>(ws_store.data()) + 63) & ~uintptr_t(63));
-    const int nt = gemm_threads(batch, out, in) > 1 ? threads : 1;
+    if (nerve_set_max_isa(isa) != NERVE_OK) {
+        st.SkipWithError("ISA not available");
+        return;
+    }
     for (auto _ : st) {
-        linear_forward(kt, batch, in, out, x.p, w.p, bias.p, ACT_RELU, nullptr, y.p, ws, nt);
+        if (nerve_linear_forward(batch, in, out, x.p, w.p, bias.p, NERVE_ACT_RELU, nullptr, y.p) != NERVE_OK) {
+            st.SkipWithError(nerve_last_error());
+            break;
+        }
         benchmark::ClobberMemory();
     }
     set_flops(st, 2.0 * static_cast<double>(batch) * static_cast<double>(in) * static_cast<double>(out));
+    restore_best_isa();
 }
 
 // y = A x or A^T x with A 1024 x 1024.
@@ -329,10 +334,10 @@ int register_all() {
                         timebase(benchmark::RegisterBenchmark((p.name + shape + "/" + i.name + suffix).c_str(), bm_gemm,
                                                      p.g, i.impl, i.isa, t), t);
                 for (nerve_isa isa : {NERVE_ISA_AVX2, NERVE_ISA_AVX512, NERVE_ISA_NEON})
-                    if (const kernels *k = kernels_for(isa))
+                    if (kernels_for(isa))
                         timebase(benchmark::RegisterBenchmark(
                             ("linear_fwd/" + shape + "/nerve_" + nerve_isa_name(isa) + suffix).c_str(),
-                            bm_linear, batch, in, out, k, t), t);
+                            bm_linear, batch, in, out, isa, t), t);
             }
     for (int t : threads)
         for (bool trans : {false, true})

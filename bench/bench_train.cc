@@ -1,5 +1,6 @@
-// End-to-end training throughput (samples/s): a 784-256-128-10 ReLU network,
-// softmax cross-entropy, SGD with momentum 0.9, at batch 1, 32 and 256, on 1
+// End-to-end training throughput (samples/s): a 784-256-128-10 ReLU network
+// (train/nerve; train/nerve_wide: 784-1024-1024-10), softmax cross-entropy,
+// SGD with momentum 0.9, at batch 1, 32 and 256, on 1
 // and 2 threads (the "threads" argument is the OpenMP thread limit; the
 // library may use fewer for tiny steps). Synthetic data (uniform pixels,
 // random labels); the speed of a step does not depend on the values.
@@ -61,12 +62,16 @@ void set_rate(benchmark::State &st, size_t batch) {
     st.counters["threads"] = (double)omp_get_max_threads();
 }
 
-void bm_nerve(benchmark::State &st) {
+// The wide network of train/nerve_wide: the same inputs and classes, two
+// hidden layers of 1024 (bench/partition_sim.c's "wide" network).
+constexpr size_t kWide[kLayers + 1] = {784, 1024, 1024, 10};
+
+void run_nerve(benchmark::State &st, const size_t *sizes) {
     const size_t batch = (size_t)st.range(0);
     omp_set_num_threads((int)st.range(1));
     const nerve_act acts[kLayers] = {NERVE_ACT_RELU, NERVE_ACT_RELU, NERVE_ACT_IDENTITY};
     nerve_net *net = nullptr;
-    if (nerve_net_create(&net, kLayers, kSizes, acts, NERVE_LOSS_XENT, 1) != NERVE_OK) {
+    if (nerve_net_create(&net, kLayers, sizes, acts, NERVE_LOSS_XENT, 1) != NERVE_OK) {
         st.SkipWithError(nerve_last_error());
         return;
     }
@@ -90,6 +95,9 @@ void bm_nerve(benchmark::State &st) {
     st.SetLabel(nerve_isa_name(nerve_isa_active()));
     nerve_net_free(net);
 }
+
+void bm_nerve(benchmark::State &st) { run_nerve(st, kSizes); }
+void bm_nerve_wide(benchmark::State &st) { run_nerve(st, kWide); }
 
 #ifdef NERVE_BENCH_HAVE_ONEDNN
 using namespace dnnl;
@@ -274,6 +282,7 @@ int register_all() {
         b->ArgNames({"batch", "threads"})->UseRealTime()->MinTime(0.5);
     };
     args(benchmark::RegisterBenchmark("train/nerve", bm_nerve));
+    args(benchmark::RegisterBenchmark("train/nerve_wide", bm_nerve_wide));
 #ifdef NERVE_BENCH_HAVE_ONEDNN
     args(benchmark::RegisterBenchmark("train/onednn", bm_onednn));
     args(benchmark::RegisterBenchmark("train/onednn_any", bm_onednn_any));

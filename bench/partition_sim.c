@@ -1,6 +1,6 @@
 /* Many cores, on paper: the work partition of every phase of a training
  * step at a given thread count, computed by the library's own partition
- * code (gemm_thread_rect, train_wgrad_block, train_loss_rows, net_threads),
+ * code (gemm_thread_rect, linear_grad_block, train_loss_rows, net_threads),
  * without running a step. Prints markdown tables (docs/performance.md,
  * "Many cores, on paper").
  *
@@ -93,7 +93,7 @@ static void wg_phase(const kernels *kt, const nerve_net *net, size_t w, size_t b
     p->busy = 0;
     for (int t = 0; t < nt; t++) {
         size_t r0, r1, c0, c1;
-        train_wgrad_block(kt, out, in, t, nt, &r0, &r1, &c0, &c1);
+        linear_grad_block(kt, out, in, t, nt, &r0, &r1, &c0, &c1);
         const double rows = (double)(r1 - r0), cols = (double)(c1 - c0);
         p->work[t] = rows * cols * (2.0 * (double)batch + UPDATE_FLOPS) +
                      (c0 == 0 ? rows * UPDATE_FLOPS : 0.0);

@@ -21,7 +21,8 @@ lib=$(dirname "$(find "$tmp/root" -name 'libmpich.so' | head -1)")
 warn=(-std=c11 -O2 -ffp-contract=off -fopenmp -Wall -Wextra -Wshadow -Wconversion
       -Wno-sign-conversion -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla
       -Wformat=2 -Werror)
-incs=(-isystem "$inc" -Iinclude -Isrc -Isimd -Isrc/cli)
+incs=(-isystem "$inc" -Iinclude -I"$build/generated/include" -Isimd -Isrc/core -Isrc/gemm -Isrc/net
+      -Isrc/cli)   # the include path of src/mpi (cmake/NerveMpi.cmake)
 gcc "${warn[@]}" "${incs[@]}" -c src/mpi/mpi.c -o "$tmp/mpi.o"
 gcc "${warn[@]}" "${incs[@]}" -DNERVE_HAVE_MPI=1 -c src/cli/mpi_cli.c -o "$tmp/mpi_cli.o"
 gcc "${warn[@]}" "${incs[@]}" -c tests/mpi/mpi_api.c -o "$tmp/mpi_api.o"

@@ -14,15 +14,28 @@ file(GLOB _pkg_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/include/nerve/*.h
 list(APPEND _pkg_headers ${NERVE_GENERATED_INCLUDE}/nerve/version.h)
 
 # Only nerve_* leaves the shared library, exactly the functions the headers
-# declare NERVE_API (-fvisibility=hidden does the rest, cmake/NerveFlags.cmake).
-# nerve/mpi.h declares libnerve_mpi's functions (a separate static library,
-# cmake/NerveMpi.cmake), not libnerve.so's.
+# declare NERVE_API (-fvisibility=hidden does the rest, cmake/NerveFlags.cmake),
+# plus the private ABI for libnerve_mpi under its version node
+# (cmake/NervePrivateAbi.cmake). nerve/mpi.h declares libnerve_mpi's
+# functions, which the second test checks in libnerve_mpi.so, with its
+# private references bound to the node.
 set(_pkg_so_headers ${_pkg_headers})
 list(FILTER _pkg_so_headers EXCLUDE REGEX "/mpi\\.h$")
 add_test(NAME abi_exported_symbols
          COMMAND ${CMAKE_COMMAND} -DNM=${CMAKE_NM} -DLIB=$<TARGET_FILE:nerve_shared>
-                 "-DHEADERS=${_pkg_so_headers}" -P ${CMAKE_CURRENT_SOURCE_DIR}/package/check_symbols.cmake)
+                 "-DHEADERS=${_pkg_so_headers}" "-DPRIVATE=${NERVE_PRIVATE_SYMBOLS}"
+                 -DNODE=${NERVE_PRIVATE_NODE}
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/package/check_symbols.cmake)
 set_tests_properties(abi_exported_symbols PROPERTIES LABELS unit)
+if(TARGET nerve_mpi)
+  add_test(NAME abi_exported_symbols_mpi
+           COMMAND ${CMAKE_COMMAND} -DNM=${CMAKE_NM} -DLIB=$<TARGET_FILE:nerve_mpi>
+                   -DHEADERS=${PROJECT_SOURCE_DIR}/include/nerve/mpi.h
+                   "-DPRIVATE=${NERVE_PRIVATE_SYMBOLS}" -DNODE=${NERVE_PRIVATE_NODE}
+                   -DUSER=$<TARGET_FILE:nerve_mpi> -DMIN_DECLARED=3
+                   -P ${CMAKE_CURRENT_SOURCE_DIR}/package/check_symbols.cmake)
+  set_tests_properties(abi_exported_symbols_mpi PROPERTIES LABELS unit)
+endif()
 
 # Each header alone, as C11 and as C++11, -Wall -Wextra -pedantic -Werror.
 include(CheckLanguage)

@@ -1,6 +1,6 @@
 /* nerve over MPI: synchronous data-parallel training (optional; built when
  * CMake finds MPI, NERVE_WITH_MPI). Link libnerve_mpi (CMake target
- * nerve::mpi), which brings libnerve (static) and MPI; libnerve itself never
+ * nerve::mpi), which brings libnerve (shared) and MPI; libnerve itself never
  * depends on MPI. A program that already uses MPI hands nerve its
  * communicator; nerve never calls MPI_Init or MPI_Finalize.
  *

@@ -8,6 +8,7 @@
  * (crc >> 8). The register starts at 0xFFFFFFFF and is inverted at the end
  * (so leading zero bytes change the result). */
 #include "crc32.h"
+#include "private_abi.h"
 
 #include <pthread.h>
 
@@ -25,7 +26,7 @@ static void make_table(void) {
     }
 }
 
-uint32_t crc32_update(uint32_t crc, const void *data, size_t n) {
+NERVE_PRIVATE uint32_t crc32_update(uint32_t crc, const void *data, size_t n) {
     pthread_once(&table_once, make_table);
     const unsigned char *p = data;
     uint32_t r = ~crc;

@@ -16,6 +16,7 @@
 #include "cpu_internal.h"
 #include "error.h"
 #include "table.h"
+#include "private_abi.h"
 #if defined(NERVE_HAVE_AVX512BF16)
 #include "gemm_avx512bf16.h"
 #endif
@@ -336,7 +337,7 @@ const kernels *kernels_for(nerve_isa isa) {
     return (unsigned)isa < NERVE_ISA_COUNT ? tables[isa] : NULL;
 }
 
-const kernels *kernels_active(void) {
+NERVE_PRIVATE const kernels *kernels_active(void) {
     ensure_init();
     return atomic_load(&active_table);
 }

@@ -1,5 +1,6 @@
 /* Status descriptions and the thread-local last-error message. */
 #include "error.h"
+#include "private_abi.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ const char *nerve_strerror(nerve_status status) {
 
 const char *nerve_last_error(void) { return last_msg; }
 
-nerve_status error_set(nerve_status status, const char *fmt, ...) {
+NERVE_PRIVATE nerve_status error_set(nerve_status status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(last_msg, sizeof last_msg, fmt, ap);

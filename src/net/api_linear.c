@@ -1,9 +1,11 @@
-/* The public fused linear layer (kernels.h): the functions of src/net/linear.c
- * that nerve_net's training step runs, with nerve_net's batch-of-one path
- * (GEMV, src/net/forward.c and src/net/train.c) for n == 1, so a caller chaining
- * these calls reproduces nerve_net's bits. Workspace: the calling thread's
- * cached GEMM buffer (gemm_tls_workspace), so a call allocates only when it
- * needs more than any earlier call on this thread. */
+/* The public fused linear layer (kernels.h): argument checks, the thread
+ * count, then the very functions of src/net/linear.c that nerve_net's training
+ * step runs (linear_forward_part with path LINEAR_ONE_DOT, as training's
+ * forward; linear_grad_part and linear_backward_data_part, as train.c's
+ * backward), so a caller chaining these calls reproduces nerve_net's bits.
+ * Workspace: the calling thread's cached GEMM buffer (gemm_tls_workspace),
+ * so a call allocates only when it needs more than any earlier call on this
+ * thread. */
 #include <omp.h>
 #include <string.h>
 
@@ -11,15 +13,19 @@
 #include "error.h"
 #include "gemm.h"
 #include "linear.h"
+#include "omp_sync.h"
 
-/* Outputs [o0, o1) of one row, as forward.c's batch-of-one path:
- * z = W x (16-lane dots), z += b, y = act(z). */
-static void fwd_one(const kernels *kt, size_t in, size_t o0, size_t o1, const float *x,
-                    const float *w, const float *b, int act, float *z, float *y) {
-    const size_t cols = o1 - o0;
-    kt->gemv_n(cols, in, 1.0f, w + o0 * in, in, x, 0.0f, z + o0);
-    if (b) kt->bias_add(1, cols, z + o0, cols, b + o0);
-    if (act != ACT_IDENTITY || y != z) kt->act_fwd[act](cols, z + o0, y + o0);
+typedef struct fwd_job {
+    const kernels *kt;
+    size_t n, in, out;
+    const float *x, *w, *b;
+    int act;
+    float *z, *y, *ws;
+} fwd_job;
+
+static void fwd_thread(const fwd_job *j, int t, int nt) {
+    linear_forward_part(j->kt, j->n, j->in, j->out, j->x, j->w, NULL, j->b, j->act, LINEAR_ONE_DOT,
+                        j->z, j->y, j->ws, t, nt);
 }
 
 nerve_status nerve_linear_forward(size_t n, size_t in, size_t out, const float *x, const float *w,
@@ -49,25 +55,33 @@ nerve_status nerve_linear_forward(size_t n, size_t in, size_t out, const float *
         if (act != NERVE_ACT_IDENTITY || z) kt->act_fwd[act](n * out, zz, y);
         return NERVE_OK;
     }
+    int nt;
+    float *ws = NULL; /* the GEMV path of one row needs none */
     if (n == 1) {
-        int nt = gemm_threads(1, out, in);
+        /* outputs split in 16-float units */
+        nt = gemm_threads(1, out, in);
         if ((size_t)nt > (out + 15) / 16) nt = (int)((out + 15) / 16);
-        if (nt <= 1) {
-            fwd_one(kt, in, 0, out, x, w, b, act, zz, y);
-            return NERVE_OK;
-        }
-#pragma omp parallel num_threads(nt)
-        {
-            size_t o0, o1;
-            split_range(out, 16, omp_get_thread_num(), omp_get_num_threads(), &o0, &o1);
-            if (o1 > o0) fwd_one(kt, in, o0, o1, x, w, b, act, zz, y);
-        }
+    } else {
+        nt = gemm_threads(n, out, in);
+        ws = gemm_tls_workspace(gemm_workspace_floats(kt, nt));
+        if (!ws) return error_set(NERVE_ENOMEM, "%s: out of memory for the GEMM workspace", fn);
+    }
+    const fwd_job j = {kt, n, in, out, x, w, b, (int)act, z, y, ws};
+    if (nt <= 1) {
+        fwd_thread(&j, 0, 1);
         return NERVE_OK;
     }
-    const int nt = gemm_threads(n, out, in);
-    float *ws = gemm_tls_workspace(gemm_workspace_floats(kt, nt));
-    if (!ws) return error_set(NERVE_ENOMEM, "%s: out of memory for the GEMM workspace", fn);
-    linear_forward(kt, n, in, out, x, w, b, (int)act, z, y, ws, nt);
+    OMP_FORK(&j);
+#pragma omp parallel num_threads(nt)
+    {
+        OMP_READ_SHARED_BEGIN();
+        const fwd_job *jp = &j;
+        OMP_READ_SHARED_END();
+        OMP_ENTER(jp);
+        fwd_thread(jp, omp_get_thread_num(), omp_get_num_threads());
+        OMP_LEAVE(jp);
+    }
+    OMP_JOIN(&j);
     return NERVE_OK;
 }
 
@@ -79,57 +93,17 @@ typedef struct bwd_job {
     int accumulate, prev_act;
 } bwd_job;
 
-/* Thread t's share of everything: n == 1 as train.c's batch-of-one path
- * (db by colsum, dW rows as products x * dz_o, dX by gemv_t then the
- * activation derivative), else linear.c's backward parts. */
+/* Thread t's share of everything, as train.c's backward of a layer: the
+ * weight and bias gradients by linear_grad_block's blocks (no hook), then
+ * dX. They write different arrays and read only the inputs, so no barrier
+ * is needed between them; each thread uses only its slice of ws. */
 static void bwd_thread(const bwd_job *j, int t, int nt) {
-    const kernels *kt = j->kt;
-    const size_t in = j->in, out = j->out;
-    if (j->n == 1) {
-        size_t r0, r1, c0, c1;
-        split_range(out, 16, t, nt, &r0, &r1);
-        split_range(in, 16, t, nt, &c0, &c1);
-        if (j->db && r1 > r0) kt->colsum(1, r1 - r0, j->dz + r0, out, j->db + r0, j->accumulate);
-        if (j->dw && r1 > r0) {
-            if (j->accumulate) {
-                const gemm_args g = {.m = r1 - r0,
-                                     .n = in,
-                                     .k = 1,
-                                     .a = j->dz + r0,
-                                     .a_rs = 1,
-                                     .a_cs = out,
-                                     .b = j->x,
-                                     .b_rs = in,
-                                     .b_cs = 1,
-                                     .c = j->dw + r0 * in,
-                                     .ldc = in,
-                                     .accumulate = 1};
-                gemm_part(kt, &g, NULL, j->ws + (size_t)t * gemm_thread_workspace_floats(kt), 0, 1);
-            } else {
-                for (size_t o = r0; o < r1; o++)
-                    kt->axpby(in, j->dz[o], j->x, 0.0f, j->dw + o * in);
-            }
-        }
-        if (j->dx && c1 > c0) {
-            kt->gemv_t(out, c1 - c0, 1.0f, j->w + c0, in, j->dz, 0.0f, j->dx + c0);
-            if (j->prev_act != ACT_IDENTITY)
-                kt->act_bwd[j->prev_act](c1 - c0, j->zp + c0, j->yp + c0, j->dx + c0, j->dx + c0);
-        }
-        return;
-    }
-    if (j->dw) {
-        linear_backward_part(kt, j->n, in, out, j->x, j->w, j->dz, j->dw, j->db, j->accumulate,
-                             j->prev_act, j->zp, j->yp, j->dx, j->ws, t, nt);
-        return;
-    }
-    if (j->db) {
-        size_t c0, c1;
-        split_range(out, 16, t, nt, &c0, &c1);
-        if (c1 > c0) kt->colsum(j->n, c1 - c0, j->dz + c0, out, j->db + c0, j->accumulate);
-    }
+    if (j->dw || j->db)
+        linear_grad_part(j->kt, j->n, j->in, j->out, j->x, j->dz, j->dw, j->db, j->accumulate, NULL,
+                         j->ws, t, nt);
     if (j->dx)
-        linear_backward_data_part(kt, j->n, in, out, j->w, j->dz, j->prev_act, j->zp, j->yp, j->dx,
-                                  j->ws, t, nt);
+        linear_backward_data_part(j->kt, j->n, j->in, j->out, j->w, j->dz, j->prev_act, j->zp,
+                                  j->yp, j->dx, j->ws, t, nt);
 }
 
 nerve_status nerve_linear_backward(size_t n, size_t in, size_t out, const float *x, const float *w,
@@ -186,7 +160,16 @@ nerve_status nerve_linear_backward(size_t n, size_t in, size_t out, const float 
         bwd_thread(&j, 0, 1);
         return NERVE_OK;
     }
+    OMP_FORK(&j);
 #pragma omp parallel num_threads(nt)
-    bwd_thread(&j, omp_get_thread_num(), omp_get_num_threads());
+    {
+        OMP_READ_SHARED_BEGIN();
+        const bwd_job *jp = &j;
+        OMP_READ_SHARED_END();
+        OMP_ENTER(jp);
+        bwd_thread(jp, omp_get_thread_num(), omp_get_num_threads());
+        OMP_LEAVE(jp);
+    }
+    OMP_JOIN(&j);
     return NERVE_OK;
 }

@@ -10,11 +10,12 @@
  *   - one sample: gemv_t on W^T, the same chain for every column, vectorised
  *     across the outputs;
  *   - small batches: the GEMM with B = W^T read in place (rows contiguous),
- *     which saves packing W on every call (linear_forward_wt_part);
- *   - larger batches: the GEMM packing W (linear_forward_part, as training).
+ *     which saves packing W on every call;
+ *   - larger batches: the GEMM packing W, as training.
+ * linear_forward_part (linear.h) makes that choice for each layer.
  * Threads split outputs (n == 1) or output tiles.
  * Without the copy (nerve_net_forward_const on a network not prepared, or no
- * memory for it) the GEMM packs W per call (linear_forward_part, the
+ * memory for it) the GEMM packs W per call (path LINEAR_CHAIN, the
  * training forward), one sample included: the same chains again.
  * A training step of one sample (online training) uses gemv_n on W instead
  * (16 lane-wise partial sums, one fixed tree): as reproducible across threads
@@ -33,23 +34,6 @@
 #include "omp_sync.h"
 #include "plan.h"
 
-
-/* bias + activation of one GEMV result (1 x cols at z) into a. */
-static void gemv_epilogue(const kernels *kt, nerve_act act, size_t cols, float *z, float *a,
-                          const float *b) {
-    kt->bias_add(1, cols, z, cols, b);
-    if (act != NERVE_ACT_IDENTITY || a != z) kt->act_fwd[act](cols, z, a);
-}
-
-/* Passes of up to this many rows read W^T in place in the GEMM; larger ones
- * pack W as training does. Measured with nerve_net_forward_const on
- * 784-256-128-10, one thread, best of 8 alternating runs on a loaded 2-core
- * Zen 5 (docs/performance.md, "Inference"): W^T in place is 2.9x faster at 2
- * and 8 rows and 1.8-2.0x at 32, level at 64, and between 0.65x and 1.24x
- * at 128-1024 (a B panel read at a 1 KiB row stride keeps fewer rows in L1
- * than a packed one). */
-#define WT_GEMM_MAX_ROWS 32
-
 void fwd_run(const fwd_pass *f, int t, int nt) {
     const kernels *kt = f->kt;
     const nerve_net *net = f->net;
@@ -64,28 +48,12 @@ void fwd_run(const fwd_pass *f, int t, int nt) {
         } else {
             z = a = l + 1 == net->n_layers ? f->out : f->pp[l & 1];
         }
-        const nerve_act act = net->acts[l];
-        if (f->n == 1 && (f->wt || f->gemv)) {
-            /* one sample: outputs split in 16-float units */
-            size_t o0, o1;
-            split_range(out, 16, t, nt, &o0, &o1);
-            if (o1 > o0) {
-                if (f->wt) /* column o of W^T (in x out) is row o of W */
-                    kt->gemv_t(in, o1 - o0, 1.0f, f->wt + net->w_off[l] + o0, out, x, 0.0f,
-                               z + o0);
-                else
-                    kt->gemv_n(o1 - o0, in, 1.0f, w + o0 * in, in, x, 0.0f, z + o0);
-                gemv_epilogue(kt, act, o1 - o0, z + o0, a + o0, b + o0);
-            }
-        } else if (f->wt && f->n <= WT_GEMM_MAX_ROWS) {
-            linear_forward_wt_part(kt, f->n, in, out, x, f->wt + net->w_off[l], b, act, a, f->ws,
-                                   t, nt);
-        } else {
-            /* Z kept separately only when the activation is not the identity
-             * (backward needs both); otherwise the product lands in a. */
-            linear_forward_part(kt, f->n, in, out, x, w, b, act, z == a ? NULL : z, a, f->ws, t,
-                                nt);
-        }
+        /* Z kept separately only when the activation is not the identity
+         * (backward needs both); otherwise the product lands in a. The
+         * path (GEMV, GEMM on W^T or on W) is linear.c's choice. */
+        linear_forward_part(kt, f->n, in, out, x, w, f->wt ? f->wt + net->w_off[l] : NULL, b,
+                            (int)net->acts[l], f->gemv ? LINEAR_ONE_DOT : LINEAR_CHAIN, z, a,
+                            f->ws, t, nt);
         if (nt > 1 && l + 1 < net->n_layers) OMP_BARRIER(f);
     }
 }

@@ -1,12 +1,10 @@
-/* Fused linear-layer products (contract: linear.h): the GEMM driver with a
- * per-tile epilogue for the bias, the activation and the activation
- * derivative. */
+/* One linear layer (contract: linear.h): the GEMM driver with a per-strip
+ * epilogue for the bias, the activation and the activation derivative, the
+ * GEMV paths of a single row, and the blocked weight/bias gradients with
+ * their per-block hook. */
 #include "linear.h"
 
-#include <omp.h>
-
 #include "gemm.h"
-#include "omp_sync.h"
 #include "split.h"
 
 /* ---- forward ------------------------------------------------------------ */
@@ -59,42 +57,34 @@ gemm_args linear_fwd_args(size_t n, size_t in, size_t out, const float *x, const
 }
 
 void linear_forward_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
-                         const float *w, const float *b, int act, float *z, float *y, float *ws,
-                         int tid, int nt) {
+                         const float *w, const float *wt, const float *b, int act, linear_path path,
+                         float *z, float *y, float *ws, int tid, int nt) {
+    if (nt < 1) nt = 1;
+    if (z == y) z = NULL;
+    if (n == 1 && (wt || path == LINEAR_ONE_DOT)) {
+        /* one row: outputs [o0, o1) of the thread, into Z (or Y in place),
+         * then + b (one rounding) and the activation into Y */
+        size_t o0, o1;
+        split_range(out, 16, (size_t)tid, (size_t)nt, &o0, &o1);
+        if (o1 <= o0) return;
+        const size_t cols = o1 - o0;
+        float *zz = z ? z : y;
+        if (wt) /* column o of W^T (in x out) is row o of W: the chain */
+            kt->gemv_t(in, cols, 1.0f, wt + o0, out, x, 0.0f, zz + o0);
+        else /* the 16-lane dot (LINEAR_ONE_DOT) */
+            kt->gemv_n(cols, in, 1.0f, w + o0 * in, in, x, 0.0f, zz + o0);
+        if (b) kt->bias_add(1, cols, zz + o0, cols, b + o0);
+        if (act != ACT_IDENTITY || z) kt->act_fwd[act](cols, zz + o0, y + o0);
+        return;
+    }
     const fwd_ctx f = {kt, b, act, z ? y : NULL, out};
     const gemm_epilogue ep = {fwd_tile, &f};
-    const gemm_args g = linear_fwd_args(n, in, out, x, w, 0, z ? z : y);
+    const int in_place = wt != NULL && n <= LINEAR_WT_MAX_ROWS;
+    const gemm_args g = linear_fwd_args(n, in, out, x, in_place ? wt : w, in_place, z ? z : y);
     gemm_part(kt, &g, &ep, ws, tid, nt);
 }
 
-void linear_forward_wt_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
-                            const float *wt, const float *b, int act, float *y, float *ws, int tid,
-                            int nt) {
-    const fwd_ctx f = {kt, b, act, NULL, out};
-    const gemm_epilogue ep = {fwd_tile, &f};
-    const gemm_args g = linear_fwd_args(n, in, out, x, wt, 1, y);
-    gemm_part(kt, &g, &ep, ws, tid, nt);
-}
-
-void linear_forward(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
-                    const float *w, const float *b, int act, float *z, float *y, float *ws,
-                    int nthreads) {
-    const fwd_ctx f = {kt, b, act, z ? y : NULL, out};
-    const gemm_epilogue ep = {fwd_tile, &f};
-    const gemm_args g = linear_fwd_args(n, in, out, x, w, 0, z ? z : y);
-    gemm_chain_ep(kt, &g, &ep, ws, nthreads);
-}
-
-/* ---- backward ----------------------------------------------------------- */
-
-
-void linear_act_backward_part(const kernels *kt, size_t n, size_t out, int act, const float *z,
-                              const float *y, const float *dy, float *dz, int tid, int nt) {
-    size_t r0, r1;
-    split_range(n, 1, tid, nt < 1 ? 1 : nt, &r0, &r1);
-    if (r1 > r0)
-        kt->act_bwd[act]((r1 - r0) * out, z + r0 * out, y + r0 * out, dy + r0 * out, dz + r0 * out);
-}
+/* ---- backward-data -------------------------------------------------------- */
 
 typedef struct bwd_ctx {
     const kernels *kt;
@@ -116,35 +106,6 @@ static void bwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows,
     for (size_t i = 0; i < rows; i++)
         b->kt->act_bwd[b->act](cols, b->z + o + i * b->ld, b->y + o + i * b->ld, c + i * ldc,
                                c + i * ldc);
-}
-
-void linear_backward_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
-                          const float *w, const float *dz, float *dw, float *db, int accumulate,
-                          int prev_act, const float *zp, const float *yp, float *dx, float *ws,
-                          int tid, int nt) {
-    if (nt < 1) nt = 1;
-    if (db) {
-        /* columns split in 16-float units: each column one chain over the rows */
-        size_t c0, c1;
-        split_range(out, 16, tid, nt, &c0, &c1);
-        if (c1 > c0) kt->colsum(n, c1 - c0, dz + c0, out, db + c0, accumulate);
-    }
-    const gemm_args gw = {
-        .m = out,
-        .n = in,
-        .k = n,
-        .a = dz,
-        .a_rs = 1,
-        .a_cs = out, /* dZ^T */
-        .b = x,
-        .b_rs = in,
-        .b_cs = 1,
-        .c = dw,
-        .ldc = in,
-        .accumulate = accumulate,
-    };
-    gemm_part(kt, &gw, NULL, ws, tid, nt);
-    if (dx) linear_backward_data_part(kt, n, in, out, w, dz, prev_act, zp, yp, dx, ws, tid, nt);
 }
 
 gemm_args linear_bwd_data_args(size_t n, size_t in, size_t out, const float *w, const float *dz,
@@ -169,35 +130,83 @@ gemm_args linear_bwd_data_args(size_t n, size_t in, size_t out, const float *w, 
 void linear_backward_data_part(const kernels *kt, size_t n, size_t in, size_t out, const float *w,
                                const float *dz, int prev_act, const float *zp, const float *yp,
                                float *dx, float *ws, int tid, int nt) {
+    if (nt < 1) nt = 1;
+    if (n == 1) {
+        /* dX(j) = chain over o of dz[o] * W[o][j]: gemv_t, columns [j0, j1) */
+        size_t j0, j1;
+        split_range(in, 16, (size_t)tid, (size_t)nt, &j0, &j1);
+        if (j1 <= j0) return;
+        kt->gemv_t(out, j1 - j0, 1.0f, w + j0, in, dz, 0.0f, dx + j0);
+        if (prev_act != ACT_IDENTITY)
+            kt->act_bwd[prev_act](j1 - j0, zp + j0, yp + j0, dx + j0, dx + j0);
+        return;
+    }
     const gemm_args gx = linear_bwd_data_args(n, in, out, w, dz, dx);
     const bwd_ctx bc = {kt, prev_act, zp, yp, in};
     const gemm_epilogue ep = {bwd_tile, &bc};
-    gemm_part(kt, &gx, prev_act != ACT_IDENTITY ? &ep : NULL, ws, tid, nt > 0 ? nt : 1);
+    gemm_part(kt, &gx, prev_act != ACT_IDENTITY ? &ep : NULL, ws, tid, nt);
 }
 
-void linear_backward(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
-                     const float *w, const float *dz, float *dw, float *db, int accumulate,
-                     int prev_act, const float *zp, const float *yp, float *dx, float *ws,
-                     int nthreads) {
-    if (nthreads <= 1 || omp_in_parallel()) {
-        linear_backward_part(kt, n, in, out, x, w, dz, dw, db, accumulate, prev_act, zp, yp, dx, ws,
-                             0, 1);
+/* ---- weight and bias gradients --------------------------------------------- */
+
+void linear_grad_block(const kernels *kt, size_t out, size_t in, int t, int nt, size_t *r0,
+                       size_t *r1, size_t *c0, size_t *c1) {
+    const size_t units_r = (out + kt->mr - 1) / kt->mr, units_c = (in + kt->nr - 1) / kt->nr;
+    size_t tr = (size_t)nt < units_r ? (size_t)nt : units_r;
+    if (tr < 1) tr = 1;
+    size_t tc = (size_t)nt / tr;
+    if (tc > units_c) tc = units_c;
+    if (tc < 1) tc = 1;
+    if ((size_t)t >= tr * tc) {
+        *r0 = *r1 = out;
+        *c0 = *c1 = in;
         return;
     }
-    OMP_FORK(dw);
-#pragma omp parallel num_threads(nthreads)
-    {
-        OMP_READ_SHARED_BEGIN();
-        const kernels *kt_ = kt;
-        const size_t n_ = n, in_ = in, out_ = out;
-        const float *x_ = x, *w_ = w, *dz_ = dz, *zp_ = zp, *yp_ = yp;
-        float *dw_ = dw, *db_ = db, *dx_ = dx, *ws_ = ws;
-        const int acc_ = accumulate, pa_ = prev_act;
-        OMP_READ_SHARED_END();
-        OMP_ENTER(dw_);
-        linear_backward_part(kt_, n_, in_, out_, x_, w_, dz_, dw_, db_, acc_, pa_, zp_, yp_, dx_,
-                             ws_, omp_get_thread_num(), omp_get_num_threads());
-        OMP_LEAVE(dw_);
+    split_range(out, kt->mr, (size_t)t / tc, tr, r0, r1);
+    split_range(in, kt->nr, (size_t)t % tc, tc, c0, c1);
+}
+
+void linear_grad_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
+                      const float *dz, float *dw, float *db, int accumulate,
+                      const linear_grad_hook *hook, float *ws, int tid, int nt) {
+    if (nt < 1) nt = 1;
+    size_t r0, r1, c0, c1;
+    linear_grad_block(kt, out, in, tid, nt, &r0, &r1, &c0, &c1);
+    if (r1 <= r0) return;
+    const size_t mr = kt->mr, cols = c1 - c0;
+    /* this thread's own GEMM workspace: its slice of the team's (the
+     * product of a chunk runs on this thread alone) */
+    float *tws = ws ? ws + (size_t)tid * gemm_thread_workspace_floats(kt) : NULL;
+    size_t chunk = cols ? LINEAR_GRAD_CHUNK_FLOATS / cols / mr * mr : r1 - r0;
+    if (chunk < mr) chunk = mr;
+    for (size_t r = r0; r < r1; r += chunk) {
+        const size_t rows = r1 - r < chunk ? r1 - r : chunk;
+        /* the bias rows go with the first column block; each column of db
+         * is one chain over the rows whatever the split */
+        if (db && c0 == 0) kt->colsum(n, rows, dz + r, out, db + r, accumulate);
+        if (dw && cols) {
+            if (n == 1 && !accumulate) {
+                /* k = 1: one product per element */
+                for (size_t i = r; i < r + rows; i++)
+                    kt->axpby(cols, dz[i], x + c0, 0.0f, dw + i * in + c0);
+            } else {
+                const gemm_args g = {
+                    .m = rows,
+                    .n = cols,
+                    .k = n,
+                    .a = dz + r,
+                    .a_rs = 1,
+                    .a_cs = out, /* dZ^T */
+                    .b = x + c0,
+                    .b_rs = in,
+                    .b_cs = 1,
+                    .c = dw + r * in + c0,
+                    .ldc = in,
+                    .accumulate = accumulate,
+                };
+                gemm_part(kt, &g, NULL, tws, 0, 1);
+            }
+        }
+        if (hook) hook->block(hook->ctx, r, r + rows, c0, c1);
     }
-    OMP_JOIN(dw);
 }

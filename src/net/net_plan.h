@@ -72,18 +72,9 @@ typedef struct net_grad_hook {
 nerve_status net_step_hooked(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
                              int update, int *update_failed, const net_grad_hook *hook);
 
-/* The partition of the step's row phases (exposed for bench/partition_sim.c
- * and tests/net/test_partition.c). Weight gradient + optimizer of a layer of
- * `out` x `in` weights: thread t of nt computes and updates the block rows
- * [*r0, *r1) x columns [*c0, *c1) of dW (whole MR-row and NR-column units),
- * and the bias rows [*r0, *r1) when *c0 == 0; the rows are split over
- * min(nt, row units) threads and the threads left over split the columns,
- * so a 10-row output layer or a 256-row layer does not leave most of 64
- * threads idle (an empty block when *r0 == *r1). Every element is still one
- * chain over the batch and the update elementwise: no split changes a bit.
- * Loss: per-row losses of rows [*r0, *r1) of n. */
-void train_wgrad_block(const kernels *kt, size_t out, size_t in, int t, int nt, size_t *r0,
-                       size_t *r1, size_t *c0, size_t *c1);
+/* The partition of the step's loss phase (exposed for bench/partition_sim.c
+ * and tests/net/test_partition.c): per-row losses of rows [*r0, *r1) of n. The
+ * weight-gradient blocks are linear_grad_block's (linear.h). */
 void train_loss_rows(size_t n, int t, int nt, size_t *r0, size_t *r1);
 
 /* ---- forward.c ---- */

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "net_internal.h"
 #include "net_plan.h"
+#include "private_abi.h"
 
 static const char *const opt_names[NERVE_OPT_COUNT] = {"sgd", "adam", "adamw"};
 
@@ -120,7 +121,7 @@ nerve_status nerve_net_set_lr(nerve_net *net, float lr) {
 
 uint64_t nerve_net_step_count(const nerve_net *net) { return net ? net->step : 0; }
 
-void optim_prepare(const nerve_net *net, optim_pending *p) {
+NERVE_PRIVATE void optim_prepare(const nerve_net *net, optim_pending *p) {
     const nerve_opt *o = &net->opt;
     opt_step *s = &p->s;
     memset(s, 0, sizeof *s);
@@ -146,11 +147,11 @@ void optim_prepare(const nerve_net *net, optim_pending *p) {
     s->decoupled = o->kind == NERVE_OPT_ADAMW;
 }
 
-size_t optim_undo_floats(const nerve_net *net) {
+NERVE_PRIVATE size_t optim_undo_floats(const nerve_net *net) {
     return net->n_alloc * (1u + (net->opt_m != NULL) + (net->opt_v != NULL));
 }
 
-int optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n) {
+NERVE_PRIVATE int optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n) {
     if (n == 0) return 0;
     const size_t na = net->n_alloc;
     float *w = net->params + off, *m = net->opt_m ? net->opt_m + off : NULL;
@@ -165,7 +166,7 @@ int optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size
     return kt->adam(n, w, g, m, v, &p->s);
 }
 
-void optim_rollback(nerve_net *net, const optim_pending *p) {
+NERVE_PRIVATE void optim_rollback(nerve_net *net, const optim_pending *p) {
     const size_t na = net->n_alloc;
     for (size_t l = 0; l < net->n_layers; l++) {
         const size_t off[2] = {net->w_off[l], net->b_off[l]};
@@ -179,7 +180,7 @@ void optim_rollback(nerve_net *net, const optim_pending *p) {
     }
 }
 
-void optim_commit(nerve_net *net, const optim_pending *p) {
+NERVE_PRIVATE void optim_commit(nerve_net *net, const optim_pending *p) {
     net->step++;
     net->beta1_pow = p->beta1_pow;
     net->beta2_pow = p->beta2_pow;

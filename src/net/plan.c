@@ -11,6 +11,7 @@
 #include "api.h"
 #include "error.h"
 #include "gemm.h"
+#include "private_abi.h"
 
 static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
 
@@ -170,7 +171,7 @@ nerve_status plan_ensure_training(nerve_net *net, const kernels *kt, size_t rows
     return NERVE_OK;
 }
 
-nerve_status plan_ensure_undo(nerve_net *net, size_t floats) {
+NERVE_PRIVATE nerve_status plan_ensure_undo(nerve_net *net, size_t floats) {
     struct net_plan *p = net->plan;
     if (!p && !(p = net->plan = calloc(1, sizeof *net->plan)))
         return error_set(NERVE_ENOMEM, "out of memory for the network's scratch plan");

@@ -3,11 +3,14 @@
  * batch size (no allocation inside a step once the plan fits).
  *
  * Phases of thread t of nt (barriers marked |):
- *   forward, layer by layer (linear_forward_part: GEMM + bias + activation
- *   per tile) | per-row losses and output gradient for a share of the rows |
- *   every thread sums the row losses in row order and checks them | then per
- *   layer from the top: the previous layer's gradient (a) | this layer's
- *   weight/bias gradients and their optimizer update (c), see below.
+ *   forward, layer by layer (fwd_run: linear_forward_part, GEMM + bias +
+ *   activation per tile) | per-row losses and output gradient for a share of
+ *   the rows | every thread sums the row losses in row order and checks
+ *   them | then per layer from the top: the previous layer's gradient (a) |
+ *   this layer's weight/bias gradients and their optimizer update (c), see
+ *   below.
+ * The layer's products are linear.h's; this file holds the phases, the
+ * barriers between them, the loss and the optimizer hook.
  *
  * Determinism: every product is split among threads by blocks of its output
  * (gemm.h: each element is one fma chain in increasing k, whatever the
@@ -22,11 +25,11 @@
 #include <string.h>
 
 #include "error.h"
-#include "gemm.h"
 #include "linear.h"
 #include "net_plan.h"
 #include "omp_sync.h"
 #include "plan.h"
+#include "private_abi.h"
 
 /* ---- backward ------------------------------------------------------------- */
 
@@ -68,125 +71,68 @@ static void loss_rows(const step_ctx *c, size_t r0, size_t r1, float *d) {
 /* ---- backward, with the optimizer fused ----------------------------------
  *
  * Per layer l, from the top, thread t of nt:
- *   (a) l > 0: dZ_{l-1} = act'_{l-1} * (dZ_l W_l), split by gemm_part (GEMV
- *       path: columns), the derivative applied to each tile while in L1;
+ *   (a) l > 0: dZ_{l-1} = act'_{l-1} * (dZ_l W_l) (linear_backward_data_part:
+ *       output tiles, or columns for one row), the derivative applied to
+ *       each tile while in L1;
  *   barrier: dZ_{l-1} complete, and nobody reads W_l any more;
- *   (c) a fixed block of rows [r0, r1) of layer l (MR units): db = column
- *       sums of dZ_l, dW = dZ_l^T X in chunks of rows, and right after each
- *       chunk the optimizer updates those rows of W (and of b), while the
- *       fresh gradient is still in cache.
+ *   (c) a fixed block of layer l's dW (linear_grad_part, linear_grad_block):
+ *       db = column sums of dZ_l, dW = dZ_l^T X in chunks of rows, and right
+ *       after each chunk its hook (update_block) has the optimizer update
+ *       those rows of W (and of b), while the fresh gradient is in cache.
  * (c) of layer l overlaps (a) of layer l-1 on other threads: they touch
  * different arrays, and the three rotating dZ buffers keep dZ_l intact
  * until the barrier after (a) of layer l-1. Every product is an fma chain
  * per element and the optimizer is elementwise, so no split changes a bit. */
 
-/* (a): the previous layer's dZ from this layer's. */
+/* (a): the previous layer's dZ from this layer's (linear.h). */
 static void backward_data(const step_ctx *c, size_t l, const float *dz, float *dprev, int t,
                           int nt) {
-    const kernels *kt = c->kt;
     const nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
-    const size_t n = c->batch->n, in = net->sizes[l], out = net->sizes[l + 1];
-    const float *w = net->params + net->w_off[l];
-    const nerve_act pact = net->acts[l - 1];
-    if (n == 1) {
-        size_t j0, j1;
-        split_range(in, 16, t, nt, &j0, &j1);
-        if (j1 > j0) {
-            kt->gemv_t(out, j1 - j0, 1.0f, w + j0, in, dz, 0.0f, dprev + j0);
-            if (pact != NERVE_ACT_IDENTITY)
-                kt->act_bwd[pact](j1 - j0, pl->z[l - 1] + j0, pl->a[l - 1] + j0, dprev + j0,
-                                  dprev + j0);
-        }
-        return;
-    }
-    linear_backward_data_part(kt, n, in, out, w, dz, (int)pact, pl->z[l - 1], pl->a[l - 1], dprev,
-                              pl->ws, t, nt);
-}
-
-/* Rows of dW computed (and updated) together: about 256 KiB of gradient, a
- * quarter of a 1 MiB L2, so the update finds it in L2, while each B panel
- * (the layer's input) is reused by several micro-tiles; in whole micro-tiles.
- * Measured on Zen 5 at batch 256 (a shared, noisy machine): 48 KiB chunks
- * (L1-sized), which re-read the input once per 12 rows, were ~8% slower. */
-#define CHUNK_FLOATS 65536
-
-void train_wgrad_block(const kernels *kt, size_t out, size_t in, int t, int nt, size_t *r0,
-                       size_t *r1, size_t *c0, size_t *c1) {
-    const size_t units_r = (out + kt->mr - 1) / kt->mr, units_c = (in + kt->nr - 1) / kt->nr;
-    size_t tr = (size_t)nt < units_r ? (size_t)nt : units_r;
-    if (tr < 1) tr = 1;
-    size_t tc = (size_t)nt / tr;
-    if (tc > units_c) tc = units_c;
-    if (tc < 1) tc = 1;
-    if ((size_t)t >= tr * tc) {
-        *r0 = *r1 = out;
-        *c0 = *c1 = in;
-        return;
-    }
-    split_range(out, kt->mr, (size_t)t / tc, tr, r0, r1);
-    split_range(in, kt->nr, (size_t)t % tc, tc, c0, c1);
+    linear_backward_data_part(c->kt, c->batch->n, net->sizes[l], net->sizes[l + 1],
+                              net->params + net->w_off[l], dz, (int)net->acts[l - 1], pl->z[l - 1],
+                              pl->a[l - 1], dprev, pl->ws, t, nt);
 }
 
 void train_loss_rows(size_t n, int t, int nt, size_t *r0, size_t *r1) {
     split_range(n, 1, (size_t)t, (size_t)nt, r0, r1);
 }
 
-/* (c): gradients of the block rows [r0, r1) x columns [c0, c1) of layer l
- * (train_wgrad_block), and their update; the bias gradient of rows
- * [r0, r1) with the first column block. */
+/* The optimizer on one finished gradient block of layer `layer`
+ * (linear_grad_hook): the bias rows with the first column block, then the
+ * block of W, one call when its rows are whole (contiguous). */
+typedef struct update_ctx {
+    const kernels *kt;
+    nerve_net *net;
+    const optim_pending *opt;
+    size_t layer;
+    int bad; /* an update stored a NaN or Inf */
+} update_ctx;
+
+static void update_block(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1) {
+    update_ctx *u = ctx;
+    nerve_net *net = u->net;
+    const size_t in = net->sizes[u->layer], w_off = net->w_off[u->layer];
+    if (c0 == 0) u->bad |= optim_update(u->kt, net, u->opt, net->b_off[u->layer] + r0, r1 - r0);
+    if (c1 - c0 == in)
+        u->bad |= optim_update(u->kt, net, u->opt, w_off + r0 * in, (r1 - r0) * in);
+    else
+        for (size_t i = r0; i < r1; i++)
+            u->bad |= optim_update(u->kt, net, u->opt, w_off + i * in + c0, c1 - c0);
+}
+
+/* (c): this thread's block of layer l's weight and bias gradients
+ * (linear_grad_block), each chunk updated by the optimizer right after it
+ * is computed (update_block), while it is in cache. */
 static void backward_weights(step_ctx *c, size_t l, const float *dz, int t, int nt) {
-    const kernels *kt = c->kt;
     nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
-    const size_t n = c->batch->n, in = net->sizes[l], out = net->sizes[l + 1];
-    const float *x = l ? pl->a[l - 1] : c->batch->x;
-    float *dw = net->grads + net->w_off[l], *db = net->grads + net->b_off[l];
-    const size_t mr = kt->mr;
-    size_t r0, r1, c0, c1;
-    train_wgrad_block(kt, out, in, t, nt, &r0, &r1, &c0, &c1);
-    if (r1 <= r0 || c1 <= c0) return;
-    const size_t cols = c1 - c0;
-    int bad = 0;
-    if (c0 == 0) { /* the bias rows go with the first column block */
-        kt->colsum(n, r1 - r0, dz + r0, out, db + r0, 0);
-        if (c->update) bad |= optim_update(kt, net, c->opt, net->b_off[l] + r0, r1 - r0);
-    }
-    /* this thread's own GEMM workspace: its slice of the team's */
-    float *ws = pl->ws + (size_t)t * gemm_thread_workspace_floats(kt);
-    size_t chunk = CHUNK_FLOATS / cols / mr * mr;
-    if (chunk < mr) chunk = mr;
-    for (size_t r = r0; r < r1; r += chunk) {
-        const size_t rows = r1 - r < chunk ? r1 - r : chunk;
-        if (n == 1) {
-            /* k = 1: one product per element */
-            for (size_t i = r; i < r + rows; i++)
-                kt->axpby(cols, dz[i], x + c0, 0.0f, dw + i * in + c0);
-        } else {
-            const gemm_args g = {
-                .m = rows,
-                .n = cols,
-                .k = n,
-                .a = dz + r,
-                .a_rs = 1,
-                .a_cs = out,
-                .b = x + c0,
-                .b_rs = in,
-                .b_cs = 1,
-                .c = dw + r * in + c0,
-                .ldc = in,
-                .accumulate = 0,
-            };
-            gemm_part(kt, &g, NULL, ws, 0, 1);
-        }
-        if (!c->update) continue;
-        if (cols == in)
-            bad |= optim_update(kt, net, c->opt, net->w_off[l] + r * in, rows * in);
-        else
-            for (size_t i = r; i < r + rows; i++)
-                bad |= optim_update(kt, net, c->opt, net->w_off[l] + i * in + c0, cols);
-    }
-    if (bad) atomic_store_explicit(&c->update_bad, 1, memory_order_relaxed);
+    update_ctx u = {c->kt, net, c->opt, l, 0};
+    const linear_grad_hook hook = {update_block, &u};
+    linear_grad_part(c->kt, c->batch->n, net->sizes[l], net->sizes[l + 1],
+                     l ? pl->a[l - 1] : c->batch->x, dz, net->grads + net->w_off[l],
+                     net->grads + net->b_off[l], 0, c->update ? &hook : NULL, pl->ws, t, nt);
+    if (u.bad) atomic_store_explicit(&c->update_bad, 1, memory_order_relaxed);
 }
 
 static void step_thread(step_ctx *c, int t, int nt) {
@@ -224,7 +170,7 @@ static void step_thread(step_ctx *c, int t, int nt) {
     backward_weights(c, 0, pl->dz_ring[(L - 1) % 3], t, nt);
 }
 
-nerve_status net_check_samples(const char *fn, const nerve_net *net, const char *what,
+NERVE_PRIVATE nerve_status net_check_samples(const char *fn, const nerve_net *net, const char *what,
                                const float *x, const float *y, const int32_t *labels, size_t n) {
     CHECK_ARG(n >= 1, "%s: the %s is empty (n = 0)", fn, what);
     CHECK_ARG(x != NULL, "%s: %s x is NULL", fn, what);
@@ -252,7 +198,7 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
     return net_step_hooked(fn, net, batch, loss, update, update_failed, NULL);
 }
 
-nerve_status net_step_hooked(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
+NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
                              int update, int *update_failed, const net_grad_hook *hook) {
     nerve_status st;
     const kernels *kt = kernels_active();

@@ -1,6 +1,6 @@
 /* The work partition of the training phases (src/gemm/gemm.c gemm_thread_rect,
- * src/net/train.c train_wgrad_block / train_loss_rows), at thread counts up to
- * 70, for every ISA table (their tiles differ), on the products of MLP
+ * src/net/linear.c linear_grad_block, src/net/train.c train_loss_rows), at thread
+ * counts up to 70, for every ISA table (their tiles differ), on the products of MLP
  * layers (forward X W^T, backward-data dZ W, weight gradient dZ^T X):
  *  - every element of C (every row) belongs to exactly one thread, and each
  *    share starts on a tile (unit) boundary (GEMM: at 1-18 threads and
@@ -35,7 +35,9 @@ static const size_t widths[] = {10, 31, 128, 784, 1024};
 static void layer_products(size_t n, size_t in, size_t out, gemm_args g[3]) {
     g[0] = linear_fwd_args(n, in, out, NULL, NULL, 0, NULL);
     g[1] = linear_bwd_data_args(n, in, out, NULL, NULL, NULL);
-    /* the weight gradient's product (train.c backward_weights) */
+    /* the weight gradient's product dZ^T X (linear_grad_part computes it by
+     * linear_grad_block's blocks; nerve_sgemm splits the same shape by
+     * gemm_thread_rect) */
     const gemm_args w = {.m = out, .n = in, .k = n, .a_rs = 1, .a_cs = out, .b_rs = in,
                          .b_cs = 1, .ldc = in};
     g[2] = w;
@@ -129,7 +131,7 @@ static void check_wgrad(const kernels *kt, size_t out, size_t in, int nt, unsign
     size_t busy = 0;
     for (int t = 0; t < nt; t++) {
         size_t r0, r1, c0, c1;
-        train_wgrad_block(kt, out, in, t, nt, &r0, &r1, &c0, &c1);
+        linear_grad_block(kt, out, in, t, nt, &r0, &r1, &c0, &c1);
         if (r1 <= r0 || c1 <= c0) continue;
         busy++;
         cr_assert(r1 <= out && c1 <= in, "%s %zu x %zu nt %d: thread %d outside dW", kt->name, out,
