@@ -61,6 +61,10 @@ typedef struct train_cfg {
     size_t batch, epochs;
     int shuffle;
     int cosine; /* learning-rate schedule: 1 cosine, 0 constant */
+    /* arithmetic of the products (nerve_net_set_precision); without
+     * precision_given a fresh network is fp32, a resumed one keeps its own */
+    nerve_precision precision;
+    int precision_given;
     int json, quiet;
 } train_cfg;
 

@@ -33,7 +33,9 @@
 enum {
     MODEL_SEC_INPUT_TRANSFORM = 1,  /* required: in shifts, then in scales (f32) */
     MODEL_SEC_OUTPUT_TRANSFORM = 2, /* required: out shifts, then out scales (f32) */
-    MODEL_SEC_CLASS_NAMES = 3       /* optional: u32 count, then count x (u32 len, bytes) */
+    MODEL_SEC_CLASS_NAMES = 3,      /* optional: u32 count, then count x (u32 len, bytes) */
+    MODEL_SEC_PRECISION = 4,        /* optional: u32 nerve_precision of the training step */
+    MODEL_SEC_COUNT                 /* one past the largest known id */
 };
 
 /* Limits a reader enforces before it allocates anything. They equal the

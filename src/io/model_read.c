@@ -104,8 +104,8 @@ typedef struct header {
     uint64_t params_at; /* offset of the first parameter */
     /* format 2: payloads of the known sections, NULL when absent */
     uint32_t version;
-    uint8_t *sec[4]; /* indexed by MODEL_SEC_* */
-    uint64_t sec_len[4];
+    uint8_t *sec[MODEL_SEC_COUNT]; /* indexed by MODEL_SEC_* */
+    uint64_t sec_len[MODEL_SEC_COUNT];
 } header;
 
 static void header_free(header *h) {
@@ -113,7 +113,7 @@ static void header_free(header *h) {
     free(h->acts);
     h->sizes = NULL;
     h->acts = NULL;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < MODEL_SEC_COUNT; i++) {
         free(h->sec[i]);
         h->sec[i] = NULL;
     }
@@ -143,7 +143,7 @@ static nerve_status read_sections(source *s, header *h) {
                 "%s: file truncated: section %u (id %u) of %llu bytes runs past its end", s->name,
                 i, id, (unsigned long long)len);
         int known = id == MODEL_SEC_INPUT_TRANSFORM || id == MODEL_SEC_OUTPUT_TRANSFORM ||
-                    id == MODEL_SEC_CLASS_NAMES;
+                    id == MODEL_SEC_CLASS_NAMES || id == MODEL_SEC_PRECISION;
         if (!known) {
             if (flags & MODEL_SECTION_REQUIRED)
                 return error_set(NERVE_EFORMAT,
@@ -168,6 +168,9 @@ static nerve_status read_sections(source *s, header *h) {
         if (id == MODEL_SEC_OUTPUT_TRANSFORM && h->loss != NERVE_LOSS_MSE)
             return error_set(NERVE_EFORMAT, "%s: output transform in a %s model (mse only)",
                              s->name, nerve_loss_name((nerve_loss)h->loss));
+        if (id == MODEL_SEC_PRECISION && len != 4)
+            return error_set(NERVE_EFORMAT, "%s: precision section of %llu bytes (expected 4)",
+                             s->name, (unsigned long long)len);
         if (id == MODEL_SEC_CLASS_NAMES && len < 4)
             return error_set(NERVE_EFORMAT, "%s: class names section of %llu bytes", s->name,
                              (unsigned long long)len);
@@ -431,6 +434,13 @@ static nerve_status fill_net(source *s, const header *h, uint8_t *chunk, nerve_n
                            1));
     if (h->sec[MODEL_SEC_CLASS_NAMES])
         TRY(fill_names(s, h->sec[MODEL_SEC_CLASS_NAMES], h->sec_len[MODEL_SEC_CLASS_NAMES], net));
+    if (h->sec[MODEL_SEC_PRECISION]) {
+        const uint32_t p = le32(h->sec[MODEL_SEC_PRECISION]);
+        if (p >= NERVE_PRECISION_COUNT)
+            return error_set(NERVE_EFORMAT, "%s: training precision %u is not known (0 fp32, 1 bf16)",
+                             s->name, p);
+        net->precision = (nerve_precision)p;
+    }
     if (!(h->flags & MODEL_FLAG_TRAINING)) return NERVE_OK;
     nerve_status st = nerve_net_set_optimizer(net, &h->opt);
     if (st == NERVE_EINVAL) {

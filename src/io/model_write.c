@@ -84,7 +84,8 @@ static void put_param_block(sink *s, const nerve_net *net, const float *base) {
 
 /* Sections of format 2 (docs/model-format.md, "Sections"). */
 static uint32_t section_count(const nerve_net *net) {
-    return (net->in_shift != NULL) + (net->out_shift != NULL) + (net->class_names != NULL);
+    return (net->in_shift != NULL) + (net->out_shift != NULL) + (net->class_names != NULL) +
+           (net->precision != NERVE_PRECISION_FP32);
 }
 
 static void put_section_header(sink *s, uint32_t id, uint32_t flags, uint64_t len) {
@@ -117,6 +118,10 @@ static void put_sections(sink *s, const nerve_net *net) {
             put_u32(s, (uint32_t)n);
             put_bytes(s, net->class_names[k], n);
         }
+    }
+    if (net->precision != NERVE_PRECISION_FP32) { /* optional: inference is fp32 anyway */
+        put_section_header(s, MODEL_SEC_PRECISION, 0, 4);
+        put_u32(s, (uint32_t)net->precision);
     }
 }
 
