@@ -12,8 +12,8 @@
  * Measured on the Xeon (Emerald Rapids, in a VM) this was written on:
  * vdpbf16ps zmm issues about once per two cycles where vfmadd231ps issues
  * twice per cycle, so per multiply-add it runs at half the fp32 kernel's
- * rate (docs/performance.md, "bf16"); CPUs that issue it as fast as an fma
- * (AMD Zen 4 and 5) double the fp32 rate. */
+ * rate (docs/performance.md, "bf16 mixed precision"); a CPU that issued it
+ * as fast as an fma would double the fp32 rate. */
 #include <immintrin.h>
 #include <string.h>
 

@@ -179,21 +179,33 @@ typedef struct kernels {
     void (*bias_add)(size_t rows, size_t cols, float *y, size_t ldy, const float *b);
 
     /* ---- bf16 mixed precision (contracts above; every table the same bits)
-     * The compiled tables carry the exact emulation (simd/generic/bf16.c);
-     * src/core/dispatch.c gives the avx512 table vdpbf16ps kernels
-     * (simd/gemm_avx512bf16.c) when the CPU has AVX512_BF16 and they pass
-     * its start-up check. */
+     * The compiled tables carry the portable exact emulation
+     * (simd/generic/bf16.c); src/core/dispatch.c gives the avx512 table the
+     * vdpbf16ps kernels (simd/gemm_avx512bf16.c) when the CPU has
+     * AVX512_BF16, and the other x86 tables the DAZ/FTZ emulation
+     * (bf16_gemm_ukr_ftz__<isa>), each only when it passes its start-up
+     * check against the reference. */
     bf16_cvt_fn bf16_cvt_rows, bf16_cvt_cols;
     gemm_bf16_ukr_fn gemm_bf16_ukr;
     size_t bf16_mr, bf16_nr;                /* micro-tile */
     size_t bf16_mc, bf16_kc, bf16_nc;       /* blocking; bf16_kc counts pairs */
-    const char *bf16_impl;                  /* "emulated" or "vdpbf16ps" */
+    const char *bf16_impl; /* "emulated", "emulated-ftz" or "vdpbf16ps" */
 } kernels;
 
 extern const kernels kernels_scalar;
 extern const kernels kernels_avx2;
 extern const kernels kernels_avx512;
 extern const kernels kernels_neon;
+/* The x86 tables' emulation with the FPU's DAZ and flush-to-zero modes
+ * (simd/generic/bf16.c: one fma per step, same tile as the table's
+ * gemm_bf16_ukr); src/core/dispatch.c puts it into the table after
+ * checking it against the reference on this CPU. */
+void bf16_gemm_ukr_ftz__avx2(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs,
+                             const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t m,
+                             size_t n, int accumulate);
+void bf16_gemm_ukr_ftz__avx512(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs,
+                               const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t m,
+                               size_t n, int accumulate);
 
 /* The table of `isa`, or NULL when it is not built in or not supported by
  * this CPU (src/core/dispatch.c). */

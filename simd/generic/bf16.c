@@ -25,6 +25,10 @@
 
 #include "bf16.h"
 
+#if BF16E_HAVE_FTZ
+#include <xmmintrin.h> /* _mm_getcsr, _mm_setcsr (SSE: baseline on x86-64) */
+#endif
+
 /* ---- conversions ----------------------------------------------------------- */
 
 /* bf16_round without branches (the same function), for the compiler to vectorise. */
@@ -91,47 +95,117 @@ static inline int any(vm m) {
     return vf_reduce_add(vf_select(m, vf_set1(1.0f), vf_zero())) != 0.0f;
 }
 
-static inline float half_hi(uint32_t w) { return bf16_f32(bf16_daz(w & 0xffff0000u)); }
-static inline float half_lo(uint32_t w) { return bf16_f32(bf16_daz(w << 16)); }
+/* Lanes [0, n) of 16 floats at p (n >= 16: all). */
+static inline vf load_n(const float *p, size_t n) {
+    return n >= VL ? vf_loadu(p) : vf_load_tail(p, n);
+}
+static inline void store_n(float *p, vf v, size_t n) {
+    if (n >= VL)
+        vf_storeu(p, v);
+    else
+        vf_store_tail(p, v, n);
+}
+
+/* The tile, in two variants of one body:
+ *   hw == 0: portable (every ISA): operands widened with an explicit DAZ,
+ *            every step flushed by step();
+ *   hw == 1: x86 only, with the FPU's own DAZ and flush to zero (MXCSR
+ *            bits DAZ and FTZ, set by the caller): fma then computes the
+ *            instruction's step exactly (inputs flushed, tininess detected
+ *            after rounding), so a step is one fma. No edge case is left;
+ *            NaN tiles still go to the reference.
+ * B is loaded as pair words, 16 columns per vector, widened into its odd
+ * (hi) and even (lo) halves once per pair; each row's A pair word is
+ * broadcast and widened the same way. nrv: the vectors of columns computed
+ * (1 when n <= 16, as the fp32 kernels skip the second zmm of a narrow
+ * tile; columns past n are never stored). */
+static inline __attribute__((always_inline)) int
+tile_body(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs, const uint32_t *b, size_t ldb,
+          float *c, size_t ldc, size_t m, size_t n, int accumulate, const int hw,
+          const size_t nrv) {
+    vf acc[BF16E_MR][BF16E_NRV];
+    for (size_t i = 0; i < BF16E_MR; i++)
+        for (size_t v = 0; v < nrv; v++) {
+            const size_t j0 = v * VL, nv = n > j0 ? n - j0 : 0;
+            acc[i][v] = accumulate && i < m && nv ? load_n(c + i * ldc + j0, nv) : vf_zero();
+            /* the instruction flushes a denormal accumulator when it first reads it */
+            if (!hw && kq > 0) acc[i][v] = daz(acc[i][v]);
+        }
+    const vi hi_mask = vi_set1((int32_t)0xffff0000u);
+    vm edge = vf_lt(vf_zero(), vf_zero()); /* all false */
+    for (size_t q = 0; q < kq; q++) {
+        vf bh[BF16E_NRV], bl[BF16E_NRV];
+        for (size_t v = 0; v < nrv; v++) {
+            const vi w = vf_as_vi(vf_loadu((const float *)(const void *)(b + q * ldb + v * VL)));
+            bh[v] = vi_as_vf(vi_and(w, hi_mask));
+            bl[v] = vi_as_vf(vi_shl16(w));
+            if (!hw) {
+                bh[v] = daz(bh[v]);
+                bl[v] = daz(bl[v]);
+            }
+        }
+        for (size_t i = 0; i < BF16E_MR; i++) {
+            const vi aw = vi_set1((int32_t)a[i * a_rs + q * a_cs]);
+            vf ah = vi_as_vf(vi_and(aw, hi_mask)), al = vi_as_vf(vi_shl16(aw));
+            if (!hw) {
+                ah = daz(ah);
+                al = daz(al);
+            }
+            for (size_t v = 0; v < nrv; v++) {
+                if (hw) {
+                    acc[i][v] = vf_fma(bh[v], ah, acc[i][v]);
+                    acc[i][v] = vf_fma(bl[v], al, acc[i][v]);
+                } else {
+                    acc[i][v] = step(bh[v], ah, acc[i][v], &edge);
+                    acc[i][v] = step(bl[v], al, acc[i][v], &edge);
+                }
+            }
+        }
+    }
+    vm bad = edge;
+    for (size_t i = 0; i < BF16E_MR; i++)
+        for (size_t v = 0; v < nrv; v++) bad = vm_or(bad, vf_isnan(acc[i][v]));
+    if (any(bad)) return 1; /* C untouched: the caller runs the reference */
+    for (size_t i = 0; i < m; i++)
+        for (size_t v = 0; v < nrv; v++)
+            if (n > v * VL) store_n(c + i * ldc + v * VL, acc[i][v], n - v * VL);
+    return 0;
+}
+
+/* The exact reference for the tile (C still as on entry). */
+static void tile_reference(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs,
+                           const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t m, size_t n,
+                           int accumulate) {
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            uint32_t s = accumulate ? bf16_bits(c[i * ldc + j]) : 0u;
+            for (size_t q = 0; q < kq; q++)
+                s = bf16_dp_ref(s, b[q * ldb + j], a[i * a_rs + q * a_cs]);
+            c[i * ldc + j] = bf16_f32(s);
+        }
+}
 
 void KNAME(bf16_gemm_ukr)(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs, const uint32_t *b,
                           size_t ldb, float *c, size_t ldc, size_t m, size_t n, int accumulate) {
-    vf acc[BF16E_MR];
-    for (size_t i = 0; i < BF16E_MR; i++)
-        acc[i] = accumulate && i < m
-                     ? (n >= VL ? vf_loadu(c + i * ldc) : vf_load_tail(c + i * ldc, n))
-                     : vf_zero();
-    /* the instruction flushes a denormal accumulator when it first reads it */
-    if (kq > 0)
-        for (size_t i = 0; i < BF16E_MR; i++) acc[i] = daz(acc[i]);
-    vm edge = vf_lt(vf_zero(), vf_zero()); /* all false */
-    for (size_t q = 0; q < kq; q++) {
-        const vi w = vf_as_vi(vf_loadu((const float *)(const void *)(b + q * ldb)));
-        const vf bh = daz(vi_as_vf(vi_and(w, vi_set1((int32_t)0xffff0000u))));
-        const vf bl = daz(vi_as_vf(vi_shl16(w)));
-        for (size_t i = 0; i < BF16E_MR; i++) {
-            const uint32_t aw = a[i * a_rs + q * a_cs];
-            acc[i] = step(bh, vf_set1(half_hi(aw)), acc[i], &edge);
-            acc[i] = step(bl, vf_set1(half_lo(aw)), acc[i], &edge);
-        }
-    }
-    vm nan = vf_isnan(acc[0]);
-    for (size_t i = 1; i < BF16E_MR; i++) nan = vm_or(nan, vf_isnan(acc[i]));
-    if (any(vm_or(edge, nan))) {
-        /* the exact reference for this tile (C is still as on entry) */
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = 0; j < n; j++) {
-                uint32_t s = accumulate ? bf16_bits(c[i * ldc + j]) : 0u;
-                for (size_t q = 0; q < kq; q++)
-                    s = bf16_dp_ref(s, b[q * ldb + j], a[i * a_rs + q * a_cs]);
-                c[i * ldc + j] = bf16_f32(s);
-            }
-        return;
-    }
-    for (size_t i = 0; i < m; i++) {
-        if (n >= VL)
-            vf_storeu(c + i * ldc, acc[i]);
-        else
-            vf_store_tail(c + i * ldc, acc[i], n);
-    }
+    const int bad =
+        n > VL ? tile_body(kq, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, 0, BF16E_NRV)
+               : tile_body(kq, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, 0, 1);
+    if (bad) tile_reference(kq, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate);
 }
+
+#if BF16E_HAVE_FTZ
+/* MXCSR: FTZ bit 15, DAZ bit 6, rounding control bits 13-14 (00: nearest
+ * even). The caller's exception masks are kept, and its MXCSR restored
+ * before anything else runs (the reference included). */
+void KNAME(bf16_gemm_ukr_ftz)(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs,
+                              const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t m,
+                              size_t n, int accumulate) {
+    const unsigned saved = _mm_getcsr();
+    _mm_setcsr((saved & ~0x6000u) | 0x8040u);
+    const int bad =
+        n > VL ? tile_body(kq, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, 1, BF16E_NRV)
+               : tile_body(kq, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, 1, 1);
+    _mm_setcsr(saved);
+    if (bad) tile_reference(kq, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate);
+}
+#endif

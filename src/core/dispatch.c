@@ -38,7 +38,7 @@ static const kernels *emulated[NERVE_ISA_COUNT];
 #if defined(NERVE_HAVE_AVX512BF16)
 static kernels avx512_native;
 #endif
-static char bf16_why[256] = "emulated";
+static char bf16_why[1024] = "emulated";
 
 static bool isa_of_this_arch(nerve_isa isa) {
 #if defined(__x86_64__)
@@ -171,39 +171,95 @@ int bf16_ukr_differs(gemm_bf16_ukr_fn ukr, size_t mr, size_t nr, char *why, size
     return 0;
 }
 
-static void bf16_attach(void) {
-#if defined(NERVE_HAVE_AVX512BF16)
-    if (!tables[NERVE_ISA_AVX512]) {
-        snprintf(bf16_why, sizeof bf16_why, "emulated (no avx512 table on this CPU)");
-        return;
-    }
-    if (!features.avx512_bf16) {
-        snprintf(bf16_why, sizeof bf16_why, "emulated (the CPU has no AVX512_BF16)");
-        return;
-    }
+/* The x86 emulation with the FPU's DAZ and flush to zero (MXCSR), one fma
+ * per step, for table `isa` when it reproduces the reference: a copy of the
+ * table with that micro-kernel, in *copy. Writes what it decided to why
+ * (capacity cap) and returns whether it attached it. */
+#if defined(NERVE_HAVE_AVX2) || defined(NERVE_HAVE_AVX512)
+static int bf16_attach_ftz(nerve_isa isa, gemm_bf16_ukr_fn ukr, kernels *copy, char *why,
+                           size_t cap) {
+    const kernels *t = tables[isa];
+    if (!t) return 0;
     char diff[160];
-    if (bf16_ukr_differs(bf16_gemm_12x32__avx512bf16, BF16N_MR, BF16N_NR, diff, sizeof diff)) {
-        snprintf(bf16_why, sizeof bf16_why, "emulated (vdpbf16ps differs from the reference: %s)",
+    if (bf16_ukr_differs(ukr, t->bf16_mr, t->bf16_nr, diff, sizeof diff)) {
+        snprintf(why, cap, "%s emulated (the FPU's flush to zero differs: %s)", isa_names[isa],
                  diff);
-        return;
+        return 0;
     }
-    avx512_native = *tables[NERVE_ISA_AVX512];
-    avx512_native.bf16_cvt_rows = bf16_cvt_rows__avx512bf16;
-    avx512_native.bf16_cvt_cols = bf16_cvt_cols__avx512bf16;
-    avx512_native.gemm_bf16_ukr = bf16_gemm_12x32__avx512bf16;
-    avx512_native.bf16_mr = BF16N_MR;
-    avx512_native.bf16_nr = BF16N_NR;
-    avx512_native.bf16_mc = BF16N_MC;
-    avx512_native.bf16_kc = BF16N_KC;
-    avx512_native.bf16_nc = BF16N_NC;
-    avx512_native.bf16_impl = "vdpbf16ps";
-    tables[NERVE_ISA_AVX512] = &avx512_native;
-    snprintf(bf16_why, sizeof bf16_why,
-             "vdpbf16ps in the avx512 table (AVX512_BF16; matches the reference on the start-up "
-             "cases); emulated elsewhere");
-#else
-    snprintf(bf16_why, sizeof bf16_why, "emulated (this library has no AVX512_BF16 kernels)");
+    *copy = *t;
+    copy->gemm_bf16_ukr = ukr;
+    copy->bf16_impl = "emulated-ftz";
+    tables[isa] = copy;
+    snprintf(why, cap, "%s emulated with the FPU's DAZ/FTZ", isa_names[isa]);
+    return 1;
+}
 #endif
+
+static void bf16_attach(void) {
+    char part[3][320] = {"", "", ""};
+#if defined(NERVE_HAVE_AVX2)
+    static kernels avx2_ftz;
+    bf16_attach_ftz(NERVE_ISA_AVX2, bf16_gemm_ukr_ftz__avx2, &avx2_ftz, part[0], sizeof part[0]);
+#endif
+#if defined(NERVE_HAVE_AVX512)
+    int native = 0;
+#if defined(NERVE_HAVE_AVX512BF16)
+    /* NERVE_BF16_KERNEL=emulated keeps the emulation (the same bits; on a CPU
+     * where vdpbf16ps issues slowly the DAZ/FTZ emulation can be faster) */
+    const char *want = getenv("NERVE_BF16_KERNEL");
+    const int refuse = want && *want && strcasecmp(want, "emulated") == 0;
+    if (want && *want && !refuse && strcasecmp(want, "vdpbf16ps") != 0)
+        fprintf(stderr, "nerve: NERVE_BF16_KERNEL='%.64s' is not vdpbf16ps or emulated; "
+                        "ignoring it\n", want);
+    if (refuse)
+        snprintf(part[2], sizeof part[2], "vdpbf16ps not used (NERVE_BF16_KERNEL=emulated)");
+    if (tables[NERVE_ISA_AVX512] && features.avx512_bf16 && !refuse) {
+        char diff[160];
+        if (bf16_ukr_differs(bf16_gemm_12x32__avx512bf16, BF16N_MR, BF16N_NR, diff,
+                             sizeof diff)) {
+            snprintf(part[2], sizeof part[2], "vdpbf16ps not used: it differs from the reference "
+                     "(%s)", diff);
+        } else {
+            avx512_native = *tables[NERVE_ISA_AVX512];
+            avx512_native.bf16_cvt_rows = bf16_cvt_rows__avx512bf16;
+            avx512_native.bf16_cvt_cols = bf16_cvt_cols__avx512bf16;
+            avx512_native.gemm_bf16_ukr = bf16_gemm_12x32__avx512bf16;
+            avx512_native.bf16_mr = BF16N_MR;
+            avx512_native.bf16_nr = BF16N_NR;
+            avx512_native.bf16_mc = BF16N_MC;
+            avx512_native.bf16_kc = BF16N_KC;
+            avx512_native.bf16_nc = BF16N_NC;
+            avx512_native.bf16_impl = "vdpbf16ps";
+            tables[NERVE_ISA_AVX512] = &avx512_native;
+            native = 1;
+            snprintf(part[1], sizeof part[1],
+                     "avx512 vdpbf16ps (AVX512_BF16; matches the reference on the start-up cases)");
+        }
+    }
+#endif
+    static kernels avx512_ftz;
+    if (!native)
+        bf16_attach_ftz(NERVE_ISA_AVX512, bf16_gemm_ukr_ftz__avx512, &avx512_ftz, part[1],
+                        sizeof part[1]);
+#endif
+    /* e.g. "avx2 emulated with the FPU's DAZ/FTZ; avx512 vdpbf16ps (...); scalar emulated" */
+    size_t len = 0;
+    bf16_why[0] = '\0';
+    for (int i = 0; i < 3; i++)
+        if (part[i][0] && len < sizeof bf16_why)
+            len += (size_t)snprintf(bf16_why + len, sizeof bf16_why - len, "%s%s",
+                                    len ? "; " : "", part[i]);
+    if (len < sizeof bf16_why)
+        snprintf(bf16_why + len, sizeof bf16_why - len, "%s%s", len ? "; " : "",
+#if defined(__x86_64__) && !defined(NERVE_HAVE_AVX512BF16)
+                 "scalar emulated (this library has no AVX512_BF16 kernels)"
+#else
+                 "scalar emulated"
+#endif
+#if defined(__aarch64__)
+                 ", neon emulated"
+#endif
+        );
 }
 
 static void init(void) {
