@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "loss.h"
 #include "net_plan.h"
 #include "plan.h"
 #include "rng.h"
@@ -224,13 +225,10 @@ nerve_status nerve_net_evaluate(nerve_net *net, const nerve_dataset *data, nerve
         const size_t rows = r1 - r;
         st = nerve_net_forward(net, data->x + r * in, rows, out);
         if (st != NERVE_OK) break;
-        const kernels *kt = kernels_active();
-        if (cls) {
-            kt->loss_xent(rows, C, out, data->labels + r, 1.0f, NULL, row_loss);
-            correct += count_correct(out, data->labels + r, rows, C);
-        } else {
-            kt->loss_mse(rows, C, out, data->y + r * C, 1.0f, NULL, row_loss);
-        }
+        /* check_dataset: labels exactly when the loss takes them */
+        loss_run(kernels_active(), net->loss, rows, C, out, cls ? NULL : data->y + r * C,
+                 cls ? data->labels + r : NULL, 1.0f, NULL, row_loss);
+        if (cls) correct += count_correct(out, data->labels + r, rows, C);
         for (size_t j = 0; j < rows; j++) loss_sum += (double)row_loss[j];
     }
     free(out), free(row_loss);
@@ -239,7 +237,7 @@ nerve_status nerve_net_evaluate(nerve_net *net, const nerve_dataset *data, nerve
         return st;
     }
     result->n = n;
-    result->loss = loss_sum / (cls ? (double)n : (double)n * (double)C);
+    result->loss = loss_sum / loss_count(net->loss, n, C);
     result->accuracy = cls ? (double)correct / (double)n : 0.0;
     return NERVE_OK;
 }
