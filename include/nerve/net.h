@@ -191,8 +191,12 @@ NERVE_API nerve_status nerve_net_transform_targets(const nerve_net *net, const f
 /* Prediction from raw features: input transform, forward pass, output
  * transform. out [n x out]: logits for cross-entropy networks, outputs in
  * the targets' units for regression. Read-only on `net`, safe from several
- * threads at once (like nerve_net_forward_const); allocates per call. With
- * no transforms it equals nerve_net_forward bit for bit. */
+ * threads at once; allocates per call. It runs nerve_net_forward_const, so
+ * a network that serves many small calls should be prepared once with
+ * nerve_net_prepare_inference: then one-sample and small-batch calls take
+ * the faster transposed-weights paths (the same bits). Preparing copies
+ * the weights, which a single call does not win back. With no transforms
+ * it equals nerve_net_forward bit for bit. */
 NERVE_API nerve_status nerve_net_predict(const nerve_net *net, const float *x, size_t n,
                                          float *out);
 
