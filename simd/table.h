@@ -33,6 +33,15 @@ NERVE_ACT_LIST(ACT_TIE_)
 #undef ACT_TIE_
 TABLE_STATIC_ASSERT((int)ACT_COUNT == (int)NERVE_ACT_COUNT, "ACT_COUNT");
 
+/* The parameter list of a loss kernel (the fields loss_<name> below), from
+ * the targets column of NERVE_LOSS_LIST: rows x cols contiguous target
+ * values, or rows class labels. */
+#define LOSS_TARGET_values const float *
+#define LOSS_TARGET_labels const int32_t *
+#define LOSS_KERNEL(targets)                                                                       \
+    (size_t rows, size_t cols, const float *out, LOSS_TARGET_##targets target, float scale,        \
+     float *grad, float *row_loss)
+
 /* ---- GEMM micro-kernel (BLIS-style) -----------------------------------
  * Computes one MR x NR tile of C from packed panels:
  *   a: packed A panel, k columns of MR floats: a[p*MR + i] = A(i, p)
@@ -104,20 +113,20 @@ typedef struct kernels {
     /* Row-wise softmax, rows x cols contiguous; y may equal x. */
     void (*softmax)(size_t rows, size_t cols, const float *x, float *y);
 
-    /* Losses over rows x cols contiguous outputs. Per-row loss goes to
-     * row_loss[i] (callers sum rows in order, so the total does not depend on
-     * how rows were split across threads); grad (may be NULL) gets the
-     * gradient times `scale`.
+    /* Losses over rows x cols contiguous outputs, one field loss_<name> per
+     * entry of NERVE_LOSS_LIST (kernels.h), of type LOSS_KERNEL(targets).
+     * Per-row loss goes to row_loss[i] (callers sum rows in order, so the
+     * total does not depend on how rows were split across threads); grad
+     * (may be NULL) gets the gradient times `scale`.
      * mse:  row_loss[i] = sum_j (o - t)^2;   grad = scale * (o - t)
      *       (for the mean over N*C pass scale = 2/(N*C))
      * xent: row_loss[i] = log(sum_j e^(o_j - max)) - (o_label - max)
      *       grad = scale * (softmax(o) - onehot(label))  (scale = 1/N)
      *       A label outside [0, cols) (callers validate) gives a NaN row
      *       loss and grad = scale * softmax(o); it is never used as an index. */
-    void (*loss_mse)(size_t rows, size_t cols, const float *out, const float *target, float scale,
-                     float *grad, float *row_loss);
-    void (*loss_xent)(size_t rows, size_t cols, const float *logits, const int32_t *labels,
-                      float scale, float *grad, float *row_loss);
+#define LOSS_FIELD_(E, name, targets, mean, gscale) void(*loss_##name) LOSS_KERNEL(targets);
+    NERVE_LOSS_LIST(LOSS_FIELD_)
+#undef LOSS_FIELD_
 
     /* Optimizer updates over n parameters, PyTorch's definitions.
      * sgd: v is the momentum buffer (unused when momentum == 0).

@@ -23,20 +23,11 @@
 extern "C" {
 #endif
 
-/* nerve_act (the activations) is defined in kernels.h, from NERVE_ACT_LIST. */
-
-typedef enum nerve_loss {
-    NERVE_LOSS_MSE = 0, /* mean over batch and outputs of (out - y)^2 */
-    NERVE_LOSS_XENT,    /* softmax cross-entropy on logits, mean over the batch */
-    NERVE_LOSS_COUNT
-} nerve_loss;
-
-typedef enum nerve_opt_kind {
-    NERVE_OPT_SGD = 0,
-    NERVE_OPT_ADAM,
-    NERVE_OPT_ADAMW,
-    NERVE_OPT_COUNT
-} nerve_opt_kind;
+/* nerve_act (the activations), nerve_loss (NERVE_LOSS_MSE: mean over batch
+ * and outputs of (out - y)^2; NERVE_LOSS_XENT: softmax cross-entropy on
+ * logits, mean over the batch) and nerve_opt_kind (NERVE_OPT_SGD, _ADAM,
+ * _ADAMW) are defined in kernels.h, from NERVE_ACT_LIST, NERVE_LOSS_LIST and
+ * NERVE_OPT_LIST. */
 
 /* Optimizer settings. nerve_opt_default() gives PyTorch's defaults for a kind:
  * SGD lr 0.01 (momentum 0, no Nesterov, no weight decay); Adam lr 0.001,
@@ -177,7 +168,7 @@ NERVE_API nerve_status nerve_net_forward_const(const nerve_net *net, const float
 NERVE_API nerve_status nerve_net_set_input_transform(nerve_net *net, const float *shift,
                                                      const float *scale);
 /* The same for the output transform (output-width values each); only for
- * mse networks (regression). */
+ * regression: networks whose loss takes target values (mse), not labels. */
 NERVE_API nerve_status nerve_net_set_output_transform(nerve_net *net, const float *shift,
                                                       const float *scale);
 NERVE_API int nerve_net_has_input_transform(const nerve_net *net);
@@ -200,8 +191,12 @@ NERVE_API nerve_status nerve_net_transform_targets(const nerve_net *net, const f
 /* Prediction from raw features: input transform, forward pass, output
  * transform. out [n x out]: logits for cross-entropy networks, outputs in
  * the targets' units for regression. Read-only on `net`, safe from several
- * threads at once (like nerve_net_forward_const); allocates per call. With
- * no transforms it equals nerve_net_forward bit for bit. */
+ * threads at once; allocates per call. It runs nerve_net_forward_const, so
+ * a network that serves many small calls should be prepared once with
+ * nerve_net_prepare_inference: then one-sample and small-batch calls take
+ * the faster transposed-weights paths (the same bits). Preparing copies
+ * the weights, which a single call does not win back. With no transforms
+ * it equals nerve_net_forward bit for bit. */
 NERVE_API nerve_status nerve_net_predict(const nerve_net *net, const float *x, size_t n,
                                          float *out);
 

@@ -134,7 +134,12 @@ static int load_input(const char *path, size_t in, float scale, const nerve_csv_
 /* nerve_net_predict (raw features in, the model's transforms applied) over
  * chunks of rows, like cli_forward_rows: the same chunks, so a format 1
  * model prints what nerve 0.1 printed. Every row is checked before anything
- * is printed: a bad value writes nothing. */
+ * is printed: a bad value writes nothing.
+ * The network is not prepared (nerve_net_prepare_inference): that pays for
+ * many small calls, and here there is one call per 1024 rows. Measured on
+ * 784-256-128-10, one row, one thread: prepare + predict took 1.9-2.5x the
+ * time of predict alone; a whole `nerve predict` of one row, 0.98-1.05x
+ * (process start and model load dominate). */
 static int predict_rows(const nerve_net *net, const float *x, size_t n, cli_row_fn fn, void *user) {
     const size_t in = nerve_net_width(net, 0), k = nerve_net_width(net, nerve_net_layers(net));
     const size_t chunk = 1024;

@@ -17,8 +17,10 @@
 
 #include "crc32.h"
 #include "error.h"
+#include "loss.h"
 #include "model_format.h"
 #include "net_internal.h"
+#include "net_plan.h"
 
 /* Bytes read at once while checksumming and converting arrays. */
 #define CHUNK 65536
@@ -165,9 +167,10 @@ static nerve_status read_sections(source *s, header *h) {
                              "%s: output transform of %llu bytes for %llu outputs (expected %llu)",
                              s->name, (unsigned long long)len, (unsigned long long)w_out,
                              (unsigned long long)(8 * w_out));
-        if (id == MODEL_SEC_OUTPUT_TRANSFORM && h->loss != NERVE_LOSS_MSE)
-            return error_set(NERVE_EFORMAT, "%s: output transform in a %s model (mse only)",
-                             s->name, nerve_loss_name((nerve_loss)h->loss));
+        if (id == MODEL_SEC_OUTPUT_TRANSFORM && loss_of((nerve_loss)h->loss)->labels)
+            return error_set(NERVE_EFORMAT,
+                             "%s: output transform in a %s model (only for target values)", s->name,
+                             nerve_loss_name((nerve_loss)h->loss));
         if (id == MODEL_SEC_CLASS_NAMES && len < 4)
             return error_set(NERVE_EFORMAT, "%s: class names section of %llu bytes", s->name,
                              (unsigned long long)len);
@@ -205,7 +208,7 @@ static nerve_status read_training_header(source *s, header *h) {
     for (int i = 0; i < 4; i++) h->rng[i] = le64(b + 64 + 8 * i);
     h->n_buffers = le32(b + 96);
     /* SGD keeps a momentum buffer only when momentum != 0; Adam keeps m and v */
-    uint32_t want = kind != NERVE_OPT_SGD ? 2u : o->momentum != 0.0f ? 1u : 0u;
+    uint32_t want = optim_state_count(o);
     if (h->n_buffers != want)
         return error_set(NERVE_EFORMAT, "%s: %u moment buffers, but optimizer %s needs %u", s->name,
                          h->n_buffers, nerve_opt_name(o->kind), want);
@@ -253,9 +256,9 @@ static nerve_status read_header(source *s, header *h) {
                              s->name, w, i, (unsigned long long)MODEL_MAX_WIDTH);
         h->sizes[i] = w;
     }
-    if (h->loss == NERVE_LOSS_XENT && h->sizes[nl] < 2)
-        return error_set(NERVE_EFORMAT, "%s: cross-entropy with output width %zu (needs >= 2)",
-                         s->name, h->sizes[nl]);
+    if (loss_of((nerve_loss)h->loss)->labels && h->sizes[nl] < 2)
+        return error_set(NERVE_EFORMAT, "%s: loss %s with output width %zu (needs >= 2 classes)",
+                         s->name, nerve_loss_name((nerve_loss)h->loss), h->sizes[nl]);
     uint64_t total = 0;
     for (uint32_t l = 0; l < nl; l++) {
         uint32_t a;
@@ -346,7 +349,7 @@ static nerve_status check_counters(const source *s, const header *h) {
             return error_set(NERVE_EFORMAT, "%s: beta%d^step = %g is not in [0, 1]", s->name, i + 1,
                              p[i]);
         /* Adam: beta^t is 1 before the first step, and < 1 after (beta < 1) */
-        if (h->opt.kind != NERVE_OPT_SGD && (h->step == 0) != (p[i] == 1.0))
+        if (optim_family_of(h->opt.kind)->betas && (h->step == 0) != (p[i] == 1.0))
             return error_set(NERVE_EFORMAT, "%s: beta%d^step = %g does not fit step count %llu",
                              s->name, i + 1, p[i], (unsigned long long)h->step);
     }

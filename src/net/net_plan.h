@@ -18,6 +18,31 @@ float net_init_bound(nerve_act act, size_t fan_in, size_t fan_out);
 void net_init_weights(nerve_net *net);
 
 /* ---- optim.c ---- */
+/* What the kernel column of NERVE_OPT_LIST (kernels.h) stands for: the
+ * settings, state and call of one update kernel, shared by the kinds that
+ * run it (adam and adamw). A new kernel brings one of these. */
+typedef struct optim_family {
+    /* checks the settings only this family reads (the kind, lr and weight
+     * decay are checked for every kind); fn names the caller */
+    nerve_status (*validate)(const char *fn, const nerve_opt *o);
+    /* state arrays the settings need: 0, 1 (opt_m) or 2 (opt_m, opt_v) */
+    unsigned (*states)(const nerve_opt *o);
+    /* 1: the step advances beta1^t and beta2^t (Adam's bias corrections) */
+    int betas;
+    /* the kernel's scalars for step t: first = (t == 1); b1t, b2t =
+     * beta1^t, beta2^t in double (read only when betas) */
+    void (*scalars)(const nerve_opt *o, int first, double b1t, double b2t, opt_step *s);
+    /* the kernel over n elements; m, v the state arrays (NULL beyond
+     * states()); nonzero when it stored a NaN or Inf */
+    int (*update)(const kernels *kt, size_t n, float *w, const float *g, float *m, float *v,
+                  const opt_step *s);
+} optim_family;
+/* The family of a valid kind. */
+const optim_family *optim_family_of(nerve_opt_kind kind);
+/* optim_family_of(o->kind)->states(o): the buffers nerve_net_set_optimizer
+ * allocates and a model file stores. */
+unsigned optim_state_count(const nerve_opt *o);
+
 /* The scalars of the next optimizer step, and the beta powers it commits. */
 typedef struct optim_pending {
     opt_step s;
@@ -42,9 +67,9 @@ void optim_commit(nerve_net *net, const optim_pending *p);
 
 /* ---- train.c ---- */
 /* Validates n samples for `net` (`what` names them in messages: "batch",
- * "data"): n >= 1, x given, exactly the targets the loss takes (y for mse,
- * labels in [0, outputs) for xent), n rows of the widest side addressable.
- * Shared by nerve_net_train_batch/gradients and the epoch helpers. */
+ * "data"): n >= 1, x given, exactly the targets the loss takes (y for a
+ * values loss, labels in [0, outputs) for a labels loss: src/core/loss.h), n rows of the widest side
+ * addressable. Shared by nerve_net_train_batch/gradients and the epoch helpers. */
 nerve_status net_check_samples(const char *fn, const nerve_net *net, const char *what,
                                const float *x, const float *y, const int32_t *labels, size_t n);
 /* One training step on an already validated batch (net_check_samples):

@@ -486,7 +486,7 @@ Test(model, hostile_headers) {
     hostile(b, n, 36, 0xFFFFFFFFu, 4, "width 4294967295");
     hostile(b, n, 36, 0, 4, "width 0");
     hostile(b, n, 36, 1u << 24, 4, "truncated"); /* a valid width, but the file is short */
-    hostile(b, n, 40, 1, 4, "cross-entropy");
+    hostile(b, n, 40, 1, 4, "needs >= 2 classes");
     hostile(b, n, 48, NERVE_ACT_COUNT, 4, "activation 9");
     hostile(b, n, 52, NERVE_OPT_COUNT, 4, "optimizer kind 3");
     hostile(b, n, 56, 2, 4, "Nesterov");
@@ -855,7 +855,7 @@ Test(model, v2_hostile_section_values) {
     const float ot[4] = {0, 0, 1, 1};
     c = with_section(b, n, 36 + 16, 2, 1, ot, sizeof ot, &m);
     expect_status(model_read_mem(c, m, "xent out", &net), NERVE_EFORMAT, "output transform xent");
-    cr_assert(strstr(nerve_last_error(), "mse only"), "%s", nerve_last_error());
+    cr_assert(strstr(nerve_last_error(), "only for target values"), "%s", nerve_last_error());
     free(c);
     free(b);
 }
