@@ -104,13 +104,14 @@ static void snapshot_restore(nerve_net *net, const epoch_snapshot *s) {
 }
 
 /* The update of the step on rows [r_fail, ...) stored a NaN or Inf: back to
- * the epoch's start, then the steps before it again (bit-identical), and
- * the error naming the failing step. */
+ * the pass's start (row r0), then the steps before it again (bit-identical),
+ * and the error naming the failing step. */
 static nerve_status replay(const char *fn, nerve_net *net, const epoch_snapshot *snap,
-                           const nerve_dataset *data, const size_t *perm, size_t r_fail, size_t bs,
-                           float *bx, float *by, int32_t *bl, float bad_loss, size_t bad_rows) {
+                           const nerve_dataset *data, const size_t *perm, size_t r0, size_t r_fail,
+                           size_t bs, float *bx, float *by, int32_t *bl, float bad_loss,
+                           size_t bad_rows) {
     snapshot_restore(net, snap);
-    for (size_t r = 0; r < r_fail; r += bs) {
+    for (size_t r = r0; r < r_fail; r += bs) {
         const size_t rows = r_fail - r < bs ? r_fail - r : bs;
         nerve_batch b;
         make_batch(data, perm, r, rows, bx, by, bl, &b);
@@ -129,6 +130,89 @@ static nerve_status replay(const char *fn, nerve_net *net, const epoch_snapshot 
                      bad_rows, (double)bad_loss);
 }
 
+/* ---- a cut epoch and its continuation (net_plan.h) ---- */
+
+nerve_status epoch_check(const char *fn, const nerve_net *net, size_t n, size_t bs, int shuffle) {
+    const net_cut_epoch *c = &net->cut;
+    if (c->rows == 0) return NERVE_OK;
+    const int sh = shuffle != 0;
+    if (c->n == n && c->batch == bs && c->shuffle == sh) return NERVE_OK;
+    const char *what = c->n != n ? "rows" : c->batch != bs ? "batch size" : "shuffling";
+    return error_set(NERVE_EINVAL,
+                     "%s: epoch %llu was cut short after %llu of %llu rows (batches of %llu, %s); "
+                     "it continues only with the same %s (this pass: %zu rows, batches of %zu, "
+                     "%s), or after nerve_net_discard_epoch",
+                     fn, (unsigned long long)net->epoch + 1, (unsigned long long)c->rows,
+                     (unsigned long long)c->n, (unsigned long long)c->batch,
+                     c->shuffle ? "shuffled" : "in order", what, n, bs,
+                     sh ? "shuffled" : "in order");
+}
+
+void epoch_begin(nerve_net *net, size_t n, size_t *perm, epoch_pass *p) {
+    const net_cut_epoch *c = &net->cut;
+    memset(p, 0, sizeof *p);
+    p->base_lr = net->opt.lr;
+    if (c->rows) { /* continuing: where it stopped, with its sums */
+        p->r0 = (size_t)c->rows;
+        p->loss_sum = c->loss_sum;
+        p->correct = (size_t)c->correct;
+        memcpy(p->rng0, c->rng, sizeof p->rng0);
+    } else {
+        memcpy(p->rng0, net->rng, sizeof p->rng0);
+    }
+    if (perm) {
+        for (size_t i = 0; i < n; i++) perm[i] = i;
+        if (c->rows) { /* the same draw again; net->rng is already past it */
+            uint64_t s[4];
+            memcpy(s, c->rng, sizeof s);
+            rng_shuffle(s, perm, n);
+        } else {
+            rng_shuffle(net->rng, perm, n);
+        }
+    }
+    /* the schedule's rate for the whole epoch; a valid rate (finite, >= 0)
+     * since the base rate is */
+    net->opt.lr = nerve_net_epoch_lr(net, net->epoch);
+}
+
+void epoch_end(nerve_net *net, const epoch_pass *p, size_t n, size_t bs, int shuffle, size_t seen,
+               double loss_sum, size_t correct, nerve_status st, int cut) {
+    net->opt.lr = p->base_lr;
+    net_cut_epoch *c = &net->cut;
+    if (st == NERVE_OK && seen == n) { /* complete */
+        memset(c, 0, sizeof *c);
+        net->epoch++;
+    } else if (st == NERVE_OK && cut) { /* seen > r0: the pass trained a batch */
+        c->rows = seen;
+        c->n = n;
+        c->batch = bs;
+        c->shuffle = shuffle != 0;
+        if (c->shuffle)
+            memcpy(c->rng, p->rng0, sizeof c->rng);
+        else
+            memset(c->rng, 0, sizeof c->rng);
+        c->loss_sum = loss_sum;
+        c->correct = correct;
+    } else if (seen > p->r0) { /* failed after training: the epoch is given up */
+        memset(c, 0, sizeof *c);
+    } /* failed at this pass's first step: all as before the call */
+}
+
+nerve_epoch_progress nerve_net_epoch_progress(const nerve_net *net) {
+    nerve_epoch_progress e = {0, 0, 0, 0};
+    if (net && net->cut.rows) {
+        e.rows = net->cut.rows;
+        e.n = net->cut.n;
+        e.batch = net->cut.batch;
+        e.shuffle = net->cut.shuffle;
+    }
+    return e;
+}
+
+void nerve_net_discard_epoch(nerve_net *net) {
+    if (net) memset(&net->cut, 0, sizeof net->cut);
+}
+
 nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
                                    const nerve_epoch_opts *opts, nerve_eval *result) {
     static const char fn[] = "nerve_net_train_epoch";
@@ -140,6 +224,7 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
     const size_t bs = opts->batch_size ? (opts->batch_size < n ? opts->batch_size : n)
                                        : (DEFAULT_BATCH < n ? DEFAULT_BATCH : n);
     const int cls = data->labels != NULL;
+    if ((st = epoch_check(fn, net, n, bs, opts->shuffle)) != NERVE_OK) return st;
 
     size_t *perm = NULL;
     float *bx = NULL, *by = NULL;
@@ -153,12 +238,10 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
             free(perm), free(bx), free(by), free(bl);
             return error_set(NERVE_ENOMEM, "%s: out of memory for shuffled batches", fn);
         }
-        for (size_t i = 0; i < n; i++) perm[i] = i;
-        rng_shuffle(net->rng, perm, n);
     }
 
-    /* The state at the start of the epoch: if an update stores a NaN or
-     * Inf, it is restored and the epoch's earlier steps replayed (the same
+    /* The state at the start of the pass: if an update stores a NaN or
+     * Inf, it is restored and the pass's earlier steps replayed (the same
      * batches give the same bits), which leaves the network exactly as
      * before the failing step without copying anything aside per step. */
     epoch_snapshot snap;
@@ -166,10 +249,13 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
         free(perm), free(bx), free(by), free(bl);
         return error_set(st, "%s: out of memory for the epoch's snapshot", fn);
     }
-    double loss_sum = 0;
-    size_t seen = 0, correct = 0;
+    epoch_pass pass;
+    epoch_begin(net, n, perm, &pass);
+    double loss_sum = pass.loss_sum;
+    size_t seen = pass.r0, correct = pass.correct;
+    int cut = 0;
     st = NERVE_OK;
-    for (size_t r = 0; r < n; r += bs) {
+    for (size_t r = pass.r0; r < n; r += bs) {
         const size_t rows = n - r < bs ? n - r : bs;
         nerve_batch b;
         make_batch(data, perm, r, rows, bx, by, bl, &b);
@@ -177,7 +263,7 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
         int update_failed = 0;
         st = net_step(fn, net, &b, &loss, 1, &update_failed); /* rows checked with the data set */
         if (update_failed) {
-            st = replay(fn, net, &snap, data, perm, r, bs, bx, by, bl, loss, rows);
+            st = replay(fn, net, &snap, data, perm, pass.r0, r, bs, bx, by, bl, loss, rows);
             break;
         }
         if (st != NERVE_OK) break;
@@ -187,7 +273,10 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
         if (cls) correct += count_correct(net->plan->a[L - 1], b.labels, rows, C);
         if (opts->progress)
             opts->progress(opts->progress_user, seen, n, (float)(loss_sum / (double)seen));
-        if (opts->stop && atomic_load_explicit(opts->stop, memory_order_relaxed)) break;
+        if (opts->stop && atomic_load_explicit(opts->stop, memory_order_relaxed)) {
+            cut = 1;
+            break;
+        }
     }
     free(snap.buf);
     free(perm), free(bx), free(by), free(bl);
@@ -196,7 +285,7 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
         result->loss = seen ? loss_sum / (double)seen : 0.0;
         result->accuracy = cls && seen ? (double)correct / (double)seen : 0.0;
     }
-    if (st == NERVE_OK && seen == n) net->epoch++;
+    epoch_end(net, &pass, n, bs, opts->shuffle, seen, loss_sum, correct, st, cut);
     return st;
 }
 

@@ -33,8 +33,14 @@
 enum {
     MODEL_SEC_INPUT_TRANSFORM = 1,  /* required: in shifts, then in scales (f32) */
     MODEL_SEC_OUTPUT_TRANSFORM = 2, /* required: out shifts, then out scales (f32) */
-    MODEL_SEC_CLASS_NAMES = 3       /* optional: u32 count, then count x (u32 len, bytes) */
+    MODEL_SEC_CLASS_NAMES = 3,      /* optional: u32 count, then count x (u32 len, bytes) */
+    /* optional, training state only: the learning-rate schedule and the
+     * position inside an epoch cut short (MODEL_PROGRESS_BYTES) */
+    MODEL_SEC_PROGRESS = 4,
+    MODEL_SEC_COUNT /* one more than the largest known id */
 };
+/* The progress section's payload (docs/model-format.md, "Progress"). */
+#define MODEL_PROGRESS_BYTES 88u
 
 /* Limits a reader enforces before it allocates anything. They equal the
  * limits of nerve_net_create (src/net.c), so every network the library can

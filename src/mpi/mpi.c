@@ -32,7 +32,6 @@
 #include "error.h"
 #include "net_plan.h"
 #include "plan.h"
-#include "rng.h"
 
 #define DEFAULT_BATCH 32 /* as nerve_net_train_epoch */
 #define UPDATE_CHUNK  16384
@@ -42,7 +41,7 @@
 typedef struct rank_rec {
     int32_t status; /* nerve_status of this rank's part */
     int32_t stop;   /* stop requested on this rank */
-    uint64_t u[8];  /* epoch start: what the ranks must agree on; step: u[0] correct */
+    uint64_t u[9];  /* epoch start: what the ranks must agree on; step: u[0] correct */
     double loss_sum;
     char msg[184];
 } rank_rec;
@@ -335,6 +334,7 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
     size_t *perm = NULL, *shard = malloc(P * sizeof *shard);
     float *bx = NULL, *by = NULL;
     int32_t *bl = NULL;
+    if (st == NERVE_OK) st = epoch_check(fn, net, n, bs, opts->shuffle);
     if (st == NERVE_OK) st = dp_plan(fn, &d);
     if (st == NERVE_OK && !shard) st = error_set(NERVE_ENOMEM, "%s: out of memory", fn);
     const size_t local_cap = bs / P + 1;
@@ -355,18 +355,20 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
     mine.u[5] = net->epoch;
     mine.u[6] = net->rng[0] ^ net->rng[1] ^ net->rng[2] ^ net->rng[3];
     mine.u[7] = (uint64_t)cls;
+    mine.u[8] = net->cut.rows;
     st = agree(fn, &d, &mine);
     if (st == NERVE_OK) {
-        static const char *const what[8] = {"data size",
+        static const char *const what[9] = {"data size",
                                             "batch size",
                                             "shuffling",
                                             "network shape",
                                             "weights and optimizer state (checksum)",
                                             "epoch count",
                                             "shuffling generator",
-                                            "kind of targets"};
+                                            "kind of targets",
+                                            "rows done of a cut epoch"};
         for (int r = 1; r < d.P && st == NERVE_OK; r++)
-            for (int k = 0; k < 8 && st == NERVE_OK; k++)
+            for (int k = 0; k < 9 && st == NERVE_OK; k++)
                 if (d.all[r].u[k] != d.all[0].u[k])
                     st = error_set(NERVE_EINVAL,
                                    "%s: rank %d and rank 0 differ in %s (%llu vs %llu): every rank "
@@ -380,21 +382,16 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
         return st;
     }
 
-    if (perm) { /* the same draw as nerve_net_train_epoch (src/epoch.c) */
-        for (size_t i = 0; i < n; i++) perm[i] = i;
-        for (size_t i = n - 1; i > 0; i--) {
-            const size_t j = (size_t)rng_below(net->rng, (uint64_t)i + 1);
-            const size_t t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
-    }
+    /* the same draw, rate and continuation of a cut epoch as
+     * nerve_net_train_epoch (src/epoch.c) */
+    epoch_pass pass;
+    epoch_begin(net, n, perm, &pass);
 
     const net_grad_hook hook = {.ready = on_ready, .user = &d};
-    double loss_sum = 0;
-    size_t seen = 0, correct = 0;
+    double loss_sum = pass.loss_sum;
+    size_t seen = pass.r0, correct = pass.correct;
     int stop = 0;
-    for (size_t r = 0; r < n && st == NERVE_OK && !stop; r += bs) {
+    for (size_t r = pass.r0; r < n && st == NERVE_OK && !stop; r += bs) {
         const size_t rows = n - r < bs ? n - r : bs;
         for (size_t k = 0; k < P; k++) {
             size_t a, e;
@@ -462,6 +459,6 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
         result->loss = seen ? loss_sum / (double)seen : 0.0;
         result->accuracy = cls && seen ? (double)correct / (double)seen : 0.0;
     }
-    if (st == NERVE_OK && seen == n) net->epoch++;
+    epoch_end(net, &pass, n, bs, opts->shuffle, seen, loss_sum, correct, st, stop);
     return st;
 }
