@@ -10,23 +10,20 @@ under test: accuracies against fixed bars, JSON and SVG parsed by Python's own
 json and xml.etree, the data set's labels read from data/digits.csv.gz by
 Python. A case fails with a message and exit status 1."""
 
-import argparse
 import gzip
 import json
 import math
 import os
 import pty
 import select
-import shutil
 import signal
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
 
-NERVE = None
-SOURCE = None
-WORK = None
+import harness as h
+from harness import Failure, check, expect, json_lines, path, run, run_ok
 
 # The bar the issue sets for the default recipe on the embedded digits.
 DIGITS_BAR = 0.96
@@ -36,38 +33,9 @@ SHORT_BAR = 0.90
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-class Failure(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failure(msg)
-
-
-def run(args, timeout=300, env=None, stdin=None):
-    """Runs nerve with args; returns (status, stdout, stderr)."""
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
-    p = subprocess.run([NERVE] + args, capture_output=True, text=True, timeout=timeout,
-                       env=full_env, stdin=stdin if stdin is not None else subprocess.DEVNULL)
-    return p.returncode, p.stdout, p.stderr
-
-
-def run_ok(args, **kw):
-    rc, out, err = run(args, **kw)
-    check(rc == 0, f"nerve {' '.join(args)}: exit {rc}\nstdout:\n{out}\nstderr:\n{err}")
-    return out, err
-
-
-def path(name):
-    return os.path.join(WORK, name)
-
-
 def digits_rows():
     """The embedded data set's rows, read independently of nerve."""
-    with gzip.open(os.path.join(SOURCE, "data", "digits.csv.gz"), "rt") as f:
+    with gzip.open(os.path.join(h.SOURCE, "data", "digits.csv.gz"), "rt") as f:
         return [[int(v) for v in line.split(",")] for line in f if line.strip()]
 
 
@@ -77,19 +45,6 @@ def write_digits_csv(name, with_label=True, limit=None):
         for r in rows:
             f.write(",".join(str(v) for v in (r if with_label else r[:-1])) + "\n")
     return path(name), [r[-1] for r in rows]
-
-
-def json_lines(out):
-    """Every stdout line must be one JSON object."""
-    objs = []
-    for i, line in enumerate(out.splitlines()):
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise Failure(f"stdout line {i + 1} is not JSON ({e}): {line!r}")
-        check(isinstance(obj, dict), f"stdout line {i + 1} is not a JSON object: {line!r}")
-        objs.append(obj)
-    return objs
 
 
 EPOCH_KEYS = {"epoch", "epochs", "lr", "train_loss", "train_acc", "test_split", "test_loss", "test_acc",
@@ -146,7 +101,7 @@ def case_text_output():
 def case_progress_tty():
     """On a terminal the progress bar is redrawn with carriage returns."""
     master, slave = pty.openpty()
-    p = subprocess.Popen([NERVE, "train", "--epochs", "2", "--batch", "8"], stdin=subprocess.DEVNULL,
+    p = subprocess.Popen([h.NERVE, "train", "--epochs", "2", "--batch", "8"], stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=slave)
     os.close(slave)
     data = b""
@@ -425,18 +380,11 @@ def case_idx_dir():
 
 
 def expect_usage_error(args, what, must_contain=None):
-    rc, out, err = run(args, timeout=120)
-    check(rc == 2, f"{what}: exit {rc}, expected 2; stderr {err!r}")
-    check(out == "", f"{what}: stdout {out!r}")
-    lines = err.splitlines()
-    check(len(lines) == 1 and err.endswith("\n"), f"{what}: expected one line on stderr, got {err!r}")
-    check(lines[0].startswith("nerve"), f"{what}: message {lines[0]!r}")
-    if must_contain:
-        check(must_contain in lines[0], f"{what}: {lines[0]!r} lacks {must_contain!r}")
+    expect(args, 2, must_contain, what=what, timeout=120)
 
 
 def case_bad_input():
-    d = WORK
+    d = h.WORK
     bad_csv = path("bad.csv")
     with open(bad_csv, "w") as f:
         f.write("1,2,0\n3,x,1\n")
@@ -532,7 +480,7 @@ def case_bad_input():
 def case_sigint():
     """Ctrl-C: stop after the current minibatch, save, exit 130."""
     model = path("int.nrv")
-    p = subprocess.Popen([NERVE, "train", "--epochs", "100000", "--batch", "16", "--out", model],
+    p = subprocess.Popen([h.NERVE, "train", "--epochs", "100000", "--batch", "16", "--out", model],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     seen = ""
@@ -574,33 +522,7 @@ def case_selftest():
     check("pass" in out.lower(), f"selftest prints no results:\n{out}")
 
 
-CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
-
-
-def main():
-    global NERVE, SOURCE, WORK
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--nerve", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    a = ap.parse_args()
-    NERVE, SOURCE, WORK = os.path.abspath(a.nerve), a.source, a.work
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
+if __name__ == "__main__":
     # The tests set their own threads/ISA where it matters; the environment's
     # NERVE_MAX_ISA (scripts/test.sh stage 2) applies to the rest.
-    try:
-        CASES[a.case]()
-    except Failure as e:
-        print(f"FAIL {a.case}: {e}", file=sys.stderr)
-        return 1
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL {a.case}: timed out: {e}", file=sys.stderr)
-        return 1
-    print(f"ok {a.case}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(h.main(globals()))

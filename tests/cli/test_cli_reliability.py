@@ -8,69 +8,15 @@ cli_rel_<case>, one ctest test per case.
 Device nodes and FIFOs are made in the case's own work directory, never a
 real /dev path."""
 
-import argparse
 import json
 import os
-import shutil
 import socket
 import stat
 import subprocess
 import sys
 
-NERVE = None
-SOURCE = None
-WORK = None
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failure(msg)
-
-
-def run(args, timeout=120, stdin=None, input=None, stdout=None, preexec_fn=None):
-    """Runs nerve; returns (status, stdout, stderr). A hang is a failure."""
-    kw = {}
-    if input is not None:
-        kw["input"] = input
-    else:
-        kw["stdin"] = stdin if stdin is not None else subprocess.DEVNULL
-    if stdout is not None:
-        p = subprocess.run([NERVE] + args, stdout=stdout, stderr=subprocess.PIPE, text=True,
-                           timeout=timeout, preexec_fn=preexec_fn, **kw)
-        return p.returncode, "", p.stderr
-    p = subprocess.run([NERVE] + args, capture_output=True, text=True, timeout=timeout,
-                       preexec_fn=preexec_fn, **kw)
-    return p.returncode, p.stdout, p.stderr
-
-
-def run_ok(args, **kw):
-    rc, out, err = run(args, **kw)
-    check(rc == 0, f"nerve {' '.join(args)}: exit {rc}\nstdout:\n{out}\nstderr:\n{err}")
-    return out, err
-
-
-def expect(args, status, must_contain=None, **kw):
-    rc, out, err = run(args, **kw)
-    check(rc == status, f"nerve {' '.join(args)}: exit {rc}, want {status}\n"
-                        f"stdout:\n{out}\nstderr:\n{err}")
-    if status == 2:
-        check(len(err.strip().splitlines()) == 1, f"not one line on stderr: {err!r}")
-    if must_contain:
-        check(must_contain in err, f"stderr lacks {must_contain!r}: {err!r}")
-    return out, err
-
-
-def path(name):
-    return os.path.join(WORK, name)
-
-
-def read(p):
-    with open(p, "rb") as f:
-        return f.read()
+import harness as h
+from harness import Failure, check, expect, path, read, run, run_ok
 
 
 def model(name, epochs="1", extra=()):
@@ -188,7 +134,7 @@ def case_predict_stdin():
 
 def digits_without_class_9():
     import gzip
-    with gzip.open(os.path.join(SOURCE, "data", "digits.csv.gz"), "rt") as f:
+    with gzip.open(os.path.join(h.SOURCE, "data", "digits.csv.gz"), "rt") as f:
         rows = [line.strip() for line in f if line.strip() and not line.strip().endswith(",9")]
     with open(path("no9.csv"), "w") as f:
         f.write("\n".join(rows) + "\n")
@@ -225,13 +171,13 @@ def case_stdout_full():
 def case_svg_non_utf8():
     import gzip
     import xml.etree.ElementTree as ET
-    with gzip.open(os.path.join(SOURCE, "data", "digits.csv.gz"), "rb") as f:
+    with gzip.open(os.path.join(h.SOURCE, "data", "digits.csv.gz"), "rb") as f:
         data = f.read()
-    name = os.path.join(os.fsencode(WORK), b"d\xff\xfe-\xc3(.csv")  # not UTF-8
+    name = os.path.join(os.fsencode(h.WORK), b"d\xff\xfe-\xc3(.csv")  # not UTF-8
     with open(name, "wb") as f:
         f.write(data)
     svg = path("c.svg")
-    p = subprocess.run([os.fsencode(NERVE), b"train", b"--data", name, b"--epochs", b"1",
+    p = subprocess.run([os.fsencode(h.NERVE), b"train", b"--data", name, b"--epochs", b"1",
                         b"--quiet", b"--plot", os.fsencode(svg)], capture_output=True,
                        timeout=120)
     check(p.returncode == 0, f"exit {p.returncode}: {p.stderr!r}")
@@ -243,7 +189,7 @@ def case_svg_non_utf8():
 
 def case_out_is_data():
     import gzip
-    with gzip.open(os.path.join(SOURCE, "data", "digits.csv.gz"), "rb") as f:
+    with gzip.open(os.path.join(h.SOURCE, "data", "digits.csv.gz"), "rb") as f:
         data = f.read()
     csv = path("d.csv")
     with open(csv, "wb") as f:
@@ -257,7 +203,7 @@ def case_out_is_data():
 def case_predict_huge_feature():
     # a model without an input transform (the digits CSV, not standardized), so the
     # network sees 3.4e38 itself and its sums overflow
-    good = model("m.nrv", "1", ["--data", os.path.join(SOURCE, "data", "digits.csv.gz"),
+    good = model("m.nrv", "1", ["--data", os.path.join(h.SOURCE, "data", "digits.csv.gz"),
                                 "--no-standardize"])
     with open(path("in.csv"), "w") as f:
         f.write(",".join(["3.4e38"] * 64) + "\n")
@@ -279,31 +225,5 @@ def case_eval_many_classes():
     check("accuracy" in out and "not printed" in out, out[:300])
 
 
-CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
-
-
-def main():
-    global NERVE, SOURCE, WORK
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--nerve", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    a = ap.parse_args()
-    NERVE, SOURCE, WORK = os.path.abspath(a.nerve), a.source, os.path.abspath(a.work)
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
-    try:
-        CASES[a.case]()
-    except Failure as e:
-        print(f"FAIL {a.case}: {e}", file=sys.stderr)
-        return 1
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL {a.case}: timed out (a hang): {e}", file=sys.stderr)
-        return 1
-    print(f"ok {a.case}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(h.main(globals()))
