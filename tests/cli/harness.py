@@ -19,8 +19,10 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 # Set by main() from the command line, before the case runs: the binary, the
 # source tree, this case's work directory (emptied first), and every parsed
@@ -91,6 +93,35 @@ def expect(args, status, must_contain=None, what=None, **kw):
     if must_contain:
         check(must_contain in err, f"{what}: stderr lacks {must_contain!r}: {err!r}")
     return out, err
+
+
+def interrupt(args, after="epoch ", timeout=120, env=None):
+    """Starts nerve with args, waits for a stdout line starting with `after`
+    (the first epoch's report), sends SIGINT (Ctrl-C) and waits for the end:
+    (status, stdout, stderr). No such line before the deadline fails."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    p = subprocess.Popen([NERVE] + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=full_env)
+    seen = ""
+    try:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            line = p.stdout.readline()
+            if not line:
+                break
+            seen += line
+            if line.startswith(after):
+                break
+        check(after in seen, f"no {after!r} line before the deadline:\n{seen}")
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=timeout)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return p.returncode, seen + out, err
 
 
 def json_lines(out):

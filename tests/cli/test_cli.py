@@ -16,7 +16,6 @@ import math
 import os
 import pty
 import select
-import signal
 import subprocess
 import sys
 import time
@@ -194,7 +193,9 @@ def case_resume():
     """2 epochs, saved, resumed to 4 gives the same model as 4 epochs straight
     (weights, optimizer state and shuffling generator are all in the file).
     With a constant learning rate: the cosine schedule depends on --epochs,
-    so a 2-epoch run is not the start of a 4-epoch one (checked below)."""
+    so a 2-epoch run is not the start of a 4-epoch one (checked below; the
+    default schedule's split run, --stop-after, and a resume after Ctrl-C
+    are test_cli_reliability.py's resume_* cases)."""
     a, b, c = path("a.nrv"), path("b.nrv"), path("c.nrv")
     const = ["--schedule", "constant"]
     full, _ = run_ok(["train", "--epochs", "4", "--json", "--out", a] + const)
@@ -480,22 +481,8 @@ def case_bad_input():
 def case_sigint():
     """Ctrl-C: stop after the current minibatch, save, exit 130."""
     model = path("int.nrv")
-    p = subprocess.Popen([h.NERVE, "train", "--epochs", "100000", "--batch", "16", "--out", model],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    seen = ""
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        line = p.stdout.readline()
-        if not line:
-            break
-        seen += line
-        if line.startswith("epoch "):
-            break
-    check("epoch " in seen, f"no epoch line before the deadline:\n{seen}")
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
-    check(p.returncode == 130, f"exit {p.returncode} after SIGINT, expected 130\n{err}")
+    rc, out, err = h.interrupt(["train", "--epochs", "100000", "--batch", "16", "--out", model])
+    check(rc == 130, f"exit {rc} after SIGINT, expected 130\n{err}")
     check("interrupted" in err, f"stderr does not say interrupted: {err!r}")
     check("model saved to" in out, f"final line does not name the model:\n{out}")
     check(os.path.exists(model), "the model was not saved")

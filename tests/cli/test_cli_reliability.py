@@ -152,6 +152,110 @@ def case_outputs_exceed_classes():
     run_ok(["train", "--resume", good, "--data", no9, "--epochs", "4", "--quiet"])
 
 
+# ---- 10. stopping and resuming gives the straight run's model, bit for bit -----------------
+
+def case_resume_default_schedule():
+    """With the default cosine schedule: a 4-epoch run split after epoch 2
+    (--stop-after) and resumed gives the very file of 4 epochs straight; the
+    schedule and --epochs come from the file. Resuming a 2-epoch run to 4
+    cannot (its first epochs ran on the 2-epoch curve): the tool says so."""
+    a, b, c, d = path("a.nrv"), path("b.nrv"), path("c.nrv"), path("d.nrv")
+    full, _ = run_ok(["train", "--epochs", "4", "--json", "--out", a])
+    first, _ = run_ok(["train", "--epochs", "4", "--stop-after", "2", "--json", "--out", b])
+    f, p1 = h.json_lines(full), h.json_lines(first)
+    check([o["epoch"] for o in p1] == [1, 2] and all(o["epochs"] == 4 for o in p1),
+          f"--stop-after 2 of 4: {p1}")
+    out, err = run_ok(["train", "--resume", b, "--json", "--out", c])
+    p2 = h.json_lines(out)
+    check([o["epoch"] for o in p2] == [3, 4], f"resumed epochs {[o['epoch'] for o in p2]}")
+    for x, y in zip(f, p1 + p2):
+        for k in ("lr", "train_loss", "train_acc", "test_loss", "test_acc"):
+            check(x[k] == y[k], f"epoch {x['epoch']} {k}: straight {x[k]} vs split {y[k]}")
+    check(read(a) == read(c), "2 + resume to 4 is not the file of 4 epochs straight")
+    # the same with the total given again
+    run_ok(["train", "--resume", b, "--epochs", "4", "--quiet", "--out", d])
+    check(read(a) == read(d), "--resume --epochs 4 differs from 4 epochs straight")
+    # the limit: 2 epochs annealed over 2, then resumed to 4
+    e, g = path("e.nrv"), path("g.nrv")
+    run_ok(["train", "--epochs", "2", "--quiet", "--out", e])
+    _, err = run_ok(["train", "--resume", e, "--epochs", "4", "--quiet", "--out", g])
+    check("differs from a straight 4-epoch run" in err and "--stop-after" in err,
+          f"resuming a 2-epoch cosine run to 4 says nothing: {err!r}")
+    check(read(g) != read(a), "a re-annealed run equals the straight one: the check above is moot")
+
+
+def case_resume_after_sigint():
+    """Ctrl-C inside an epoch saves where it stopped; --resume runs the rest
+    of that epoch first, and the model equals the uninterrupted run's."""
+    base = ["train", "--epochs", "1000", "--batch", "8"]
+    # Ctrl-C after the first epoch's line usually lands early in epoch 2; one
+    # that comes before the tool checks the flag at the end of epoch 1 cuts
+    # nothing (a clean epoch boundary): then again
+    for attempt in range(5):
+        m = path(f"int{attempt}.nrv")
+        rc, out, err = h.interrupt(base + ["--out", m])
+        check(rc == 130 and os.path.exists(m), f"exit {rc}, saved {os.path.exists(m)}: {err}")
+        last = out.strip().splitlines()[-1]
+        if " rows of epoch " in last:
+            break
+    check(" rows of epoch " in last, f"five stops fell on an epoch's end: {last!r}")
+    done = int(last.split("interrupted after ")[1].split()[0])
+    k = str(done + 1)  # the cut epoch, finished by the resumed run
+    # it continues only as it was cut
+    expect(["train", "--resume", m, "--batch", "16", "--out", path("x.nrv")], 2,
+           "continues only with --batch 8")
+    check(not os.path.exists(path("x.nrv")), "a refused resume wrote its --out")
+    out, _ = run_ok(["train", "--resume", m, "--stop-after", k, "--out", path("r.nrv")])
+    check(f"after {done} epochs and " in out and f"rows of epoch {k}" in out,
+          f"the banner does not say where it resumes:\n{out}")
+    run_ok(base + ["--stop-after", k, "--quiet", "--out", path("s.nrv")])
+    check(read(path("r.nrv")) == read(path("s.nrv")),
+          f"interrupted in epoch {k} and resumed differs from the uninterrupted run")
+
+
+# ---- 11. a failing evaluation after training never loses the trained model ---------------
+
+def case_eval_fails_after_training():
+    """The held-out evaluation fails after training: through the shim
+    tests/cli/failmalloc.c (NERVE_TEST_FAILMALLOC, set by tests/cli.cmake),
+    the malloc of its output buffer (359 validation rows x 37 outputs x 4
+    bytes, a size nothing else here asks for) returns NULL, or the process
+    is killed there (the kernel's out-of-memory killer). --out must hold the
+    trained model either way: the file of the same run without the failure."""
+    shim = os.environ.get("NERVE_TEST_FAILMALLOC")
+    check(shim and os.path.exists(shim), "NERVE_TEST_FAILMALLOC: run this case through ctest")
+    net = ["--layers", "64,32,37", "--epochs", "2", "--threads", "1"]
+    size = str(359 * 37 * 4)
+    ref1, ref2 = path("ref1.nrv"), path("ref2.nrv")
+    run_ok(["train"] + net + ["--stop-after", "1", "--quiet", "--out", ref1])
+    run_ok(["train"] + net + ["--quiet", "--out", ref2])
+
+    def failing(mode, skip, out):
+        env = {"LD_PRELOAD": shim, "NERVE_FAILMALLOC_SIZE": size,
+               "NERVE_FAILMALLOC_MODE": mode, "NERVE_FAILMALLOC_SKIP": str(skip)}
+        return run(["train"] + net + ["--out", out], env=env)
+
+    # out of memory measuring epoch 1: exit 1, the model of epoch 1 saved, said so
+    m = path("m1.nrv")
+    rc, out, err = failing("null", 0, m)
+    check(rc == 1 and "out of memory" in err and "the trained model was saved" in err,
+          f"exit {rc}: {err!r}")
+    check(os.path.exists(m) and read(m) == read(ref1), "epoch 1's model is not in --out")
+    # out of memory measuring the last epoch
+    m = path("m2.nrv")
+    rc, out, err = failing("null", 1, m)
+    check(rc == 1 and "the trained model was saved" in err, f"exit {rc}: {err!r}")
+    check(os.path.exists(m) and read(m) == read(ref2), "the last epoch's model is not in --out")
+    # killed while measuring the last epoch: saved before the measurement
+    m = path("k2.nrv")
+    rc, out, err = failing("kill", 1, m)
+    check(rc == -9, f"the shim did not kill the run: exit {rc}: {err!r}")
+    check(os.path.exists(m), "killed while evaluating after training: the trained model is lost")
+    check(read(m) == read(ref2), "the model saved before the evaluation differs from the run's")
+    out, _ = run_ok(["eval", "--model", m, "--json"])
+    check(json.loads(out)["n"] == 359, out)
+
+
 # ---- 8. stdout write errors ----------------------------------------------------------------
 
 def case_stdout_full():

@@ -284,6 +284,15 @@ def case_sigint_rank():
     check("interrupted after" in out and os.path.exists(model), f"not saved:\n{out}\n{err}")
     e = subprocess.run([h.NERVE, "eval", "--model", model], capture_output=True, text=True, timeout=120)
     check(e.returncode == 0, f"the saved model does not evaluate:\n{e.stderr}")
+    # resumed under mpirun, the stopped epoch's rest first: the model of the
+    # uninterrupted 2-rank run (also when the stop fell on an epoch's end)
+    last = [l for l in out.splitlines() if l.startswith("interrupted after")][0]
+    k = str(int(last.split()[2]) + 1)
+    ok(2, ["train", "--resume", model, "--stop-after", k, "--threads", "1", "--out", path("r.nrv")])
+    ok(2, ["train", "--epochs", "100000", "--stop-after", k, "--threads", "1", "--out",
+           path("s.nrv")])
+    same_file(path("r.nrv"), path("s.nrv"), f"stopped in epoch {k} and resumed vs uninterrupted")
+    print(f"SIGINT: {last}")
 
 
 API_RE = re.compile(r"^rank (\d+) checksum ([0-9a-f]{8}) loss (\S+)", re.M)
