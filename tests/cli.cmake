@@ -62,7 +62,8 @@ endforeach()
 if(TARGET nerve AND Python3_Interpreter_FOUND)
   set(NERVE_CLI_REL_CASES out_special_files out_symlink out_long_name nan_step fifo_inputs
       predict_stdin outputs_exceed_classes stdout_full svg_non_utf8 out_is_data
-      predict_huge_feature eval_many_classes resume_default_schedule resume_after_sigint)
+      predict_huge_feature eval_many_classes resume_default_schedule resume_after_sigint
+      predict_one_input)
   foreach(case IN LISTS NERVE_CLI_REL_CASES)
     add_test(NAME cli_rel_${case}
              COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_cli_reliability.py

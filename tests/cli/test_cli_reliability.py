@@ -256,6 +256,55 @@ def case_eval_fails_after_training():
     check(json.loads(out)["n"] == 359, out)
 
 
+# ---- 12. predict for a 1-input model reads a file of one column --------------------------
+
+def case_predict_one_input():
+    """A model with a single input predicts from rows of one feature (the
+    CSV loader's features-only mode), the same as from rows with their
+    label; a class-name label column is still ignored; other widths are
+    refused."""
+    with open(path("reg.csv"), "w") as f:
+        f.write("x,y\n" + "".join(f"{i / 50 - 1},{2 * (i / 50 - 1) + 1}\n" for i in range(100)))
+    with open(path("cls.csv"), "w") as f:
+        f.write("x,label\n" + "".join(f"{i / 50 - 1},{'neg' if i < 50 else 'pos'}\n"
+                                      for i in range(100)))
+    xs = [i / 10 - 1 for i in range(21)]
+    with open(path("x.csv"), "w") as f:  # one column, no header
+        f.write("".join(f"{x}\n" for x in xs))
+    with open(path("xh.csv"), "w") as f:  # one column under a header
+        f.write("x\n" + "".join(f"{x}\n" for x in xs))
+    with open(path("xy.csv"), "w") as f:  # with a numeric label column
+        f.write("".join(f"{x},7\n" for x in xs))
+    with open(path("xn.csv"), "w") as f:  # with a class-name label column
+        f.write("".join(f"{x},{'neg' if x < 0 else 'pos'}\n" for x in xs))
+    reg, cls = path("reg.nrv"), path("cls.nrv")
+    run_ok(["train", "--data", path("reg.csv"), "--targets", "1", "--hidden", "none",
+            "--epochs", "40", "--quiet", "--out", reg])
+    run_ok(["train", "--data", path("cls.csv"), "--hidden", "8", "--epochs", "30", "--quiet",
+            "--out", cls])
+    one, _ = run_ok(["predict", "--model", reg, "--input", path("x.csv")])
+    lines = one.splitlines()
+    check(len(lines) == 21, f"{len(lines)} predictions for 21 rows:\n{one}")
+    # y = 2x + 1 learnt by a linear model: the values say the rows were read right
+    for x, line in zip(xs, lines):
+        check(abs(float(line) - (2 * x + 1)) < 0.1, f"x {x}: predicted {line}")
+    for other in ("xh.csv", "xy.csv"):
+        got, _ = run_ok(["predict", "--model", reg, "--input", path(other)])
+        check(got == one, f"{other} predicts differently from the one-column file:\n{got}")
+    got, _ = run_ok(["predict", "--model", reg, "--input", "-"],
+                    input="".join(f"{x}\n" for x in xs))
+    check(got == one, "one column on standard input")
+    c1, _ = run_ok(["predict", "--model", cls, "--input", path("x.csv")])
+    c2, _ = run_ok(["predict", "--model", cls, "--input", path("xn.csv")])
+    check(c1 == c2 and len(c1.splitlines()) == 21, f"classes:\n{c1}\nvs\n{c2}")
+    names = [l.split(",")[0] for l in c1.splitlines()]
+    check(names[0] == "neg" and names[-1] == "pos", f"class names {names}")
+    with open(path("x3.csv"), "w") as f:
+        f.write("1,2,3\n4,5,6\n")
+    expect(["predict", "--model", reg, "--input", path("x3.csv")], 2,
+           "has 3 columns; the model takes 1 features")
+
+
 # ---- 8. stdout write errors ----------------------------------------------------------------
 
 def case_stdout_full():
