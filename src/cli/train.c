@@ -189,6 +189,9 @@ static int check_conflicts(const char **v, const train_cfg *c) {
     static const char *const arch[] = {"layers", "hidden", "act", "loss"};
     const char *from = c->resume ? "resume" : c->init ? "init" : NULL;
     if (c->resume && c->init) return cli_error("--init: give either --resume or --init, not both");
+    if (c->stop_after && c->early_stop)
+        return cli_error("--stop-after: with --early-stop the model is saved without the training "
+                         "state that --resume continues from");
     if (from)
         for (size_t i = 0; i < sizeof arch / sizeof arch[0]; i++)
             if (GET(arch[i]))
