@@ -201,17 +201,29 @@ def case_diverge():
     print(lines[0])
 
 
+def start_training(cmd, env):
+    """Starts a long mpirun training job and waits until stdout mentions the
+    epochs (the banner, then the epoch lines): training has begun."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                         stdin=subprocess.DEVNULL)
+    line = ""
+    deadline = time.monotonic() + 120
+    while "epoch" not in line and time.monotonic() < deadline:
+        line = p.stdout.readline()
+        if not line and p.poll() is not None:
+            p.kill()
+            raise Failure("mpirun ended before the first epoch")
+    if "epoch" not in line:
+        p.kill()
+        p.wait()
+        raise Failure("no epoch within 120 s")
+    return p
+
+
 def case_killed_rank():
     cmd = mpirun_prefix(2) + [h.NERVE, "train", "--epochs", "100000", "--threads", "1"]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=mpi_env(1), stdin=subprocess.DEVNULL)
+    p = start_training(cmd, mpi_env(1))
     try:
-        line = ""
-        deadline = time.monotonic() + 120
-        while "epoch" not in line and time.monotonic() < deadline:
-            line = p.stdout.readline()
-            check(line or p.poll() is None, "mpirun ended before the first epoch")
-        check("epoch" in line, "no epoch within 120 s")
         victim = rank_process(1, parent=p.pid)
         check(victim is not None, "rank 1's process not found among mpirun's children")
         os.kill(victim, signal.SIGKILL)
@@ -260,14 +272,8 @@ def case_sigint_rank():
     model = path("m.nrv")
     cmd = mpirun_prefix(2) + ["sh", "-c", WRAP % h.WORK, h.NERVE, "train", "--epochs", "100000",
                               "--threads", "1", "--out", model]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=mpi_env(1, True), stdin=subprocess.DEVNULL)
+    p = start_training(cmd, mpi_env(1, True))
     try:
-        line = ""
-        deadline = time.monotonic() + 120
-        while "epoch" not in line and time.monotonic() < deadline:
-            line = p.stdout.readline()
-            check(line or p.poll() is None, "mpirun ended before the first epoch")
         victim = rank_process(1, exe=os.path.realpath(h.NERVE))
         check(victim is not None, "rank 1's nerve process not found")
         os.kill(victim, signal.SIGINT)
