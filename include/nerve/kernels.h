@@ -163,7 +163,7 @@ NERVE_API nerve_status nerve_loss_xent(size_t rows, size_t cols, const float *lo
  * kinds below (nerve_net's optimizers, net.h), the names of nerve_opt_name(),
  * the defaults of nerve_opt_default(), the update kernel each kind runs and
  * the test and benchmark registrations. Columns:
- *   kernel  the update kernel (and the family of settings: src/optim.c)
+ *   kernel  the update kernel (and the family of settings: src/net/optim.c)
  *           that performs the step: sgd, or adam (AdamW is Adam with
  *           decoupled weight decay); nerve_<name>_update below runs it
  *   lr, weight_decay  PyTorch's defaults (torch.optim.SGD / Adam / AdamW)

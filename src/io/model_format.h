@@ -33,8 +33,14 @@
 enum {
     MODEL_SEC_INPUT_TRANSFORM = 1,  /* required: in shifts, then in scales (f32) */
     MODEL_SEC_OUTPUT_TRANSFORM = 2, /* required: out shifts, then out scales (f32) */
-    MODEL_SEC_CLASS_NAMES = 3       /* optional: u32 count, then count x (u32 len, bytes) */
+    MODEL_SEC_CLASS_NAMES = 3,      /* optional: u32 count, then count x (u32 len, bytes) */
+    /* optional, training state only: the learning-rate schedule and the
+     * position inside an epoch cut short (MODEL_PROGRESS_BYTES) */
+    MODEL_SEC_PROGRESS = 4,
+    MODEL_SEC_COUNT /* one more than the largest known id */
 };
+/* The progress section's payload (docs/model-format.md, "Progress"). */
+#define MODEL_PROGRESS_BYTES 88u
 
 /* The ids a file stores (docs/model-format.md, "Layout") are the positions
  * in the lists of kernels.h: a list may grow at its end, but an entry that

@@ -106,8 +106,8 @@ typedef struct header {
     uint64_t params_at; /* offset of the first parameter */
     /* format 2: payloads of the known sections, NULL when absent */
     uint32_t version;
-    uint8_t *sec[4]; /* indexed by MODEL_SEC_* */
-    uint64_t sec_len[4];
+    uint8_t *sec[MODEL_SEC_COUNT]; /* indexed by MODEL_SEC_* */
+    uint64_t sec_len[MODEL_SEC_COUNT];
 } header;
 
 static void header_free(header *h) {
@@ -115,7 +115,7 @@ static void header_free(header *h) {
     free(h->acts);
     h->sizes = NULL;
     h->acts = NULL;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < MODEL_SEC_COUNT; i++) {
         free(h->sec[i]);
         h->sec[i] = NULL;
     }
@@ -144,8 +144,7 @@ static nerve_status read_sections(source *s, header *h) {
                 NERVE_EFORMAT,
                 "%s: file truncated: section %u (id %u) of %llu bytes runs past its end", s->name,
                 i, id, (unsigned long long)len);
-        int known = id == MODEL_SEC_INPUT_TRANSFORM || id == MODEL_SEC_OUTPUT_TRANSFORM ||
-                    id == MODEL_SEC_CLASS_NAMES;
+        int known = id >= MODEL_SEC_INPUT_TRANSFORM && id < MODEL_SEC_COUNT;
         if (!known) {
             if (flags & MODEL_SECTION_REQUIRED)
                 return error_set(NERVE_EFORMAT,
@@ -174,6 +173,12 @@ static nerve_status read_sections(source *s, header *h) {
         if (id == MODEL_SEC_CLASS_NAMES && len < 4)
             return error_set(NERVE_EFORMAT, "%s: class names section of %llu bytes", s->name,
                              (unsigned long long)len);
+        if (id == MODEL_SEC_PROGRESS && len != MODEL_PROGRESS_BYTES)
+            return error_set(NERVE_EFORMAT, "%s: progress section of %llu bytes (expected %u)",
+                             s->name, (unsigned long long)len, MODEL_PROGRESS_BYTES);
+        if (id == MODEL_SEC_PROGRESS && !(h->flags & MODEL_FLAG_TRAINING))
+            return error_set(NERVE_EFORMAT, "%s: progress section in a file without training state",
+                             s->name);
         /* len <= the file's length, which is in memory or on disk */
         h->sec[id] = malloc(len ? (size_t)len : 1);
         if (!h->sec[id]) return error_set(NERVE_ENOMEM, "%s: out of memory", s->name);
@@ -358,6 +363,58 @@ static nerve_status check_counters(const source *s, const header *h) {
     return NERVE_OK;
 }
 
+/* The progress section (docs/model-format.md, "Progress"): the schedule and
+ * an epoch cut short, each field checked against what the library itself
+ * could have written. */
+static nerve_status fill_progress(const source *s, const uint8_t *p, nerve_net *net) {
+    const uint32_t kind = le32(p), shuffle = le32(p + 4);
+    nerve_schedule sched = {(nerve_schedule_kind)0, le64(p + 8)};
+    net_cut_epoch c;
+    memset(&c, 0, sizeof c);
+    c.rows = le64(p + 16);
+    c.n = le64(p + 24);
+    c.batch = le64(p + 32);
+    c.loss_sum = f64_of(le64(p + 40));
+    c.correct = le64(p + 48);
+    for (int i = 0; i < 4; i++) c.rng[i] = le64(p + 56 + 8 * i);
+    if (kind >= NERVE_SCHEDULE_COUNT)
+        return error_set(NERVE_EFORMAT, "%s: schedule kind %u is not valid (0 to %d)", s->name,
+                         kind, NERVE_SCHEDULE_COUNT - 1);
+    sched.kind = (nerve_schedule_kind)kind;
+    if (sched.kind == NERVE_SCHEDULE_COSINE && sched.epochs == 0)
+        return error_set(NERVE_EFORMAT, "%s: cosine schedule over 0 epochs", s->name);
+    if (shuffle > 1)
+        return error_set(NERVE_EFORMAT, "%s: cut epoch shuffle flag %u is not 0 or 1", s->name,
+                         shuffle);
+    c.shuffle = (int)shuffle;
+    const int rng_zero = (c.rng[0] | c.rng[1] | c.rng[2] | c.rng[3]) == 0;
+    if (c.rows == 0) {
+        if (c.n || c.batch || c.correct || c.shuffle || !rng_zero || c.loss_sum != 0.0)
+            return error_set(NERVE_EFORMAT, "%s: no cut epoch, but its fields are not 0", s->name);
+    } else {
+        /* whole batches of at least one row, the epoch not finished */
+        if (!(c.batch >= 1 && c.batch <= c.n && c.rows < c.n && c.rows % c.batch == 0))
+            return error_set(NERVE_EFORMAT,
+                             "%s: cut epoch after %llu of %llu rows in batches of %llu is not "
+                             "possible",
+                             s->name, (unsigned long long)c.rows, (unsigned long long)c.n,
+                             (unsigned long long)c.batch);
+        if (!(isfinite(c.loss_sum) && c.loss_sum >= 0.0) || c.correct > c.rows)
+            return error_set(NERVE_EFORMAT,
+                             "%s: cut epoch's loss sum %g or correct count %llu "
+                             "is not possible",
+                             s->name, c.loss_sum, (unsigned long long)c.correct);
+        if (c.shuffle == rng_zero) /* shuffled: a real state (never all zero); else none */
+            return error_set(NERVE_EFORMAT,
+                             "%s: cut epoch's generator state does not fit its "
+                             "shuffle flag",
+                             s->name);
+    }
+    net->sched = sched;
+    net->cut = c;
+    return NERVE_OK;
+}
+
 /* A library argument check on file values is a format error of the file. */
 static nerve_status as_format(const source *s, nerve_status st) {
     if (st == NERVE_EINVAL) {
@@ -449,6 +506,7 @@ static nerve_status fill_net(source *s, const header *h, uint8_t *chunk, nerve_n
     net->beta1_pow = h->beta1_pow;
     net->beta2_pow = h->beta2_pow;
     memcpy(net->rng, h->rng, sizeof net->rng);
+    if (h->sec[MODEL_SEC_PROGRESS]) TRY(fill_progress(s, h->sec[MODEL_SEC_PROGRESS], net));
     return NERVE_OK;
 }
 

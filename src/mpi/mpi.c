@@ -41,7 +41,7 @@
 typedef struct rank_rec {
     int32_t status; /* nerve_status of this rank's part */
     int32_t stop;   /* stop requested on this rank */
-    uint64_t u[8];  /* epoch start: what the ranks must agree on; step: u[0] correct */
+    uint64_t u[9];  /* epoch start: what the ranks must agree on; step: u[0] correct */
     double loss_sum;
     char msg[184];
 } rank_rec;
@@ -336,6 +336,7 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
     if (st == NERVE_OK && !shard) st = error_set(NERVE_ENOMEM, "%s: out of memory", fn);
     if (st == NERVE_OK)
         st = batches_init(&it, fn, data, opts->batch_size, opts->shuffle, (size_t)d.rank, P);
+    if (st == NERVE_OK) st = epoch_check(fn, net, n, it.bs, opts->shuffle);
     if (st != NERVE_OK) rec_fail(&mine, st);
     mine.u[0] = n;
     mine.u[1] = it.bs;
@@ -345,18 +346,20 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
     mine.u[5] = net->epoch;
     mine.u[6] = net->rng[0] ^ net->rng[1] ^ net->rng[2] ^ net->rng[3];
     mine.u[7] = (uint64_t)cls;
+    mine.u[8] = net->cut.rows;
     st = agree(fn, &d, &mine);
     if (st == NERVE_OK) {
-        static const char *const what[8] = {"data size",
+        static const char *const what[9] = {"data size",
                                             "batch size",
                                             "shuffling",
                                             "network shape",
                                             "weights and optimizer state (checksum)",
                                             "epoch count",
                                             "shuffling generator",
-                                            "kind of targets"};
+                                            "kind of targets",
+                                            "rows done of a cut epoch"};
         for (int r = 1; r < d.P && st == NERVE_OK; r++)
-            for (int k = 0; k < 8 && st == NERVE_OK; k++)
+            for (int k = 0; k < 9 && st == NERVE_OK; k++)
                 if (d.all[r].u[k] != d.all[0].u[k])
                     st = error_set(NERVE_EINVAL,
                                    "%s: rank %d and rank 0 differ in %s (%llu vs %llu): every rank "
@@ -371,11 +374,15 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
         return st;
     }
 
-    batches_shuffle(&it, net->rng); /* the same draw on every rank, and as nerve_net_train_epoch */
+    /* the same draw, rate and continuation of a cut epoch on every rank as
+     * nerve_net_train_epoch (src/net/epoch.c) */
+    epoch_pass pass;
+    epoch_begin(net, n, it.perm, &pass);
+    batches_seek(&it, pass.r0);
 
     const net_grad_hook hook = {.ready = on_ready, .user = &d};
-    double loss_sum = 0;
-    size_t seen = 0, correct = 0;
+    double loss_sum = pass.loss_sum;
+    size_t seen = pass.r0, correct = pass.correct;
     int stop = 0;
     nerve_batch b;
     size_t r, rows;
@@ -429,6 +436,6 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
         result->loss = seen ? loss_sum / (double)seen : 0.0;
         result->accuracy = cls && seen ? (double)correct / (double)seen : 0.0;
     }
-    if (st == NERVE_OK && seen == n) net->epoch++;
+    epoch_end(net, &pass, n, it.bs, opts->shuffle, seen, loss_sum, correct, st, stop);
     return st;
 }

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "error.h"
-#include "rng.h"
 #include "private_abi.h"
 #include "split.h"
 
@@ -33,10 +32,6 @@ NERVE_PRIVATE nerve_status batches_init(epoch_batches *it, const char *fn, const
     }
     for (size_t i = 0; i < n; i++) it->perm[i] = i;
     return NERVE_OK;
-}
-
-NERVE_PRIVATE void batches_shuffle(epoch_batches *it, uint64_t s[4]) {
-    if (it->perm) rng_shuffle(s, it->perm, it->n);
 }
 
 NERVE_PRIVATE int batches_next(epoch_batches *it, nerve_batch *b, size_t *first, size_t *rows) {
@@ -71,7 +66,7 @@ NERVE_PRIVATE int batches_next(epoch_batches *it, nerve_batch *b, size_t *first,
     return 1;
 }
 
-void batches_rewind(epoch_batches *it) { it->next = 0; }
+NERVE_PRIVATE void batches_seek(epoch_batches *it, size_t row) { it->next = row; }
 
 NERVE_PRIVATE void batches_free(epoch_batches *it) {
     free(it->perm), free(it->bx), free(it->by), free(it->bl);

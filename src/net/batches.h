@@ -35,21 +35,21 @@ typedef struct epoch_batches {
  * in batches of batch_size rows (0: BATCHES_DEFAULT_SIZE; more than n: n),
  * handing out part `part` of `parts` (>= 1) of each. With shuffle, the
  * permutation and gather buffers are allocated here (NERVE_ENOMEM, message
- * naming fn, and nothing to free); the shuffle itself is drawn by
- * batches_shuffle. After batches_init, whatever it returned, or when
+ * naming fn, and nothing to free) and perm holds the identity; the
+ * shuffle itself is drawn into perm by epoch_begin (net_plan.h), which
+ * knows whether a cut epoch continues. After batches_init, whatever it returned, or when
  * zero-initialised, *it may be given to batches_free. */
 nerve_status batches_init(epoch_batches *it, const char *fn, const nerve_dataset *data,
                           size_t batch_size, int shuffle, size_t part, size_t parts);
-/* Draws the pass's order from the generator s (nothing when not shuffling):
- * once per pass, before the first batch. */
-void batches_shuffle(epoch_batches *it, uint64_t s[4]);
 /* The next batch: 0 when the pass is over; else 1, *first and *rows its
  * first row and size in the pass, *b this part of it (b->n may be 0 when
  * a batch has fewer rows than parts). b points into the data or into the
  * iterator's buffers, valid until the next call. */
 int batches_next(epoch_batches *it, nerve_batch *b, size_t *first, size_t *rows);
-/* Back to the first batch, in the same order (the replay). */
-void batches_rewind(epoch_batches *it);
+/* The next batch starts at `row` (a multiple of the batch size: 0, or where a
+ * cut epoch stopped), in the same order: the start of a continued epoch and
+ * the replay. */
+void batches_seek(epoch_batches *it, size_t row);
 void batches_free(epoch_batches *it);
 
 #endif

@@ -1,5 +1,6 @@
 /* Internal pieces shared by the network's source files (net.c, init.c,
- * optim.c, train.c, forward.c, epoch.c): what each provides to the others.
+ * optim.c, train.c, forward.c, epoch.c, and mpi/mpi.c): what each provides
+ * to the others.
  * The scratch plan and the thread heuristic are in plan.h. */
 #ifndef NERVE_SRC_NET_PLAN_H
 #define NERVE_SRC_NET_PLAN_H
@@ -101,6 +102,33 @@ nerve_status net_step_hooked(const char *fn, nerve_net *net, const nerve_batch *
  * and tests/net/test_partition.c): per-row losses of rows [*r0, *r1) of n. The
  * weight-gradient blocks are linear_grad_block's (linear.h). */
 void train_loss_rows(size_t n, int t, int nt, size_t *r0, size_t *r1);
+
+/* ---- epoch.c: what nerve_net_train_epoch and the MPI epoch share ---- */
+/* One pass of training over n rows in batches of bs (capped to n). */
+typedef struct epoch_pass {
+    size_t r0;       /* first row of this pass: > 0 when it continues a cut epoch */
+    double loss_sum; /* the cut part's running sums (0 for a new epoch) */
+    size_t correct;
+    float base_lr;    /* net->opt.lr outside the pass; the schedule's rate inside */
+    uint64_t rng0[4]; /* shuffled: the generator before the epoch's shuffle */
+} epoch_pass;
+/* Whether the pass may start: a cut epoch continues only with the same row
+ * count, batch size and shuffling. NERVE_EINVAL naming fn and what differs
+ * (net->cut tells how to continue), else NERVE_OK. */
+nerve_status epoch_check(const char *fn, const nerve_net *net, size_t n, size_t bs, int shuffle);
+/* Begins the pass (after epoch_check): the permutation into perm when it is
+ * not NULL (a new epoch draws it from net->rng, advancing it; a cut epoch
+ * draws the same one again from its saved state), the cut part's sums, and
+ * the schedule's rate of this epoch as net->opt.lr. */
+void epoch_begin(nerve_net *net, size_t n, size_t *perm, epoch_pass *p);
+/* Ends it, whatever happened (every epoch_begin has one): the base rate
+ * back; `seen` rows of n trained (r0 included). With st == NERVE_OK: all n
+ * count the epoch; a pass the stop flag cut (cut != 0) records where it
+ * stopped, with the running sums. A failure after this pass trained a row
+ * gives the epoch up (net->cut cleared); one before leaves net->cut as it
+ * was (the network is as before the pass). */
+void epoch_end(nerve_net *net, const epoch_pass *p, size_t n, size_t bs, int shuffle, size_t seen,
+               double loss_sum, size_t correct, nerve_status st, int cut);
 
 /* ---- forward.c ---- */
 /* Where one forward pass reads and writes. Every matrix is n rows of its

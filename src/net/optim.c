@@ -194,6 +194,40 @@ nerve_status nerve_net_set_lr(nerve_net *net, float lr) {
 
 uint64_t nerve_net_step_count(const nerve_net *net) { return net ? net->step : 0; }
 
+nerve_status nerve_net_set_schedule(nerve_net *net, const nerve_schedule *schedule) {
+    CHECK_ARG(net != NULL, "nerve_net_set_schedule: net is NULL");
+    CHECK_ARG(schedule != NULL, "nerve_net_set_schedule: schedule is NULL");
+    CHECK_ARG((unsigned)schedule->kind < NERVE_SCHEDULE_COUNT,
+              "nerve_net_set_schedule: invalid schedule kind %d", (int)schedule->kind);
+    CHECK_ARG(schedule->kind != NERVE_SCHEDULE_COSINE || schedule->epochs >= 1,
+              "nerve_net_set_schedule: a cosine schedule needs a horizon of at least 1 epoch");
+    net->sched = *schedule;
+    return NERVE_OK;
+}
+
+nerve_schedule nerve_net_schedule(const nerve_net *net) {
+    const nerve_schedule none = {NERVE_SCHEDULE_CONSTANT, 0};
+    return net ? net->sched : none;
+}
+
+/* pi to double precision (M_PI is not C11) */
+#define PI 3.14159265358979323846
+
+float nerve_net_epoch_lr(const nerve_net *net, uint64_t epoch) {
+    if (!net) return 0.0f;
+    const float lr = net->opt.lr;
+    const uint64_t E = net->sched.epochs;
+    if (net->sched.kind != NERVE_SCHEDULE_COSINE || E == 0) return lr;
+    /* past the horizon: the curve's end, 0 (not back up the cosine) */
+    const uint64_t e = epoch < E ? epoch : E;
+    /* the expression the tool used before the schedule moved here, so its
+     * runs keep their bits. cos() is the C library's, the one libm call of
+     * training: the same on every ISA and thread count of one system; a
+     * last-bit difference between C libraries reaches the float rate only
+     * when the double lies next to a float rounding boundary */
+    return (float)((double)lr * 0.5 * (1.0 + cos(PI * (double)e / (double)E)));
+}
+
 NERVE_PRIVATE void optim_prepare(const nerve_net *net, optim_pending *p) {
     const nerve_opt *o = &net->opt;
     const optim_family *f = families[o->kind];
