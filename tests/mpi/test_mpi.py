@@ -202,18 +202,21 @@ def case_diverge():
 
 
 def start_training(cmd, env):
-    """Starts a long mpirun training job and waits until stdout mentions the
-    epochs (the banner, then the epoch lines): training has begun."""
+    """Starts a long mpirun training job and waits for the first epoch's line
+    ("epoch 1/..."): every rank has then trained an epoch with the others, so
+    each has its SIGINT handler installed. (Not the banner: rank 0 prints
+    "... 100000 epochs" while rank 1 may still be loading the data, and a
+    SIGINT then kills rank 1 outright and leaves rank 0 waiting for it.)"""
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                          stdin=subprocess.DEVNULL)
     line = ""
     deadline = time.monotonic() + 120
-    while "epoch" not in line and time.monotonic() < deadline:
+    while not line.startswith("epoch ") and time.monotonic() < deadline:
         line = p.stdout.readline()
         if not line and p.poll() is not None:
             p.kill()
             raise Failure("mpirun ended before the first epoch")
-    if "epoch" not in line:
+    if not line.startswith("epoch "):
         p.kill()
         p.wait()
         raise Failure("no epoch within 120 s")
