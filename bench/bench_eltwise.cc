@@ -97,20 +97,20 @@ void set_counters(benchmark::State &st, size_t items, double bytes_per_item) {
 }
 
 // ---- nerve kernels ----------------------------------------------------------
-void bm_act_fwd(benchmark::State &st, const kernels *k, int act) {
+void bm_act_fwd(benchmark::State &st, const kernel_table *k, int act) {
     Buf y(kN, 3);
     for (auto _ : st) k->act_fwd[act](kN, inputs().x.p, y.p);
     set_counters(st, kN, 8);
 }
 
-void bm_act_bwd(benchmark::State &st, const kernels *k, int act) {
+void bm_act_bwd(benchmark::State &st, const kernel_table *k, int act) {
     Buf y(kN, 3), dx(kN, 4);
     kernels_scalar.act_fwd[act](kN, inputs().x.p, y.p);
     for (auto _ : st) k->act_bwd[act](kN, inputs().x.p, y.p, inputs().dy.p, dx.p);
     set_counters(st, kN, 16);
 }
 
-void bm_softmax(benchmark::State &st, const kernels *k) {
+void bm_softmax(benchmark::State &st, const kernel_table *k) {
     const size_t rows = static_cast<size_t>(st.range(0)), cols = static_cast<size_t>(st.range(1));
     Buf y(rows * cols, 3);
     for (auto _ : st) k->softmax(rows, cols, inputs().x.p, y.p);
@@ -136,7 +136,7 @@ struct LossTargets {
 #define BENCH_COUNT_elements(rows, cols) (static_cast<double>(rows) * static_cast<double>(cols))
 #define BENCH_COUNT_rows(rows, cols) static_cast<double>(rows)
 #define BM_LOSS_(E, name, targets, mean, gscale)                                                   \
-    void bm_loss_##name(benchmark::State &st, const kernels *k) {                                  \
+    void bm_loss_##name(benchmark::State &st, const kernel_table *k) {                                  \
         const size_t rows = static_cast<size_t>(st.range(0));                                      \
         const size_t cols = static_cast<size_t>(st.range(1));                                      \
         Buf grad(rows * cols, 3), loss(rows, 4);                                                   \
@@ -155,7 +155,7 @@ NERVE_LOSS_LIST(BM_LOSS_)
 // src/net/optim.c). Reads w, g and each state array, writes w and each state
 // array: 12 B per element plus 8 per state array (SGD with momentum: 20 B,
 // Adam: 28 B).
-void bm_opt(benchmark::State &st, const kernels *k, nerve_opt o) {
+void bm_opt(benchmark::State &st, const kernel_table *k, nerve_opt o) {
     const optim_family *f = optim_family_of(o.kind);
     const unsigned states = f->states(&o);
     Buf w(kN, 3), m(kN, 4), v(kN, 5);
@@ -171,12 +171,12 @@ void bm_opt(benchmark::State &st, const kernels *k, nerve_opt o) {
     set_counters(st, kN, 12 + 8 * states);
 }
 
-void bm_sum(benchmark::State &st, const kernels *k) {
+void bm_sum(benchmark::State &st, const kernel_table *k) {
     for (auto _ : st) benchmark::DoNotOptimize(k->sum(kN, inputs().x.p));
     set_counters(st, kN, 4);
 }
 
-void bm_dot(benchmark::State &st, const kernels *k) {
+void bm_dot(benchmark::State &st, const kernel_table *k) {
     for (auto _ : st) benchmark::DoNotOptimize(k->dot(kN, inputs().x.p, inputs().dy.p));
     set_counters(st, kN, 8);
 }
@@ -337,7 +337,7 @@ int register_all() {
     const nerve_isa isas[] = {NERVE_ISA_SCALAR, NERVE_ISA_AVX2, NERVE_ISA_AVX512, NERVE_ISA_NEON};
     for (int act = 0; act < ACT_COUNT; act++) {
         for (nerve_isa isa : isas)
-            if (const kernels *k = kernels_for(isa))
+            if (const kernel_table *k = kernels_for(isa))
                 reg(std::string("act_fwd/") + kActNames[act] + "/" + k->name,
                     [k, act](benchmark::State &st) { bm_act_fwd(st, k, act); });
 #ifdef NERVE_BENCH_HAVE_ONEDNN
@@ -347,7 +347,7 @@ int register_all() {
                     [a](benchmark::State &st) { bm_dnnl_fwd(st, a); });
 #endif
         for (nerve_isa isa : isas)
-            if (const kernels *k = kernels_for(isa))
+            if (const kernel_table *k = kernels_for(isa))
                 reg(std::string("act_bwd/") + kActNames[act] + "/" + k->name,
                     [k, act](benchmark::State &st) { bm_act_bwd(st, k, act); });
 #ifdef NERVE_BENCH_HAVE_ONEDNN
@@ -364,7 +364,7 @@ int register_all() {
     // Row shapes of 65,536 floats (and 65,530 for 10 classes).
     const std::vector<std::vector<int64_t>> shapes = {{256, 256}, {6553, 10}};
     for (nerve_isa isa : isas) {
-        const kernels *k = kernels_for(isa);
+        const kernel_table *k = kernels_for(isa);
         if (!k) continue;
         const std::string s = std::string("/") + k->name;
         benchmark::RegisterBenchmark(("softmax" + s).c_str(), bm_softmax, k)->Args(shapes[0])->Args(shapes[1]);

@@ -86,7 +86,7 @@ typedef struct opt_step {
     int decoupled;      /* AdamW: w *= 1 - lr*wd before the update (PyTorch: param.mul_) */
 } opt_step;
 
-typedef struct kernels {
+typedef struct kernel_table {
     nerve_isa isa;
     const char *name;
 
@@ -151,17 +151,17 @@ typedef struct kernels {
     void (*axpby)(size_t n, float alpha, const float *x, float beta, float *y);
     /* y[i*ldy + j] += b[j] over rows x cols (bias add, forward pass). */
     void (*bias_add)(size_t rows, size_t cols, float *y, size_t ldy, const float *b);
-} kernels;
+} kernel_table;
 
-extern const kernels kernels_scalar;
-extern const kernels kernels_avx2;
-extern const kernels kernels_avx512;
-extern const kernels kernels_neon;
+extern const kernel_table kernels_scalar;
+extern const kernel_table kernels_avx2;
+extern const kernel_table kernels_avx512;
+extern const kernel_table kernels_neon;
 
 /* The table of `isa`, or NULL when it is not built in or not supported by
  * this CPU (src/core/dispatch.c). */
-const kernels *kernels_for(nerve_isa isa);
+const kernel_table *kernels_for(nerve_isa isa);
 /* The active table (never NULL). */
-const kernels *kernels_active(void);
+const kernel_table *kernels_active(void);
 
 #endif

@@ -49,7 +49,7 @@ extern "C" {
 
 /* ---- activations ---------------------------------------------------------
  * One list, X(ENUM, name), generates the public enum below, the names of
- * nerve_act_name(), the kernel-table fields and the generic kernels
+ * nerve_act_name(), the kernel-table fields and the generic kernel_table
  * (simd/generic/act.c), the self-test checks and the benchmark
  * registrations. Definitions (PyTorch's):
  *   identity   y = x

@@ -1,6 +1,6 @@
 /* Declarations of the generic kernels, written once against vec.h and
  * compiled once per ISA (KNAME adds the __<isa> suffix). Semantics: see the
- * matching fields of struct kernels in table.h. */
+ * matching fields of struct kernel_table in table.h. */
 #ifndef NERVE_SIMD_GENERIC_H
 #define NERVE_SIMD_GENERIC_H
 

@@ -29,7 +29,7 @@
 #define ACT_BWD_(E, act) [ACT_##E] = KNAME(f32_##act##_bwd),
 #define LOSS_(E, name, targets, mean, gscale) .loss_##name = KNAME(f32_loss_##name),
 
-const kernels TABLE = {
+const kernel_table TABLE = {
     .isa = TABLE_ISA,
     .name = STR(NERVE_ISA_BUILD),
     .gemm_ukr = GEMM_UKR,

@@ -23,8 +23,8 @@ static const int isa_level[NERVE_ISA_COUNT] = {0, 1, 2, 1};
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static nerve_cpu_features features;
-static const kernels *tables[NERVE_ISA_COUNT]; /* supported tables, else NULL */
-static _Atomic(const kernels *) active_table;
+static const kernel_table *tables[NERVE_ISA_COUNT]; /* supported tables, else NULL */
+static _Atomic(const kernel_table *) active_table;
 static pthread_mutex_t reason_lock = PTHREAD_MUTEX_INITIALIZER;
 static char reason[256];
 static nerve_isa best_isa;
@@ -39,7 +39,7 @@ static bool isa_of_this_arch(nerve_isa isa) {
 #endif
 }
 
-static const kernels *compiled_table(nerve_isa isa) {
+static const kernel_table *compiled_table(nerve_isa isa) {
     switch (isa) {
     case NERVE_ISA_SCALAR:
         return &kernels_scalar;
@@ -84,7 +84,7 @@ static void activate(nerve_isa isa, const char *why) {
 static void init(void) {
     cpu_detect(&features);
     for (int i = 0; i < NERVE_ISA_COUNT; i++) {
-        const kernels *t = compiled_table((nerve_isa)i);
+        const kernel_table *t = compiled_table((nerve_isa)i);
         tables[i] = (t && cpu_can_run(&features, (nerve_isa)i)) ? t : NULL;
     }
     best_isa = pick(
@@ -196,7 +196,7 @@ nerve_status nerve_isa_gemm_tile(nerve_isa isa, size_t *mr, size_t *nr) {
     if (!mr || !nr) return error_set(NERVE_EINVAL, "nerve_isa_gemm_tile: mr and nr must not be NULL");
     if ((unsigned)isa >= NERVE_ISA_COUNT)
         return error_set(NERVE_EINVAL, "nerve_isa_gemm_tile: %d is not a nerve_isa", (int)isa);
-    const kernels *kt = kernels_for(isa);
+    const kernel_table *kt = kernels_for(isa);
     if (!kt)
         return error_set(NERVE_EUNSUPPORTED, "nerve_isa_gemm_tile: the %s table is %s",
                          nerve_isa_name(isa),
@@ -205,12 +205,12 @@ nerve_status nerve_isa_gemm_tile(nerve_isa isa, size_t *mr, size_t *nr) {
     return NERVE_OK;
 }
 
-const kernels *kernels_for(nerve_isa isa) {
+const kernel_table *kernels_for(nerve_isa isa) {
     ensure_init();
     return (unsigned)isa < NERVE_ISA_COUNT ? tables[isa] : NULL;
 }
 
-NERVE_PRIVATE const kernels *kernels_active(void) {
+NERVE_PRIVATE const kernel_table *kernels_active(void) {
     ensure_init();
     return atomic_load(&active_table);
 }

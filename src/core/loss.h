@@ -56,7 +56,7 @@ static inline float loss_grad_scale(nerve_loss loss, size_t rows, size_t cols) {
  * grad and row_loss as the kernel's (table.h). */
 #define LOSS_TARGET_ARG_values(y, labels) (y)
 #define LOSS_TARGET_ARG_labels(y, labels) (labels)
-static inline void loss_run(const kernels *kt, nerve_loss loss, size_t rows, size_t cols,
+static inline void loss_run(const kernel_table *kt, nerve_loss loss, size_t rows, size_t cols,
                             const float *out, const float *y, const int32_t *labels, float scale,
                             float *grad, float *row_loss) {
     switch (loss) {

@@ -18,7 +18,7 @@
 #define LOSS_GRAIN 8192 /* elements per thread at least */
 
 typedef struct loss_job {
-    const kernels *kt;
+    const kernel_table *kt;
     nerve_loss loss;
     size_t cols;
     const float *o, *t; /* outputs (logits) and target values (NULL for labels) */

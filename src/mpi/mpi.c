@@ -245,7 +245,7 @@ static size_t count_correct(const float *out, const int32_t *labels, size_t n, s
 /* Step 4 and 5 of the file comment, once every rank's gradients arrived. */
 static nerve_status combine_and_update(const char *fn, dp *d, const size_t *shard, size_t rows) {
     nerve_net *net = d->net;
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     const size_t P = (size_t)d->P;
     int rc = MPI_SUCCESS;
     for (size_t i = 0; i < d->L; i++) {

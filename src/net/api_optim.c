@@ -46,7 +46,7 @@ static double beta_pow(float beta, uint64_t t) {
 static int finite_nonneg(float x) { return x >= 0.0f && isfinite(x); }
 
 typedef struct opt_job {
-    const kernels *kt;
+    const kernel_table *kt;
     const optim_family *f;
     float *w, *m, *v; /* m, v: the state arrays the family uses, else NULL */
     const float *g;

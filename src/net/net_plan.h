@@ -35,7 +35,7 @@ typedef struct optim_family {
     void (*scalars)(const nerve_opt *o, int first, double b1t, double b2t, opt_step *s);
     /* the kernel over n elements; m, v the state arrays (NULL beyond
      * states()); nonzero when it stored a NaN or Inf */
-    int (*update)(const kernels *kt, size_t n, float *w, const float *g, float *m, float *v,
+    int (*update)(const kernel_table *kt, size_t n, float *w, const float *g, float *m, float *v,
                   const opt_step *s);
 } optim_family;
 /* The family of a valid kind. */
@@ -59,7 +59,7 @@ size_t optim_undo_floats(const nerve_net *net);
  * opt_v share offsets). Elementwise, so any split gives the same bits.
  * The old values go to p->undo first (the block is read there anyway and
  * then found in cache). Nonzero when the kernel stored a NaN or Inf. */
-int optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n);
+int optim_update(const kernel_table *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n);
 /* After a step whose update stored a non-finite value: every parameter and
  * state value back as before the step, from p->undo. */
 void optim_rollback(nerve_net *net, const optim_pending *p);
@@ -137,7 +137,7 @@ void epoch_end(nerve_net *net, const epoch_pass *p, size_t n, size_t bs, int shu
  * With z == NULL (inference) the layers alternate between pp[0] and pp[1]
  * in place, and the last one writes `out`. */
 typedef struct fwd_pass {
-    const kernels *kt;
+    const kernel_table *kt;
     const nerve_net *net;
     const float *x;
     size_t n;        /* rows */

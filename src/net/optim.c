@@ -84,7 +84,7 @@ static void sgd_scalars(const nerve_opt *o, int first, double b1t, double b2t, o
                     .first = first};
 }
 
-static int sgd_update(const kernels *kt, size_t n, float *w, const float *g, float *m, float *v,
+static int sgd_update(const kernel_table *kt, size_t n, float *w, const float *g, float *m, float *v,
                       const opt_step *s) {
     (void)v;
     return kt->sgd(n, w, g, m, s);
@@ -120,7 +120,7 @@ static void adam_scalars(const nerve_opt *o, int first, double b1t, double b2t, 
                     .decoupled = o->kind == NERVE_OPT_ADAMW};
 }
 
-static int adam_update(const kernels *kt, size_t n, float *w, const float *g, float *m, float *v,
+static int adam_update(const kernel_table *kt, size_t n, float *w, const float *g, float *m, float *v,
                        const opt_step *s) {
     return kt->adam(n, w, g, m, v, s);
 }
@@ -244,7 +244,7 @@ NERVE_PRIVATE size_t optim_undo_floats(const nerve_net *net) {
     return net->n_alloc * (1u + (net->opt_m != NULL) + (net->opt_v != NULL));
 }
 
-NERVE_PRIVATE int optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n) {
+NERVE_PRIVATE int optim_update(const kernel_table *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n) {
     if (n == 0) return 0;
     const size_t na = net->n_alloc;
     float *w = net->params + off, *m = net->opt_m ? net->opt_m + off : NULL;

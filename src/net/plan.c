@@ -81,7 +81,7 @@ void plan_free(struct net_plan *plan) {
 }
 
 /* net->plan itself, and its GEMM workspace for `threads` threads of kt. */
-static nerve_status ensure_ws(nerve_net *net, const kernels *kt, int threads) {
+static nerve_status ensure_ws(nerve_net *net, const kernel_table *kt, int threads) {
     if (!net->plan && !(net->plan = calloc(1, sizeof *net->plan)))
         return error_set(NERVE_ENOMEM, "out of memory for the network's scratch plan");
     struct net_plan *p = net->plan;
@@ -104,7 +104,7 @@ static int too_large(size_t rows, size_t maxw, size_t count) {
     return rows > lim / maxw / count;
 }
 
-nerve_status plan_ensure_inference(nerve_net *net, const kernels *kt, size_t rows, int threads) {
+nerve_status plan_ensure_inference(nerve_net *net, const kernel_table *kt, size_t rows, int threads) {
     nerve_status st = ensure_ws(net, kt, threads);
     if (st != NERVE_OK) return st;
     struct net_plan *p = net->plan;
@@ -125,7 +125,7 @@ nerve_status plan_ensure_inference(nerve_net *net, const kernels *kt, size_t row
     return NERVE_OK;
 }
 
-nerve_status plan_ensure_training(nerve_net *net, const kernels *kt, size_t rows, int threads) {
+nerve_status plan_ensure_training(nerve_net *net, const kernel_table *kt, size_t rows, int threads) {
     nerve_status st = ensure_ws(net, kt, threads);
     if (st != NERVE_OK) return st;
     struct net_plan *p = net->plan;

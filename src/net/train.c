@@ -35,7 +35,7 @@
 /* ---- backward ------------------------------------------------------------- */
 
 typedef struct step_ctx {
-    const kernels *kt;
+    const kernel_table *kt;
     nerve_net *net;
     const nerve_batch *batch;
     const fwd_pass *fwd;
@@ -51,7 +51,7 @@ typedef struct step_ctx {
 /* Loss rows [r0, r1): per-row losses and the gradient of the mean loss with
  * respect to the output, then through the last activation; into d. */
 static void loss_rows(const step_ctx *c, size_t r0, size_t r1, float *d) {
-    const kernels *kt = c->kt;
+    const kernel_table *kt = c->kt;
     const nerve_net *net = c->net;
     const size_t L = net->n_layers, C = net->sizes[L], n = c->batch->n, rows = r1 - r0;
     if (rows == 0) return;
@@ -100,7 +100,7 @@ void train_loss_rows(size_t n, int t, int nt, size_t *r0, size_t *r1) {
  * (linear_grad_hook): the bias rows with the first column block, then the
  * block of W, one call when its rows are whole (contiguous). */
 typedef struct update_ctx {
-    const kernels *kt;
+    const kernel_table *kt;
     nerve_net *net;
     const optim_pending *opt;
     size_t layer;
@@ -200,7 +200,7 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
 NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
                              int update, int *update_failed, const net_grad_hook *hook) {
     nerve_status st;
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     const size_t n = batch->n;
     const int nthreads = net_threads(net, n, 1);
     if ((st = plan_ensure_training(net, kt, n, nthreads)) != NERVE_OK) {

@@ -127,7 +127,7 @@ ParameterizedTestParameters(optim, matches_pytorch) {
  * and both state arrays against the reference (arrays the kind does not
  * use stay 0 in both); a guard element after each array. */
 ParameterizedTest(isa_opt *c, optim, matches_pytorch) {
-    const kernels *kt = kernels_for(c->isa);
+    const kernel_table *kt = kernels_for(c->isa);
     const optim_family *f = optim_family_of(c->kind);
     const char *name = kinds[c->kind].name;
     cr_assert_str_eq(nerve_opt_name(c->kind), name);
@@ -179,7 +179,7 @@ ParameterizedTestParameters(optim, sgd_buffer_rules) {
 /* momentum == 0 never touches v (it may be NULL-sized); the first step with
  * momentum sets v = g exactly (plus weight decay). */
 ParameterizedTest(nerve_isa *isa, optim, sgd_buffer_rules) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     float w[20], g[20], v[20];
     for (int i = 0; i < 20; i++) w[i] = (float)i * 0.5f, g[i] = 1.0f - (float)i * 0.25f, v[i] = NAN;
     opt_step plain = {.lr = 0.5f};

@@ -90,7 +90,7 @@ Test(bitexact, isa_built_and_gemm_tile) {
     cr_assert(!nerve_isa_built((nerve_isa)NERVE_ISA_COUNT));
     for (int i = 0; i < NERVE_ISA_COUNT; i++) {
         size_t mr = 0, nr = 0;
-        const kernels *kt = kernels_for((nerve_isa)i);
+        const kernel_table *kt = kernels_for((nerve_isa)i);
         nerve_status st = nerve_isa_gemm_tile((nerve_isa)i, &mr, &nr);
         if (kt) {
             cr_assert_eq(st, NERVE_OK);
@@ -116,8 +116,8 @@ static float wrong_sum(size_t n, const float *x) {
 }
 
 Test(bitexact, detects_a_different_kernel) {
-    const kernels *ref = kernels_for(NERVE_ISA_SCALAR);
-    kernels bad = *ref;
+    const kernel_table *ref = kernels_for(NERVE_ISA_SCALAR);
+    kernel_table bad = *ref;
     bad.act_fwd[ACT_RELU] = wrong_relu;
     bad.sum = wrong_sum;
     char msg[512];

@@ -40,7 +40,7 @@ ParameterizedTestParameters(loss, softmax) {
 }
 
 ParameterizedTest(nerve_isa *isa, loss, softmax) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     for (size_t ri = 0; ri < 3; ri++)
         for (size_t ci = 0; ci < test_sizes_count; ci++)
             for (size_t s = 0; s < 3; s++) {
@@ -156,7 +156,7 @@ ParameterizedTestParameters(loss, matches_reference) {
 }
 
 ParameterizedTest(isa_loss *c, loss, matches_reference) {
-    const kernels *kt = kernels_for(c->isa);
+    const kernel_table *kt = kernels_for(c->isa);
     const nerve_loss L = c->loss;
     const int labels = loss_of(L)->labels;
     const char *name = losses[L].name;
@@ -230,7 +230,7 @@ ParameterizedTestParameters(loss, mse_exact) {
 /* MSE's gradient is one rounding of scale * fl(o - t): the same bits as
  * computing it in float here. */
 ParameterizedTest(nerve_isa *isa, loss, mse_exact) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     for (size_t ci = 0; ci < test_sizes_count; ci++) {
         const size_t rows = 3, cols = test_sizes[ci];
         float *o = test_alloc(rows * cols, 1), *t = test_alloc(rows * cols, 2);
@@ -257,7 +257,7 @@ ParameterizedTestParameters(loss, xent_special) {
 }
 
 ParameterizedTest(nerve_isa *isa, loss, xent_special) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     /* a confident correct prediction: loss ~ e^-30, gradient tiny and exact in sign */
     float o[3] = {30, 0, 0}, g[3], l;
     int32_t lab = 0;
