@@ -20,6 +20,7 @@
 
 #include "error.h"
 #include "gemm.h"
+#include "loss.h"
 #include "rng.h"
 
 #define GUARD       8        /* guard floats on each side of every buffer */
@@ -525,8 +526,10 @@ static int check_softmax(const kernel_table *ref, const kernel_table *kt, char *
     return ok;
 }
 
-/* Runs a loss with and without grad; compares grad and row_loss. */
-static int check_loss(int xent, const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
+/* Runs a loss of NERVE_LOSS_LIST with and without grad on the targets it
+ * takes (labels, with one out of range; or values); compares grad and
+ * row_loss. */
+static int check_loss(nerve_loss loss, const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     static const size_t loss_rows[] = {0, 1, 3, 5};
     int ok = 1;
     for (size_t ri = 0; ri < sizeof loss_rows / sizeof loss_rows[0] && ok; ri++)
@@ -544,6 +547,7 @@ static int check_loss(int xent, const kernel_table *ref, const kernel_table *kt,
                 ok = oom(msg, cap);
             } else {
                 uint64_t s = 55 + cols * 7 + rows;
+                const int xent = loss_of(loss)->labels;
                 if (xent) {
                     fill_logits(o.p, rows, cols, 60 + cols);
                     for (size_t r = 0; r < rows; r++)
@@ -558,15 +562,10 @@ static int check_loss(int xent, const kernel_table *ref, const kernel_table *kt,
                     char what[96];
                     snprintf(what, sizeof what, "rows=%zu cols=%zu%s", rows, cols,
                              with_grad ? "" : " grad=NULL");
-                    if (xent) {
-                        ref->loss_xent(rows, cols, o.p, labels, scale, with_grad ? gr.p : NULL,
-                                       lr.p);
-                        kt->loss_xent(rows, cols, o.p, labels, scale, with_grad ? gk.p : NULL,
-                                      lk.p);
-                    } else {
-                        ref->loss_mse(rows, cols, o.p, t.p, scale, with_grad ? gr.p : NULL, lr.p);
-                        kt->loss_mse(rows, cols, o.p, t.p, scale, with_grad ? gk.p : NULL, lk.p);
-                    }
+                    loss_run(ref, loss, rows, cols, o.p, t.p, labels, scale,
+                             with_grad ? gr.p : NULL, lr.p);
+                    loss_run(kt, loss, rows, cols, o.p, t.p, labels, scale,
+                             with_grad ? gk.p : NULL, lk.p);
                     ok = cmp_fb(&lr, &lk, "row_loss", what, msg, cap) &&
                          cmp_fb(&gr, &gk, "grad", what, msg, cap);
                 }
@@ -582,12 +581,13 @@ static int check_loss(int xent, const kernel_table *ref, const kernel_table *kt,
     return ok;
 }
 
-static int check_loss_mse(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
-    return check_loss(0, ref, kt, msg, cap);
-}
-static int check_loss_xent(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
-    return check_loss(1, ref, kt, msg, cap);
-}
+#define LOSS_CHECK_(E, name, targets, mean, gscale)                                                \
+    static int check_loss_##name(const kernel_table *ref, const kernel_table *kt, char *msg,      \
+                                 size_t cap) {                                                     \
+        return check_loss(NERVE_LOSS_##E, ref, kt, msg, cap);                                      \
+    }
+NERVE_LOSS_LIST(LOSS_CHECK_)
+#undef LOSS_CHECK_
 
 /* ---- optimizers -------------------------------------------------------------- */
 
@@ -862,8 +862,9 @@ static const struct {
 #undef ACT_FWD_ENTRY
 #undef ACT_BWD_ENTRY
     {"softmax", check_softmax},
-    {"loss_mse", check_loss_mse},
-    {"loss_xent", check_loss_xent},
+#define LOSS_ENTRY(E, name, targets, mean, gscale) {"loss_" #name, check_loss_##name},
+    NERVE_LOSS_LIST(LOSS_ENTRY)
+#undef LOSS_ENTRY
     {"sgd", check_sgd},
     {"adam", check_adam},
     {"sum", check_sum},
