@@ -1,6 +1,6 @@
 // The public kernel library (kernels.h) through its public entry points, as
 // a framework embedding nerve would call it (dispatch, validation and the
-// thread policy included; bench_eltwise.cc times the table kernels directly).
+// thread policy included; bench_eltwise.cc times the table kernel_table directly).
 //
 // Names: api/<kernel>/<variant>/<isa>[/<threads>t]. Counters:
 //   items_per_second  elements per second (elementwise) or rows x cols;

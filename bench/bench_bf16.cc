@@ -60,7 +60,7 @@ struct Words {
 };
 
 struct Table {
-    const kernels *kt;
+    const kernel_table *kt;
     std::string name;
 };
 
@@ -70,13 +70,13 @@ struct Table {
 std::vector<Table> tables() {
     std::vector<Table> v;
     for (nerve_isa isa : {NERVE_ISA_SCALAR, NERVE_ISA_AVX2, NERVE_ISA_AVX512, NERVE_ISA_NEON}) {
-        const kernels *a = kernels_for(isa), *e = kernels_emulated(isa);
+        const kernel_table *a = kernels_for(isa), *e = kernels_emulated(isa);
         if (!a) continue;
         v.push_back({a, std::string(a->name) + "_" + a->bf16_impl});
         if (e && e != a) v.push_back({e, std::string(e->name) + "_" + e->bf16_impl});
 #if defined(__x86_64__)
         if (isa == NERVE_ISA_AVX512 && std::string(a->bf16_impl) != "emulated-ftz") {
-            static kernels ftz;
+            static kernel_table ftz;
             ftz = *e;
             ftz.gemm_bf16_ukr = bf16_gemm_ukr_ftz__avx512;
             ftz.bf16_impl = "emulated-ftz";
@@ -123,7 +123,7 @@ void bm_peak_bf16(benchmark::State &st) {
 #endif
 
 // One full micro-tile over kq pairs of packed panels (L1-resident).
-void bm_ukr(benchmark::State &st, const kernels *kt) {
+void bm_ukr(benchmark::State &st, const kernel_table *kt) {
     const size_t kq = 256, mr = kt->bf16_mr, nr = kt->bf16_nr;
     Words a(mr * kq), b(nr * kq);
     std::vector<float> c(mr * nr);
@@ -141,7 +141,7 @@ struct Prod {
     size_t a_rs, a_cs, b_rs, b_cs; // in words, as linear_bf16.c sets them
 };
 
-void bm_mlp(benchmark::State &st, const kernels *kt, Prod p, int threads) {
+void bm_mlp(benchmark::State &st, const kernel_table *kt, Prod p, int threads) {
     omp_set_num_threads(threads);
     const size_t alen = p.a_rs == 1 ? p.kq * p.a_cs : p.m * p.a_rs;
     const size_t blen = p.b_cs == 1 ? p.kq * p.b_rs : p.n * p.b_cs;

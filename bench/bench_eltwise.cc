@@ -1,5 +1,6 @@
 // Elementwise kernels: every activation forward and backward, softmax, the
-// losses, the SGD/Adam updates and the sum/dot reductions, for each kernel
+// losses, the optimizer updates (each from its list in kernels.h) and the
+// sum/dot reductions, for each kernel
 // table this CPU supports (called directly through kernels_for(isa), so one
 // thread, no dispatch), at 65,536 floats (256 KiB per array: in L2).
 // Side by side: oneDNN's eltwise primitive for the same activations (when
@@ -26,6 +27,7 @@
 #include <vector>
 
 extern "C" {
+#include "net_plan.h"  // optim_family: the optimizers' scalars, as nerve_net computes them
 #include "table.h"
 }
 
@@ -95,86 +97,86 @@ void set_counters(benchmark::State &st, size_t items, double bytes_per_item) {
 }
 
 // ---- nerve kernels ----------------------------------------------------------
-void bm_act_fwd(benchmark::State &st, const kernels *k, int act) {
+void bm_act_fwd(benchmark::State &st, const kernel_table *k, int act) {
     Buf y(kN, 3);
     for (auto _ : st) k->act_fwd[act](kN, inputs().x.p, y.p);
     set_counters(st, kN, 8);
 }
 
-void bm_act_bwd(benchmark::State &st, const kernels *k, int act) {
+void bm_act_bwd(benchmark::State &st, const kernel_table *k, int act) {
     Buf y(kN, 3), dx(kN, 4);
     kernels_scalar.act_fwd[act](kN, inputs().x.p, y.p);
     for (auto _ : st) k->act_bwd[act](kN, inputs().x.p, y.p, inputs().dy.p, dx.p);
     set_counters(st, kN, 16);
 }
 
-void bm_softmax(benchmark::State &st, const kernels *k) {
+void bm_softmax(benchmark::State &st, const kernel_table *k) {
     const size_t rows = static_cast<size_t>(st.range(0)), cols = static_cast<size_t>(st.range(1));
     Buf y(rows * cols, 3);
     for (auto _ : st) k->softmax(rows, cols, inputs().x.p, y.p);
     set_counters(st, rows * cols, 8);
 }
 
-void bm_loss_mse(benchmark::State &st, const kernels *k) {
-    const size_t rows = static_cast<size_t>(st.range(0)), cols = static_cast<size_t>(st.range(1));
-    Buf grad(rows * cols, 3), loss(rows, 4);
-    for (auto _ : st)
-        k->loss_mse(rows, cols, inputs().x.p, inputs().t.p, 2.0f / static_cast<float>(rows * cols),
-                    grad.p, loss.p);
-    set_counters(st, rows * cols, 12);
-}
+// The losses of NERVE_LOSS_LIST (kernels.h), one bm_loss_<name> each, with
+// the targets of its targets column: target values t (the kernel reads the
+// outputs, the targets and writes the gradient: 12 B per element) or one
+// label per row (outputs and gradient: 8 B per element), and the gradient
+// scale of the mean (gscale / rows * cols or / rows, its mean column).
+struct LossTargets {
+    const float *values;
+    std::vector<int32_t> labels;
+    LossTargets(size_t rows, size_t cols) : values(inputs().t.p), labels(rows) {
+        for (size_t i = 0; i < rows; i++) labels[i] = static_cast<int32_t>((i * 7919u) % cols);
+    }
+};
+#define BENCH_TARGET_values(t) ((t).values)
+#define BENCH_TARGET_labels(t) ((t).labels.data())
+#define BENCH_BYTES_values 12
+#define BENCH_BYTES_labels 8
+#define BENCH_COUNT_elements(rows, cols) (static_cast<double>(rows) * static_cast<double>(cols))
+#define BENCH_COUNT_rows(rows, cols) static_cast<double>(rows)
+#define BM_LOSS_(E, name, targets, mean, gscale)                                                   \
+    void bm_loss_##name(benchmark::State &st, const kernel_table *k) {                                  \
+        const size_t rows = static_cast<size_t>(st.range(0));                                      \
+        const size_t cols = static_cast<size_t>(st.range(1));                                      \
+        Buf grad(rows * cols, 3), loss(rows, 4);                                                   \
+        const LossTargets t(rows, cols);                                                           \
+        const float scale = static_cast<float>(gscale / BENCH_COUNT_##mean(rows, cols));           \
+        for (auto _ : st)                                                                          \
+            k->loss_##name(rows, cols, inputs().x.p, BENCH_TARGET_##targets(t), scale, grad.p,     \
+                           loss.p);                                                                \
+        set_counters(st, rows * cols, BENCH_BYTES_##targets);                                      \
+    }
+NERVE_LOSS_LIST(BM_LOSS_)
+#undef BM_LOSS_
 
-void bm_loss_xent(benchmark::State &st, const kernels *k) {
-    const size_t rows = static_cast<size_t>(st.range(0)), cols = static_cast<size_t>(st.range(1));
-    Buf grad(rows * cols, 3), loss(rows, 4);
-    std::vector<int32_t> labels(rows);
-    for (size_t i = 0; i < rows; i++) labels[i] = static_cast<int32_t>((i * 7919u) % cols);
-    for (auto _ : st)
-        k->loss_xent(rows, cols, inputs().x.p, labels.data(), 1.0f / static_cast<float>(rows),
-                     grad.p, loss.p);
-    set_counters(st, rows * cols, 8);
-}
-
-// SGD with momentum 0.9 (reads w, g, v; writes w, v: 20 B per element), or
-// plain SGD (momentum 0: reads w, g, writes w: 12 B).
-void bm_sgd(benchmark::State &st, const kernels *k, float momentum, int nesterov) {
-    Buf w(kN, 3), v(kN, 4);
-    std::memcpy(w.p, inputs().x.p, kN * 4);
-    std::memset(v.p, 0, kN * 4);
-    opt_step s{};
-    s.lr = 1e-3f;
-    s.momentum = momentum;
-    s.nesterov = nesterov;
-    for (auto _ : st) k->sgd(kN, w.p, inputs().dy.p, v.p, &s);
-    set_counters(st, kN, momentum != 0.0f ? 20 : 12);
-}
-
-// Adam / AdamW at step 10 with PyTorch's default betas (reads w, g, m, v;
-// writes w, m, v: 28 B per element).
-void bm_adam(benchmark::State &st, const kernels *k, int decoupled) {
+// One optimizer step of a kind of NERVE_OPT_LIST at step 10, settings o, with
+// the scalars nerve_net would hand the kernel (the kind's family,
+// src/net/optim.c). Reads w, g and each state array, writes w and each state
+// array: 12 B per element plus 8 per state array (SGD with momentum: 20 B,
+// Adam: 28 B).
+void bm_opt(benchmark::State &st, const kernel_table *k, nerve_opt o) {
+    const optim_family *f = optim_family_of(o.kind);
+    const unsigned states = f->states(&o);
     Buf w(kN, 3), m(kN, 4), v(kN, 5);
     std::memcpy(w.p, inputs().x.p, kN * 4);
     std::memset(m.p, 0, kN * 4);
     std::memset(v.p, 0, kN * 4);
-    opt_step s{};
-    s.lr = 1e-3f;
-    s.beta1 = 0.9f;
-    s.beta2 = 0.999f;
-    s.eps = 1e-8f;
-    s.step_size = s.lr / (1.0f - std::pow(0.9f, 10.0f));
-    s.inv_sqrt_bc2 = 1.0f / std::sqrt(1.0f - std::pow(0.999f, 10.0f));
-    s.decoupled = decoupled;
-    s.weight_decay = decoupled ? 0.01f : 0.0f;
-    for (auto _ : st) k->adam(kN, w.p, inputs().dy.p, m.p, v.p, &s);
-    set_counters(st, kN, 28);
+    double b1t = 1, b2t = 1;
+    for (int t = 0; t < 10; t++) b1t *= o.beta1, b2t *= o.beta2;
+    opt_step s;
+    f->scalars(&o, 0, b1t, b2t, &s);
+    float *mp = states >= 1 ? m.p : nullptr, *vp = states >= 2 ? v.p : nullptr;
+    for (auto _ : st) f->update(k, kN, w.p, inputs().dy.p, mp, vp, &s);
+    set_counters(st, kN, 12 + 8 * states);
 }
 
-void bm_sum(benchmark::State &st, const kernels *k) {
+void bm_sum(benchmark::State &st, const kernel_table *k) {
     for (auto _ : st) benchmark::DoNotOptimize(k->sum(kN, inputs().x.p));
     set_counters(st, kN, 4);
 }
 
-void bm_dot(benchmark::State &st, const kernels *k) {
+void bm_dot(benchmark::State &st, const kernel_table *k) {
     for (auto _ : st) benchmark::DoNotOptimize(k->dot(kN, inputs().x.p, inputs().dy.p));
     set_counters(st, kN, 8);
 }
@@ -335,7 +337,7 @@ int register_all() {
     const nerve_isa isas[] = {NERVE_ISA_SCALAR, NERVE_ISA_AVX2, NERVE_ISA_AVX512, NERVE_ISA_NEON};
     for (int act = 0; act < ACT_COUNT; act++) {
         for (nerve_isa isa : isas)
-            if (const kernels *k = kernels_for(isa))
+            if (const kernel_table *k = kernels_for(isa))
                 reg(std::string("act_fwd/") + kActNames[act] + "/" + k->name,
                     [k, act](benchmark::State &st) { bm_act_fwd(st, k, act); });
 #ifdef NERVE_BENCH_HAVE_ONEDNN
@@ -345,7 +347,7 @@ int register_all() {
                     [a](benchmark::State &st) { bm_dnnl_fwd(st, a); });
 #endif
         for (nerve_isa isa : isas)
-            if (const kernels *k = kernels_for(isa))
+            if (const kernel_table *k = kernels_for(isa))
                 reg(std::string("act_bwd/") + kActNames[act] + "/" + k->name,
                     [k, act](benchmark::State &st) { bm_act_bwd(st, k, act); });
 #ifdef NERVE_BENCH_HAVE_ONEDNN
@@ -362,17 +364,29 @@ int register_all() {
     // Row shapes of 65,536 floats (and 65,530 for 10 classes).
     const std::vector<std::vector<int64_t>> shapes = {{256, 256}, {6553, 10}};
     for (nerve_isa isa : isas) {
-        const kernels *k = kernels_for(isa);
+        const kernel_table *k = kernels_for(isa);
         if (!k) continue;
         const std::string s = std::string("/") + k->name;
         benchmark::RegisterBenchmark(("softmax" + s).c_str(), bm_softmax, k)->Args(shapes[0])->Args(shapes[1]);
-        benchmark::RegisterBenchmark(("loss_mse" + s).c_str(), bm_loss_mse, k)->Args(shapes[0])->Args(shapes[1]);
-        benchmark::RegisterBenchmark(("loss_xent" + s).c_str(), bm_loss_xent, k)->Args(shapes[0])->Args(shapes[1]);
-        benchmark::RegisterBenchmark(("sgd/plain" + s).c_str(), bm_sgd, k, 0.0f, 0);
-        benchmark::RegisterBenchmark(("sgd/momentum" + s).c_str(), bm_sgd, k, 0.9f, 0);
-        benchmark::RegisterBenchmark(("sgd/nesterov" + s).c_str(), bm_sgd, k, 0.9f, 1);
-        benchmark::RegisterBenchmark(("adam/adam" + s).c_str(), bm_adam, k, 0);
-        benchmark::RegisterBenchmark(("adam/adamw" + s).c_str(), bm_adam, k, 1);
+#define REG_LOSS_(E, name, targets, mean, gscale)                                                  \
+    benchmark::RegisterBenchmark((std::string("loss_" #name) + s).c_str(), bm_loss_##name, k)      \
+        ->Args(shapes[0])                                                                          \
+        ->Args(shapes[1]);
+        NERVE_LOSS_LIST(REG_LOSS_)
+#undef REG_LOSS_
+        // <kernel>/<kind> at the kind's defaults (nerve_opt_default: SGD
+        // without momentum, Adam, AdamW with weight decay 0.01), then SGD's
+        // momentum variants
+#define REG_OPT_(E, name, kernel, lr, weight_decay)                                                \
+    benchmark::RegisterBenchmark((std::string(#kernel "/" #name) + s).c_str(), bm_opt, k,          \
+                                 nerve_opt_default(NERVE_OPT_##E));
+        NERVE_OPT_LIST(REG_OPT_)
+#undef REG_OPT_
+        nerve_opt mom = nerve_opt_default(NERVE_OPT_SGD);
+        mom.momentum = 0.9f;
+        benchmark::RegisterBenchmark(("sgd/momentum" + s).c_str(), bm_opt, k, mom);
+        mom.nesterov = 1;
+        benchmark::RegisterBenchmark(("sgd/nesterov" + s).c_str(), bm_opt, k, mom);
         benchmark::RegisterBenchmark(("sum" + s).c_str(), bm_sum, k);
         benchmark::RegisterBenchmark(("dot" + s).c_str(), bm_dot, k);
     }

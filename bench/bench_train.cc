@@ -101,6 +101,42 @@ void run_nerve(benchmark::State &st, const size_t *sizes, nerve_precision precis
     nerve_net_free(net);
 }
 
+// The same steps through nerve_net_train_epoch, as the tool trains: one
+// iteration is an epoch over the kData samples in order, in batches of
+// `batch`. nerve_net_train_batch copies each block's old values aside before
+// its update (so a step that stores a NaN can be undone, issue 11); an epoch
+// takes one snapshot per pass instead and replays on failure, so this is the
+// training loop without that per-step copy (the oneDNN loop checks nothing).
+void bm_nerve_epoch(benchmark::State &st) {
+    const size_t batch = (size_t)st.range(0);
+    omp_set_num_threads((int)st.range(1));
+    const nerve_act acts[kLayers] = {NERVE_ACT_RELU, NERVE_ACT_RELU, NERVE_ACT_IDENTITY};
+    nerve_net *net = nullptr;
+    if (nerve_net_create(&net, kLayers, kSizes, acts, NERVE_LOSS_XENT, 1) != NERVE_OK) {
+        st.SkipWithError(nerve_last_error());
+        return;
+    }
+    nerve_opt o = nerve_opt_default(NERVE_OPT_SGD);
+    o.lr = 0.01f;
+    o.momentum = 0.9f;
+    nerve_net_set_optimizer(net, &o);
+    const Data &d = data();
+    const nerve_dataset ds = {d.x.data(), nullptr, d.labels.data(), kData, kSizes[0],
+                              kSizes[kLayers]};
+    nerve_epoch_opts eo = {};
+    eo.batch_size = batch;
+    for (auto _ : st) {
+        if (nerve_net_train_epoch(net, &ds, &eo, nullptr) != NERVE_OK) {
+            st.SkipWithError(nerve_last_error());
+            break;
+        }
+    }
+    st.SetItemsProcessed((int64_t)st.iterations() * (int64_t)kData);
+    st.counters["threads"] = (double)omp_get_max_threads();
+    st.SetLabel(nerve_isa_name(nerve_isa_active()));
+    nerve_net_free(net);
+}
+
 void bm_nerve(benchmark::State &st) { run_nerve(st, kSizes, NERVE_PRECISION_FP32); }
 void bm_nerve_wide(benchmark::State &st) { run_nerve(st, kWide, NERVE_PRECISION_FP32); }
 void bm_nerve_bf16(benchmark::State &st) { run_nerve(st, kSizes, NERVE_PRECISION_BF16); }
@@ -292,6 +328,9 @@ int register_all() {
     args(benchmark::RegisterBenchmark("train/nerve_wide", bm_nerve_wide));
     args(benchmark::RegisterBenchmark("train/nerve_bf16", bm_nerve_bf16));
     args(benchmark::RegisterBenchmark("train/nerve_wide_bf16", bm_nerve_wide_bf16));
+    benchmark::RegisterBenchmark("train/nerve_epoch", bm_nerve_epoch)
+        ->Args({32, 1})->Args({32, 2})->Args({256, 1})->Args({256, 2})
+        ->ArgNames({"batch", "threads"})->UseRealTime()->MinTime(0.5);
 #ifdef NERVE_BENCH_HAVE_ONEDNN
     args(benchmark::RegisterBenchmark("train/onednn", bm_onednn));
     args(benchmark::RegisterBenchmark("train/onednn_any", bm_onednn_any));

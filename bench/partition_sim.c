@@ -37,7 +37,7 @@ typedef struct phase {
 
 static size_t cdiv(size_t a, size_t b) { return (a + b - 1) / b; }
 
-static void gemm_phase(const kernels *kt, const gemm_args *g, int nt, phase *p, size_t *tm_tn) {
+static void gemm_phase(const kernel_table *kt, const gemm_args *g, int nt, phase *p, size_t *tm_tn) {
     p->units_max = 0;
     p->units_min = (size_t)-1;
     p->busy = 0;
@@ -85,7 +85,7 @@ static void row(const char *net, size_t batch, int nt, const char *name, const p
 }
 
 /* Weight gradient + fused optimizer of layer w: rows per thread. */
-static void wg_phase(const kernels *kt, const nerve_net *net, size_t w, size_t batch, int nt,
+static void wg_phase(const kernel_table *kt, const nerve_net *net, size_t w, size_t batch, int nt,
                      phase *p) {
     const size_t in = net->sizes[w], out = net->sizes[w + 1];
     p->units_max = 0;
@@ -106,7 +106,7 @@ static void wg_phase(const kernels *kt, const nerve_net *net, size_t w, size_t b
 
 /* One step of `net` at `batch` rows on nt threads. Returns the step's
  * efficiency (work / (nt x sum of segment makespans)). */
-static double simulate(const kernels *kt, const char *name, nerve_net *net, size_t batch, int nt,
+static double simulate(const kernel_table *kt, const char *name, nerve_net *net, size_t batch, int nt,
                        int print) {
     const size_t L = net->n_layers;
     double seg[MAXT] = {0}, total = 0, span = 0;
@@ -192,7 +192,7 @@ int main(int argc, char **argv) {
             threads[nthr++] = t;
         }
     }
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     const size_t small[] = {784, 256, 128, 10}, wide[] = {784, 1024, 1024, 10};
     const nerve_act acts[] = {NERVE_ACT_RELU, NERVE_ACT_RELU, NERVE_ACT_IDENTITY};
     struct {

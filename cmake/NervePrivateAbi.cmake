@@ -7,11 +7,13 @@
 #
 # Each name here is defined with NERVE_PRIVATE in src/; test
 # abi_exported_symbols checks that libnerve.so exports exactly these under the
-# node and nothing else outside nerve_*.
+# node and nothing else outside nerve_*, and abi_exported_symbols_mpi that
+# libnerve_mpi.so uses every one of them (no export without a user).
 set(NERVE_PRIVATE_SYMBOLS
-    error_set split_range crc32_update rng_below kernels_active        # core
+    error_set split_range crc32_update kernels_active                  # core
     net_check_samples net_step_hooked plan_ensure_undo                 # net
-    optim_prepare optim_update optim_rollback optim_commit optim_undo_floats)
+    optim_prepare optim_update optim_rollback optim_commit optim_undo_floats
+    batches_init batches_seek batches_next batches_free epoch_check epoch_begin epoch_end)
 set(NERVE_PRIVATE_NODE NERVE_PRIVATE_${PROJECT_VERSION})
 
 set(NERVE_PRIVATE_MAP ${CMAKE_CURRENT_BINARY_DIR}/generated/nerve_private.map)

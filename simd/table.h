@@ -33,6 +33,15 @@ NERVE_ACT_LIST(ACT_TIE_)
 #undef ACT_TIE_
 TABLE_STATIC_ASSERT((int)ACT_COUNT == (int)NERVE_ACT_COUNT, "ACT_COUNT");
 
+/* The parameter list of a loss kernel (the fields loss_<name> below), from
+ * the targets column of NERVE_LOSS_LIST: rows x cols contiguous target
+ * values, or rows class labels. */
+#define LOSS_TARGET_values const float *
+#define LOSS_TARGET_labels const int32_t *
+#define LOSS_KERNEL(targets)                                                                       \
+    (size_t rows, size_t cols, const float *out, LOSS_TARGET_##targets target, float scale,        \
+     float *grad, float *row_loss)
+
 /* ---- GEMM micro-kernel (BLIS-style) -----------------------------------
  * Computes one MR x NR tile of C from packed panels:
  *   a: packed A panel, k columns of MR floats: a[p*MR + i] = A(i, p)
@@ -112,7 +121,7 @@ typedef struct opt_step {
     int decoupled;      /* AdamW: w *= 1 - lr*wd before the update (PyTorch: param.mul_) */
 } opt_step;
 
-typedef struct kernels {
+typedef struct kernel_table {
     nerve_isa isa;
     const char *name;
 
@@ -139,20 +148,20 @@ typedef struct kernels {
     /* Row-wise softmax, rows x cols contiguous; y may equal x. */
     void (*softmax)(size_t rows, size_t cols, const float *x, float *y);
 
-    /* Losses over rows x cols contiguous outputs. Per-row loss goes to
-     * row_loss[i] (callers sum rows in order, so the total does not depend on
-     * how rows were split across threads); grad (may be NULL) gets the
-     * gradient times `scale`.
+    /* Losses over rows x cols contiguous outputs, one field loss_<name> per
+     * entry of NERVE_LOSS_LIST (kernels.h), of type LOSS_KERNEL(targets).
+     * Per-row loss goes to row_loss[i] (callers sum rows in order, so the
+     * total does not depend on how rows were split across threads); grad
+     * (may be NULL) gets the gradient times `scale`.
      * mse:  row_loss[i] = sum_j (o - t)^2;   grad = scale * (o - t)
      *       (for the mean over N*C pass scale = 2/(N*C))
      * xent: row_loss[i] = log(sum_j e^(o_j - max)) - (o_label - max)
      *       grad = scale * (softmax(o) - onehot(label))  (scale = 1/N)
      *       A label outside [0, cols) (callers validate) gives a NaN row
      *       loss and grad = scale * softmax(o); it is never used as an index. */
-    void (*loss_mse)(size_t rows, size_t cols, const float *out, const float *target, float scale,
-                     float *grad, float *row_loss);
-    void (*loss_xent)(size_t rows, size_t cols, const float *logits, const int32_t *labels,
-                      float scale, float *grad, float *row_loss);
+#define LOSS_FIELD_(E, name, targets, mean, gscale) void(*loss_##name) LOSS_KERNEL(targets);
+    NERVE_LOSS_LIST(LOSS_FIELD_)
+#undef LOSS_FIELD_
 
     /* Optimizer updates over n parameters, PyTorch's definitions.
      * sgd: v is the momentum buffer (unused when momentum == 0).
@@ -190,12 +199,12 @@ typedef struct kernels {
     size_t bf16_mr, bf16_nr;                /* micro-tile */
     size_t bf16_mc, bf16_kc, bf16_nc;       /* blocking; bf16_kc counts pairs */
     const char *bf16_impl; /* "emulated", "emulated-ftz" or "vdpbf16ps" */
-} kernels;
+} kernel_table;
 
-extern const kernels kernels_scalar;
-extern const kernels kernels_avx2;
-extern const kernels kernels_avx512;
-extern const kernels kernels_neon;
+extern const kernel_table kernels_scalar;
+extern const kernel_table kernels_avx2;
+extern const kernel_table kernels_avx512;
+extern const kernel_table kernels_neon;
 /* The x86 tables' emulation with the FPU's DAZ and flush-to-zero modes
  * (simd/generic/bf16.c: one fma per step, same tile as the table's
  * gemm_bf16_ukr); src/core/dispatch.c puts it into the table after
@@ -209,13 +218,13 @@ void bf16_gemm_ukr_ftz__avx512(size_t kq, const uint32_t *a, size_t a_rs, size_t
 
 /* The table of `isa`, or NULL when it is not built in or not supported by
  * this CPU (src/core/dispatch.c). */
-const kernels *kernels_for(nerve_isa isa);
+const kernel_table *kernels_for(nerve_isa isa);
 /* The active table (never NULL). */
-const kernels *kernels_active(void);
+const kernel_table *kernels_active(void);
 /* The table of `isa` as compiled, with the emulated bf16 kernels, or NULL as
  * kernels_for: differs from kernels_for(isa) only where the dispatcher gave
  * the table native bf16 kernels (avx512 on an AVX512_BF16 CPU). */
-const kernels *kernels_emulated(nerve_isa isa);
+const kernel_table *kernels_emulated(nerve_isa isa);
 /* The dispatcher's start-up check of a bf16 micro-kernel of tile mr x nr
  * (mr <= 16, nr <= 32) against bf16_dp_ref on the awkward cases: 0 when it
  * matches on every one, else nonzero with the first difference in why. */

@@ -62,7 +62,8 @@ endforeach()
 if(TARGET nerve AND Python3_Interpreter_FOUND)
   set(NERVE_CLI_REL_CASES out_special_files out_symlink out_long_name nan_step fifo_inputs
       predict_stdin outputs_exceed_classes stdout_full svg_non_utf8 out_is_data
-      predict_huge_feature eval_many_classes)
+      predict_huge_feature eval_many_classes resume_default_schedule resume_after_sigint
+      predict_one_input)
   foreach(case IN LISTS NERVE_CLI_REL_CASES)
     add_test(NAME cli_rel_${case}
              COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_cli_reliability.py
@@ -70,4 +71,26 @@ if(TARGET nerve AND Python3_Interpreter_FOUND)
                      --work ${CMAKE_CURRENT_BINARY_DIR}/cli_work/rel_${case} ${case})
     set_tests_properties(cli_rel_${case} PROPERTIES TIMEOUT 600 LABELS cli)
   endforeach()
+endif()
+
+# Issue 11, case 11: the evaluation after training fails, and the trained
+# model must still be in --out. tests/cli/failmalloc.c, an LD_PRELOAD shim,
+# makes one chosen malloc fail (or kills the process there, as the kernel's
+# out-of-memory killer would). Not with the sanitizers: their runtime must
+# be the first library loaded and owns the allocator.
+if(TARGET nerve AND Python3_Interpreter_FOUND)
+  if(NERVE_SANITIZE)
+    message(STATUS "nerve: sanitizer build: cli_rel_eval_fails_after_training is not registered "
+                   "(its malloc shim cannot be preloaded before the sanitizer runtime)")
+  else()
+    add_library(nerve_failmalloc MODULE ${CMAKE_CURRENT_SOURCE_DIR}/cli/failmalloc.c)
+    nerve_target_warnings(nerve_failmalloc)
+    add_test(NAME cli_rel_eval_fails_after_training
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_cli_reliability.py
+                     --nerve $<TARGET_FILE:nerve> --source ${PROJECT_SOURCE_DIR}
+                     --work ${CMAKE_CURRENT_BINARY_DIR}/cli_work/rel_eval_fails_after_training
+                     eval_fails_after_training)
+    set_tests_properties(cli_rel_eval_fails_after_training PROPERTIES TIMEOUT 600 LABELS cli
+                         ENVIRONMENT "NERVE_TEST_FAILMALLOC=$<TARGET_FILE:nerve_failmalloc>")
+  endif()
 endif()

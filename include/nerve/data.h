@@ -2,8 +2,9 @@
  *
  * A nerve_data owns its memory: features x [n x in] (row-major float32) and
  * either class labels [n] (int32, 0 <= label < out) or regression targets
- * y [n x out] (float32). nerve_data_view() gives the nerve_dataset view that
- * the training functions of net.h take; the view borrows the memory.
+ * y [n x out] (float32), or, read from a CSV file of features alone,
+ * neither. nerve_data_view() gives the nerve_dataset view that the training
+ * functions of net.h take; the view borrows the memory.
  *
  * Sources:
  *   - "digits": 1,797 8x8 handwritten digits compiled into the library
@@ -41,7 +42,9 @@ typedef struct nerve_data {
     float *x;          /* n x in features */
     int32_t *labels;   /* n class indices in [0, out), or NULL (regression) */
     float *y;          /* n x out targets, or NULL (classification) */
-    size_t n, in, out; /* out: number of classes or target width */
+    size_t n, in, out; /* out: number of classes or target width; 0 for a
+                        * features-only CSV (nerve_csv_opts.features_only:
+                        * labels and y both NULL) */
     /* Classification from a CSV with text labels ("setosa"): the name of
      * each class index, out NUL-terminated strings in byte order; NULL when
      * the labels were numbers (and for regression). */
@@ -102,12 +105,23 @@ typedef struct nerve_csv_opts {
      * instead of scaled to [0, 1], for a model whose input transform does the
      * scaling (the CLI's way). */
     int raw_pixels;
+    /* Rows of features only, no label or target column (appended in 0.2;
+     * 0, the default, keeps the label column): every column is a feature,
+     * so a one-column file is one feature per row, for predicting with a
+     * 1-input model (nerve_net_predict and the forward calls take x alone).
+     * The data set has labels and y NULL and out 0; training, evaluation
+     * and nerve_data_split refuse it (NERVE_EINVAL). targets, classes,
+     * label_column, label_name, labels and class_names must stay 0/NULL
+     * with it (NERVE_EINVAL otherwise). CSV files only: nerve_data_load's
+     * other sources come with their labels. */
+    int features_only;
 } nerve_csv_opts;
 
 /* Reads a CSV file (gzip detected from its first bytes). Every non-empty
  * line is one sample; all rows need the same number of fields; fields are
  * decimal numbers (surrounding blanks allowed, no NaN/Inf); labels are
- * non-negative integers. `opts` NULL means the defaults. */
+ * non-negative integers or names (nerve_csv_labels), or absent with
+ * features_only. `opts` NULL means the defaults. */
 NERVE_API nerve_status nerve_data_load_csv(nerve_data **out, const char *path,
                                            const nerve_csv_opts *opts);
 

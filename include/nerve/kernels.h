@@ -49,7 +49,7 @@ extern "C" {
 
 /* ---- activations ---------------------------------------------------------
  * One list, X(ENUM, name), generates the public enum below, the names of
- * nerve_act_name(), the kernel-table fields and the generic kernels
+ * nerve_act_name(), the kernel-table fields and the generic kernel_table
  * (simd/generic/act.c), the self-test checks and the benchmark
  * registrations. Definitions (PyTorch's):
  *   identity   y = x
@@ -103,7 +103,32 @@ NERVE_API nerve_status nerve_softmax(size_t rows, size_t cols, const float *x, s
                                      size_t ldy);
 
 /* ---- losses ----------------------------------------------------------------
- * Both losses work on rows x cols outputs (one sample per row, leading
+ * One list, X(ENUM, name, targets, mean, gscale), generates the public enum
+ * below, the names of nerve_loss_name(), the kernel-table fields and the
+ * generic kernels (simd/generic/loss.c: f32_loss_<name>), how nerve_net
+ * checks, averages and differentiates a loss, and the test and benchmark
+ * registrations. Columns:
+ *   targets  values: rows x cols target floats (nerve_batch.y);
+ *            labels: one class index in [0, cols) per row (nerve_batch.labels),
+ *            and then at least 2 outputs
+ *   mean     the mean loss divides the sum of the per-row losses by the
+ *            number of elements (rows * cols) or of rows
+ *   gscale   the gradient of the mean is the kernel's gradient times
+ *            grad_scale = gscale / that count (in double, rounded once)
+ * Appending to the list is ABI-compatible; the order is part of the model
+ * file format (docs/model-format.md). */
+#define NERVE_LOSS_LIST(X)                                                                         \
+    X(MSE, mse, values, elements, 2)                                                               \
+    X(XENT, xent, labels, rows, 1)
+
+typedef enum nerve_loss {
+#define NERVE_LOSS_ENUM_(E, name, targets, mean, gscale) NERVE_LOSS_##E,
+    NERVE_LOSS_LIST(NERVE_LOSS_ENUM_)
+#undef NERVE_LOSS_ENUM_
+        NERVE_LOSS_COUNT
+} nerve_loss;
+
+/* Both losses work on rows x cols outputs (one sample per row, leading
  * dimensions ld* >= cols), rows >= 1, cols >= 1. Per-row losses are computed
  * independently and the mean is their sum, in double, in row order, divided
  * in double and rounded once to float, exactly as nerve_net reports it, so
@@ -134,7 +159,29 @@ NERVE_API nerve_status nerve_loss_xent(size_t rows, size_t cols, const float *lo
                                        size_t ldg, float *row_loss, float *mean);
 
 /* ---- optimizer updates -------------------------------------------------------
- * One step over n parameters w with gradient g and the state arrays the
+ * One list, X(ENUM, name, kernel, lr, weight_decay), generates the optimizer
+ * kinds below (nerve_net's optimizers, net.h), the names of nerve_opt_name(),
+ * the defaults of nerve_opt_default(), the update kernel each kind runs and
+ * the test and benchmark registrations. Columns:
+ *   kernel  the update kernel (and the family of settings: src/net/optim.c)
+ *           that performs the step: sgd, or adam (AdamW is Adam with
+ *           decoupled weight decay); nerve_<name>_update below runs it
+ *   lr, weight_decay  PyTorch's defaults (torch.optim.SGD / Adam / AdamW)
+ * Appending to the list is ABI-compatible; the order is part of the model
+ * file format (docs/model-format.md). */
+#define NERVE_OPT_LIST(X)                                                                          \
+    X(SGD, sgd, sgd, 0.01f, 0.0f)                                                                  \
+    X(ADAM, adam, adam, 0.001f, 0.0f)                                                              \
+    X(ADAMW, adamw, adam, 0.001f, 0.01f)
+
+typedef enum nerve_opt_kind {
+#define NERVE_OPT_ENUM_(E, name, kernel, lr, weight_decay) NERVE_OPT_##E,
+    NERVE_OPT_LIST(NERVE_OPT_ENUM_)
+#undef NERVE_OPT_ENUM_
+        NERVE_OPT_COUNT
+} nerve_opt_kind;
+
+/* One step over n parameters w with gradient g and the state arrays the
  * caller keeps (zero-initialised by the caller before step 1, never touched
  * otherwise), exactly torch.optim's single-tensor definitions. `step` is the
  * 1-based number of this step (PyTorch's state['step'] after its increment):

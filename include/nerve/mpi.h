@@ -60,7 +60,10 @@ extern "C" {
  * compare checksums of their weights and optimizer state
  * (nerve_net_check_replicas_mpi); in builds without NDEBUG also every
  * NERVE_MPI_CHECK_EVERY steps. NERVE_EINVAL when the ranks disagree on the
- * data size, batch size, shuffling or network. */
+ * data size, batch size, shuffling, network or the rows done of a cut
+ * epoch. Like nerve_net_train_epoch it trains at the schedule's rate
+ * (nerve_net_set_schedule), and an epoch the stop cuts is recorded and
+ * continued by the next call, with the same rules. */
 #define NERVE_MPI_CHECK_EVERY 64
 NERVE_API nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data,
                                                  const nerve_epoch_opts *opts, nerve_eval *result,

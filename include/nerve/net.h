@@ -23,20 +23,11 @@
 extern "C" {
 #endif
 
-/* nerve_act (the activations) is defined in kernels.h, from NERVE_ACT_LIST. */
-
-typedef enum nerve_loss {
-    NERVE_LOSS_MSE = 0, /* mean over batch and outputs of (out - y)^2 */
-    NERVE_LOSS_XENT,    /* softmax cross-entropy on logits, mean over the batch */
-    NERVE_LOSS_COUNT
-} nerve_loss;
-
-typedef enum nerve_opt_kind {
-    NERVE_OPT_SGD = 0,
-    NERVE_OPT_ADAM,
-    NERVE_OPT_ADAMW,
-    NERVE_OPT_COUNT
-} nerve_opt_kind;
+/* nerve_act (the activations), nerve_loss (NERVE_LOSS_MSE: mean over batch
+ * and outputs of (out - y)^2; NERVE_LOSS_XENT: softmax cross-entropy on
+ * logits, mean over the batch) and nerve_opt_kind (NERVE_OPT_SGD, _ADAM,
+ * _ADAMW) are defined in kernels.h, from NERVE_ACT_LIST, NERVE_LOSS_LIST and
+ * NERVE_OPT_LIST. */
 
 /* Optimizer settings. nerve_opt_default() gives PyTorch's defaults for a kind:
  * SGD lr 0.01 (momentum 0, no Nesterov, no weight decay); Adam lr 0.001,
@@ -105,6 +96,34 @@ NERVE_API nerve_opt nerve_net_optimizer(const nerve_net *net);
 NERVE_API nerve_status nerve_net_set_lr(nerve_net *net, float lr);
 NERVE_API uint64_t nerve_net_step_count(const nerve_net *net);
 
+/* Learning-rate schedule of nerve_net_train_epoch (and the MPI epoch), kept
+ * with the training state in model files: epoch e (0-based, the
+ * nerve_net_epoch_count() before it) trains at nerve_net_epoch_lr(net, e),
+ * the optimizer's lr scaled by the schedule and held for the whole epoch;
+ * nerve_net_optimizer() still reports the unscaled base rate, which is what
+ * a model file keeps. nerve_net_train_batch ignores the schedule. */
+typedef enum nerve_schedule_kind {
+    NERVE_SCHEDULE_CONSTANT = 0, /* every epoch at lr (the default) */
+    /* cosine annealing, lr * (1 + cos(pi * e / epochs)) / 2, computed in
+     * double and rounded to float once (SGDR, Loshchilov & Hutter 2017,
+     * without restarts); epochs at or past the horizon train at rate 0 */
+    NERVE_SCHEDULE_COSINE = 1,
+    NERVE_SCHEDULE_COUNT
+} nerve_schedule_kind;
+
+typedef struct nerve_schedule {
+    nerve_schedule_kind kind;
+    /* the run's length in epochs: the cosine's horizon (>= 1); with
+     * constant 0 (unknown) or the planned length, only recorded */
+    uint64_t epochs;
+} nerve_schedule;
+
+/* NERVE_EINVAL for an unknown kind or a cosine horizon of 0. A new network
+ * has {NERVE_SCHEDULE_CONSTANT, 0}. */
+NERVE_API nerve_status nerve_net_set_schedule(nerve_net *net, const nerve_schedule *schedule);
+NERVE_API nerve_schedule nerve_net_schedule(const nerve_net *net);
+/* The rate epoch `epoch` (0-based) trains at under the current schedule. */
+NERVE_API float nerve_net_epoch_lr(const nerve_net *net, uint64_t epoch);
 /* Arithmetic of the training step's products. FP32 (the default): every
  * product in fp32. BF16 (mixed precision): the master weights, biases,
  * gradients and optimizer state stay fp32, but the operands of the three
@@ -201,7 +220,7 @@ NERVE_API nerve_status nerve_net_forward_const(const nerve_net *net, const float
 NERVE_API nerve_status nerve_net_set_input_transform(nerve_net *net, const float *shift,
                                                      const float *scale);
 /* The same for the output transform (output-width values each); only for
- * mse networks (regression). */
+ * regression: networks whose loss takes target values (mse), not labels. */
 NERVE_API nerve_status nerve_net_set_output_transform(nerve_net *net, const float *shift,
                                                       const float *scale);
 NERVE_API int nerve_net_has_input_transform(const nerve_net *net);
@@ -224,8 +243,12 @@ NERVE_API nerve_status nerve_net_transform_targets(const nerve_net *net, const f
 /* Prediction from raw features: input transform, forward pass, output
  * transform. out [n x out]: logits for cross-entropy networks, outputs in
  * the targets' units for regression. Read-only on `net`, safe from several
- * threads at once (like nerve_net_forward_const); allocates per call. With
- * no transforms it equals nerve_net_forward bit for bit. */
+ * threads at once; allocates per call. It runs nerve_net_forward_const, so
+ * a network that serves many small calls should be prepared once with
+ * nerve_net_prepare_inference: then one-sample and small-batch calls take
+ * the faster transposed-weights paths (the same bits). Preparing copies
+ * the weights, which a single call does not win back. With no transforms
+ * it equals nerve_net_forward bit for bit. */
 NERVE_API nerve_status nerve_net_predict(const nerve_net *net, const float *x, size_t n,
                                          float *out);
 
@@ -276,12 +299,36 @@ typedef struct nerve_epoch_opts {
                                   * from another thread) */
 } nerve_epoch_opts;
 
-/* One pass over `data` in minibatches. *result gets the mean training loss and
- * accuracy over the batches seen (the outputs of each step's forward pass).
- * opts may be NULL: batches of 32 in order. A pass cut short by `stop` is not
- * counted by nerve_net_epoch_count(). */
+/* One pass over `data` in minibatches, at the schedule's rate for this epoch
+ * (nerve_net_epoch_lr). *result gets the mean training loss and accuracy over
+ * the epoch's batches so far (the outputs of each step's forward pass).
+ * opts may be NULL: batches of 32 in order.
+ *
+ * An epoch cut short by `stop` is not counted by nerve_net_epoch_count(); the
+ * network remembers where it stopped (nerve_net_epoch_progress, and model
+ * files saved with training state), and the next call continues that epoch:
+ * the same order (a shuffled epoch's permutation drawn again from the
+ * generator state it started from), the remaining batches, the same rate and
+ * the running loss and accuracy, so a cut and continued epoch gives the same
+ * bits as one never cut. The continuing call must pass the same data, batch
+ * size and shuffle flag: NERVE_EINVAL naming what differs (the row count
+ * stands for the data), and nothing changes; nerve_net_discard_epoch() gives
+ * up the cut epoch instead. A failure after steps were taken (NERVE_ENUMERIC)
+ * gives up the epoch in progress too: the next call starts a new one. */
 NERVE_API nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
                                              const nerve_epoch_opts *opts, nerve_eval *result);
+
+/* Where the network stands inside an epoch. */
+typedef struct nerve_epoch_progress {
+    uint64_t rows;  /* rows of the epoch in progress already trained; 0 at an epoch boundary */
+    uint64_t n;     /* the rows of its data set (0 when rows is 0) */
+    uint64_t batch; /* its minibatch size (after capping to n) */
+    int shuffle;    /* whether it is shuffled */
+} nerve_epoch_progress;
+NERVE_API nerve_epoch_progress nerve_net_epoch_progress(const nerve_net *net);
+/* Gives up an epoch cut short: the next nerve_net_train_epoch starts a new
+ * one (with a new shuffle); the steps the cut epoch took stay applied. */
+NERVE_API void nerve_net_discard_epoch(nerve_net *net);
 /* Mean loss and accuracy over `data` (forward only, in batches).
  * For both: classification data may have fewer classes than the network
  * has outputs (data->out <= outputs; every label < outputs); regression
@@ -293,7 +340,8 @@ NERVE_API uint64_t nerve_net_epoch_count(const nerve_net *net);
 /* ---- model files (docs/model-format.md) -------------------------------- */
 
 /* Atomically writes the model (and, if with_training_state, the optimizer
- * state, step/epoch counters and the shuffling generator) to `path`: a
+ * state, step/epoch counters, the shuffling generator, the learning-rate
+ * schedule and the position inside a cut epoch) to `path`: a
  * temporary file in the same directory, fsync, rename, then a best-effort
  * fsync of the directory (a failure there, e.g. a directory that may be
  * written but not read, is not reported: the new file is in place). Only a

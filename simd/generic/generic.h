@@ -1,6 +1,6 @@
 /* Declarations of the generic kernels, written once against vec.h and
  * compiled once per ISA (KNAME adds the __<isa> suffix). Semantics: see the
- * matching fields of struct kernels in table.h. */
+ * matching fields of struct kernel_table in table.h. */
 #ifndef NERVE_SIMD_GENERIC_H
 #define NERVE_SIMD_GENERIC_H
 
@@ -19,10 +19,10 @@ void KNAME(f32_gemv_n)(size_t m, size_t n, float alpha, const float *a, size_t l
 void KNAME(f32_gemv_t)(size_t m, size_t n, float alpha, const float *a, size_t lda, const float *x,
                        float beta, float *y);
 void KNAME(f32_softmax)(size_t rows, size_t cols, const float *x, float *y);
-void KNAME(f32_loss_mse)(size_t rows, size_t cols, const float *out, const float *target,
-                         float scale, float *grad, float *row_loss);
-void KNAME(f32_loss_xent)(size_t rows, size_t cols, const float *logits, const int32_t *labels,
-                          float scale, float *grad, float *row_loss);
+#define DECLARE_LOSS(E, name, targets, mean, gscale)                                               \
+    void KNAME(f32_loss_##name) LOSS_KERNEL(targets);
+NERVE_LOSS_LIST(DECLARE_LOSS)
+#undef DECLARE_LOSS
 int KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step *s);
 int KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s);
 float KNAME(f32_sum)(size_t n, const float *x);

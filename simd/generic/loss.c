@@ -1,4 +1,5 @@
-/* Row-wise softmax and the two losses (table.h), written once against vec.h.
+/* Row-wise softmax and the losses of NERVE_LOSS_LIST (kernels.h), one
+ * f32_loss_<name> each (table.h), written once against vec.h.
  *
  * Every row is processed in 16-lane blocks plus one masked tail block; sums
  * keep 16 lane-wise partial sums combined by vf_reduce_add's fixed tree, and

@@ -23,11 +23,13 @@
 
 #define STR2(x) #x
 #define STR(x)  STR2(x)
-/* act_fwd / act_bwd from the activation list, indexed by ACT_<ENUM> */
+/* act_fwd / act_bwd from the activation list, indexed by ACT_<ENUM>; the
+ * loss_<name> fields from the loss list */
 #define ACT_FWD_(E, act) [ACT_##E] = KNAME(f32_##act##_fwd),
 #define ACT_BWD_(E, act) [ACT_##E] = KNAME(f32_##act##_bwd),
+#define LOSS_(E, name, targets, mean, gscale) .loss_##name = KNAME(f32_loss_##name),
 
-const kernels TABLE = {
+const kernel_table TABLE = {
     .isa = TABLE_ISA,
     .name = STR(NERVE_ISA_BUILD),
     .gemm_ukr = GEMM_UKR,
@@ -44,8 +46,6 @@ const kernels TABLE = {
     .act_fwd = {NERVE_ACT_LIST(ACT_FWD_)},
     .act_bwd = {NERVE_ACT_LIST(ACT_BWD_)},
     .softmax = KNAME(f32_softmax),
-    .loss_mse = KNAME(f32_loss_mse),
-    .loss_xent = KNAME(f32_loss_xent),
     .sgd = KNAME(f32_sgd),
     .adam = KNAME(f32_adam),
     .sum = KNAME(f32_sum),
@@ -53,6 +53,9 @@ const kernels TABLE = {
     .colsum = KNAME(f32_colsum),
     .axpby = KNAME(f32_axpby),
     .bias_add = KNAME(f32_bias_add),
+    /* clang-format off: the list expands to designators and commas */
+    NERVE_LOSS_LIST(LOSS_)
+    /* clang-format on */
     .bf16_cvt_rows = KNAME(bf16_cvt_rows),
     .bf16_cvt_cols = KNAME(bf16_cvt_cols),
     .gemm_bf16_ukr = KNAME(bf16_gemm_ukr),

@@ -15,10 +15,10 @@
 static const cli_option options[] = {
     {"model", "FILE", "the model (required)"},
     {"input", "FILE.csv",
-     "rows of features, optionally followed by one more column\n"
-     "(a label, ignored); .csv.gz accepted; a header line is skipped;\n"
-     "- reads standard input (a pipe too; /dev/stdin only when it is\n"
-     "a regular file)"},
+     "rows of features (one column for a 1-input model), optionally\n"
+     "followed by one more column (a label, ignored); .csv.gz\n"
+     "accepted; a header line is skipped; - reads standard input (a\n"
+     "pipe too; /dev/stdin only when it is a regular file)"},
     {"label-col", "N|NAME",
      "the column to ignore (label), by number or header name\n"
      "(default: the last one, when there is one more than features)"},
@@ -87,32 +87,48 @@ static void print_outputs(void *user, size_t row, const float *out, size_t k) {
     putchar('\n');
 }
 
-/* Reads the CSV through the library's loader, with one label column whose
- * field may be anything (NERVE_CSV_LABELS_NAMES) and is ignored: the one
- * --label-col names, else the last. When the model wants one feature more
- * than that leaves (no label column given), the file is read again as
- * regression data with the last column as target, which is put back as a
- * feature. */
+/* Reads the CSV through the library's loader. Without --label-col, first as
+ * features only (nerve_csv_opts.features_only: a one-column file for a
+ * 1-input model too): exactly the model's features are used as they are,
+ * one column more is a label and left out. When that read fails (a label
+ * that is not a number) the file is read again with its last column as the
+ * label, whatever it holds (NERVE_CSV_LABELS_NAMES), and ignored; when that
+ * fails too, or leaves one feature too few (every column should have been
+ * a number), the first read's error is the one reported. With --label-col
+ * only the second way, with that column. */
 static int load_input(const char *path, size_t in, float scale, const nerve_csv_opts *base,
                       float **x, size_t *n) {
-    nerve_csv_opts o = *base;
-    o.labels = NERVE_CSV_LABELS_NAMES;
-    o.feature_scale = scale;
     nerve_data *d = NULL;
-    nerve_status st = nerve_data_load_csv(&d, path, &o);
-    if (st != NERVE_OK) return cli_lib_error(st, "--input");
-    if (d->in + 1 == in && !base->label_name && !base->label_column) {
-        nerve_data_free(d);
-        memset(&o, 0, sizeof o);
-        o.targets = 1;
+    nerve_status st = NERVE_EFORMAT;
+    char first_error[1024] = "";
+    if (!base->label_name && !base->label_column) {
+        nerve_csv_opts f;
+        memset(&f, 0, sizeof f);
+        f.features_only = 1;
+        f.feature_scale = scale;
+        st = nerve_data_load_csv(&d, path, &f);
+        if (st != NERVE_OK && st != NERVE_EFORMAT) return cli_lib_error(st, "--input");
+        if (st != NERVE_OK) snprintf(first_error, sizeof first_error, "%s", nerve_last_error());
+    }
+    if (st != NERVE_OK) { /* a label column, ignored */
+        nerve_csv_opts o = *base;
+        o.labels = NERVE_CSV_LABELS_NAMES;
         o.feature_scale = scale;
         st = nerve_data_load_csv(&d, path, &o);
+        /* no fit with a label either: a feature that is not a number when
+         * the file could not be read, or when its columns are just the
+         * model's features */
+        if (*first_error && (st != NERVE_OK || d->in + 1 == in)) {
+            nerve_data_free(d);
+            return cli_error("--input: %s", first_error);
+        }
         if (st != NERVE_OK) return cli_lib_error(st, "--input");
     }
-    if (d->in != in && (d->in + 1 != in || !d->y)) {
+    const size_t cols = d->labels ? d->in + 1 : d->in;
+    if (d->in != in && !(!d->labels && d->in == in + 1)) {
         cli_error("--input: %s has %zu columns; the model takes %zu features (optionally followed "
                   "by a label column)",
-                  path, d->in + 1, in);
+                  path, cols, in);
         nerve_data_free(d);
         return CLI_USAGE;
     }
@@ -121,10 +137,7 @@ static int load_input(const char *path, size_t in, float scale, const nerve_csv_
         nerve_data_free(d);
         return cli_failure("out of memory");
     }
-    for (size_t i = 0; i < d->n; i++) {
-        memcpy(buf + i * in, d->x + i * d->in, d->in * sizeof *buf);
-        if (d->in < in) buf[i * in + d->in] = d->y[i] * scale; /* d->y: the second read */
-    }
+    for (size_t i = 0; i < d->n; i++) memcpy(buf + i * in, d->x + i * d->in, in * sizeof *buf);
     *n = d->n;
     *x = buf;
     nerve_data_free(d);
@@ -134,7 +147,12 @@ static int load_input(const char *path, size_t in, float scale, const nerve_csv_
 /* nerve_net_predict (raw features in, the model's transforms applied) over
  * chunks of rows, like cli_forward_rows: the same chunks, so a format 1
  * model prints what nerve 0.1 printed. Every row is checked before anything
- * is printed: a bad value writes nothing. */
+ * is printed: a bad value writes nothing.
+ * The network is not prepared (nerve_net_prepare_inference): that pays for
+ * many small calls, and here there is one call per 1024 rows. Measured on
+ * 784-256-128-10, one row, one thread: prepare + predict took 1.9-2.5x the
+ * time of predict alone; a whole `nerve predict` of one row, 0.98-1.05x
+ * (process start and model load dominate). */
 static int predict_rows(const nerve_net *net, const float *x, size_t n, cli_row_fn fn, void *user) {
     const size_t in = nerve_net_width(net, 0), k = nerve_net_width(net, nerve_net_layers(net));
     const size_t chunk = 1024;

@@ -51,14 +51,20 @@ static const cli_option options[] = {
     {"beta1", "B1", "adam/adamw first-moment decay (default 0.9)"},
     {"beta2", "B2", "adam/adamw second-moment decay (default 0.999)"},
     {"eps", "EPS", "adam/adamw denominator term (default 1e-8)"},
-    {"batch", "N", "minibatch size (default 64; 16 for regression)"},
+    {"batch", "N",
+     "minibatch size (default 64; 16 for regression; with --resume\n"
+     "inside an epoch, that epoch's)"},
     {"epochs", "N",
      "train until the model has seen N epochs in total (default 20;\n"
-     "with --resume the count continues from the file)"},
+     "with --resume the count continues from the file, and the\n"
+     "default is the N the file's run was started with)"},
+    {"stop-after", "N",
+     "stop (and save) after epoch N of the --epochs run, to continue\n"
+     "it later with --resume: the schedule still spans --epochs"},
     {"seed", "S", "seed of the initial weights, shuffling and split (default 1)"},
     {"schedule", "cosine|constant",
      "learning rate per epoch: cosine annealing from --lr towards 0\n"
-     "over --epochs (default), or constant"},
+     "over --epochs (default; with --resume the file's), or constant"},
     {"no-shuffle", NULL, "keep the sample order (default: reshuffle every epoch)"},
     {"precision", "fp32|bf16",
      "arithmetic of the products: fp32 (default), or bf16 mixed\n"
@@ -70,7 +76,8 @@ static const cli_option options[] = {
     {"out", "FILE", "save the model with its training state (for --resume) here"},
     {"resume", "FILE",
      "continue training a saved model (weights, optimizer state,\n"
-     "epoch count, shuffling generator)"},
+     "epoch count, shuffling generator, schedule, the position\n"
+     "inside an epoch cut by Ctrl-C)"},
     {"init", "FILE", "start from the weights of a saved model (fresh optimizer)"},
     {"json", NULL, "one JSON object per epoch on stdout, nothing else there"},
     {"plot", "FILE.svg", "write an SVG chart of loss and accuracy per epoch"},
@@ -85,7 +92,8 @@ static const char synopsis[] =
     "Trains a multi-layer perceptron and reports one line per epoch: training loss\n"
     "and accuracy, test (or validation) loss and accuracy, samples/s and seconds.\n"
     "A progress bar is drawn on stderr when it is a terminal. Ctrl-C stops after\n"
-    "the current minibatch, saves the model when --out is given and exits 130.\n\n"
+    "the current minibatch, saves the model when --out is given and exits 130;\n"
+    "--resume continues from that minibatch.\n\n"
     "Default recipe: --hidden " RECIPE_HIDDEN " --act relu --loss xent --opt sgd --lr 0.05\n"
     "--momentum 0.9 --schedule cosine --batch 64 --epochs 20 --seed 1; regression\n"
     "(--targets): --loss mse --opt adam --lr 0.01 --batch 16. CSV features (and\n"
@@ -186,6 +194,9 @@ static int check_conflicts(const char **v, const train_cfg *c) {
     static const char *const arch[] = {"layers", "hidden", "act", "loss"};
     const char *from = c->resume ? "resume" : c->init ? "init" : NULL;
     if (c->resume && c->init) return cli_error("--init: give either --resume or --init, not both");
+    if (c->stop_after && c->early_stop)
+        return cli_error("--stop-after: with --early-stop the model is saved without the training "
+                         "state that --resume continues from");
     if (from)
         for (size_t i = 0; i < sizeof arch / sizeof arch[0]; i++)
             if (GET(arch[i]))
@@ -209,11 +220,13 @@ int cmd_train(int argc, char **argv) {
     c.batch = RECIPE_BATCH;
     c.epochs = RECIPE_EPOCHS;
     c.shuffle = GET("no-shuffle") == NULL;
+    c.shuffle_given = !c.shuffle;
     c.cosine = 1;
     if ((s = GET("schedule"))) {
         if (strcmp(s, "cosine") != 0 && strcmp(s, "constant") != 0)
             return cli_error("--schedule: '%s' is not one of cosine, constant", s);
         c.cosine = strcmp(s, "cosine") == 0;
+        c.schedule_given = 1;
     }
     c.json = GET("json") != NULL;
     c.quiet = GET("quiet") != NULL;
@@ -238,7 +251,12 @@ int cmd_train(int argc, char **argv) {
     if (c.csv.targets) c.batch = RECIPE_REG_BATCH;
     if ((s = GET("batch")) && (rc = arg_size("batch", s, 1, (size_t)1 << 20, &c.batch)) != CLI_OK)
         return rc;
+    c.batch_given = s != NULL;
     if ((s = GET("epochs")) && (rc = arg_size("epochs", s, 1, 1000000, &c.epochs)) != CLI_OK)
+        return rc;
+    c.epochs_given = s != NULL;
+    if ((s = GET("stop-after")) &&
+        (rc = arg_size("stop-after", s, 1, 1000000, &c.stop_after)) != CLI_OK)
         return rc;
     if ((s = GET("seed")) && (rc = arg_u64("seed", s, &c.seed)) != CLI_OK) return rc;
     if ((s = GET("precision"))) {

@@ -57,10 +57,13 @@ typedef struct train_cfg {
     nerve_csv_opts csv;
     int standardize;   /* CSV features and regression targets (default on) */
     size_t early_stop; /* patience in epochs; 0: off */
-    /* loop */
+    /* loop: with --resume, train_setup fills in what the model file
+     * recorded for the options not given (*_given 0) */
     size_t batch, epochs;
+    size_t stop_after; /* --stop-after: last epoch of this run; 0: --epochs */
     int shuffle;
-    int cosine; /* learning-rate schedule: 1 cosine, 0 constant */
+    int cosine; /* learning-rate schedule over `epochs`: 1 cosine, 0 constant */
+    int batch_given, epochs_given, schedule_given, shuffle_given;
     /* arithmetic of the products (nerve_net_set_precision); without
      * precision_given a fresh network is fp32, a resumed one keeps its own */
     nerve_precision precision;
@@ -79,16 +82,15 @@ typedef struct train_state {
 } train_state;
 
 /* train_setup.c: loads the data, creates/loads the network, sets the
- * optimizer. CLI_OK or the exit status with the message printed. */
-int train_setup(const train_cfg *cfg, train_state *st);
+ * optimizer and the learning-rate schedule (the library applies it:
+ * nerve_net_set_schedule), and for --resume completes cfg from the file:
+ * the schedule and --epochs it recorded, the batch size and shuffling of
+ * an epoch it was cut inside. CLI_OK or the exit status with the message
+ * printed. */
+int train_setup(train_cfg *cfg, train_state *st);
 void train_teardown(train_state *st);
 
 /* train_run.c: the epoch loop with progress, reports, plot, saving. */
 int train_run(const train_cfg *cfg, train_state *st);
-
-/* The learning rate of epoch e (0-based) of `epochs` for base rate `lr`:
- * constant, or cosine annealing lr * (1 + cos(pi * e / epochs)) / 2 (SGDR,
- * Loshchilov & Hutter 2017, without restarts), held for a whole epoch. */
-float train_epoch_lr(int cosine, float lr, size_t e, size_t epochs);
 
 #endif

@@ -42,14 +42,6 @@ static void install_sigint(void) {
     sigaction(SIGINT, &sa, NULL);
 }
 
-/* pi to double precision (M_PI is not C11) */
-#define PI 3.14159265358979323846
-
-float train_epoch_lr(int cosine, float lr, size_t e, size_t epochs) {
-    if (!cosine || epochs == 0) return lr;
-    return (float)((double)lr * 0.5 * (1.0 + cos(PI * (double)e / (double)epochs)));
-}
-
 /* The history of this run, for the plot. */
 typedef struct history {
     size_t n, first_epoch;
@@ -144,7 +136,12 @@ static void print_banner(FILE *f, const train_cfg *c, const train_state *st, siz
         fprintf(f, " (%zu features, %zu targets)\n", tr->in, tr->out);
     fprintf(f, "inputs    %s\n", st->prep);
     fprintf(f, "network   %s, %zu parameters", net, nerve_net_param_count(st->net));
-    if (c->resume)
+    const nerve_epoch_progress cut = nerve_net_epoch_progress(st->net);
+    if (c->resume && cut.rows)
+        fprintf(f, ", resumed from %s after %zu epochs and %llu of %llu rows of epoch %zu\n",
+                c->resume, start, (unsigned long long)cut.rows, (unsigned long long)cut.n,
+                start + 1);
+    else if (c->resume)
         fprintf(f, ", resumed from %s after %zu epochs\n", c->resume, start);
     else if (c->init)
         fprintf(f, ", weights from %s\n", c->init);
@@ -161,6 +158,8 @@ static void print_banner(FILE *f, const train_cfg *c, const train_state *st, siz
     }
     if (o.weight_decay > 0) fprintf(f, " weight decay %g", (double)o.weight_decay);
     fprintf(f, ", batch %zu, %zu epochs%s", c->batch, c->epochs, c->shuffle ? ", shuffled" : "");
+    if (c->stop_after && c->stop_after < c->epochs)
+        fprintf(f, ", stopping after epoch %zu", c->stop_after);
     if (c->early_stop) fprintf(f, ", early stop after %zu without progress", c->early_stop);
     fputc('\n', f);
     fprintf(f, "cpu       %s kernels, %d threads", nerve_isa_name(nerve_isa_active()),
@@ -225,22 +224,35 @@ static void params_copy(nerve_net *net, float *buf, int restore) {
     }
 }
 
+/* --out: the model with its training state (with --early-stop: the weights
+ * kept, none). CLI_OK, or CLI_FAIL with the message printed. */
+static int save_model(const train_cfg *c, const train_state *st) {
+    nerve_status s = nerve_net_save(st->net, c->out, c->early_stop ? 0 : 1);
+    if (s != NERVE_OK) {
+        cli_lib_error(s, "--out");
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
 int train_run(const train_cfg *c, train_state *st) {
     FILE *txt = c->json ? stderr : stdout; /* human-readable lines */
     size_t start = (size_t)nerve_net_epoch_count(st->net);
+    /* --stop-after: this run's last epoch, the schedule still over --epochs */
+    const size_t end = c->stop_after && c->stop_after < c->epochs ? c->stop_after : c->epochs;
     if (c->early_stop && !st->data.test)
         return cli_error(
             "--early-stop needs a validation part (--val-split above 0) or a test set");
     /* under mpirun rank 0 alone prints, evaluates, plots and saves */
     const int rank0 = cli_mpi_rank() == 0;
     if (!c->quiet && rank0) print_banner(txt, c, st, start);
-    if (start >= c->epochs) {
-        cli_note("the model has already been trained for %zu epochs (--epochs %zu): nothing to do",
-                 start, c->epochs);
+    if (start >= end) {
+        cli_note("the model has already been trained for %zu epochs (--%s %zu): nothing to do",
+                 start, end < c->epochs ? "stop-after" : "epochs", end);
         return CLI_OK;
     }
     history h;
-    if (history_alloc(&h, c->epochs - start, start + 1) != 0) return cli_failure("out of memory");
+    if (history_alloc(&h, end - start, start + 1) != 0) return cli_failure("out of memory");
     float *best = NULL;
     size_t best_epoch = 0, since_best = 0;
     double best_loss = INFINITY;
@@ -263,21 +275,19 @@ int train_run(const train_cfg *c, train_state *st) {
     stop_requested = 0;
     install_sigint();
 
-    int rc = CLI_OK, plot_failed = 0, interrupted = 0, measure_failed = 0;
+    int rc = CLI_OK, plot_failed = 0, interrupted = 0, measure_failed = 0, saved = 0;
     double total_secs = 0, total_samples = 0, last_acc = NAN, last_loss = NAN;
-    /* the schedule scales the base rate; the file keeps the base rate */
-    const float base_lr = nerve_net_optimizer(st->net).lr;
-    for (size_t e = start; e < c->epochs; e++) {
-        const float lr = train_epoch_lr(c->cosine, base_lr, e, c->epochs);
-        nerve_status s = nerve_net_set_lr(st->net, lr);
-        if (s != NERVE_OK) {
-            rc = cli_lib_error(s, "learning rate");
-            break;
-        }
+    /* the library applies the schedule (train_setup.c); the file keeps the
+     * base rate */
+    for (size_t e = start; e < end; e++) {
+        const float lr = nerve_net_epoch_lr(st->net, e);
+        /* rows of this epoch trained before (an epoch Ctrl-C cut, resumed):
+         * the library continues it and reports the whole epoch */
+        const size_t before = (size_t)nerve_net_epoch_progress(st->net).rows;
         progress_begin(&bar, e + 1, c->epochs);
         nerve_eval tr;
         double t0 = cli_now();
-        s = cli_mpi_train_epoch(st->net, &view, &eo, &tr);
+        nerve_status s = cli_mpi_train_epoch(st->net, &view, &eo, &tr);
         double secs = cli_now() - t0;
         progress_end(&bar);
         if (s != NERVE_OK) {
@@ -286,11 +296,20 @@ int train_run(const train_cfg *c, train_state *st) {
             if (s == NERVE_ENUMERIC) rc = CLI_FAIL;
             break;
         }
-        /* cut short: not counted, not reported (under mpirun the library
-         * stops every rank after the same batch) */
+        /* cut short: not counted, not reported; the model records where it
+         * stopped (under mpirun the library stops every rank after the same
+         * batch) */
         if ((stop_requested || cli_mpi_active()) && tr.n < view.n) {
             interrupted = 1;
             break;
+        }
+        /* the last epoch is trained: save before measuring it, so that a
+         * failing (out of memory) or killed evaluation never loses it. Under
+         * mpirun the replicas are compared first (after the loop); with
+         * --early-stop the measurement decides what is saved. */
+        if (e + 1 == end && rank0 && c->out && !c->early_stop && !cli_mpi_active()) {
+            if ((rc = save_model(c, st)) != CLI_OK) break;
+            saved = 1;
         }
         double tr_acc = st->data.train->labels ? tr.accuracy : NAN;
         /* the epoch is trained and counted: if measuring it fails (out of
@@ -303,9 +322,10 @@ int train_run(const train_cfg *c, train_state *st) {
             measure_failed = 1;
             break;
         }
-        double rate = secs > 0 ? (double)tr.n / secs : 0;
+        const double rows = (double)(tr.n - before);
+        double rate = secs > 0 ? rows / secs : 0;
         total_secs += secs;
-        total_samples += (double)tr.n;
+        total_samples += rows;
         h.train_loss[h.n] = tr.loss;
         h.train_acc[h.n] = tr_acc;
         h.test_loss[h.n] = te_loss;
@@ -337,7 +357,6 @@ int train_run(const train_cfg *c, train_state *st) {
     }
     signal(SIGINT, SIG_DFL);
     if (interrupted) rc = CLI_INTERRUPTED;
-    nerve_net_set_lr(st->net, base_lr); /* valid: it was the network's own rate */
 
     if ((rc == CLI_OK || rc == CLI_INTERRUPTED) && cli_mpi_active()) {
         const int r = cli_mpi_replicas(c->quiet ? NULL : txt, st->net); /* every rank */
@@ -351,26 +370,29 @@ int train_run(const train_cfg *c, train_state *st) {
         last_acc = h.test_acc[best_epoch - h.first_epoch];
     }
     free(best);
-    int saved = 0;
-    if (rank0 && c->out && (rc == CLI_OK || rc == CLI_INTERRUPTED || measure_failed)) {
-        nerve_status s = nerve_net_save(st->net, c->out, c->early_stop ? 0 : 1);
-        if (s != NERVE_OK) {
-            cli_lib_error(s, "--out");
-            rc = CLI_FAIL;
-        } else {
-            saved = 1;
-            if (measure_failed) cli_note("--out: the trained model was saved to %s", c->out);
-        }
+    if (rank0 && c->out && !saved && (rc == CLI_OK || rc == CLI_INTERRUPTED || measure_failed)) {
+        const int r = save_model(c, st);
+        if (r != CLI_OK) rc = r;
+        saved = r == CLI_OK;
     }
+    if (saved && measure_failed) cli_note("--out: the trained model was saved to %s", c->out);
     if (rank0 && (rc == CLI_OK || rc == CLI_INTERRUPTED) && (!c->json || !c->quiet)) {
         FILE *f = c->json ? stderr : stdout;
         const char *what = st->data.test ? st->data.test_label : "train";
-        if (interrupted)
+        const nerve_epoch_progress cut = nerve_net_epoch_progress(st->net);
+        if (interrupted && cut.rows)
+            fprintf(f, "interrupted after %llu epochs and %llu of %llu rows of epoch %llu",
+                    (unsigned long long)nerve_net_epoch_count(st->net),
+                    (unsigned long long)cut.rows, (unsigned long long)cut.n,
+                    (unsigned long long)nerve_net_epoch_count(st->net) + 1);
+        else if (interrupted)
             fprintf(f, "interrupted after %llu epochs",
                     (unsigned long long)nerve_net_epoch_count(st->net));
         else if (stopped_early)
             fprintf(f, "early stop after %zu epochs (no better %s loss for %zu)",
                     h.first_epoch - 1 + h.n, st->data.test_label, c->early_stop);
+        else if (end < c->epochs)
+            fprintf(f, "stopped after %zu of %zu epochs (--stop-after)", end, c->epochs);
         else
             fprintf(f, "done: %zu epochs", c->epochs);
         if (best_epoch)
@@ -384,6 +406,8 @@ int train_run(const train_cfg *c, train_state *st) {
                         total_secs);
         }
         if (saved) fprintf(f, "; model saved to %s", c->out);
+        if (saved && !c->early_stop && (interrupted || end < c->epochs))
+            fprintf(f, " (--resume %s continues it)", c->out);
         if (c->plot && h.n && !plot_failed) fprintf(f, "; curves in %s", c->plot);
         fputc('\n', f);
         fflush(f);

@@ -149,7 +149,61 @@ static int setup_optimizer(const train_cfg *c, nerve_net *net) {
     return CLI_OK;
 }
 
-int train_setup(const train_cfg *c, train_state *st) {
+/* The learning-rate schedule, and with --resume what the file recorded for
+ * the options left out: the schedule and its --epochs (files written before
+ * the schedule was recorded have none: then the defaults, as before), and
+ * for an epoch that Ctrl-C cut, its batch size and order, which the rest of
+ * that epoch must keep. */
+static int setup_schedule(train_cfg *c, nerve_net *net, size_t rows) {
+    const nerve_schedule saved = nerve_net_schedule(net);
+    const nerve_epoch_progress cut = nerve_net_epoch_progress(net);
+    const uint64_t done = nerve_net_epoch_count(net);
+    if (c->resume && saved.epochs) {
+        if (!c->schedule_given) c->cosine = saved.kind == NERVE_SCHEDULE_COSINE;
+        if (!c->epochs_given) c->epochs = (size_t)saved.epochs;
+    }
+    if (c->resume && cut.rows) {
+        const unsigned long long e = (unsigned long long)done + 1, r = cut.rows, n = cut.n;
+        const size_t bs = c->batch < rows ? c->batch : rows; /* the library's cap */
+        if (cut.n != rows)
+            return cli_error("--resume: %s stopped inside epoch %llu after %llu of %llu rows, but "
+                             "--data gives %zu training rows: give the --data, --val-split and "
+                             "--seed of that run",
+                             c->resume, e, r, n, rows);
+        if (!c->batch_given)
+            c->batch = (size_t)cut.batch;
+        else if (bs != cut.batch)
+            return cli_error("--batch: %s stopped inside epoch %llu after %llu of %llu rows in "
+                             "batches of %llu; that epoch continues only with --batch %llu",
+                             c->resume, e, r, n, (unsigned long long)cut.batch,
+                             (unsigned long long)cut.batch);
+        if (!c->shuffle_given && !cut.shuffle)
+            c->shuffle = 0;
+        else if (c->shuffle != cut.shuffle)
+            return cli_error("--no-shuffle: %s stopped inside epoch %llu after %llu of %llu rows "
+                             "of a shuffled epoch; that epoch continues only shuffled",
+                             c->resume, e, r, n);
+    }
+    const nerve_schedule want = {c->cosine ? NERVE_SCHEDULE_COSINE : NERVE_SCHEDULE_CONSTANT,
+                                 c->epochs};
+    /* a change of curve after the first epoch: the rates already used
+     * belonged to the old one, so no straight run matches (docs/cli.md) */
+    if (c->resume && (done || cut.rows) && saved.epochs &&
+        (want.kind != saved.kind ||
+         (want.kind == NERVE_SCHEDULE_COSINE && want.epochs != saved.epochs)))
+        cli_note("%s was trained on a %s schedule over %llu epochs; from epoch %llu on the "
+                 "rate follows a %s one over %zu, so the result differs from a straight "
+                 "%zu-epoch run (to split a run, start it with its final --epochs and "
+                 "--stop-after)",
+                 c->resume, saved.kind == NERVE_SCHEDULE_COSINE ? "cosine" : "constant",
+                 (unsigned long long)saved.epochs, (unsigned long long)done + 1,
+                 c->cosine ? "cosine" : "constant", c->epochs, c->epochs);
+    nerve_status s = nerve_net_set_schedule(net, &want);
+    if (s != NERVE_OK) return cli_lib_error(s, "--schedule");
+    return CLI_OK;
+}
+
+int train_setup(train_cfg *c, train_state *st) {
     memset(st, 0, sizeof *st);
     int rc = CLI_OK;
     /* A network from a file comes first: its preprocessing says how to
@@ -201,6 +255,7 @@ int train_setup(const train_cfg *c, train_state *st) {
     if (rc == CLI_OK) rc = prep_apply(st->net, st->data.train, "--data");
     if (rc == CLI_OK) rc = prep_apply(st->net, st->data.test, "--data");
     if (rc == CLI_OK) rc = setup_optimizer(c, st->net);
+    if (rc == CLI_OK) rc = setup_schedule(c, st->net, tr->n);
     if (rc == CLI_OK && c->precision_given) {
         const nerve_status ps = nerve_net_set_precision(st->net, c->precision);
         if (ps != NERVE_OK) rc = cli_lib_error(ps, "--precision");

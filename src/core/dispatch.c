@@ -27,16 +27,16 @@ static const int isa_level[NERVE_ISA_COUNT] = {0, 1, 2, 1};
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static nerve_cpu_features features;
-static const kernels *tables[NERVE_ISA_COUNT]; /* supported tables, else NULL */
-static _Atomic(const kernels *) active_table;
+static const kernel_table *tables[NERVE_ISA_COUNT]; /* supported tables, else NULL */
+static _Atomic(const kernel_table *) active_table;
 static pthread_mutex_t reason_lock = PTHREAD_MUTEX_INITIALIZER;
 static char reason[256];
 static nerve_isa best_isa;
 /* The compiled tables (bf16 emulated) of the supported ISAs, whatever
  * tables[] holds; and the avx512 table with the vdpbf16ps kernels. */
-static const kernels *emulated[NERVE_ISA_COUNT];
+static const kernel_table *emulated[NERVE_ISA_COUNT];
 #if defined(NERVE_HAVE_AVX512BF16)
-static kernels avx512_native;
+static kernel_table avx512_native;
 #endif
 static char bf16_why[1024] = "emulated";
 
@@ -50,7 +50,7 @@ static bool isa_of_this_arch(nerve_isa isa) {
 #endif
 }
 
-static const kernels *compiled_table(nerve_isa isa) {
+static const kernel_table *compiled_table(nerve_isa isa) {
     switch (isa) {
     case NERVE_ISA_SCALAR:
         return &kernels_scalar;
@@ -176,9 +176,9 @@ int bf16_ukr_differs(gemm_bf16_ukr_fn ukr, size_t mr, size_t nr, char *why, size
  * table with that micro-kernel, in *copy. Writes what it decided to why
  * (capacity cap) and returns whether it attached it. */
 #if defined(NERVE_HAVE_AVX2) || defined(NERVE_HAVE_AVX512)
-static int bf16_attach_ftz(nerve_isa isa, gemm_bf16_ukr_fn ukr, kernels *copy, char *why,
+static int bf16_attach_ftz(nerve_isa isa, gemm_bf16_ukr_fn ukr, kernel_table *copy, char *why,
                            size_t cap) {
-    const kernels *t = tables[isa];
+    const kernel_table *t = tables[isa];
     if (!t) return 0;
     char diff[160];
     if (bf16_ukr_differs(ukr, t->bf16_mr, t->bf16_nr, diff, sizeof diff)) {
@@ -198,7 +198,7 @@ static int bf16_attach_ftz(nerve_isa isa, gemm_bf16_ukr_fn ukr, kernels *copy, c
 static void bf16_attach(void) {
     char part[3][320] = {"", "", ""};
 #if defined(NERVE_HAVE_AVX2)
-    static kernels avx2_ftz;
+    static kernel_table avx2_ftz;
     bf16_attach_ftz(NERVE_ISA_AVX2, bf16_gemm_ukr_ftz__avx2, &avx2_ftz, part[0], sizeof part[0]);
 #endif
 #if defined(NERVE_HAVE_AVX512)
@@ -237,7 +237,7 @@ static void bf16_attach(void) {
         }
     }
 #endif
-    static kernels avx512_ftz;
+    static kernel_table avx512_ftz;
     if (!native)
         bf16_attach_ftz(NERVE_ISA_AVX512, bf16_gemm_ukr_ftz__avx512, &avx512_ftz, part[1],
                         sizeof part[1]);
@@ -265,7 +265,7 @@ static void bf16_attach(void) {
 static void init(void) {
     cpu_detect(&features);
     for (int i = 0; i < NERVE_ISA_COUNT; i++) {
-        const kernels *t = compiled_table((nerve_isa)i);
+        const kernel_table *t = compiled_table((nerve_isa)i);
         tables[i] = (t && cpu_can_run(&features, (nerve_isa)i)) ? t : NULL;
         emulated[i] = tables[i];
     }
@@ -379,7 +379,7 @@ nerve_status nerve_isa_gemm_tile(nerve_isa isa, size_t *mr, size_t *nr) {
     if (!mr || !nr) return error_set(NERVE_EINVAL, "nerve_isa_gemm_tile: mr and nr must not be NULL");
     if ((unsigned)isa >= NERVE_ISA_COUNT)
         return error_set(NERVE_EINVAL, "nerve_isa_gemm_tile: %d is not a nerve_isa", (int)isa);
-    const kernels *kt = kernels_for(isa);
+    const kernel_table *kt = kernels_for(isa);
     if (!kt)
         return error_set(NERVE_EUNSUPPORTED, "nerve_isa_gemm_tile: the %s table is %s",
                          nerve_isa_name(isa),
@@ -388,23 +388,23 @@ nerve_status nerve_isa_gemm_tile(nerve_isa isa, size_t *mr, size_t *nr) {
     return NERVE_OK;
 }
 
-const kernels *kernels_for(nerve_isa isa) {
+const kernel_table *kernels_for(nerve_isa isa) {
     ensure_init();
     return (unsigned)isa < NERVE_ISA_COUNT ? tables[isa] : NULL;
 }
 
-NERVE_PRIVATE const kernels *kernels_active(void) {
+NERVE_PRIVATE const kernel_table *kernels_active(void) {
     ensure_init();
     return atomic_load(&active_table);
 }
 
-const kernels *kernels_emulated(nerve_isa isa) {
+const kernel_table *kernels_emulated(nerve_isa isa) {
     ensure_init();
     return (unsigned)isa < NERVE_ISA_COUNT ? emulated[isa] : NULL;
 }
 
 const char *nerve_isa_bf16(nerve_isa isa) {
-    const kernels *kt = kernels_for(isa);
+    const kernel_table *kt = kernels_for(isa);
     return kt ? kt->bf16_impl : NULL;
 }
 

@@ -1,6 +1,5 @@
 /* xoshiro256** and splitmix64; see rng.h. */
 #include "rng.h"
-#include "private_abi.h"
 
 uint64_t rng_splitmix64(uint64_t *state) {
     /* Constants of splitmix64 (Steele, Lea, Flood 2014): the increment is
@@ -39,7 +38,7 @@ float rng_uniform_pm1(uint64_t s[4]) {
     return (float)(2 * k - (1 << 24)) * 0x1p-24f;
 }
 
-NERVE_PRIVATE uint64_t rng_below(uint64_t s[4], uint64_t bound) {
+uint64_t rng_below(uint64_t s[4], uint64_t bound) {
     if (bound <= 1) return 0;
     if (bound <= UINT32_MAX) {
         /* Lemire 2019: m = x * bound (x 32 bits); reject the low part below

@@ -31,7 +31,7 @@ float rng_uniform_pm1(uint64_t s[4]);
 uint64_t rng_below(uint64_t s[4], uint64_t bound);
 
 /* Fisher-Yates from the top: for i = n-1 down to 1, swap idx[i] with idx[j],
- * j = rng_below(s, i + 1). The epoch shuffle (src/net/epoch.c). */
+ * j = rng_below(s, i + 1). The epoch shuffle (src/net/batches.c). */
 void rng_shuffle(uint64_t s[4], size_t *idx, size_t n);
 
 /* The same walk drawn from a splitmix64 stream started at `seed`, each j by

@@ -499,6 +499,24 @@ static nerve_status resolve_names(const csv *c, const nerve_csv_opts *o, const l
     return st;
 }
 
+/* A data set of features alone (nerve_csv_opts.features_only): x, and
+ * neither labels nor targets (out 0). rows x cols is bounded by the text
+ * length (see the top of this file). */
+static nerve_status features_only_create(nerve_data **out, size_t rows, size_t cols,
+                                         const char *name) {
+    nerve_data *d = calloc(1, sizeof *d);
+    if (d) d->x = calloc(rows * cols, sizeof *d->x);
+    if (!d || !d->x) {
+        nerve_data_free(d);
+        return error_set(NERVE_ENOMEM, "%s: out of memory", name);
+    }
+    d->n = rows;
+    d->in = cols;
+    data_set_name(d, name);
+    *out = d;
+    return NERVE_OK;
+}
+
 nerve_status csv_parse(const char *buf, size_t len, const char *name, const nerve_csv_opts *opts,
                        nerve_data **out) {
     *out = NULL;
@@ -515,6 +533,10 @@ nerve_status csv_parse(const char *buf, size_t len, const char *name, const nerv
                          CSV_MAX_CLASSES);
     if (!isfinite(o.feature_scale))
         return error_set(NERVE_EINVAL, "csv: feature scale is not finite");
+    if (o.features_only && (o.targets || o.classes || o.label_column || o.label_name ||
+                            o.class_names || o.n_class_names || o.labels != NERVE_CSV_LABELS_AUTO))
+        return error_set(NERVE_EINVAL, "csv: features_only reads no label or target column; "
+                                       "leave targets, classes and the label options unset");
     char delim = o.delimiter ? o.delimiter : ',';
     /* nor any character of a number: 'e'/'E' would split 1e5 */
     if (delim == '"' || delim == '\n' || delim == '\r' || is_blank(delim) || delim == '.' ||
@@ -532,8 +554,12 @@ nerve_status csv_parse(const char *buf, size_t len, const char *name, const nerv
     layout lay;
     nerve_status st = scan(&c, &o, &lay);
     if (st != NERVE_OK) return st;
-    size_t k = o.targets ? o.targets : 1, start = 0;
-    if (o.label_name) {
+    /* k label/target columns from `start`; features only: none (start past
+     * the last column, so fill() takes every column as a feature) */
+    size_t k = o.features_only ? 0 : o.targets ? o.targets : 1, start = lay.cols;
+    if (o.features_only)
+        st = NERVE_OK;
+    else if (o.label_name) {
         st = label_by_name(&c, &o, &lay, k, &start);
         c.pos = buf;
         c.line = 0;
@@ -543,8 +569,12 @@ nerve_status csv_parse(const char *buf, size_t len, const char *name, const nerv
     if (st != NERVE_OK) return st;
 
     nerve_data *d;
-    st = nerve_data_create(&d, lay.rows, lay.cols - k, o.targets ? k : 1, o.targets == 0, name);
+    if (o.features_only)
+        st = features_only_create(&d, lay.rows, lay.cols, name);
+    else
+        st = nerve_data_create(&d, lay.rows, lay.cols - k, o.targets ? k : 1, o.targets == 0, name);
     if (st != NERVE_OK) return st;
+    const int labelled = !o.features_only && !o.targets; /* class labels to resolve */
 
     /* numbers in the "C" locale whatever the program set (decimal point '.') */
     locale_t cloc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
@@ -552,13 +582,13 @@ nerve_status csv_parse(const char *buf, size_t len, const char *name, const nerv
     c.pos = buf;
     c.line = 0;
     label_spans ls = {NULL, NULL};
-    if (!o.targets) {
+    if (labelled) {
         ls.f = malloc(lay.rows * sizeof *ls.f);
         ls.line = malloc(lay.rows * sizeof *ls.line);
         if (!ls.f || !ls.line) st = error_set(NERVE_ENOMEM, "%s: out of memory", name);
     }
     if (st == NERVE_OK) st = fill(&c, &o, &lay, start, k, d, &ls);
-    if (st == NERVE_OK && !o.targets) {
+    if (st == NERVE_OK && labelled) {
         int names = o.labels == NERVE_CSV_LABELS_NAMES || o.class_names != NULL;
         if (o.labels == NERVE_CSV_LABELS_AUTO)
             for (size_t i = 0; i < lay.rows && !names; i++)

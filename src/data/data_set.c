@@ -112,6 +112,8 @@ nerve_status nerve_data_split(const nerve_data *src, double fraction, uint64_t s
     CHECK_ARG(rest != NULL && held != NULL, "nerve_data_split: output pointer is NULL");
     *rest = *held = NULL;
     CHECK_ARG(src != NULL, "nerve_data_split: src is NULL");
+    CHECK_ARG(src->labels || src->y,
+              "nerve_data_split: %s holds features only (no labels or targets)", src->name);
     CHECK_ARG(fraction > 0.0 && fraction < 1.0, "nerve_data_split: fraction %g is not in (0, 1)",
               fraction);
     size_t n_held = (size_t)floor(fraction * (double)src->n);
@@ -213,8 +215,8 @@ nerve_status nerve_data_feature_stats(const nerve_data *fit, float *mean, float 
 
 nerve_status nerve_data_target_stats(const nerve_data *fit, float *mean, float *sd) {
     CHECK_ARG(fit != NULL && mean != NULL && sd != NULL, "nerve_data_target_stats: NULL argument");
-    CHECK_ARG(fit->y != NULL, "nerve_data_target_stats: %s has class labels, not targets",
-              fit->name);
+    CHECK_ARG(fit->y != NULL, "nerve_data_target_stats: %s has %s, not regression targets",
+              fit->name, fit->labels ? "class labels" : "features only");
     CHECK_ARG(fit->n > 0, "nerve_data_target_stats: %s has no samples", fit->name);
     column_stats(fit->y, fit->n, fit->out, mean, sd);
     return NERVE_OK;

@@ -44,18 +44,18 @@ static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 static size_t ceil_div(size_t x, size_t d) { return (x + d - 1) / d; }
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
-static size_t pack_a_floats(const kernels *kt) {
+static size_t pack_a_floats(const kernel_table *kt) {
     return round_up(round_up(kt->mc, kt->mr) * kt->kc, ALIGN_FLOATS);
 }
-static size_t pack_b_floats(const kernels *kt) {
+static size_t pack_b_floats(const kernel_table *kt) {
     return round_up(round_up(kt->nc, kt->nr) * kt->kc, ALIGN_FLOATS);
 }
 
-size_t gemm_thread_workspace_floats(const kernels *kt) {
+size_t gemm_thread_workspace_floats(const kernel_table *kt) {
     return pack_a_floats(kt) + pack_b_floats(kt);
 }
 
-size_t gemm_workspace_floats(const kernels *kt, int nthreads) {
+size_t gemm_workspace_floats(const kernel_table *kt, int nthreads) {
     size_t nt = nthreads < 1 ? 1 : (size_t)nthreads;
     return nt * gemm_thread_workspace_floats(kt);
 }
@@ -104,11 +104,11 @@ static double pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1
  * same set or two and evict each other. Such operands are packed. */
 static int stride_aliases(size_t floats) { return floats % (2048 / sizeof(float)) == 0; }
 
-static int direct_a(const kernels *kt, const gemm_args *g, const rect *r) {
+static int direct_a(const kernel_table *kt, const gemm_args *g, const rect *r) {
     return kt->gemm_ukr_strided != NULL &&
            (g->a_rs == 1 || (r->j1 - r->j0 <= DIRECT_A_MAX_COLS && !stride_aliases(g->a_rs)));
 }
-static int direct_b(const kernels *kt, const gemm_args *g, const rect *r) {
+static int direct_b(const kernel_table *kt, const gemm_args *g, const rect *r) {
     return kt->gemm_ukr_strided != NULL && g->b_cs == 1 && r->i1 - r->i0 <= DIRECT_B_MAX_ROWS &&
            !stride_aliases(g->b_rs);
 }
@@ -116,7 +116,7 @@ static int direct_b(const kernels *kt, const gemm_args *g, const rect *r) {
 /* Modelled time of one thread's rect of `rows` x `cols` (whole tiles):
  * micro-kernel cycles plus the packing it does. Only the choice of grid
  * depends on it. */
-static double rect_cost(const kernels *kt, const gemm_args *g, size_t rows, size_t cols) {
+static double rect_cost(const kernel_table *kt, const gemm_args *g, size_t rows, size_t cols) {
     const double wa = pack_cost(g->a_rs, g->a_cs), wb = pack_cost(g->b_cs, g->b_rs);
     const rect cand = {0, rows, 0, cols};
     const double pa = direct_a(kt, g, &cand) ? 0.0 : (double)rows * wa;
@@ -124,7 +124,7 @@ static double rect_cost(const kernels *kt, const gemm_args *g, size_t rows, size
     return (double)g->k * ((double)rows * (double)cols / (double)kt->nr + pa + pb);
 }
 
-double gemm_rect_cost(const kernels *kt, const gemm_args *g, const gemm_rect *r) {
+double gemm_rect_cost(const kernel_table *kt, const gemm_args *g, const gemm_rect *r) {
     if (r->i0 >= r->i1 || r->j0 >= r->j1) return 0.0;
     return rect_cost(kt, g, round_up(r->i1 - r->i0, kt->mr), round_up(r->j1 - r->j0, kt->nr));
 }
@@ -136,7 +136,7 @@ double gemm_rect_cost(const kernels *kt, const gemm_args *g, const gemm_rect *r)
  * a batch-32 step, net_threads) the only exact grids are 1 x nt and nt x 1,
  * which on a product of 3 x 8 tiles leave 9 of 17 threads idle where a
  * 2 x 8 grid keeps 16 busy (docs/performance.md, "Many cores, on paper"). */
-gemm_rect gemm_thread_rect(const kernels *kt, const gemm_args *g, int tid, int nt) {
+gemm_rect gemm_thread_rect(const kernel_table *kt, const gemm_args *g, int tid, int nt) {
     const size_t mr = kt->mr, nr = kt->nr;
     const size_t mp = ceil_div(g->m, mr), np = ceil_div(g->n, nr);
     size_t best_tm = 1, best_tn = (size_t)nt;
@@ -170,7 +170,7 @@ static size_t block_len(size_t len, size_t cap, size_t unit) {
 
 /* ---- the per-thread loop nest ------------------------------------------ */
 
-static void run_epilogue_zero(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep,
+static void run_epilogue_zero(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep,
                               const rect *r) {
     if (!g->accumulate)
         for (size_t i = r->i0; i < r->i1; i++)
@@ -183,7 +183,7 @@ static void run_epilogue_zero(const kernels *kt, const gemm_args *g, const gemm_
 
 /* What the tiles of one (ic, jc, pc) block share. */
 typedef struct tile_ctx {
-    const kernels *kt;
+    const kernel_table *kt;
     const gemm_args *g;
     float *pa, *pb; /* packed A block / B block (or only their edge panels) */
     size_t pc, kc, ic, mcur, jc, ncur;
@@ -194,7 +194,7 @@ typedef struct tile_ctx {
  * tile's C rows (the one below, in the panel-outer order) are prefetched so
  * they arrive while this one computes. */
 static inline void run_tile(const tile_ctx *t, size_t i, size_t j, int prefetch_next) {
-    const kernels *kt = t->kt;
+    const kernel_table *kt = t->kt;
     const gemm_args *g = t->g;
     const size_t mr = kt->mr, nr = kt->nr, ldc = g->ldc, kc = t->kc;
     const size_t rows = min_sz(mr, t->mcur - i), cols = min_sz(nr, t->ncur - j);
@@ -216,7 +216,7 @@ static inline void run_tile(const tile_ctx *t, size_t i, size_t j, int prefetch_
         kt->gemm_ukr(kc, t->pa + i * kc, bp, c, ldc, rows, cols, t->acc);
 }
 
-void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws, int tid,
+void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws, int tid,
                int nt) {
     if (nt < 1) nt = 1;
     if (g->m == 0 || g->n == 0) return;
@@ -280,7 +280,7 @@ void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, f
     }
 }
 
-void gemm_chain_ep(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
+void gemm_chain_ep(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
                    int nthreads) {
     if (g->m == 0 || g->n == 0) return;
     if (nthreads <= 1) {
@@ -291,7 +291,7 @@ void gemm_chain_ep(const kernels *kt, const gemm_args *g, const gemm_epilogue *e
 #pragma omp parallel num_threads(nthreads)
     {
         OMP_READ_SHARED_BEGIN();
-        const kernels *kt_ = kt;
+        const kernel_table *kt_ = kt;
         const gemm_args *g_ = g;
         const gemm_epilogue *ep_ = ep;
         float *ws_ = ws;
@@ -303,7 +303,7 @@ void gemm_chain_ep(const kernels *kt, const gemm_args *g, const gemm_epilogue *e
     OMP_JOIN(g);
 }
 
-void gemm_chain(const kernels *kt, const gemm_args *g, float *ws, int nthreads) {
+void gemm_chain(const kernel_table *kt, const gemm_args *g, float *ws, int nthreads) {
     gemm_chain_ep(kt, g, NULL, ws, nthreads);
 }
 
@@ -400,7 +400,7 @@ nerve_status nerve_sgemm(nerve_transpose ta, nerve_transpose tb, size_t m, size_
     if ((st = check_matrix(fn, "B", b, tb ? n : k, tb ? k : n, ldb)) != NERVE_OK) return st;
     CHECK_ARG(!mul_overflows(m, n), "%s: m*n overflows", fn);
 
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     const int nt = gemm_threads(m, n, k);
     const int accumulate = alpha == 1.0f && beta == 1.0f;
     /* general beta: the chain goes to a temporary, then C = fma(beta, C, alpha*acc) */
@@ -442,7 +442,7 @@ nerve_status nerve_sgemm(nerve_transpose ta, nerve_transpose tb, size_t m, size_
 }
 
 /* y[y0, y1) of y = alpha op(A) x + beta y. */
-static void gemv_range(const kernels *kt, nerve_transpose ta, size_t m, size_t n, float alpha,
+static void gemv_range(const kernel_table *kt, nerve_transpose ta, size_t m, size_t n, float alpha,
                        const float *a, size_t lda, const float *x, float beta, float *y, size_t y0,
                        size_t y1) {
     if (ta == NERVE_NO_TRANS)
@@ -466,7 +466,7 @@ nerve_status nerve_sgemv(nerve_transpose ta, size_t m, size_t n, float alpha, co
     nerve_status st;
     if ((st = check_matrix(fn, "A", a, m, n, lda)) != NERVE_OK) return st;
     CHECK_ARG(x != NULL, "%s: x is NULL", fn);
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     /* Threads split y (rows of A, or columns for A^T) in 64-float units;
      * every y element is computed whole by one thread in the kernel's fixed
      * order, so the split does not change a bit. */
@@ -479,7 +479,7 @@ nerve_status nerve_sgemv(nerve_transpose ta, size_t m, size_t n, float alpha, co
 #pragma omp parallel num_threads(nt)
     {
         OMP_READ_SHARED_BEGIN();
-        const kernels *kt_ = kt;
+        const kernel_table *kt_ = kt;
         const nerve_transpose ta_ = ta;
         const size_t m_ = m, n_ = n, lda_ = lda, ylen_ = ylen;
         const float alpha_ = alpha, beta_ = beta, *a_ = a, *x_ = x;

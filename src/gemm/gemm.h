@@ -39,19 +39,19 @@ typedef struct gemm_epilogue {
 
 /* Floats of packing workspace one thread needs (A block + B block, each a
  * multiple of 64 bytes). */
-size_t gemm_thread_workspace_floats(const kernels *kt);
+size_t gemm_thread_workspace_floats(const kernel_table *kt);
 
 /* Floats of packing workspace gemm_chain needs for `nthreads` threads:
  * nthreads * gemm_thread_workspace_floats (64-byte aligned base required). */
-size_t gemm_workspace_floats(const kernels *kt, int nthreads);
+size_t gemm_workspace_floats(const kernel_table *kt, int nthreads);
 
 /* The raw chain above. `ws` must hold gemm_workspace_floats(kt, nthreads)
  * floats, 64-byte aligned. nthreads <= 1 runs on the calling thread (use this
  * inside an existing parallel region, or gemm_part). */
-void gemm_chain(const kernels *kt, const gemm_args *g, float *ws, int nthreads);
+void gemm_chain(const kernel_table *kt, const gemm_args *g, float *ws, int nthreads);
 
 /* gemm_chain with an epilogue (ep may be NULL). */
-void gemm_chain_ep(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
+void gemm_chain_ep(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
                    int nthreads);
 
 /* Thread `tid`'s share of the product when `nt` threads split it: call it
@@ -60,7 +60,7 @@ void gemm_chain_ep(const kernels *kt, const gemm_args *g, const gemm_epilogue *e
  * barrier inside: each thread packs what its block of C needs into its own
  * slice of ws (ws as for gemm_chain with nt threads). The caller must
  * synchronise before reading C. */
-void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws, int tid,
+void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws, int tid,
                int nt);
 
 /* The partition of gemm_part, exposed for the partition simulation
@@ -71,8 +71,8 @@ void gemm_part(const kernels *kt, const gemm_args *g, const gemm_epilogue *ep, f
 typedef struct gemm_rect {
     size_t i0, i1, j0, j1;
 } gemm_rect;
-gemm_rect gemm_thread_rect(const kernels *kt, const gemm_args *g, int tid, int nt);
-double gemm_rect_cost(const kernels *kt, const gemm_args *g, const gemm_rect *r);
+gemm_rect gemm_thread_rect(const kernel_table *kt, const gemm_args *g, int tid, int nt);
+double gemm_rect_cost(const kernel_table *kt, const gemm_args *g, const gemm_rect *r);
 
 /* Threads worth using for an m x n x k product on this machine (1 when
  * called inside a parallel region or when the product is small). */

@@ -26,18 +26,18 @@ static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 static size_t ceil_div(size_t x, size_t d) { return (x + d - 1) / d; }
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
-static size_t pack_a_words(const kernels *kt) {
+static size_t pack_a_words(const kernel_table *kt) {
     return round_up(round_up(kt->bf16_mc, kt->bf16_mr) * kt->bf16_kc, ALIGN_WORDS);
 }
-static size_t pack_b_words(const kernels *kt) {
+static size_t pack_b_words(const kernel_table *kt) {
     return round_up(round_up(kt->bf16_nc, kt->bf16_nr) * kt->bf16_kc, ALIGN_WORDS);
 }
 
-size_t gemm_bf16_thread_workspace_words(const kernels *kt) {
+size_t gemm_bf16_thread_workspace_words(const kernel_table *kt) {
     return pack_a_words(kt) + pack_b_words(kt);
 }
 
-size_t gemm_bf16_workspace_words(const kernels *kt, int nthreads) {
+size_t gemm_bf16_workspace_words(const kernel_table *kt, int nthreads) {
     return (nthreads < 1 ? 1 : (size_t)nthreads) * gemm_bf16_thread_workspace_words(kt);
 }
 
@@ -85,13 +85,13 @@ static int direct_b(const gemm_bf16_args *g, size_t rows) {
 
 static double pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1 ? 0.5 : 1.0); }
 
-static double rect_cost(const kernels *kt, const gemm_bf16_args *g, size_t rows, size_t cols) {
+static double rect_cost(const kernel_table *kt, const gemm_bf16_args *g, size_t rows, size_t cols) {
     const double pa = direct_a(g, cols) ? 0.0 : (double)rows * pack_cost(g->a_rs, g->a_cs);
     const double pb = direct_b(g, rows) ? 0.0 : (double)cols * pack_cost(g->b_cs, g->b_rs);
     return (double)g->kq * ((double)rows * (double)cols / (double)kt->bf16_nr + pa + pb);
 }
 
-gemm_rect gemm_bf16_thread_rect(const kernels *kt, const gemm_bf16_args *g, int tid, int nt) {
+gemm_rect gemm_bf16_thread_rect(const kernel_table *kt, const gemm_bf16_args *g, int tid, int nt) {
     const size_t mr = kt->bf16_mr, nr = kt->bf16_nr;
     const size_t mp = ceil_div(g->m, mr), np = ceil_div(g->n, nr);
     size_t best_tm = 1, best_tn = (size_t)nt;
@@ -122,7 +122,7 @@ static size_t block_len(size_t len, size_t cap, size_t unit) {
 
 /* ---- the per-thread loop nest ---------------------------------------------- */
 
-void gemm_bf16_part(const kernels *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,
+void gemm_bf16_part(const kernel_table *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,
                     uint32_t *ws, int tid, int nt) {
     if (nt < 1) nt = 1;
     if (g->m == 0 || g->n == 0) return;
@@ -195,7 +195,7 @@ void gemm_bf16_part(const kernels *kt, const gemm_bf16_args *g, const gemm_epilo
     }
 }
 
-void gemm_bf16_chain(const kernels *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,
+void gemm_bf16_chain(const kernel_table *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,
                      uint32_t *ws, int nthreads) {
     if (g->m == 0 || g->n == 0) return;
     if (nthreads <= 1) {
@@ -206,7 +206,7 @@ void gemm_bf16_chain(const kernels *kt, const gemm_bf16_args *g, const gemm_epil
 #pragma omp parallel num_threads(nthreads)
     {
         OMP_READ_SHARED_BEGIN();
-        const kernels *kt_ = kt;
+        const kernel_table *kt_ = kt;
         const gemm_bf16_args *g_ = g;
         const gemm_epilogue *ep_ = ep;
         uint32_t *ws_ = ws;

@@ -34,21 +34,21 @@ typedef struct gemm_bf16_args {
 
 /* Words of packing workspace one thread needs, and `nthreads` threads
  * (64-byte multiples; the base must be 64-byte aligned). */
-size_t gemm_bf16_thread_workspace_words(const kernels *kt);
-size_t gemm_bf16_workspace_words(const kernels *kt, int nthreads);
+size_t gemm_bf16_thread_workspace_words(const kernel_table *kt);
+size_t gemm_bf16_workspace_words(const kernel_table *kt, int nthreads);
 
 /* Thread tid of nt's rectangle of C (gemm_thread_rect's rule on the bf16
  * tile and costs). */
-gemm_rect gemm_bf16_thread_rect(const kernels *kt, const gemm_bf16_args *g, int tid, int nt);
+gemm_rect gemm_bf16_thread_rect(const kernel_table *kt, const gemm_bf16_args *g, int tid, int nt);
 
 /* Thread tid's share, from every thread of a parallel region (no barrier
  * inside; ws as gemm_bf16_workspace_words(kt, nt)); the epilogue as in
  * gemm.h, once per finished strip of at most bf16_mr rows. */
-void gemm_bf16_part(const kernels *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,
+void gemm_bf16_part(const kernel_table *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,
                     uint32_t *ws, int tid, int nt);
 
 /* The whole product with nthreads threads (<= 1: the calling thread). */
-void gemm_bf16_chain(const kernels *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,
+void gemm_bf16_chain(const kernel_table *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,
                      uint32_t *ws, int nthreads);
 
 #endif

@@ -1,8 +1,9 @@
 /* The values a model file may hold: every parameter finite, and with the
- * training state every moment finite (second moments >= 0) and Adam's
- * beta powers in [0, 1], which is what model_read.c accepts. A network that
- * fails this (a caller wrote NaN through nerve_net_weights) is never
- * written: the old file stays, and the message names the first bad value. */
+ * training state every moment finite (second moments >= 0), Adam's beta
+ * powers in [0, 1] and a cut epoch's loss sum finite and >= 0, which is
+ * what model_read.c accepts. A network that fails this (a caller wrote NaN through
+ * nerve_net_weights) is never written: the old file stays, and the message names the first bad
+ * value. */
 #include <math.h>
 
 #include "error.h"
@@ -36,7 +37,9 @@ nerve_status model_check_finite(const nerve_net *net, int with_training_state, c
         return st;
     if (!(net->beta1_pow >= 0.0 && net->beta1_pow <= 1.0 && net->beta2_pow >= 0.0 &&
           net->beta2_pow <= 1.0))
-        return error_set(NERVE_ENUMERIC, "%s: the optimizer's beta powers are out of [0, 1]",
-                         name);
+        return error_set(NERVE_ENUMERIC, "%s: the optimizer's beta powers are out of [0, 1]", name);
+    if (!(isfinite(net->cut.loss_sum) && net->cut.loss_sum >= 0.0))
+        return error_set(NERVE_ENUMERIC, "%s: the cut epoch's loss sum is %g", name,
+                         net->cut.loss_sum);
     return NERVE_OK;
 }

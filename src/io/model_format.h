@@ -34,9 +34,25 @@ enum {
     MODEL_SEC_INPUT_TRANSFORM = 1,  /* required: in shifts, then in scales (f32) */
     MODEL_SEC_OUTPUT_TRANSFORM = 2, /* required: out shifts, then out scales (f32) */
     MODEL_SEC_CLASS_NAMES = 3,      /* optional: u32 count, then count x (u32 len, bytes) */
-    MODEL_SEC_PRECISION = 4,        /* optional: u32 nerve_precision of the training step */
-    MODEL_SEC_COUNT                 /* one past the largest known id */
+    /* optional, training state only: the learning-rate schedule and the
+     * position inside an epoch cut short (MODEL_PROGRESS_BYTES) */
+    MODEL_SEC_PROGRESS = 4,
+    MODEL_SEC_PRECISION = 5, /* optional: u32 nerve_precision of the training step */
+    MODEL_SEC_COUNT          /* one more than the largest known id */
 };
+/* The progress section's payload (docs/model-format.md, "Progress"). */
+#define MODEL_PROGRESS_BYTES 88u
+
+/* The ids a file stores (docs/model-format.md, "Layout") are the positions
+ * in the lists of kernels.h: a list may grow at its end, but an entry that
+ * moved would silently change what every saved model means. */
+_Static_assert(NERVE_ACT_IDENTITY == 0 && NERVE_ACT_SIGMOID == 1 && NERVE_ACT_TANH == 2 &&
+                   NERVE_ACT_RELU == 3 && NERVE_ACT_LEAKY_RELU == 4 && NERVE_ACT_ELU == 5 &&
+                   NERVE_ACT_GELU == 6 && NERVE_ACT_SILU == 7 && NERVE_ACT_SOFTPLUS == 8,
+               "model file activation ids");
+_Static_assert(NERVE_LOSS_MSE == 0 && NERVE_LOSS_XENT == 1, "model file loss ids");
+_Static_assert(NERVE_OPT_SGD == 0 && NERVE_OPT_ADAM == 1 && NERVE_OPT_ADAMW == 2,
+               "model file optimizer ids");
 
 /* Limits a reader enforces before it allocates anything. They equal the
  * limits of nerve_net_create (src/net/net.c), so every network the library can

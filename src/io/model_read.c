@@ -17,8 +17,10 @@
 
 #include "crc32.h"
 #include "error.h"
+#include "loss.h"
 #include "model_format.h"
 #include "net_internal.h"
+#include "net_plan.h"
 
 /* Bytes read at once while checksumming and converting arrays. */
 #define CHUNK 65536
@@ -142,8 +144,7 @@ static nerve_status read_sections(source *s, header *h) {
                 NERVE_EFORMAT,
                 "%s: file truncated: section %u (id %u) of %llu bytes runs past its end", s->name,
                 i, id, (unsigned long long)len);
-        int known = id == MODEL_SEC_INPUT_TRANSFORM || id == MODEL_SEC_OUTPUT_TRANSFORM ||
-                    id == MODEL_SEC_CLASS_NAMES || id == MODEL_SEC_PRECISION;
+        int known = id >= MODEL_SEC_INPUT_TRANSFORM && id < MODEL_SEC_COUNT;
         if (!known) {
             if (flags & MODEL_SECTION_REQUIRED)
                 return error_set(NERVE_EFORMAT,
@@ -165,15 +166,22 @@ static nerve_status read_sections(source *s, header *h) {
                              "%s: output transform of %llu bytes for %llu outputs (expected %llu)",
                              s->name, (unsigned long long)len, (unsigned long long)w_out,
                              (unsigned long long)(8 * w_out));
-        if (id == MODEL_SEC_OUTPUT_TRANSFORM && h->loss != NERVE_LOSS_MSE)
-            return error_set(NERVE_EFORMAT, "%s: output transform in a %s model (mse only)",
-                             s->name, nerve_loss_name((nerve_loss)h->loss));
+        if (id == MODEL_SEC_OUTPUT_TRANSFORM && loss_of((nerve_loss)h->loss)->labels)
+            return error_set(NERVE_EFORMAT,
+                             "%s: output transform in a %s model (only for target values)", s->name,
+                             nerve_loss_name((nerve_loss)h->loss));
         if (id == MODEL_SEC_PRECISION && len != 4)
             return error_set(NERVE_EFORMAT, "%s: precision section of %llu bytes (expected 4)",
                              s->name, (unsigned long long)len);
         if (id == MODEL_SEC_CLASS_NAMES && len < 4)
             return error_set(NERVE_EFORMAT, "%s: class names section of %llu bytes", s->name,
                              (unsigned long long)len);
+        if (id == MODEL_SEC_PROGRESS && len != MODEL_PROGRESS_BYTES)
+            return error_set(NERVE_EFORMAT, "%s: progress section of %llu bytes (expected %u)",
+                             s->name, (unsigned long long)len, MODEL_PROGRESS_BYTES);
+        if (id == MODEL_SEC_PROGRESS && !(h->flags & MODEL_FLAG_TRAINING))
+            return error_set(NERVE_EFORMAT, "%s: progress section in a file without training state",
+                             s->name);
         /* len <= the file's length, which is in memory or on disk */
         h->sec[id] = malloc(len ? (size_t)len : 1);
         if (!h->sec[id]) return error_set(NERVE_ENOMEM, "%s: out of memory", s->name);
@@ -208,7 +216,7 @@ static nerve_status read_training_header(source *s, header *h) {
     for (int i = 0; i < 4; i++) h->rng[i] = le64(b + 64 + 8 * i);
     h->n_buffers = le32(b + 96);
     /* SGD keeps a momentum buffer only when momentum != 0; Adam keeps m and v */
-    uint32_t want = kind != NERVE_OPT_SGD ? 2u : o->momentum != 0.0f ? 1u : 0u;
+    uint32_t want = optim_state_count(o);
     if (h->n_buffers != want)
         return error_set(NERVE_EFORMAT, "%s: %u moment buffers, but optimizer %s needs %u", s->name,
                          h->n_buffers, nerve_opt_name(o->kind), want);
@@ -256,9 +264,9 @@ static nerve_status read_header(source *s, header *h) {
                              s->name, w, i, (unsigned long long)MODEL_MAX_WIDTH);
         h->sizes[i] = w;
     }
-    if (h->loss == NERVE_LOSS_XENT && h->sizes[nl] < 2)
-        return error_set(NERVE_EFORMAT, "%s: cross-entropy with output width %zu (needs >= 2)",
-                         s->name, h->sizes[nl]);
+    if (loss_of((nerve_loss)h->loss)->labels && h->sizes[nl] < 2)
+        return error_set(NERVE_EFORMAT, "%s: loss %s with output width %zu (needs >= 2 classes)",
+                         s->name, nerve_loss_name((nerve_loss)h->loss), h->sizes[nl]);
     uint64_t total = 0;
     for (uint32_t l = 0; l < nl; l++) {
         uint32_t a;
@@ -349,12 +357,64 @@ static nerve_status check_counters(const source *s, const header *h) {
             return error_set(NERVE_EFORMAT, "%s: beta%d^step = %g is not in [0, 1]", s->name, i + 1,
                              p[i]);
         /* Adam: beta^t is 1 before the first step, and < 1 after (beta < 1) */
-        if (h->opt.kind != NERVE_OPT_SGD && (h->step == 0) != (p[i] == 1.0))
+        if (optim_family_of(h->opt.kind)->betas && (h->step == 0) != (p[i] == 1.0))
             return error_set(NERVE_EFORMAT, "%s: beta%d^step = %g does not fit step count %llu",
                              s->name, i + 1, p[i], (unsigned long long)h->step);
     }
     if ((h->rng[0] | h->rng[1] | h->rng[2] | h->rng[3]) == 0)
         return error_set(NERVE_EFORMAT, "%s: shuffling generator state is all zero", s->name);
+    return NERVE_OK;
+}
+
+/* The progress section (docs/model-format.md, "Progress"): the schedule and
+ * an epoch cut short, each field checked against what the library itself
+ * could have written. */
+static nerve_status fill_progress(const source *s, const uint8_t *p, nerve_net *net) {
+    const uint32_t kind = le32(p), shuffle = le32(p + 4);
+    nerve_schedule sched = {(nerve_schedule_kind)0, le64(p + 8)};
+    net_cut_epoch c;
+    memset(&c, 0, sizeof c);
+    c.rows = le64(p + 16);
+    c.n = le64(p + 24);
+    c.batch = le64(p + 32);
+    c.loss_sum = f64_of(le64(p + 40));
+    c.correct = le64(p + 48);
+    for (int i = 0; i < 4; i++) c.rng[i] = le64(p + 56 + 8 * i);
+    if (kind >= NERVE_SCHEDULE_COUNT)
+        return error_set(NERVE_EFORMAT, "%s: schedule kind %u is not valid (0 to %d)", s->name,
+                         kind, NERVE_SCHEDULE_COUNT - 1);
+    sched.kind = (nerve_schedule_kind)kind;
+    if (sched.kind == NERVE_SCHEDULE_COSINE && sched.epochs == 0)
+        return error_set(NERVE_EFORMAT, "%s: cosine schedule over 0 epochs", s->name);
+    if (shuffle > 1)
+        return error_set(NERVE_EFORMAT, "%s: cut epoch shuffle flag %u is not 0 or 1", s->name,
+                         shuffle);
+    c.shuffle = (int)shuffle;
+    const int rng_zero = (c.rng[0] | c.rng[1] | c.rng[2] | c.rng[3]) == 0;
+    if (c.rows == 0) {
+        if (c.n || c.batch || c.correct || c.shuffle || !rng_zero || c.loss_sum != 0.0)
+            return error_set(NERVE_EFORMAT, "%s: no cut epoch, but its fields are not 0", s->name);
+    } else {
+        /* whole batches of at least one row, the epoch not finished */
+        if (!(c.batch >= 1 && c.batch <= c.n && c.rows < c.n && c.rows % c.batch == 0))
+            return error_set(NERVE_EFORMAT,
+                             "%s: cut epoch after %llu of %llu rows in batches of %llu is not "
+                             "possible",
+                             s->name, (unsigned long long)c.rows, (unsigned long long)c.n,
+                             (unsigned long long)c.batch);
+        if (!(isfinite(c.loss_sum) && c.loss_sum >= 0.0) || c.correct > c.rows)
+            return error_set(NERVE_EFORMAT,
+                             "%s: cut epoch's loss sum %g or correct count %llu "
+                             "is not possible",
+                             s->name, c.loss_sum, (unsigned long long)c.correct);
+        if (c.shuffle == rng_zero) /* shuffled: a real state (never all zero); else none */
+            return error_set(NERVE_EFORMAT,
+                             "%s: cut epoch's generator state does not fit its "
+                             "shuffle flag",
+                             s->name);
+    }
+    net->sched = sched;
+    net->cut = c;
     return NERVE_OK;
 }
 
@@ -456,6 +516,7 @@ static nerve_status fill_net(source *s, const header *h, uint8_t *chunk, nerve_n
     net->beta1_pow = h->beta1_pow;
     net->beta2_pow = h->beta2_pow;
     memcpy(net->rng, h->rng, sizeof net->rng);
+    if (h->sec[MODEL_SEC_PROGRESS]) TRY(fill_progress(s, h->sec[MODEL_SEC_PROGRESS], net));
     return NERVE_OK;
 }
 

@@ -82,10 +82,20 @@ static void put_param_block(sink *s, const nerve_net *net, const float *base) {
     }
 }
 
+/* The progress section is written with the training state when it says
+ * more than a file without it would: a schedule, a run length, or an epoch
+ * cut short. Without it a reader assumes {constant, 0} and no cut epoch, so
+ * a model that has neither stays a version 1 file when nothing else needs
+ * a section. */
+static int has_progress(const nerve_net *net, int training) {
+    return training && (net->sched.kind != NERVE_SCHEDULE_CONSTANT || net->sched.epochs != 0 ||
+                        net->cut.rows != 0);
+}
+
 /* Sections of format 2 (docs/model-format.md, "Sections"). */
-static uint32_t section_count(const nerve_net *net) {
+static uint32_t section_count(const nerve_net *net, int training) {
     return (net->in_shift != NULL) + (net->out_shift != NULL) + (net->class_names != NULL) +
-           (net->precision != NERVE_PRECISION_FP32);
+           (uint32_t)has_progress(net, training) + (net->precision != NERVE_PRECISION_FP32);
 }
 
 static void put_section_header(sink *s, uint32_t id, uint32_t flags, uint64_t len) {
@@ -94,9 +104,9 @@ static void put_section_header(sink *s, uint32_t id, uint32_t flags, uint64_t le
     put_u64(s, len);
 }
 
-static void put_sections(sink *s, const nerve_net *net) {
+static void put_sections(sink *s, const nerve_net *net, int training) {
     const size_t in = net->sizes[0], out = net->sizes[net->n_layers];
-    put_u32(s, section_count(net));
+    put_u32(s, section_count(net, training));
     if (net->in_shift) {
         put_section_header(s, MODEL_SEC_INPUT_TRANSFORM, MODEL_SECTION_REQUIRED, 8 * (uint64_t)in);
         put_floats(s, net->in_shift, in);
@@ -118,6 +128,19 @@ static void put_sections(sink *s, const nerve_net *net) {
             put_u32(s, (uint32_t)n);
             put_bytes(s, net->class_names[k], n);
         }
+    }
+    if (has_progress(net, training)) {
+        const net_cut_epoch *c = &net->cut;
+        put_section_header(s, MODEL_SEC_PROGRESS, 0, MODEL_PROGRESS_BYTES);
+        put_u32(s, (uint32_t)net->sched.kind);
+        put_u32(s, (uint32_t)c->shuffle);
+        put_u64(s, net->sched.epochs);
+        put_u64(s, c->rows);
+        put_u64(s, c->n);
+        put_u64(s, c->batch);
+        put_f64(s, c->loss_sum);
+        put_u64(s, c->correct);
+        for (int i = 0; i < 4; i++) put_u64(s, c->rng[i]);
     }
     if (net->precision != NERVE_PRECISION_FP32) { /* optional: inference is fp32 anyway */
         put_section_header(s, MODEL_SEC_PRECISION, 0, 4);
@@ -143,7 +166,7 @@ nerve_status model_write(const nerve_net *net, int with_training_state, FILE *f,
 
     const int training = with_training_state != 0;
     put_bytes(s, MODEL_MAGIC, MODEL_MAGIC_LEN);
-    const uint32_t sections = section_count(net);
+    const uint32_t sections = section_count(net, training);
     put_u32(s, sections ? MODEL_VERSION : MODEL_VERSION_1);
     put_u32(s, training ? MODEL_FLAG_TRAINING : 0u);
     put_u32(s, (uint32_t)net->n_layers);
@@ -169,7 +192,7 @@ nerve_status model_write(const nerve_net *net, int with_training_state, FILE *f,
         for (int i = 0; i < 4; i++) put_u64(s, net->rng[i]);
         put_u32(s, n_buffers);
     }
-    if (sections) put_sections(s, net);
+    if (sections) put_sections(s, net, training);
     put_param_block(s, net, net->params);
     if (training) {
         if (n_buffers >= 1) put_param_block(s, net, net->opt_m);

@@ -60,14 +60,14 @@ nerve_status nerve_axpby(size_t n, float alpha, const float *x, float beta, floa
     nerve_status st;
     if ((st = api_check_vector(fn, "x", x, n)) || (st = api_check_vector(fn, "y", y, n))) return st;
     if (n == 0) return NERVE_OK;
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     const int nt = api_threads(n, ELT_GRAIN);
     SPLIT_ELEMENTS(n, nt, kt->axpby(e_ - b_, alpha, x + b_, beta, y + b_));
     return NERVE_OK;
 }
 
 /* Rows [r0, r1) of softmax: one kernel call when rows are contiguous. */
-static void softmax_rows(const kernels *kt, size_t r0, size_t r1, size_t cols, const float *x,
+static void softmax_rows(const kernel_table *kt, size_t r0, size_t r1, size_t cols, const float *x,
                          size_t ldx, float *y, size_t ldy) {
     if (ldx == cols && ldy == cols) {
         kt->softmax(r1 - r0, cols, x + r0 * ldx, y + r0 * ldy);
@@ -85,7 +85,7 @@ nerve_status nerve_softmax(size_t rows, size_t cols, const float *x, size_t ldx,
         return st;
     CHECK_ARG(x != y || ldx == ldy, "%s: in place needs ldy == ldx (%zu != %zu)", fn, ldy, ldx);
     if (rows == 0 || cols == 0) return NERVE_OK;
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     int nt = api_threads(rows * cols, ELT_GRAIN / 4); /* exp per element */
     if ((size_t)nt > rows) nt = (int)rows;
     if (nt <= 1) {
@@ -111,7 +111,7 @@ nerve_status nerve_colsum(size_t rows, size_t cols, const float *x, size_t ldx, 
     CHECK_ARG(accumulate == 0 || accumulate == 1, "%s: accumulate must be 0 or 1 (got %d)", fn,
               accumulate);
     if (cols == 0) return NERVE_OK;
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     int nt = rows ? api_threads(rows * cols, ELT_GRAIN) : 1;
     if ((size_t)nt > (cols + 15) / 16) nt = (int)((cols + 15) / 16);
     if (nt <= 1) {
@@ -131,7 +131,7 @@ nerve_status nerve_colsum(size_t rows, size_t cols, const float *x, size_t ldx, 
 
 #define ROUND_BLOCKS 64 /* blocks computed in parallel per round */
 
-static float block_sum(const kernels *kt, size_t n, const float *x, const float *y, size_t blk) {
+static float block_sum(const kernel_table *kt, size_t n, const float *x, const float *y, size_t blk) {
     const size_t b = blk * NERVE_REDUCE_BLOCK;
     const size_t len = n - b < NERVE_REDUCE_BLOCK ? n - b : NERVE_REDUCE_BLOCK;
     return y ? kt->dot(len, x + b, y + b) : kt->sum(len, x + b);
@@ -139,7 +139,7 @@ static float block_sum(const kernels *kt, size_t n, const float *x, const float 
 
 /* sum (y == NULL) or dot of n elements in the order kernels.h states. */
 static float reduce(size_t n, const float *x, const float *y) {
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     const size_t blocks = (n + NERVE_REDUCE_BLOCK - 1) / NERVE_REDUCE_BLOCK;
     if (blocks <= 1) return y ? kt->dot(n, x, y) : kt->sum(n, x);
     int nt = api_threads(n, ELT_GRAIN);

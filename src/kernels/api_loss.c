@@ -1,5 +1,7 @@
 /* Public losses (kernels.h): MSE and softmax cross-entropy over rows with
- * leading dimensions, mean loss, optional gradient and per-row losses.
+ * leading dimensions, mean loss, optional gradient and per-row losses. The
+ * rows, threads and mean are shared by every loss of NERVE_LOSS_LIST
+ * (src/core/loss.h); each public function validates its own arguments.
  *
  * Rows are processed in rounds of ROUND_ROWS: the threads split a round's
  * rows (every row is one independent kernel call), then the calling thread
@@ -10,17 +12,18 @@
 
 #include "api.h"
 #include "error.h"
+#include "loss.h"
 
 #define ROUND_ROWS 1024
 #define LOSS_GRAIN 8192 /* elements per thread at least */
 
 typedef struct loss_job {
-    const kernels *kt;
-    int xent;
+    const kernel_table *kt;
+    nerve_loss loss;
     size_t cols;
-    const float *o, *t; /* outputs (logits) and targets (mse) */
+    const float *o, *t; /* outputs (logits) and target values (NULL for labels) */
     size_t ldo, ldt, ldg;
-    const int32_t *labels;
+    const int32_t *labels; /* NULL for target values */
     float scale;
     float *grad;
 } loss_job;
@@ -28,15 +31,12 @@ typedef struct loss_job {
 /* Rows [r0, r1) into rl[0 .. r1 - r0): one kernel call when contiguous. */
 static void loss_rows(const loss_job *j, size_t r0, size_t r1, float *rl) {
     const size_t c = j->cols;
-    const int contiguous = j->ldo == c && (j->xent || j->ldt == c) && (!j->grad || j->ldg == c);
+    const int contiguous = j->ldo == c && (!j->t || j->ldt == c) && (!j->grad || j->ldg == c);
     const size_t step = contiguous ? r1 - r0 : 1;
     for (size_t i = r0; i < r1; i += step) {
         float *g = j->grad ? j->grad + i * j->ldg : NULL;
-        if (j->xent)
-            j->kt->loss_xent(step, c, j->o + i * j->ldo, j->labels + i, j->scale, g, rl + (i - r0));
-        else
-            j->kt->loss_mse(step, c, j->o + i * j->ldo, j->t + i * j->ldt, j->scale, g,
-                            rl + (i - r0));
+        loss_run(j->kt, j->loss, step, c, j->o + i * j->ldo, j->t ? j->t + i * j->ldt : NULL,
+                 j->labels ? j->labels + i : NULL, j->scale, g, rl + (i - r0));
     }
 }
 
@@ -60,10 +60,7 @@ static void run_loss(const loss_job *j, size_t rows, float *row_loss, float *mea
         }
         for (size_t i = 0; i < cnt; i++) sum += (double)rl[i];
     }
-    if (mean) {
-        const double denom = j->xent ? (double)rows : (double)rows * (double)j->cols;
-        *mean = (float)(sum / denom);
-    }
+    if (mean) *mean = (float)(sum / loss_count(j->loss, rows, j->cols));
 }
 
 nerve_status nerve_loss_mse(size_t rows, size_t cols, const float *out, size_t ldo,
@@ -78,8 +75,16 @@ nerve_status nerve_loss_mse(size_t rows, size_t cols, const float *out, size_t l
         return st;
     CHECK_ARG(!grad || (const float *)grad != out || ldg == ldo,
               "%s: grad in place of out needs ldg == ldo", fn);
-    const loss_job j = {kernels_active(), 0,   cols, out, target, ldo, ldt, ldg, NULL,
-                        grad_scale,       grad};
+    const loss_job j = {.kt = kernels_active(),
+                        .loss = NERVE_LOSS_MSE,
+                        .cols = cols,
+                        .o = out,
+                        .t = target,
+                        .ldo = ldo,
+                        .ldt = ldt,
+                        .ldg = ldg,
+                        .scale = grad_scale,
+                        .grad = grad};
     run_loss(&j, rows, row_loss, mean);
     return NERVE_OK;
 }
@@ -98,8 +103,15 @@ nerve_status nerve_loss_xent(size_t rows, size_t cols, const float *logits, size
     for (size_t i = 0; i < rows; i++)
         CHECK_ARG(labels[i] >= 0 && (size_t)labels[i] < cols,
                   "%s: label %ld of row %zu is outside [0, %zu)", fn, (long)labels[i], i, cols);
-    const loss_job j = {kernels_active(), 1,          cols, logits, NULL, ldl, 0, ldg,
-                        labels,           grad_scale, grad};
+    const loss_job j = {.kt = kernels_active(),
+                        .loss = NERVE_LOSS_XENT,
+                        .cols = cols,
+                        .o = logits,
+                        .ldo = ldl,
+                        .ldg = ldg,
+                        .labels = labels,
+                        .scale = grad_scale,
+                        .grad = grad};
     run_loss(&j, rows, row_loss, mean);
     return NERVE_OK;
 }

@@ -28,13 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batches.h"
 #include "crc32.h"
 #include "error.h"
 #include "net_plan.h"
 #include "plan.h"
-#include "rng.h"
 
-#define DEFAULT_BATCH 32 /* as nerve_net_train_epoch */
 #define UPDATE_CHUNK  16384
 
 /* Exchanged by every rank at each agreement point; plain bytes (the ranks
@@ -42,7 +41,7 @@
 typedef struct rank_rec {
     int32_t status; /* nerve_status of this rank's part */
     int32_t stop;   /* stop requested on this rank */
-    uint64_t u[8];  /* epoch start: what the ranks must agree on; step: u[0] correct */
+    uint64_t u[9];  /* epoch start: what the ranks must agree on; step: u[0] correct */
     double loss_sum;
     char msg[184];
 } rank_rec;
@@ -246,7 +245,7 @@ static size_t count_correct(const float *out, const int32_t *labels, size_t n, s
 /* Step 4 and 5 of the file comment, once every rank's gradients arrived. */
 static nerve_status combine_and_update(const char *fn, dp *d, const size_t *shard, size_t rows) {
     nerve_net *net = d->net;
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     const size_t P = (size_t)d->P;
     int rc = MPI_SUCCESS;
     for (size_t i = 0; i < d->L; i++) {
@@ -328,45 +327,39 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
     memset(&mine, 0, sizeof mine);
     nerve_status st = check_dataset(fn, net, data);
     const size_t n = st == NERVE_OK ? data->n : 0;
-    const size_t bs = opts->batch_size ? (opts->batch_size < n ? opts->batch_size : n)
-                                       : (DEFAULT_BATCH < n ? DEFAULT_BATCH : n);
-    const size_t in = net->sizes[0], C = net->sizes[net->n_layers], L = net->n_layers;
+    const size_t C = net->sizes[net->n_layers], L = net->n_layers;
     const int cls = st == NERVE_OK && data->labels != NULL;
-    size_t *perm = NULL, *shard = malloc(P * sizeof *shard);
-    float *bx = NULL, *by = NULL;
-    int32_t *bl = NULL;
+    size_t *shard = malloc(P * sizeof *shard);
+    epoch_batches it; /* this rank's shard of every batch */
+    memset(&it, 0, sizeof it);
     if (st == NERVE_OK) st = dp_plan(fn, &d);
     if (st == NERVE_OK && !shard) st = error_set(NERVE_ENOMEM, "%s: out of memory", fn);
-    const size_t local_cap = bs / P + 1;
-    if (st == NERVE_OK && opts->shuffle) {
-        perm = malloc(n * sizeof *perm);
-        bx = malloc(local_cap * in * sizeof *bx);
-        by = cls ? NULL : malloc(local_cap * C * sizeof *by);
-        bl = cls ? malloc(local_cap * sizeof *bl) : NULL;
-        if (!perm || !bx || (cls ? !bl : !by))
-            st = error_set(NERVE_ENOMEM, "%s: out of memory for shuffled batches", fn);
-    }
+    if (st == NERVE_OK)
+        st = batches_init(&it, fn, data, opts->batch_size, opts->shuffle, (size_t)d.rank, P);
+    if (st == NERVE_OK) st = epoch_check(fn, net, n, it.bs, opts->shuffle);
     if (st != NERVE_OK) rec_fail(&mine, st);
     mine.u[0] = n;
-    mine.u[1] = bs;
+    mine.u[1] = it.bs;
     mine.u[2] = (uint64_t)(opts->shuffle != 0);
     mine.u[3] = net->n_alloc;
     mine.u[4] = nerve_net_checksum(net);
     mine.u[5] = net->epoch;
     mine.u[6] = net->rng[0] ^ net->rng[1] ^ net->rng[2] ^ net->rng[3];
     mine.u[7] = (uint64_t)cls;
+    mine.u[8] = net->cut.rows;
     st = agree(fn, &d, &mine);
     if (st == NERVE_OK) {
-        static const char *const what[8] = {"data size",
+        static const char *const what[9] = {"data size",
                                             "batch size",
                                             "shuffling",
                                             "network shape",
                                             "weights and optimizer state (checksum)",
                                             "epoch count",
                                             "shuffling generator",
-                                            "kind of targets"};
+                                            "kind of targets",
+                                            "rows done of a cut epoch"};
         for (int r = 1; r < d.P && st == NERVE_OK; r++)
-            for (int k = 0; k < 8 && st == NERVE_OK; k++)
+            for (int k = 0; k < 9 && st == NERVE_OK; k++)
                 if (d.all[r].u[k] != d.all[0].u[k])
                     st = error_set(NERVE_EINVAL,
                                    "%s: rank %d and rank 0 differ in %s (%llu vs %llu): every rank "
@@ -375,51 +368,31 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
                                    (unsigned long long)d.all[0].u[k]);
     }
     if (st != NERVE_OK) {
-        free(perm), free(bx), free(by), free(bl), free(shard);
+        batches_free(&it);
+        free(shard);
         dp_free(&d);
         return st;
     }
 
-    if (perm) { /* the same draw as nerve_net_train_epoch (src/net/epoch.c) */
-        for (size_t i = 0; i < n; i++) perm[i] = i;
-        for (size_t i = n - 1; i > 0; i--) {
-            const size_t j = (size_t)rng_below(net->rng, (uint64_t)i + 1);
-            const size_t t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
-    }
+    /* the same draw, rate and continuation of a cut epoch on every rank as
+     * nerve_net_train_epoch (src/net/epoch.c) */
+    epoch_pass pass;
+    epoch_begin(net, n, it.perm, &pass);
+    batches_seek(&it, pass.r0);
 
     const net_grad_hook hook = {.ready = on_ready, .user = &d};
-    double loss_sum = 0;
-    size_t seen = 0, correct = 0;
+    double loss_sum = pass.loss_sum;
+    size_t seen = pass.r0, correct = pass.correct;
     int stop = 0;
-    for (size_t r = 0; r < n && st == NERVE_OK && !stop; r += bs) {
-        const size_t rows = n - r < bs ? n - r : bs;
+    nerve_batch b;
+    size_t r, rows;
+    while (st == NERVE_OK && !stop && batches_next(&it, &b, &r, &rows)) {
         for (size_t k = 0; k < P; k++) {
             size_t a, e;
             split_range(rows, 1, k, P, &a, &e);
             shard[k] = e - a;
         }
-        size_t r0, r1;
-        split_range(rows, 1, (size_t)d.rank, P, &r0, &r1);
-        const size_t lrows = r1 - r0;
-        nerve_batch b = {.n = lrows};
-        if (perm) {
-            for (size_t i = 0; i < lrows; i++) {
-                const size_t s = perm[r + r0 + i];
-                memcpy(bx + i * in, data->x + s * in, in * sizeof *bx);
-                if (cls)
-                    bl[i] = data->labels[s];
-                else
-                    memcpy(by + i * C, data->y + s * C, C * sizeof *by);
-            }
-            b.x = bx, b.y = by, b.labels = bl;
-        } else {
-            b.x = data->x + (r + r0) * in;
-            b.y = cls ? NULL : data->y + (r + r0) * C;
-            b.labels = cls ? data->labels + r + r0 : NULL;
-        }
+        const size_t lrows = b.n;
         memset(&mine, 0, sizeof mine);
         d.posted = 0;
         d.mpi_rc = MPI_SUCCESS;
@@ -454,7 +427,8 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
         if (net->step % NERVE_MPI_CHECK_EVERY == 0) st = check_replicas(fn, net, d.comm, NULL);
 #endif
     }
-    free(perm), free(bx), free(by), free(bl), free(shard);
+    batches_free(&it);
+    free(shard);
     if (st == NERVE_OK) st = check_replicas(fn, net, d.comm, NULL);
     dp_free(&d);
     if (result) {
@@ -462,6 +436,6 @@ nerve_status nerve_net_train_epoch_mpi(nerve_net *net, const nerve_dataset *data
         result->loss = seen ? loss_sum / (double)seen : 0.0;
         result->accuracy = cls && seen ? (double)correct / (double)seen : 0.0;
     }
-    if (st == NERVE_OK && seen == n) net->epoch++;
+    epoch_end(net, &pass, n, it.bs, opts->shuffle, seen, loss_sum, correct, st, stop);
     return st;
 }

@@ -16,7 +16,7 @@
 #include "omp_sync.h"
 
 typedef struct fwd_job {
-    const kernels *kt;
+    const kernel_table *kt;
     size_t n, in, out;
     const float *x, *w, *b;
     int act;
@@ -42,7 +42,7 @@ nerve_status nerve_linear_forward(size_t n, size_t in, size_t out, const float *
               "compute y in place)",
               fn);
     if (n == 0 || out == 0) return NERVE_OK;
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     float *zz = z ? z : y;
     if (in == 0) {
         /* no inputs: Z = b (or 0), then the activation */
@@ -86,7 +86,7 @@ nerve_status nerve_linear_forward(size_t n, size_t in, size_t out, const float *
 }
 
 typedef struct bwd_job {
-    const kernels *kt;
+    const kernel_table *kt;
     size_t n, in, out;
     const float *x, *w, *dz, *zp, *yp;
     float *dw, *db, *dx, *ws;
@@ -136,7 +136,7 @@ nerve_status nerve_linear_backward(size_t n, size_t in, size_t out, const float 
         /* dX = dZ W is a sum over no terms: 0, then the derivative, as the
          * GEMM driver does for k == 0 (w and dz may be NULL here) */
         if (dx && in) {
-            const kernels *kt0 = kernels_active();
+            const kernel_table *kt0 = kernels_active();
             memset(dx, 0, n * in * sizeof(float));
             if (prev_act != NERVE_ACT_IDENTITY)
                 kt0->act_bwd[prev_act](n * in, prev_z, prev_y, dx, dx);
@@ -147,7 +147,7 @@ nerve_status nerve_linear_backward(size_t n, size_t in, size_t out, const float 
     if (!dw || in == 0 || out == 0) dw = NULL;
     if (!db || out == 0) db = NULL;
     if (!dx && !dw && !db) return NERVE_OK;
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     /* the larger of the two products sets the team */
     int nt = gemm_threads(n, in, out > 1 ? out : 1);
     if (n == 1 && (size_t)nt > (in > out ? in : out) / 16) nt = (int)((in > out ? in : out) / 16);

@@ -1,17 +1,19 @@
 /* Epoch-level helpers over an in-memory data set: one training pass in
- * minibatches (optionally shuffled with the network's own generator) and
- * forward-only evaluation (mean loss, accuracy). */
+ * minibatches (batches.h: optionally shuffled with the network's own
+ * generator) and forward-only evaluation (mean loss, accuracy). */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "batches.h"
 #include "error.h"
+#include "loss.h"
 #include "net_plan.h"
 #include "plan.h"
+#include "private_abi.h"
 #include "rng.h"
 
-#define DEFAULT_BATCH 32
 /* Rows per forward pass of nerve_net_evaluate (memory bound for big sets). */
 #define EVAL_CHUNK 1024
 
@@ -44,30 +46,6 @@ static size_t count_correct(const float *out, const int32_t *labels, size_t n, s
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) ok += argmax(out + i * C, C) == (size_t)labels[i];
     return ok;
-}
-
-/* Batch rows [r, r + rows) of the epoch: gathered through perm into
- * bx/by/bl when shuffling, else a view of the data. */
-static void make_batch(const nerve_dataset *data, const size_t *perm, size_t r, size_t rows,
-                       float *bx, float *by, int32_t *bl, nerve_batch *b) {
-    const size_t in = data->in, C = data->out;
-    const int cls = data->labels != NULL;
-    *b = (nerve_batch){.n = rows};
-    if (perm) {
-        for (size_t i = 0; i < rows; i++) {
-            const size_t s = perm[r + i];
-            memcpy(bx + i * in, data->x + s * in, in * sizeof *bx);
-            if (cls)
-                bl[i] = data->labels[s];
-            else
-                memcpy(by + i * C, data->y + s * C, C * sizeof *by);
-        }
-        b->x = bx, b->y = by, b->labels = bl;
-    } else {
-        b->x = data->x + r * in;
-        b->y = cls ? NULL : data->y + r * C;
-        b->labels = cls ? data->labels + r : NULL;
-    }
 }
 
 /* Parameters, optimizer state and counters at the start of an epoch. */
@@ -104,16 +82,17 @@ static void snapshot_restore(nerve_net *net, const epoch_snapshot *s) {
 }
 
 /* The update of the step on rows [r_fail, ...) stored a NaN or Inf: back to
- * the epoch's start, then the steps before it again (bit-identical), and
- * the error naming the failing step. */
+ * the pass's start (row r0), then the steps before it again (the same
+ * batches of the same pass: bit-identical), and the error naming the
+ * failing step. */
 static nerve_status replay(const char *fn, nerve_net *net, const epoch_snapshot *snap,
-                           const nerve_dataset *data, const size_t *perm, size_t r_fail, size_t bs,
-                           float *bx, float *by, int32_t *bl, float bad_loss, size_t bad_rows) {
+                           epoch_batches *it, size_t r0, size_t r_fail, float bad_loss,
+                           size_t bad_rows) {
     snapshot_restore(net, snap);
-    for (size_t r = 0; r < r_fail; r += bs) {
-        const size_t rows = r_fail - r < bs ? r_fail - r : bs;
-        nerve_batch b;
-        make_batch(data, perm, r, rows, bx, by, bl, &b);
+    batches_seek(it, r0);
+    nerve_batch b;
+    size_t r, rows;
+    while (batches_next(it, &b, &r, &rows) && r < r_fail) {
         float loss;
         int failed = 0;
         nerve_status st = net_step(fn, net, &b, &loss, 1, &failed);
@@ -129,6 +108,89 @@ static nerve_status replay(const char *fn, nerve_net *net, const epoch_snapshot 
                      bad_rows, (double)bad_loss);
 }
 
+/* ---- a cut epoch and its continuation (net_plan.h) ---- */
+
+NERVE_PRIVATE nerve_status epoch_check(const char *fn, const nerve_net *net, size_t n, size_t bs, int shuffle) {
+    const net_cut_epoch *c = &net->cut;
+    if (c->rows == 0) return NERVE_OK;
+    const int sh = shuffle != 0;
+    if (c->n == n && c->batch == bs && c->shuffle == sh) return NERVE_OK;
+    const char *what = c->n != n ? "rows" : c->batch != bs ? "batch size" : "shuffling";
+    return error_set(NERVE_EINVAL,
+                     "%s: epoch %llu was cut short after %llu of %llu rows (batches of %llu, %s); "
+                     "it continues only with the same %s (this pass: %zu rows, batches of %zu, "
+                     "%s), or after nerve_net_discard_epoch",
+                     fn, (unsigned long long)net->epoch + 1, (unsigned long long)c->rows,
+                     (unsigned long long)c->n, (unsigned long long)c->batch,
+                     c->shuffle ? "shuffled" : "in order", what, n, bs,
+                     sh ? "shuffled" : "in order");
+}
+
+NERVE_PRIVATE void epoch_begin(nerve_net *net, size_t n, size_t *perm, epoch_pass *p) {
+    const net_cut_epoch *c = &net->cut;
+    memset(p, 0, sizeof *p);
+    p->base_lr = net->opt.lr;
+    if (c->rows) { /* continuing: where it stopped, with its sums */
+        p->r0 = (size_t)c->rows;
+        p->loss_sum = c->loss_sum;
+        p->correct = (size_t)c->correct;
+        memcpy(p->rng0, c->rng, sizeof p->rng0);
+    } else {
+        memcpy(p->rng0, net->rng, sizeof p->rng0);
+    }
+    if (perm) {
+        for (size_t i = 0; i < n; i++) perm[i] = i;
+        if (c->rows) { /* the same draw again; net->rng is already past it */
+            uint64_t s[4];
+            memcpy(s, c->rng, sizeof s);
+            rng_shuffle(s, perm, n);
+        } else {
+            rng_shuffle(net->rng, perm, n);
+        }
+    }
+    /* the schedule's rate for the whole epoch; a valid rate (finite, >= 0)
+     * since the base rate is */
+    net->opt.lr = nerve_net_epoch_lr(net, net->epoch);
+}
+
+NERVE_PRIVATE void epoch_end(nerve_net *net, const epoch_pass *p, size_t n, size_t bs, int shuffle, size_t seen,
+               double loss_sum, size_t correct, nerve_status st, int cut) {
+    net->opt.lr = p->base_lr;
+    net_cut_epoch *c = &net->cut;
+    if (st == NERVE_OK && seen == n) { /* complete */
+        memset(c, 0, sizeof *c);
+        net->epoch++;
+    } else if (st == NERVE_OK && cut) { /* seen > r0: the pass trained a batch */
+        c->rows = seen;
+        c->n = n;
+        c->batch = bs;
+        c->shuffle = shuffle != 0;
+        if (c->shuffle)
+            memcpy(c->rng, p->rng0, sizeof c->rng);
+        else
+            memset(c->rng, 0, sizeof c->rng);
+        c->loss_sum = loss_sum;
+        c->correct = correct;
+    } else if (seen > p->r0) { /* failed after training: the epoch is given up */
+        memset(c, 0, sizeof *c);
+    } /* failed at this pass's first step: all as before the call */
+}
+
+nerve_epoch_progress nerve_net_epoch_progress(const nerve_net *net) {
+    nerve_epoch_progress e = {0, 0, 0, 0};
+    if (net && net->cut.rows) {
+        e.rows = net->cut.rows;
+        e.n = net->cut.n;
+        e.batch = net->cut.batch;
+        e.shuffle = net->cut.shuffle;
+    }
+    return e;
+}
+
+void nerve_net_discard_epoch(nerve_net *net) {
+    if (net) memset(&net->cut, 0, sizeof net->cut);
+}
+
 nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
                                    const nerve_epoch_opts *opts, nerve_eval *result) {
     static const char fn[] = "nerve_net_train_epoch";
@@ -136,48 +198,40 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
     if (st != NERVE_OK) return st;
     const nerve_epoch_opts def = {0};
     if (!opts) opts = &def;
-    const size_t n = data->n, in = data->in, C = net->sizes[net->n_layers], L = net->n_layers;
-    const size_t bs = opts->batch_size ? (opts->batch_size < n ? opts->batch_size : n)
-                                       : (DEFAULT_BATCH < n ? DEFAULT_BATCH : n);
+    const size_t n = data->n, C = net->sizes[net->n_layers], L = net->n_layers;
     const int cls = data->labels != NULL;
 
-    size_t *perm = NULL;
-    float *bx = NULL, *by = NULL;
-    int32_t *bl = NULL;
-    if (opts->shuffle) {
-        perm = malloc(n * sizeof *perm);
-        bx = malloc(bs * in * sizeof *bx);
-        by = cls ? NULL : malloc(bs * C * sizeof *by);
-        bl = cls ? malloc(bs * sizeof *bl) : NULL;
-        if (!perm || !bx || (cls ? !bl : !by)) {
-            free(perm), free(bx), free(by), free(bl);
-            return error_set(NERVE_ENOMEM, "%s: out of memory for shuffled batches", fn);
-        }
-        for (size_t i = 0; i < n; i++) perm[i] = i;
-        rng_shuffle(net->rng, perm, n);
+    epoch_batches it;
+    if ((st = batches_init(&it, fn, data, opts->batch_size, opts->shuffle, 0, 1)) != NERVE_OK)
+        return st;
+    if ((st = epoch_check(fn, net, n, it.bs, opts->shuffle)) != NERVE_OK) {
+        batches_free(&it);
+        return st;
     }
 
-    /* The state at the start of the epoch: if an update stores a NaN or
-     * Inf, it is restored and the epoch's earlier steps replayed (the same
+    /* The state at the start of the pass: if an update stores a NaN or
+     * Inf, it is restored and the pass's earlier steps replayed (the same
      * batches give the same bits), which leaves the network exactly as
      * before the failing step without copying anything aside per step. */
     epoch_snapshot snap;
     if ((st = snapshot_take(net, &snap)) != NERVE_OK) {
-        free(perm), free(bx), free(by), free(bl);
+        batches_free(&it);
         return error_set(st, "%s: out of memory for the epoch's snapshot", fn);
     }
-    double loss_sum = 0;
-    size_t seen = 0, correct = 0;
+    epoch_pass pass;
+    epoch_begin(net, n, it.perm, &pass);
+    batches_seek(&it, pass.r0);
+    double loss_sum = pass.loss_sum;
+    size_t seen = pass.r0, correct = pass.correct, r, rows;
+    int cut = 0;
+    nerve_batch b;
     st = NERVE_OK;
-    for (size_t r = 0; r < n; r += bs) {
-        const size_t rows = n - r < bs ? n - r : bs;
-        nerve_batch b;
-        make_batch(data, perm, r, rows, bx, by, bl, &b);
+    while (batches_next(&it, &b, &r, &rows)) {
         float loss;
         int update_failed = 0;
         st = net_step(fn, net, &b, &loss, 1, &update_failed); /* rows checked with the data set */
         if (update_failed) {
-            st = replay(fn, net, &snap, data, perm, r, bs, bx, by, bl, loss, rows);
+            st = replay(fn, net, &snap, &it, pass.r0, r, loss, rows);
             break;
         }
         if (st != NERVE_OK) break;
@@ -187,16 +241,19 @@ nerve_status nerve_net_train_epoch(nerve_net *net, const nerve_dataset *data,
         if (cls) correct += count_correct(net->plan->a[L - 1], b.labels, rows, C);
         if (opts->progress)
             opts->progress(opts->progress_user, seen, n, (float)(loss_sum / (double)seen));
-        if (opts->stop && atomic_load_explicit(opts->stop, memory_order_relaxed)) break;
+        if (opts->stop && atomic_load_explicit(opts->stop, memory_order_relaxed)) {
+            cut = 1;
+            break;
+        }
     }
     free(snap.buf);
-    free(perm), free(bx), free(by), free(bl);
+    batches_free(&it);
     if (result) {
         result->n = seen;
         result->loss = seen ? loss_sum / (double)seen : 0.0;
         result->accuracy = cls && seen ? (double)correct / (double)seen : 0.0;
     }
-    if (st == NERVE_OK && seen == n) net->epoch++;
+    epoch_end(net, &pass, n, it.bs, opts->shuffle, seen, loss_sum, correct, st, cut);
     return st;
 }
 
@@ -224,13 +281,10 @@ nerve_status nerve_net_evaluate(nerve_net *net, const nerve_dataset *data, nerve
         const size_t rows = r1 - r;
         st = nerve_net_forward(net, data->x + r * in, rows, out);
         if (st != NERVE_OK) break;
-        const kernels *kt = kernels_active();
-        if (cls) {
-            kt->loss_xent(rows, C, out, data->labels + r, 1.0f, NULL, row_loss);
-            correct += count_correct(out, data->labels + r, rows, C);
-        } else {
-            kt->loss_mse(rows, C, out, data->y + r * C, 1.0f, NULL, row_loss);
-        }
+        /* check_dataset: labels exactly when the loss takes them */
+        loss_run(kernels_active(), net->loss, rows, C, out, cls ? NULL : data->y + r * C,
+                 cls ? data->labels + r : NULL, 1.0f, NULL, row_loss);
+        if (cls) correct += count_correct(out, data->labels + r, rows, C);
         for (size_t j = 0; j < rows; j++) loss_sum += (double)row_loss[j];
     }
     free(out), free(row_loss);
@@ -239,7 +293,7 @@ nerve_status nerve_net_evaluate(nerve_net *net, const nerve_dataset *data, nerve
         return st;
     }
     result->n = n;
-    result->loss = loss_sum / (cls ? (double)n : (double)n * (double)C);
+    result->loss = loss_sum / loss_count(net->loss, n, C);
     result->accuracy = cls ? (double)correct / (double)n : 0.0;
     return NERVE_OK;
 }

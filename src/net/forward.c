@@ -35,7 +35,7 @@
 #include "plan.h"
 
 void fwd_run(const fwd_pass *f, int t, int nt) {
-    const kernels *kt = f->kt;
+    const kernel_table *kt = f->kt;
     const nerve_net *net = f->net;
     for (size_t l = 0; l < net->n_layers; l++) {
         const size_t in = net->sizes[l], out = net->sizes[l + 1];
@@ -122,7 +122,7 @@ nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *
     static const char fn[] = "nerve_net_forward";
     nerve_status st = check_forward(fn, net, x, n, out);
     if (st != NERVE_OK) return st;
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     size_t chunk;
     const size_t chunks = chunk_count(n, &chunk);
     const int nthreads = net_threads(net, chunk, 0);
@@ -167,7 +167,7 @@ nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *
 static size_t const_ws_floats(void) {
     size_t m = 0;
     for (int i = 0; i < NERVE_ISA_COUNT; i++) {
-        const kernels *t = kernels_for((nerve_isa)i);
+        const kernel_table *t = kernels_for((nerve_isa)i);
         if (t) {
             const size_t w = gemm_workspace_floats(t, 1);
             if (w > m) m = w;
@@ -197,7 +197,7 @@ nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_
             return error_set(NERVE_ENOMEM, "%s: out of memory for %zu rows of scratch", fn, n);
         scratch = own;
     }
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     const size_t in = net->sizes[0], outw = net->sizes[net->n_layers];
     size_t chunk;
     const size_t chunks = chunk_count(n, &chunk);

@@ -10,7 +10,7 @@
 /* ---- forward ------------------------------------------------------------ */
 
 typedef struct fwd_ctx {
-    const kernels *kt;
+    const kernel_table *kt;
     const float *b;
     int act;
     float *y; /* Y when Z is kept separately, else NULL (Y is C itself) */
@@ -56,7 +56,7 @@ gemm_args linear_fwd_args(size_t n, size_t in, size_t out, const float *x, const
     return g;
 }
 
-void linear_forward_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
+void linear_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out, const float *x,
                          const float *w, const float *wt, const float *b, int act, linear_path path,
                          float *z, float *y, float *ws, int tid, int nt) {
     if (nt < 1) nt = 1;
@@ -87,7 +87,7 @@ void linear_forward_part(const kernels *kt, size_t n, size_t in, size_t out, con
 /* ---- backward-data -------------------------------------------------------- */
 
 typedef struct bwd_ctx {
-    const kernels *kt;
+    const kernel_table *kt;
     int act;
     const float *z, *y;
     size_t ld;
@@ -127,7 +127,7 @@ gemm_args linear_bwd_data_args(size_t n, size_t in, size_t out, const float *w, 
     return gx;
 }
 
-void linear_backward_data_part(const kernels *kt, size_t n, size_t in, size_t out, const float *w,
+void linear_backward_data_part(const kernel_table *kt, size_t n, size_t in, size_t out, const float *w,
                                const float *dz, int prev_act, const float *zp, const float *yp,
                                float *dx, float *ws, int tid, int nt) {
     if (nt < 1) nt = 1;
@@ -149,7 +149,7 @@ void linear_backward_data_part(const kernels *kt, size_t n, size_t in, size_t ou
 
 /* ---- weight and bias gradients --------------------------------------------- */
 
-void linear_grad_block(const kernels *kt, size_t out, size_t in, int t, int nt, size_t *r0,
+void linear_grad_block(const kernel_table *kt, size_t out, size_t in, int t, int nt, size_t *r0,
                        size_t *r1, size_t *c0, size_t *c1) {
     const size_t units_r = (out + kt->mr - 1) / kt->mr, units_c = (in + kt->nr - 1) / kt->nr;
     size_t tr = (size_t)nt < units_r ? (size_t)nt : units_r;
@@ -166,7 +166,7 @@ void linear_grad_block(const kernels *kt, size_t out, size_t in, int t, int nt, 
     split_range(in, kt->nr, (size_t)t % tc, tc, c0, c1);
 }
 
-void linear_grad_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
+void linear_grad_part(const kernel_table *kt, size_t n, size_t in, size_t out, const float *x,
                       const float *dz, float *dw, float *db, int accumulate,
                       const linear_grad_hook *hook, float *ws, int tid, int nt) {
     if (nt < 1) nt = 1;

@@ -81,14 +81,14 @@ typedef enum linear_path {
  * be NULL or equal y: then Y is computed in place and Z is not kept
  * separately (Z is needed by backward only for non-identity activations).
  * n == 1 splits the outputs in 16-float units, the GEMM its output tiles. */
-void linear_forward_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
+void linear_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out, const float *x,
                          const float *w, const float *wt, const float *b, int act, linear_path path,
                          float *z, float *y, float *ws, int tid, int nt);
 
 /* Thread tid's share of dX = (dZ W) * act'_{prev}(Zp, Yp) (no factor for
  * ACT_IDENTITY, then zp and yp are not read). n == 1 splits the columns of
  * dX in 16-float units, the GEMM its output tiles. */
-void linear_backward_data_part(const kernels *kt, size_t n, size_t in, size_t out, const float *w,
+void linear_backward_data_part(const kernel_table *kt, size_t n, size_t in, size_t out, const float *w,
                                const float *dz, int prev_act, const float *zp, const float *yp,
                                float *dx, float *ws, int tid, int nt);
 
@@ -110,7 +110,7 @@ typedef struct linear_grad_hook {
  * sees the blocks). accumulate: 1 adds into dw and db (the chains continue
  * from them), 0 overwrites them without reading. n >= 1; in may be 0 (then
  * only db, the blocks have c0 == c1 == 0). */
-void linear_grad_part(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
+void linear_grad_part(const kernel_table *kt, size_t n, size_t in, size_t out, const float *x,
                       const float *dz, float *dw, float *db, int accumulate,
                       const linear_grad_hook *hook, float *ws, int tid, int nt);
 
@@ -129,7 +129,7 @@ void linear_grad_part(const kernels *kt, size_t n, size_t in, size_t out, const 
  * split over min(nt, row units) threads and the threads left over split the
  * columns, so a 10-row output layer or a 256-row layer does not leave most
  * of 64 threads idle (an empty block when *r0 == *r1). */
-void linear_grad_block(const kernels *kt, size_t out, size_t in, int t, int nt, size_t *r0,
+void linear_grad_block(const kernel_table *kt, size_t out, size_t in, int t, int nt, size_t *r0,
                        size_t *r1, size_t *c0, size_t *c1);
 
 /* The GEMM arguments of the forward product X W^T (w_is_t: B is a stored

@@ -14,7 +14,7 @@ static size_t half_up(size_t x) { return (x + 1) / 2; }
 /* The rows and cols copies of the strip [i0, i0+rows) x [j0, j0+cols) of an
  * fp32 matrix of `cols_all` columns whose strip starts at s (leading
  * dimension lds). */
-static void convert_strip(const kernels *kt, size_t i0, size_t j0, size_t rows, size_t cols,
+static void convert_strip(const kernel_table *kt, size_t i0, size_t j0, size_t rows, size_t cols,
                           const float *s, size_t lds, size_t cols_all, uint32_t *r, uint32_t *c) {
     if (r)
         kt->bf16_cvt_rows(rows, cols, s, lds, r + i0 * half_up(cols_all) + j0 / 2,
@@ -22,7 +22,7 @@ static void convert_strip(const kernels *kt, size_t i0, size_t j0, size_t rows, 
     if (c) kt->bf16_cvt_cols(rows, cols, s, lds, c + i0 / 2 * cols_all + j0, cols_all);
 }
 
-void linear_bf16_convert_part(const kernels *kt, size_t rows, size_t cols, const float *x,
+void linear_bf16_convert_part(const kernel_table *kt, size_t rows, size_t cols, const float *x,
                               size_t ldx, uint32_t *r, uint32_t *c, int tid, int nt) {
     size_t r0, r1;
     split_range(rows, 2, (size_t)tid, (size_t)(nt < 1 ? 1 : nt), &r0, &r1);
@@ -32,7 +32,7 @@ void linear_bf16_convert_part(const kernels *kt, size_t rows, size_t cols, const
 /* ---- forward ------------------------------------------------------------------ */
 
 typedef struct fwd_ctx {
-    const kernels *kt;
+    const kernel_table *kt;
     const float *b;
     int act;
     float *y; /* Y when Z is kept separately, else NULL (Y is C itself) */
@@ -50,7 +50,7 @@ static void fwd_strip(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows
     convert_strip(f->kt, i0, j0, rows, cols, y, f->out, f->out, f->yr, f->yc);
 }
 
-void linear_bf16_forward_part(const kernels *kt, size_t n, size_t in, size_t out,
+void linear_bf16_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out,
                               const uint32_t *xr, const uint32_t *wr, const float *b, int act,
                               float *z, float *y, uint32_t *yr, uint32_t *yc, uint32_t *ws, int tid,
                               int nt) {
@@ -78,7 +78,7 @@ void linear_bf16_forward_part(const kernels *kt, size_t n, size_t in, size_t out
 /* ---- backward-data ---------------------------------------------------------------- */
 
 typedef struct bwd_ctx {
-    const kernels *kt;
+    const kernel_table *kt;
     int act;
     const float *z, *y;
     size_t in;
@@ -97,7 +97,7 @@ static void bwd_strip(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows
     convert_strip(b->kt, i0, j0, rows, cols, c, ldc, b->in, b->dxr, b->dxc);
 }
 
-void linear_bf16_backward_data_part(const kernels *kt, size_t n, size_t in, size_t out,
+void linear_bf16_backward_data_part(const kernel_table *kt, size_t n, size_t in, size_t out,
                                     const uint32_t *dzr, const uint32_t *wc, int prev_act,
                                     const float *zp, const float *yp, float *dx, uint32_t *dxr,
                                     uint32_t *dxc, uint32_t *ws, int tid, int nt) {
@@ -123,7 +123,7 @@ void linear_bf16_backward_data_part(const kernels *kt, size_t n, size_t in, size
 
 /* ---- weight and bias gradients ------------------------------------------------------ */
 
-void linear_bf16_grad_part(const kernels *kt, size_t n, size_t in, size_t out, const uint32_t *xc,
+void linear_bf16_grad_part(const kernel_table *kt, size_t n, size_t in, size_t out, const uint32_t *xc,
                            const uint32_t *dzc, const float *dz, float *dw, float *db,
                            int accumulate, const linear_grad_hook *hook, uint32_t *ws, int tid,
                            int nt) {

@@ -28,13 +28,13 @@
 /* Thread tid's share of converting rows x cols fp32 x (leading dimension
  * ldx) into its rows copy r and cols copy c (either may be NULL), split in
  * pairs of rows. */
-void linear_bf16_convert_part(const kernels *kt, size_t rows, size_t cols, const float *x,
+void linear_bf16_convert_part(const kernel_table *kt, size_t rows, size_t cols, const float *x,
                               size_t ldx, uint32_t *r, uint32_t *c, int tid, int nt);
 
 /* Thread tid's share of Y = act(X W^T + b) from xr (X rows) and wr (W
  * rows), as linear_forward_part (z NULL or equal to y: Y in place), and of
  * Y's rows and cols copies yr, yc (either may be NULL: not needed). */
-void linear_bf16_forward_part(const kernels *kt, size_t n, size_t in, size_t out,
+void linear_bf16_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out,
                               const uint32_t *xr, const uint32_t *wr, const float *b, int act,
                               float *z, float *y, uint32_t *yr, uint32_t *yc, uint32_t *ws, int tid,
                               int nt);
@@ -42,7 +42,7 @@ void linear_bf16_forward_part(const kernels *kt, size_t n, size_t in, size_t out
 /* Thread tid's share of dX = (dZ W) * act'_{prev}(Zp, Yp) from dzr (dZ
  * rows) and wc (W cols), into fp32 dx and its copies dxr, dxc (either may
  * be NULL). */
-void linear_bf16_backward_data_part(const kernels *kt, size_t n, size_t in, size_t out,
+void linear_bf16_backward_data_part(const kernel_table *kt, size_t n, size_t in, size_t out,
                                     const uint32_t *dzr, const uint32_t *wc, int prev_act,
                                     const float *zp, const float *yp, float *dx, uint32_t *dxr,
                                     uint32_t *dxc, uint32_t *ws, int tid, int nt);
@@ -50,7 +50,7 @@ void linear_bf16_backward_data_part(const kernels *kt, size_t n, size_t in, size
 /* Thread tid's share of dW = dZ^T X from dzc (dZ cols) and xc (X cols), and
  * db = colsum(dz) from the fp32 dz, in the blocks and chunks of
  * linear_grad_part, each followed by hook->block (hook may be NULL). */
-void linear_bf16_grad_part(const kernels *kt, size_t n, size_t in, size_t out, const uint32_t *xc,
+void linear_bf16_grad_part(const kernel_table *kt, size_t n, size_t in, size_t out, const uint32_t *xc,
                            const uint32_t *dzc, const float *dz, float *dw, float *db,
                            int accumulate, const linear_grad_hook *hook, uint32_t *ws, int tid,
                            int nt);

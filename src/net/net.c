@@ -1,11 +1,14 @@
 /* Creating and freeing a network, its accessors, and the names of
- * activations and losses. The layout of the parameter block is described in
- * net_internal.h; weight initialisation is in init.c. */
+ * activations and losses (from their lists, kernels.h). The layout of the
+ * parameter block is described in net_internal.h; weight initialisation is
+ * in init.c. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "error.h"
+#include "loss.h"
 #include "net_internal.h"
 #include "net_plan.h"
 #include "rng.h"
@@ -13,7 +16,25 @@
 #define ACT_NAME_(E, name) [NERVE_ACT_##E] = #name,
 static const char *const act_names[NERVE_ACT_COUNT] = {NERVE_ACT_LIST(ACT_NAME_)};
 #undef ACT_NAME_
-static const char *const loss_names[NERVE_LOSS_COUNT] = {"mse", "xent"};
+
+nerve_status net_find_name(const char *what, const char *name, const char *const *names, int count,
+                           int *out) {
+    for (int i = 0; i < count; i++)
+        if (strcasecmp(name, names[i]) == 0) {
+            *out = i;
+            return NERVE_OK;
+        }
+    /* "a, b or c": every name is a short identifier, 256 bytes hold them all */
+    char expected[256];
+    size_t len = 0;
+    for (int i = 0; i < count && len < sizeof expected; i++) {
+        const char *sep = i == 0 ? "" : i + 1 < count ? ", " : " or ";
+        int k = snprintf(expected + len, sizeof expected - len, "%s%s", sep, names[i]);
+        if (k < 0) break;
+        len += (size_t)k;
+    }
+    return error_set(NERVE_EINVAL, "unknown %s '%.64s' (expected %s)", what, name, expected);
+}
 
 const char *nerve_act_name(nerve_act act) {
     return (unsigned)act < NERVE_ACT_COUNT ? act_names[act] : "unknown";
@@ -21,16 +42,15 @@ const char *nerve_act_name(nerve_act act) {
 
 nerve_status nerve_act_from_name(const char *name, nerve_act *out) {
     CHECK_ARG(name != NULL && out != NULL, "nerve_act_from_name: null argument");
-    for (int i = 0; i < NERVE_ACT_COUNT; i++)
-        if (strcasecmp(name, act_names[i]) == 0) {
-            *out = (nerve_act)i;
-            return NERVE_OK;
-        }
-    return error_set(NERVE_EINVAL,
-                     "unknown activation '%.64s' (expected identity, sigmoid, tanh, relu, "
-                     "leaky_relu, elu, gelu, silu or softplus)",
-                     name);
+    int i = 0;
+    nerve_status st = net_find_name("activation", name, act_names, NERVE_ACT_COUNT, &i);
+    if (st == NERVE_OK) *out = (nerve_act)i;
+    return st;
 }
+
+#define LOSS_NAME_(E, name, targets, mean, gscale) [NERVE_LOSS_##E] = #name,
+static const char *const loss_names[NERVE_LOSS_COUNT] = {NERVE_LOSS_LIST(LOSS_NAME_)};
+#undef LOSS_NAME_
 
 const char *nerve_loss_name(nerve_loss loss) {
     return (unsigned)loss < NERVE_LOSS_COUNT ? loss_names[loss] : "unknown";
@@ -38,12 +58,10 @@ const char *nerve_loss_name(nerve_loss loss) {
 
 nerve_status nerve_loss_from_name(const char *name, nerve_loss *out) {
     CHECK_ARG(name != NULL && out != NULL, "nerve_loss_from_name: null argument");
-    for (int i = 0; i < NERVE_LOSS_COUNT; i++)
-        if (strcasecmp(name, loss_names[i]) == 0) {
-            *out = (nerve_loss)i;
-            return NERVE_OK;
-        }
-    return error_set(NERVE_EINVAL, "unknown loss '%.64s' (expected mse or xent)", name);
+    int i = 0;
+    nerve_status st = net_find_name("loss", name, loss_names, NERVE_LOSS_COUNT, &i);
+    if (st == NERVE_OK) *out = (nerve_loss)i;
+    return st;
 }
 
 /* Every array of the parameter block starts on a 64-byte boundary. */
@@ -78,10 +96,10 @@ nerve_status nerve_net_create(nerve_net **out, size_t n_layers, const size_t *si
         total += w + sizes[l + 1];
         alloc += align16(w) + align16(sizes[l + 1]);
     }
-    if (loss == NERVE_LOSS_XENT)
+    if (loss_of(loss)->labels)
         CHECK_ARG(sizes[n_layers] >= 2,
-                  "%s: cross-entropy needs at least 2 classes (output width %zu)", fn,
-                  sizes[n_layers]);
+                  "%s: loss %s takes class labels and needs at least 2 classes (output width %zu)",
+                  fn, loss_of(loss)->name, sizes[n_layers]);
 
     nerve_net *net = calloc(1, sizeof *net);
     if (!net) return error_set(NERVE_ENOMEM, "%s: out of memory", fn);

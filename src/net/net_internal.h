@@ -14,8 +14,9 @@
  *   2. copy each layer's weights/bias to params + w_off[l] / params + b_off[l];
  *   3. with training state: nerve_net_set_optimizer(net, &opt) (allocates and
  *      zeroes opt_m / opt_v as that optimizer needs), then copy opt_m / opt_v
- *      (same offsets as params), and set step, beta1_pow, beta2_pow, epoch
- *      and rng[]. Nothing else is needed to continue training bit-identically. */
+ *      (same offsets as params), and set step, beta1_pow, beta2_pow, epoch,
+ *      rng[], sched and cut. Nothing else is needed to continue training
+ *      bit-identically. */
 #ifndef NERVE_SRC_NET_INTERNAL_H
 #define NERVE_SRC_NET_INTERNAL_H
 
@@ -34,6 +35,20 @@
 #define NET_MAX_PARAMS ((uint64_t)1 << 31)
 
 struct net_plan; /* training/inference scratch (src/net/train.c); not part of the model */
+
+/* An epoch that the stop flag cut short, so that the next pass continues
+ * it bit for bit (src/net/epoch.c). rows == 0: none (every other field 0). */
+typedef struct net_cut_epoch {
+    uint64_t rows;    /* rows trained: whole batches, 0 < rows < n */
+    uint64_t n;       /* the data set's rows */
+    uint64_t batch;   /* its minibatch size, capped to n */
+    uint64_t rng[4];  /* shuffled: the generator as the epoch began, before
+                       * its shuffle (the permutation is drawn again from
+                       * it); 0 when not shuffled */
+    double loss_sum;  /* sum over its batches of the batch's mean loss * rows */
+    uint64_t correct; /* rows its steps classified correctly */
+    int shuffle;      /* 0 or 1 */
+} net_cut_epoch;
 
 struct nerve_net {
     /* ---- architecture (fixed at creation) ---- */
@@ -79,10 +94,12 @@ struct nerve_net {
     nerve_precision precision;
 
     /* ---- epochs and shuffling ---- */
-    uint64_t epoch;  /* completed nerve_net_train_epoch passes (nerve_net_epoch_count) */
-    uint64_t rng[4]; /* xoshiro256** state of the shuffling generator (src/core/rng.h),
-                      * seeded from `seed` at creation; advanced by each
-                      * shuffled epoch. Save and restore all four words. */
+    uint64_t epoch;       /* completed nerve_net_train_epoch passes (nerve_net_epoch_count) */
+    uint64_t rng[4];      /* xoshiro256** state of the shuffling generator (src/core/rng.h),
+                           * seeded from `seed` at creation; advanced by each
+                           * shuffled epoch. Save and restore all four words. */
+    nerve_schedule sched; /* learning-rate schedule of the epochs (src/net/optim.c) */
+    net_cut_epoch cut;    /* an epoch cut short by the stop flag (src/net/epoch.c) */
 
     /* ---- preprocessing carried by the model (src/net/preprocess.c; model format
      * 2, docs/model-format.md). NULL when absent. ---- */
@@ -100,6 +117,12 @@ struct nerve_net {
     float *wt;
     int wt_valid;
 };
+
+/* src/net/net.c: the index i < count of names[i] equal to `name` ignoring case
+ * (nerve_act_from_name and the like); else NERVE_EINVAL, "unknown <what>
+ * 'name' (expected a, b or c)" listing the names. */
+nerve_status net_find_name(const char *what, const char *name, const char *const *names, int count,
+                           int *out);
 
 /* src/net/preprocess.c: frees the preprocessing of a network (nerve_net_free). */
 void net_free_preprocessing(nerve_net *net);

@@ -1,5 +1,6 @@
 /* Internal pieces shared by the network's source files (net.c, init.c,
- * optim.c, train.c, forward.c, epoch.c): what each provides to the others.
+ * optim.c, train.c, forward.c, epoch.c, and mpi/mpi.c): what each provides
+ * to the others.
  * The scratch plan and the thread heuristic are in plan.h. */
 #ifndef NERVE_SRC_NET_PLAN_H
 #define NERVE_SRC_NET_PLAN_H
@@ -18,6 +19,31 @@ float net_init_bound(nerve_act act, size_t fan_in, size_t fan_out);
 void net_init_weights(nerve_net *net);
 
 /* ---- optim.c ---- */
+/* What the kernel column of NERVE_OPT_LIST (kernels.h) stands for: the
+ * settings, state and call of one update kernel, shared by the kinds that
+ * run it (adam and adamw). A new kernel brings one of these. */
+typedef struct optim_family {
+    /* checks the settings only this family reads (the kind, lr and weight
+     * decay are checked for every kind); fn names the caller */
+    nerve_status (*validate)(const char *fn, const nerve_opt *o);
+    /* state arrays the settings need: 0, 1 (opt_m) or 2 (opt_m, opt_v) */
+    unsigned (*states)(const nerve_opt *o);
+    /* 1: the step advances beta1^t and beta2^t (Adam's bias corrections) */
+    int betas;
+    /* the kernel's scalars for step t: first = (t == 1); b1t, b2t =
+     * beta1^t, beta2^t in double (read only when betas) */
+    void (*scalars)(const nerve_opt *o, int first, double b1t, double b2t, opt_step *s);
+    /* the kernel over n elements; m, v the state arrays (NULL beyond
+     * states()); nonzero when it stored a NaN or Inf */
+    int (*update)(const kernel_table *kt, size_t n, float *w, const float *g, float *m, float *v,
+                  const opt_step *s);
+} optim_family;
+/* The family of a valid kind. */
+const optim_family *optim_family_of(nerve_opt_kind kind);
+/* optim_family_of(o->kind)->states(o): the buffers nerve_net_set_optimizer
+ * allocates and a model file stores. */
+unsigned optim_state_count(const nerve_opt *o);
+
 /* The scalars of the next optimizer step, and the beta powers it commits. */
 typedef struct optim_pending {
     opt_step s;
@@ -33,7 +59,7 @@ size_t optim_undo_floats(const nerve_net *net);
  * opt_v share offsets). Elementwise, so any split gives the same bits.
  * The old values go to p->undo first (the block is read there anyway and
  * then found in cache). Nonzero when the kernel stored a NaN or Inf. */
-int optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n);
+int optim_update(const kernel_table *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n);
 /* After a step whose update stored a non-finite value: every parameter and
  * state value back as before the step, from p->undo. */
 void optim_rollback(nerve_net *net, const optim_pending *p);
@@ -42,9 +68,9 @@ void optim_commit(nerve_net *net, const optim_pending *p);
 
 /* ---- train.c ---- */
 /* Validates n samples for `net` (`what` names them in messages: "batch",
- * "data"): n >= 1, x given, exactly the targets the loss takes (y for mse,
- * labels in [0, outputs) for xent), n rows of the widest side addressable.
- * Shared by nerve_net_train_batch/gradients and the epoch helpers. */
+ * "data"): n >= 1, x given, exactly the targets the loss takes (y for a
+ * values loss, labels in [0, outputs) for a labels loss: src/core/loss.h), n rows of the widest side
+ * addressable. Shared by nerve_net_train_batch/gradients and the epoch helpers. */
 nerve_status net_check_samples(const char *fn, const nerve_net *net, const char *what,
                                const float *x, const float *y, const int32_t *labels, size_t n);
 /* One training step on an already validated batch (net_check_samples):
@@ -77,6 +103,33 @@ nerve_status net_step_hooked(const char *fn, nerve_net *net, const nerve_batch *
  * weight-gradient blocks are linear_grad_block's (linear.h). */
 void train_loss_rows(size_t n, int t, int nt, size_t *r0, size_t *r1);
 
+/* ---- epoch.c: what nerve_net_train_epoch and the MPI epoch share ---- */
+/* One pass of training over n rows in batches of bs (capped to n). */
+typedef struct epoch_pass {
+    size_t r0;       /* first row of this pass: > 0 when it continues a cut epoch */
+    double loss_sum; /* the cut part's running sums (0 for a new epoch) */
+    size_t correct;
+    float base_lr;    /* net->opt.lr outside the pass; the schedule's rate inside */
+    uint64_t rng0[4]; /* shuffled: the generator before the epoch's shuffle */
+} epoch_pass;
+/* Whether the pass may start: a cut epoch continues only with the same row
+ * count, batch size and shuffling. NERVE_EINVAL naming fn and what differs
+ * (net->cut tells how to continue), else NERVE_OK. */
+nerve_status epoch_check(const char *fn, const nerve_net *net, size_t n, size_t bs, int shuffle);
+/* Begins the pass (after epoch_check): the permutation into perm when it is
+ * not NULL (a new epoch draws it from net->rng, advancing it; a cut epoch
+ * draws the same one again from its saved state), the cut part's sums, and
+ * the schedule's rate of this epoch as net->opt.lr. */
+void epoch_begin(nerve_net *net, size_t n, size_t *perm, epoch_pass *p);
+/* Ends it, whatever happened (every epoch_begin has one): the base rate
+ * back; `seen` rows of n trained (r0 included). With st == NERVE_OK: all n
+ * count the epoch; a pass the stop flag cut (cut != 0) records where it
+ * stopped, with the running sums. A failure after this pass trained a row
+ * gives the epoch up (net->cut cleared); one before leaves net->cut as it
+ * was (the network is as before the pass). */
+void epoch_end(nerve_net *net, const epoch_pass *p, size_t n, size_t bs, int shuffle, size_t seen,
+               double loss_sum, size_t correct, nerve_status st, int cut);
+
 /* ---- forward.c ---- */
 /* Where one forward pass reads and writes. Every matrix is n rows of its
  * layer's width, contiguous. Layer l reads a[l-1] (x for l = 0), writes the
@@ -84,7 +137,7 @@ void train_loss_rows(size_t n, int t, int nt, size_t *r0, size_t *r1);
  * With z == NULL (inference) the layers alternate between pp[0] and pp[1]
  * in place, and the last one writes `out`. */
 typedef struct fwd_pass {
-    const kernels *kt;
+    const kernel_table *kt;
     const nerve_net *net;
     const float *x;
     size_t n;        /* rows */

@@ -1,5 +1,7 @@
 /* Optimizer settings and state: validation, PyTorch defaults, and the
  * per-step scalars handed to the table's sgd/adam kernels (table.h, opt_step).
+ * The kinds come from NERVE_OPT_LIST (kernels.h); each kind runs the family
+ * of its kernel column (optim_family, net_plan.h), defined here.
  *
  * Adam's bias corrections are 1 - beta^t. beta^t is kept in the network as a
  * double multiplied by beta once per step (never pow(), whose last bit is not
@@ -8,14 +10,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "error.h"
 #include "net_internal.h"
 #include "net_plan.h"
 #include "private_abi.h"
 
-static const char *const opt_names[NERVE_OPT_COUNT] = {"sgd", "adam", "adamw"};
+#define OPT_NAME_(E, name, kernel, lr, weight_decay) [NERVE_OPT_##E] = #name,
+static const char *const opt_names[NERVE_OPT_COUNT] = {NERVE_OPT_LIST(OPT_NAME_)};
+#undef OPT_NAME_
 
 const char *nerve_opt_name(nerve_opt_kind kind) {
     return (unsigned)kind < NERVE_OPT_COUNT ? opt_names[kind] : "unknown";
@@ -23,17 +26,16 @@ const char *nerve_opt_name(nerve_opt_kind kind) {
 
 nerve_status nerve_opt_from_name(const char *name, nerve_opt_kind *out) {
     CHECK_ARG(name != NULL && out != NULL, "nerve_opt_from_name: null argument");
-    for (int i = 0; i < NERVE_OPT_COUNT; i++)
-        if (strcasecmp(name, opt_names[i]) == 0) {
-            *out = (nerve_opt_kind)i;
-            return NERVE_OK;
-        }
-    return error_set(NERVE_EINVAL, "unknown optimizer '%.64s' (expected sgd, adam or adamw)", name);
+    int i = 0;
+    nerve_status st = net_find_name("optimizer", name, opt_names, NERVE_OPT_COUNT, &i);
+    if (st == NERVE_OK) *out = (nerve_opt_kind)i;
+    return st;
 }
 
 nerve_opt nerve_opt_default(nerve_opt_kind kind) {
-    /* PyTorch 2.x defaults (torch.optim.SGD / Adam / AdamW). The Adam fields
-     * are filled for SGD too, so switching kind alone gives sane values. */
+    /* PyTorch 2.x defaults (torch.optim.SGD / Adam / AdamW): lr and weight
+     * decay from the list. The Adam fields are filled for SGD too, so
+     * switching kind alone gives sane values. */
     nerve_opt o = {.kind = kind,
                    .lr = 0.01f,
                    .momentum = 0.0f,
@@ -42,12 +44,97 @@ nerve_opt nerve_opt_default(nerve_opt_kind kind) {
                    .beta1 = 0.9f,
                    .beta2 = 0.999f,
                    .eps = 1e-8f};
-    if (kind == NERVE_OPT_ADAM || kind == NERVE_OPT_ADAMW) o.lr = 0.001f;
-    if (kind == NERVE_OPT_ADAMW) o.weight_decay = 0.01f;
+    switch (kind) {
+#define OPT_DEFAULT_(E, name, kernel, lr_, weight_decay_)                                          \
+    case NERVE_OPT_##E:                                                                            \
+        o.lr = lr_;                                                                                \
+        o.weight_decay = weight_decay_;                                                            \
+        break;
+        NERVE_OPT_LIST(OPT_DEFAULT_)
+#undef OPT_DEFAULT_
+    default:
+        break;
+    }
     return o;
 }
 
 static int finite_nonneg(float x) { return x >= 0.0f && isfinite(x); }
+
+/* ---- the families: one per update kernel (the list's kernel column) ---- */
+
+static nerve_status sgd_validate(const char *fn, const nerve_opt *o) {
+    CHECK_ARG(finite_nonneg(o->momentum), "%s: momentum %g must be finite and >= 0", fn,
+              (double)o->momentum);
+    CHECK_ARG(o->nesterov == 0 || o->nesterov == 1, "%s: nesterov must be 0 or 1 (got %d)", fn,
+              o->nesterov);
+    CHECK_ARG(!o->nesterov || o->momentum > 0.0f, "%s: Nesterov momentum needs momentum > 0", fn);
+    return NERVE_OK;
+}
+
+/* the momentum buffer, only when there is momentum */
+static unsigned sgd_states(const nerve_opt *o) { return o->momentum != 0.0f; }
+
+static void sgd_scalars(const nerve_opt *o, int first, double b1t, double b2t, opt_step *s) {
+    (void)b1t, (void)b2t;
+    *s = (opt_step){.lr = o->lr,
+                    .momentum = o->momentum,
+                    .dampening = 0.0f, /* PyTorch's default; not in nerve_opt */
+                    .weight_decay = o->weight_decay,
+                    .nesterov = o->nesterov,
+                    .first = first};
+}
+
+static int sgd_update(const kernel_table *kt, size_t n, float *w, const float *g, float *m, float *v,
+                      const opt_step *s) {
+    (void)v;
+    return kt->sgd(n, w, g, m, s);
+}
+
+static nerve_status adam_validate(const char *fn, const nerve_opt *o) {
+    CHECK_ARG(o->beta1 >= 0.0f && o->beta1 < 1.0f, "%s: beta1 %g must be in [0, 1)", fn,
+              (double)o->beta1);
+    CHECK_ARG(o->beta2 >= 0.0f && o->beta2 < 1.0f, "%s: beta2 %g must be in [0, 1)", fn,
+              (double)o->beta2);
+    CHECK_ARG(finite_nonneg(o->eps), "%s: eps %g must be finite and >= 0", fn, (double)o->eps);
+    return NERVE_OK;
+}
+
+/* the first and second moments m and v */
+static unsigned adam_states(const nerve_opt *o) {
+    (void)o;
+    return 2;
+}
+
+/* Bias corrections 1 - beta^t from beta^t in double, each scalar rounded
+ * once to float (the file comment); AdamW decays the weights decoupled. */
+static void adam_scalars(const nerve_opt *o, int first, double b1t, double b2t, opt_step *s) {
+    (void)first;
+    const double bc1 = 1.0 - b1t, bc2 = 1.0 - b2t;
+    *s = (opt_step){.lr = o->lr,
+                    .weight_decay = o->weight_decay,
+                    .beta1 = o->beta1,
+                    .beta2 = o->beta2,
+                    .eps = o->eps,
+                    .step_size = (float)((double)o->lr / bc1),
+                    .inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2)),
+                    .decoupled = o->kind == NERVE_OPT_ADAMW};
+}
+
+static int adam_update(const kernel_table *kt, size_t n, float *w, const float *g, float *m, float *v,
+                       const opt_step *s) {
+    return kt->adam(n, w, g, m, v, s);
+}
+
+static const optim_family family_sgd = {sgd_validate, sgd_states, 0, sgd_scalars, sgd_update};
+static const optim_family family_adam = {adam_validate, adam_states, 1, adam_scalars, adam_update};
+
+#define OPT_FAMILY_(E, name, kernel, lr, weight_decay) [NERVE_OPT_##E] = &family_##kernel,
+static const optim_family *const families[NERVE_OPT_COUNT] = {NERVE_OPT_LIST(OPT_FAMILY_)};
+#undef OPT_FAMILY_
+
+const optim_family *optim_family_of(nerve_opt_kind kind) { return families[kind]; }
+
+unsigned optim_state_count(const nerve_opt *o) { return families[o->kind]->states(o); }
 
 static nerve_status validate(const nerve_opt *o) {
     static const char fn[] = "nerve_net_set_optimizer";
@@ -57,21 +144,7 @@ static nerve_status validate(const nerve_opt *o) {
               (double)o->lr);
     CHECK_ARG(finite_nonneg(o->weight_decay), "%s: weight decay %g must be finite and >= 0", fn,
               (double)o->weight_decay);
-    if (o->kind == NERVE_OPT_SGD) {
-        CHECK_ARG(finite_nonneg(o->momentum), "%s: momentum %g must be finite and >= 0", fn,
-                  (double)o->momentum);
-        CHECK_ARG(o->nesterov == 0 || o->nesterov == 1, "%s: nesterov must be 0 or 1 (got %d)", fn,
-                  o->nesterov);
-        CHECK_ARG(!o->nesterov || o->momentum > 0.0f, "%s: Nesterov momentum needs momentum > 0",
-                  fn);
-    } else {
-        CHECK_ARG(o->beta1 >= 0.0f && o->beta1 < 1.0f, "%s: beta1 %g must be in [0, 1)", fn,
-                  (double)o->beta1);
-        CHECK_ARG(o->beta2 >= 0.0f && o->beta2 < 1.0f, "%s: beta2 %g must be in [0, 1)", fn,
-                  (double)o->beta2);
-        CHECK_ARG(finite_nonneg(o->eps), "%s: eps %g must be finite and >= 0", fn, (double)o->eps);
-    }
-    return NERVE_OK;
+    return families[o->kind]->validate(fn, o);
 }
 
 static float *zeroed(size_t n) {
@@ -85,8 +158,8 @@ nerve_status nerve_net_set_optimizer(nerve_net *net, const nerve_opt *opt) {
     CHECK_ARG(opt != NULL, "nerve_net_set_optimizer: opt is NULL");
     nerve_status st = validate(opt);
     if (st != NERVE_OK) return st;
-    const int adam = opt->kind != NERVE_OPT_SGD;
-    const int need_m = adam || opt->momentum != 0.0f, need_v = adam;
+    const unsigned states = optim_state_count(opt);
+    const int need_m = states >= 1, need_v = states >= 2;
     float *m = need_m ? zeroed(net->n_alloc) : NULL;
     float *v = need_v ? zeroed(net->n_alloc) : NULL;
     if ((need_m && !m) || (need_v && !v)) {
@@ -121,37 +194,57 @@ nerve_status nerve_net_set_lr(nerve_net *net, float lr) {
 
 uint64_t nerve_net_step_count(const nerve_net *net) { return net ? net->step : 0; }
 
+nerve_status nerve_net_set_schedule(nerve_net *net, const nerve_schedule *schedule) {
+    CHECK_ARG(net != NULL, "nerve_net_set_schedule: net is NULL");
+    CHECK_ARG(schedule != NULL, "nerve_net_set_schedule: schedule is NULL");
+    CHECK_ARG((unsigned)schedule->kind < NERVE_SCHEDULE_COUNT,
+              "nerve_net_set_schedule: invalid schedule kind %d", (int)schedule->kind);
+    CHECK_ARG(schedule->kind != NERVE_SCHEDULE_COSINE || schedule->epochs >= 1,
+              "nerve_net_set_schedule: a cosine schedule needs a horizon of at least 1 epoch");
+    net->sched = *schedule;
+    return NERVE_OK;
+}
+
+nerve_schedule nerve_net_schedule(const nerve_net *net) {
+    const nerve_schedule none = {NERVE_SCHEDULE_CONSTANT, 0};
+    return net ? net->sched : none;
+}
+
+/* pi to double precision (M_PI is not C11) */
+#define PI 3.14159265358979323846
+
+float nerve_net_epoch_lr(const nerve_net *net, uint64_t epoch) {
+    if (!net) return 0.0f;
+    const float lr = net->opt.lr;
+    const uint64_t E = net->sched.epochs;
+    if (net->sched.kind != NERVE_SCHEDULE_COSINE || E == 0) return lr;
+    /* past the horizon: the curve's end, 0 (not back up the cosine) */
+    const uint64_t e = epoch < E ? epoch : E;
+    /* the expression the tool used before the schedule moved here, so its
+     * runs keep their bits. cos() is the C library's, the one libm call of
+     * training: the same on every ISA and thread count of one system; a
+     * last-bit difference between C libraries reaches the float rate only
+     * when the double lies next to a float rounding boundary */
+    return (float)((double)lr * 0.5 * (1.0 + cos(PI * (double)e / (double)E)));
+}
+
 NERVE_PRIVATE void optim_prepare(const nerve_net *net, optim_pending *p) {
     const nerve_opt *o = &net->opt;
-    opt_step *s = &p->s;
-    memset(s, 0, sizeof *s);
-    s->lr = o->lr;
-    s->weight_decay = o->weight_decay;
+    const optim_family *f = families[o->kind];
     p->beta1_pow = net->beta1_pow;
     p->beta2_pow = net->beta2_pow;
-    if (o->kind == NERVE_OPT_SGD) {
-        s->momentum = o->momentum;
-        s->dampening = 0.0f; /* PyTorch default; not exposed */
-        s->nesterov = o->nesterov;
-        s->first = net->step == 0;
-        return;
+    if (f->betas) {
+        p->beta1_pow *= (double)o->beta1;
+        p->beta2_pow *= (double)o->beta2;
     }
-    p->beta1_pow = net->beta1_pow * (double)o->beta1;
-    p->beta2_pow = net->beta2_pow * (double)o->beta2;
-    const double bc1 = 1.0 - p->beta1_pow, bc2 = 1.0 - p->beta2_pow;
-    s->beta1 = o->beta1;
-    s->beta2 = o->beta2;
-    s->eps = o->eps;
-    s->step_size = (float)((double)o->lr / bc1);
-    s->inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-    s->decoupled = o->kind == NERVE_OPT_ADAMW;
+    f->scalars(o, net->step == 0, p->beta1_pow, p->beta2_pow, &p->s);
 }
 
 NERVE_PRIVATE size_t optim_undo_floats(const nerve_net *net) {
     return net->n_alloc * (1u + (net->opt_m != NULL) + (net->opt_v != NULL));
 }
 
-NERVE_PRIVATE int optim_update(const kernels *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n) {
+NERVE_PRIVATE int optim_update(const kernel_table *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n) {
     if (n == 0) return 0;
     const size_t na = net->n_alloc;
     float *w = net->params + off, *m = net->opt_m ? net->opt_m + off : NULL;
@@ -162,8 +255,7 @@ NERVE_PRIVATE int optim_update(const kernels *kt, nerve_net *net, const optim_pe
         if (m) memcpy(p->undo + na + off, m, n * sizeof(float));
         if (v) memcpy(p->undo + 2 * na + off, v, n * sizeof(float));
     }
-    if (net->opt.kind == NERVE_OPT_SGD) return kt->sgd(n, w, g, m, &p->s);
-    return kt->adam(n, w, g, m, v, &p->s);
+    return families[net->opt.kind]->update(kt, n, w, g, m, v, &p->s);
 }
 
 NERVE_PRIVATE void optim_rollback(nerve_net *net, const optim_pending *p) {

@@ -84,7 +84,7 @@ void plan_free(struct net_plan *plan) {
 }
 
 /* net->plan itself, and its GEMM workspace for `threads` threads of kt. */
-static nerve_status ensure_ws(nerve_net *net, const kernels *kt, int threads) {
+static nerve_status ensure_ws(nerve_net *net, const kernel_table *kt, int threads) {
     if (!net->plan && !(net->plan = calloc(1, sizeof *net->plan)))
         return error_set(NERVE_ENOMEM, "out of memory for the network's scratch plan");
     struct net_plan *p = net->plan;
@@ -107,7 +107,7 @@ static int too_large(size_t rows, size_t maxw, size_t count) {
     return rows > lim / maxw / count;
 }
 
-nerve_status plan_ensure_inference(nerve_net *net, const kernels *kt, size_t rows, int threads) {
+nerve_status plan_ensure_inference(nerve_net *net, const kernel_table *kt, size_t rows, int threads) {
     nerve_status st = ensure_ws(net, kt, threads);
     if (st != NERVE_OK) return st;
     struct net_plan *p = net->plan;
@@ -128,7 +128,7 @@ nerve_status plan_ensure_inference(nerve_net *net, const kernels *kt, size_t row
     return NERVE_OK;
 }
 
-nerve_status plan_ensure_training(nerve_net *net, const kernels *kt, size_t rows, int threads) {
+nerve_status plan_ensure_training(nerve_net *net, const kernel_table *kt, size_t rows, int threads) {
     nerve_status st = ensure_ws(net, kt, threads);
     if (st != NERVE_OK) return st;
     struct net_plan *p = net->plan;
@@ -187,7 +187,7 @@ NERVE_PRIVATE nerve_status plan_ensure_undo(nerve_net *net, size_t floats) {
     return NERVE_OK;
 }
 
-nerve_status plan_ensure_bf16(nerve_net *net, const kernels *kt, size_t rows, int threads) {
+nerve_status plan_ensure_bf16(nerve_net *net, const kernel_table *kt, size_t rows, int threads) {
     struct net_plan *p = net->plan; /* plan_ensure_training made it */
     const size_t wsw = align16(gemm_bf16_workspace_words(kt, threads < 1 ? 1 : threads));
     if (p->bf16_cap >= rows && p->bf16_ws_words >= wsw) return NERVE_OK;

@@ -62,12 +62,12 @@ struct net_plan {
 
 /* Makes net->plan hold the GEMM workspace for `threads` threads of kt and
  * the inference buffers for `rows` rows. */
-nerve_status plan_ensure_inference(nerve_net *net, const kernels *kt, size_t rows, int threads);
+nerve_status plan_ensure_inference(nerve_net *net, const kernel_table *kt, size_t rows, int threads);
 /* The same for a training step of `rows` rows (no inference buffers). */
-nerve_status plan_ensure_training(nerve_net *net, const kernels *kt, size_t rows, int threads);
+nerve_status plan_ensure_training(nerve_net *net, const kernel_table *kt, size_t rows, int threads);
 /* The bf16 part of the plan for `rows` rows and `threads` threads of kt
  * (after plan_ensure_training; every buffer above), grown when needed. */
-nerve_status plan_ensure_bf16(nerve_net *net, const kernels *kt, size_t rows, int threads);
+nerve_status plan_ensure_bf16(nerve_net *net, const kernel_table *kt, size_t rows, int threads);
 /* Makes net->plan->undo hold `floats` floats (optim_undo_floats). */
 nerve_status plan_ensure_undo(nerve_net *net, size_t floats);
 void plan_free(struct net_plan *plan);

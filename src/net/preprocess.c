@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "loss.h"
 #include "net_internal.h"
 
 void net_free_preprocessing(nerve_net *net) {
@@ -71,8 +72,9 @@ nerve_status nerve_net_set_output_transform(nerve_net *net, const float *shift,
                                             const float *scale) {
     static const char fn[] = "nerve_net_set_output_transform";
     CHECK_ARG(net != NULL, "%s: net is NULL", fn);
-    CHECK_ARG(!shift || net->loss == NERVE_LOSS_MSE,
-              "%s: an output transform is for regression (mse) networks", fn);
+    CHECK_ARG(!shift || !loss_of(net->loss)->labels,
+              "%s: an output transform is for regression: the loss %s takes class labels", fn,
+              loss_of(net->loss)->name);
     const size_t w = net->sizes[net->n_layers];
     float *b;
     nerve_status st = copy_transform(fn, w, shift, scale, &b);

@@ -27,6 +27,7 @@
 #include "error.h"
 #include "linear.h"
 #include "linear_bf16.h"
+#include "loss.h"
 #include "net_plan.h"
 #include "omp_sync.h"
 #include "plan.h"
@@ -35,7 +36,7 @@
 /* ---- backward ------------------------------------------------------------- */
 
 typedef struct step_ctx {
-    const kernels *kt;
+    const kernel_table *kt;
     nerve_net *net;
     const nerve_batch *batch;
     const fwd_pass *fwd;
@@ -51,20 +52,17 @@ typedef struct step_ctx {
 /* Loss rows [r0, r1): per-row losses and the gradient of the mean loss with
  * respect to the output, then through the last activation; into d. */
 static void loss_rows(const step_ctx *c, size_t r0, size_t r1, float *d) {
-    const kernels *kt = c->kt;
+    const kernel_table *kt = c->kt;
     const nerve_net *net = c->net;
     const size_t L = net->n_layers, C = net->sizes[L], n = c->batch->n, rows = r1 - r0;
     if (rows == 0) return;
     const struct net_plan *pl = net->plan;
     const float *o = pl->a[L - 1] + r0 * C;
     float *g = d + r0 * C;
-    if (net->loss == NERVE_LOSS_MSE) {
-        const float scale = (float)(2.0 / ((double)n * (double)C));
-        kt->loss_mse(rows, C, o, c->batch->y + r0 * C, scale, g, pl->row_loss + r0);
-    } else {
-        const float scale = (float)(1.0 / (double)n);
-        kt->loss_xent(rows, C, o, c->batch->labels + r0, scale, g, pl->row_loss + r0);
-    }
+    const nerve_batch *b = c->batch;
+    loss_run(kt, net->loss, rows, C, o, b->y ? b->y + r0 * C : NULL,
+             b->labels ? b->labels + r0 : NULL, loss_grad_scale(net->loss, n, C), g,
+             pl->row_loss + r0);
     if (net->acts[L - 1] != NERVE_ACT_IDENTITY)
         kt->act_bwd[net->acts[L - 1]](rows * C, pl->z[L - 1] + r0 * C, o, g, g);
 }
@@ -111,7 +109,7 @@ void train_loss_rows(size_t n, int t, int nt, size_t *r0, size_t *r1) {
  * (linear_grad_hook): the bias rows with the first column block, then the
  * block of W, one call when its rows are whole (contiguous). */
 typedef struct update_ctx {
-    const kernels *kt;
+    const kernel_table *kt;
     nerve_net *net;
     const optim_pending *opt;
     size_t layer;
@@ -199,9 +197,7 @@ static void step_thread(step_ctx *c, int t, int nt) {
     /* every thread sums the rows in the same order: same value everywhere */
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += (double)pl->row_loss[i];
-    const double denom =
-        net->loss == NERVE_LOSS_MSE ? (double)n * (double)net->sizes[L] : (double)n;
-    const float loss = (float)(sum / denom);
+    const float loss = (float)(sum / loss_count(net->loss, n, net->sizes[L]));
     const int bad = !isfinite(loss);
     if (t == 0) {
         c->loss = loss;
@@ -231,16 +227,19 @@ NERVE_PRIVATE nerve_status net_check_samples(const char *fn, const nerve_net *ne
     CHECK_ARG(x != NULL, "%s: %s x is NULL", fn, what);
     const size_t C = net->sizes[net->n_layers], in = net->sizes[0];
     CHECK_ARG(n <= SIZE_MAX / sizeof(float) / (in > C ? in : C), "%s: n = %zu is too large", fn, n);
-    if (net->loss == NERVE_LOSS_MSE) {
-        CHECK_ARG(labels == NULL, "%s: an mse network takes targets y, but the %s has labels", fn,
+    const char *loss = loss_of(net->loss)->name;
+    if (!loss_of(net->loss)->labels) {
+        CHECK_ARG(labels == NULL,
+                  "%s: the network's loss %s takes targets y, but the %s has labels", fn, loss,
                   what);
-        CHECK_ARG(y != NULL, "%s: an mse network needs targets y (%zu per sample); the %s has none",
-                  fn, C, what);
+        CHECK_ARG(y != NULL,
+                  "%s: the network's loss %s needs targets y (%zu per sample); the %s has none", fn,
+                  loss, C, what);
     } else {
-        CHECK_ARG(y == NULL, "%s: a cross-entropy network takes class labels, but the %s has y", fn,
-                  what);
-        CHECK_ARG(labels != NULL, "%s: a cross-entropy network needs labels; the %s has none", fn,
-                  what);
+        CHECK_ARG(y == NULL, "%s: the network's loss %s takes class labels, but the %s has y", fn,
+                  loss, what);
+        CHECK_ARG(labels != NULL, "%s: the network's loss %s needs labels; the %s has none", fn,
+                  loss, what);
         for (size_t i = 0; i < n; i++)
             CHECK_ARG(labels[i] >= 0 && (size_t)labels[i] < C,
                       "%s: label %ld of sample %zu is outside [0, %zu)", fn, (long)labels[i], i, C);
@@ -256,7 +255,7 @@ nerve_status net_step(const char *fn, nerve_net *net, const nerve_batch *batch, 
 NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const nerve_batch *batch, float *loss,
                              int update, int *update_failed, const net_grad_hook *hook) {
     nerve_status st;
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     const size_t n = batch->n;
     const int nthreads = net_threads(net, n, 1);
     if ((st = plan_ensure_training(net, kt, n, nthreads)) != NERVE_OK ||

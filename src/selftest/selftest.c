@@ -20,6 +20,7 @@
 
 #include "error.h"
 #include "gemm.h"
+#include "loss.h"
 #include "rng.h"
 #include "selftest_bf16.h"
 
@@ -152,7 +153,7 @@ static void ukr_reference(size_t k, size_t mr, size_t nr, const float *a, size_t
 /* Runs the micro-kernel (strided form when `strided`) for every m <= MR,
  * n <= NR and both accumulate modes, and checks the tile against `want`,
  * everything else against the initial C. */
-static int ukr_edges(const kernels *kt, int strided, size_t k, const float *a, size_t a_rs,
+static int ukr_edges(const kernel_table *kt, int strided, size_t k, const float *a, size_t a_rs,
                      size_t a_cs, const float *b, size_t ldb, const char *layout, char *msg,
                      size_t cap) {
     const size_t mr = kt->mr, nr = kt->nr, ldc = nr + 3;
@@ -201,7 +202,7 @@ static int ukr_edges(const kernels *kt, int strided, size_t k, const float *a, s
 static const size_t ukr_ks[] = {0, 1, 2, 3, 8, 17, 64};
 #define NUKR_KS (sizeof ukr_ks / sizeof ukr_ks[0])
 
-static int check_gemm_ukr(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_gemm_ukr(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     (void)ref;
     int ok = 1;
     for (size_t ki = 0; ki < NUKR_KS && ok; ki++) {
@@ -223,7 +224,7 @@ static int check_gemm_ukr(const kernels *ref, const kernels *kt, char *msg, size
     return ok;
 }
 
-static int check_gemm_ukr_strided(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_gemm_ukr_strided(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     (void)ref;
     if (!kt->gemm_ukr_strided) return 1; /* optional entry, absent in this table */
     int ok = 1;
@@ -253,12 +254,12 @@ static int check_gemm_ukr_strided(const kernels *ref, const kernels *kt, char *m
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
-static float *alloc_ws(const kernels *kt, int nthreads) {
+static float *alloc_ws(const kernel_table *kt, int nthreads) {
     size_t bytes = (gemm_workspace_floats(kt, nthreads) * sizeof(float) + 63) / 64 * 64;
     return aligned_alloc(64, bytes);
 }
 
-static int check_gemm_chain(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_gemm_chain(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     const size_t kc = max_sz(ref->kc, kt->kc), mc = max_sz(ref->mc, kt->mc),
                  nc = max_sz(ref->nc, kt->nc);
     const size_t shapes[][3] = {
@@ -337,7 +338,7 @@ static int check_gemm_chain(const kernels *ref, const kernels *kt, char *msg, si
 
 /* ---- GEMV ------------------------------------------------------------------ */
 
-static int check_gemv(const kernels *ref, const kernels *kt, int trans, char *msg, size_t cap) {
+static int check_gemv(const kernel_table *ref, const kernel_table *kt, int trans, char *msg, size_t cap) {
     static const float ab[][2] = {{1, 0}, {1, 1}, {-2, 0.5f}, {0.5f, 0}};
     int ok = 1;
     for (size_t si = 0; si < NSIZES && ok; si++)
@@ -384,17 +385,17 @@ static int check_gemv(const kernels *ref, const kernels *kt, int trans, char *ms
     return ok;
 }
 
-static int check_gemv_n(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_gemv_n(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     return check_gemv(ref, kt, 0, msg, cap);
 }
-static int check_gemv_t(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_gemv_t(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     return check_gemv(ref, kt, 1, msg, cap);
 }
 
 /* ---- activations ------------------------------------------------------------ */
 
 /* n elements of x with special values; out of place and in place. */
-static int check_act_fwd(int act, const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_act_fwd(int act, const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     int ok = 1;
     for (size_t si = 0; si < NSIZES && ok; si++) {
         const size_t n = sizes[si];
@@ -431,7 +432,7 @@ static int check_act_fwd(int act, const kernels *ref, const kernels *kt, char *m
 
 /* x with special values, y = ref's forward of x, dy random with specials;
  * out of place and in place (dx == dy). */
-static int check_act_bwd(int act, const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_act_bwd(int act, const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     int ok = 1;
     for (size_t si = 0; si < NSIZES && ok; si++) {
         const size_t n = sizes[si];
@@ -473,10 +474,10 @@ static int check_act_bwd(int act, const kernels *ref, const kernels *kt, char *m
 /* check_fwd_<name> and check_bwd_<name> for every entry of the activation
  * list (kernels.h, NERVE_ACT_LIST). */
 #define ACT_CHECKS(E, name)                                                                        \
-    static int check_fwd_##name(const kernels *ref, const kernels *kt, char *msg, size_t cap) {    \
+    static int check_fwd_##name(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {    \
         return check_act_fwd(ACT_##E, ref, kt, msg, cap);                                          \
     }                                                                                              \
-    static int check_bwd_##name(const kernels *ref, const kernels *kt, char *msg, size_t cap) {    \
+    static int check_bwd_##name(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {    \
         return check_act_bwd(ACT_##E, ref, kt, msg, cap);                                          \
     }
 NERVE_ACT_LIST(ACT_CHECKS)
@@ -492,7 +493,7 @@ static void fill_logits(float *x, size_t rows, size_t cols, uint64_t seed) {
         fill(x + r * cols, cols, seed + r, r == 1 ? 200.0f : 8.0f, r == 2);
 }
 
-static int check_softmax(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_softmax(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     int ok = 1;
     for (size_t ri = 0; ri < sizeof row_counts / sizeof row_counts[0] && ok; ri++)
         for (size_t si = 0; si < NSIZES && ok; si++) {
@@ -526,8 +527,10 @@ static int check_softmax(const kernels *ref, const kernels *kt, char *msg, size_
     return ok;
 }
 
-/* Runs a loss with and without grad; compares grad and row_loss. */
-static int check_loss(int xent, const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+/* Runs a loss of NERVE_LOSS_LIST with and without grad on the targets it
+ * takes (labels, with one out of range; or values); compares grad and
+ * row_loss. */
+static int check_loss(nerve_loss loss, const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     static const size_t loss_rows[] = {0, 1, 3, 5};
     int ok = 1;
     for (size_t ri = 0; ri < sizeof loss_rows / sizeof loss_rows[0] && ok; ri++)
@@ -545,6 +548,7 @@ static int check_loss(int xent, const kernels *ref, const kernels *kt, char *msg
                 ok = oom(msg, cap);
             } else {
                 uint64_t s = 55 + cols * 7 + rows;
+                const int xent = loss_of(loss)->labels;
                 if (xent) {
                     fill_logits(o.p, rows, cols, 60 + cols);
                     for (size_t r = 0; r < rows; r++)
@@ -559,15 +563,10 @@ static int check_loss(int xent, const kernels *ref, const kernels *kt, char *msg
                     char what[96];
                     snprintf(what, sizeof what, "rows=%zu cols=%zu%s", rows, cols,
                              with_grad ? "" : " grad=NULL");
-                    if (xent) {
-                        ref->loss_xent(rows, cols, o.p, labels, scale, with_grad ? gr.p : NULL,
-                                       lr.p);
-                        kt->loss_xent(rows, cols, o.p, labels, scale, with_grad ? gk.p : NULL,
-                                      lk.p);
-                    } else {
-                        ref->loss_mse(rows, cols, o.p, t.p, scale, with_grad ? gr.p : NULL, lr.p);
-                        kt->loss_mse(rows, cols, o.p, t.p, scale, with_grad ? gk.p : NULL, lk.p);
-                    }
+                    loss_run(ref, loss, rows, cols, o.p, t.p, labels, scale,
+                             with_grad ? gr.p : NULL, lr.p);
+                    loss_run(kt, loss, rows, cols, o.p, t.p, labels, scale,
+                             with_grad ? gk.p : NULL, lk.p);
                     ok = cmp_fb(&lr, &lk, "row_loss", what, msg, cap) &&
                          cmp_fb(&gr, &gk, "grad", what, msg, cap);
                 }
@@ -583,16 +582,17 @@ static int check_loss(int xent, const kernels *ref, const kernels *kt, char *msg
     return ok;
 }
 
-static int check_loss_mse(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
-    return check_loss(0, ref, kt, msg, cap);
-}
-static int check_loss_xent(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
-    return check_loss(1, ref, kt, msg, cap);
-}
+#define LOSS_CHECK_(E, name, targets, mean, gscale)                                                \
+    static int check_loss_##name(const kernel_table *ref, const kernel_table *kt, char *msg,      \
+                                 size_t cap) {                                                     \
+        return check_loss(NERVE_LOSS_##E, ref, kt, msg, cap);                                      \
+    }
+NERVE_LOSS_LIST(LOSS_CHECK_)
+#undef LOSS_CHECK_
 
 /* ---- optimizers -------------------------------------------------------------- */
 
-static int check_sgd(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_sgd(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     static const opt_step cfg[] = {
         {.lr = 0.1f},                               /* plain */
         {.lr = 0.05f, .weight_decay = 0.01f},       /* plain + decay */
@@ -637,7 +637,7 @@ static int check_sgd(const kernels *ref, const kernels *kt, char *msg, size_t ca
     return ok;
 }
 
-static int check_adam(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_adam(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     /* step 3 of betas (0.9, 0.999): step_size = lr / (1 - 0.9^3),
      * inv_sqrt_bc2 = 1 / sqrt(1 - 0.999^3) */
     const float ss = 1e-3f / (1.0f - 0.729f), ib = 1.0f / sqrtf(1.0f - 0.997003f);
@@ -714,7 +714,7 @@ static int check_adam(const kernels *ref, const kernels *kt, char *msg, size_t c
 static const size_t long_sizes[] = {0,  1,  2,  15,  16,  17,  31,   33,  47,
                                     63, 64, 65, 100, 127, 257, 1000, 4099};
 
-static int check_sum_dot(int dot, const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_sum_dot(int dot, const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     int ok = 1;
     for (size_t si = 0; si < sizeof long_sizes / sizeof long_sizes[0] && ok; si++)
         for (int special = 0; special < 2 && ok; special++) {
@@ -738,14 +738,14 @@ static int check_sum_dot(int dot, const kernels *ref, const kernels *kt, char *m
     return ok;
 }
 
-static int check_sum(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_sum(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     return check_sum_dot(0, ref, kt, msg, cap);
 }
-static int check_dot(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_dot(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     return check_sum_dot(1, ref, kt, msg, cap);
 }
 
-static int check_colsum(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_colsum(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     static const size_t rows_list[] = {0, 1, 2, 17, 33};
     int ok = 1;
     for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0] && ok; ri++)
@@ -779,7 +779,7 @@ static int check_colsum(const kernels *ref, const kernels *kt, char *msg, size_t
     return ok;
 }
 
-static int check_axpby(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_axpby(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     static const float ab[][2] = {{1, 0}, {2, 0}, {1, 1}, {-0.5f, 0.25f}};
     int ok = 1;
     for (size_t si = 0; si < NSIZES && ok; si++)
@@ -814,7 +814,7 @@ static int check_axpby(const kernels *ref, const kernels *kt, char *msg, size_t 
     return ok;
 }
 
-static int check_bias_add(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+static int check_bias_add(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     static const size_t rows_list[] = {0, 1, 3, 17};
     int ok = 1;
     for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0] && ok; ri++)
@@ -846,7 +846,7 @@ static int check_bias_add(const kernels *ref, const kernels *kt, char *msg, size
 
 /* ---- the list ------------------------------------------------------------------ */
 
-typedef int (*check_fn)(const kernels *ref, const kernels *kt, char *msg, size_t cap);
+typedef int (*check_fn)(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap);
 
 static const struct {
     const char *name;
@@ -863,8 +863,9 @@ static const struct {
 #undef ACT_FWD_ENTRY
 #undef ACT_BWD_ENTRY
     {"softmax", check_softmax},
-    {"loss_mse", check_loss_mse},
-    {"loss_xent", check_loss_xent},
+#define LOSS_ENTRY(E, name, targets, mean, gscale) {"loss_" #name, check_loss_##name},
+    NERVE_LOSS_LIST(LOSS_ENTRY)
+#undef LOSS_ENTRY
     {"sgd", check_sgd},
     {"adam", check_adam},
     {"sum", check_sum},
@@ -881,7 +882,7 @@ size_t selftest_count(void) { return sizeof checks / sizeof checks[0]; }
 
 const char *selftest_name(size_t i) { return i < selftest_count() ? checks[i].name : NULL; }
 
-bool selftest_run(size_t i, const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+bool selftest_run(size_t i, const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     if (cap > 0) msg[0] = '\0';
     if (i >= selftest_count())
         return not_passed(msg, cap, "no self-test %zu (there are %zu)", i, selftest_count());
@@ -906,7 +907,7 @@ nerve_status nerve_selftest_run(size_t check, nerve_isa isa, bool *passed, char 
                          selftest_count());
     if ((unsigned)isa >= NERVE_ISA_COUNT)
         return error_set(NERVE_EINVAL, "%s: %d is not a nerve_isa", fn, (int)isa);
-    const kernels *ref = kernels_for(NERVE_ISA_SCALAR), *kt = kernels_for(isa);
+    const kernel_table *ref = kernels_for(NERVE_ISA_SCALAR), *kt = kernels_for(isa);
     if (!kt)
         return error_set(NERVE_EUNSUPPORTED, "%s: the %s table is %s", fn, nerve_isa_name(isa),
                          nerve_isa_built(isa) ? "not supported by this CPU/OS"

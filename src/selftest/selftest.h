@@ -12,7 +12,7 @@
  * table.h allows it, on deterministic inputs, and compares every output
  * element, plus guard elements around each output, bit for bit. Two NaNs
  * match whatever their payload and sign (x86 and Arm generate different
- * default NaNs; the position of every NaN must match). The GEMM micro-kernels
+ * default NaNs; the position of every NaN must match). The GEMM micro-kernel_table
  * are compared with the fma chain of their contract in table.h (their tile
  * shapes differ between tables), every m <= MR, n <= NR, several k, both
  * accumulate modes; the driver through gemm_chain with 1 and 2 threads.
@@ -41,6 +41,6 @@ const char *selftest_name(size_t i);
  * nerve_selftest_run (include/nerve/selftest.h) is this with ref = the
  * scalar table and kt = the table of an ISA; tests/selftest/test_bitexact.c also runs
  * it on doctored tables, to see that a check can fail. */
-bool selftest_run(size_t i, const kernels *ref, const kernels *kt, char *msg, size_t cap);
+bool selftest_run(size_t i, const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap);
 
 #endif

@@ -141,7 +141,7 @@ static uint32_t rand_cvt_input(uint64_t *s) {
     }
 }
 
-static int check_cvt_table(const kernels *kt, char *msg, size_t cap) {
+static int check_cvt_table(const kernel_table *kt, char *msg, size_t cap) {
     uint64_t s = 0x5eed0000u;
     for (size_t ri = 0; ri < NCVT; ri++)
         for (size_t ci = 0; ci < NCVT; ci++) {
@@ -217,7 +217,7 @@ static void ukr_want(size_t kq, size_t mr, size_t nr, const uint32_t *a, size_t 
 }
 
 /* Every m <= mr, n <= nr and both accumulate modes of one operand set. */
-static int ukr_edges(const kernels *kt, size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs,
+static int ukr_edges(const kernel_table *kt, size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs,
                      const uint32_t *b, size_t ldb, int mix, const char *layout, char *msg,
                      size_t cap) {
     const size_t mr = kt->bf16_mr, nr = kt->bf16_nr, ldc = nr + 3;
@@ -260,7 +260,7 @@ static int ukr_edges(const kernels *kt, size_t kq, const uint32_t *a, size_t a_r
     return ok;
 }
 
-static int check_ukr_table(const kernels *kt, char *msg, size_t cap) {
+static int check_ukr_table(const kernel_table *kt, char *msg, size_t cap) {
     int ok = 1;
     for (size_t ki = 0; ki < NKQ && ok; ki++)
         for (int mix = 0; mix < 2 && ok; mix++)
@@ -292,20 +292,20 @@ static int check_ukr_table(const kernels *kt, char *msg, size_t cap) {
 
 /* kt's kernels, and when kt carries native ones also the emulated table of
  * its ISA, which the native table replaced in kernels_for. */
-static int with_emulated(const kernels *kt, int (*fn)(const kernels *, char *, size_t), char *msg,
+static int with_emulated(const kernel_table *kt, int (*fn)(const kernel_table *, char *, size_t), char *msg,
                          size_t cap) {
     if (!fn(kt, msg, cap)) return 0;
-    const kernels *em = kernels_emulated(kt->isa);
+    const kernel_table *em = kernels_emulated(kt->isa);
     if (em && em != kt && em->gemm_bf16_ukr != kt->gemm_bf16_ukr) return fn(em, msg, cap);
     return 1;
 }
 
-int selftest_check_bf16_cvt(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+int selftest_check_bf16_cvt(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     (void)ref;
     return with_emulated(kt, check_cvt_table, msg, cap);
 }
 
-int selftest_check_gemm_bf16_ukr(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+int selftest_check_gemm_bf16_ukr(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     (void)ref;
     return with_emulated(kt, check_ukr_table, msg, cap);
 }
@@ -314,7 +314,7 @@ int selftest_check_gemm_bf16_ukr(const kernels *ref, const kernels *kt, char *ms
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
 
-int selftest_check_gemm_bf16_chain(const kernels *ref, const kernels *kt, char *msg, size_t cap) {
+int selftest_check_gemm_bf16_chain(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     const size_t kc = max_sz(ref->bf16_kc, kt->bf16_kc), mc = max_sz(ref->bf16_mc, kt->bf16_mc),
                  nc = max_sz(ref->bf16_nc, kt->bf16_nc);
     const size_t shapes[][3] = {

@@ -13,8 +13,8 @@
 
 #include "table.h"
 
-int selftest_check_bf16_cvt(const kernels *ref, const kernels *kt, char *msg, size_t cap);
-int selftest_check_gemm_bf16_ukr(const kernels *ref, const kernels *kt, char *msg, size_t cap);
-int selftest_check_gemm_bf16_chain(const kernels *ref, const kernels *kt, char *msg, size_t cap);
+int selftest_check_bf16_cvt(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap);
+int selftest_check_gemm_bf16_ukr(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap);
+int selftest_check_gemm_bf16_chain(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap);
 
 #endif

@@ -10,23 +10,19 @@ under test: accuracies against fixed bars, JSON and SVG parsed by Python's own
 json and xml.etree, the data set's labels read from data/digits.csv.gz by
 Python. A case fails with a message and exit status 1."""
 
-import argparse
 import gzip
 import json
 import math
 import os
 import pty
 import select
-import shutil
-import signal
 import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
 
-NERVE = None
-SOURCE = None
-WORK = None
+import harness as h
+from harness import Failure, check, expect, json_lines, path, run, run_ok
 
 # The bar the issue sets for the default recipe on the embedded digits.
 DIGITS_BAR = 0.96
@@ -36,38 +32,9 @@ SHORT_BAR = 0.90
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-class Failure(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failure(msg)
-
-
-def run(args, timeout=300, env=None, stdin=None):
-    """Runs nerve with args; returns (status, stdout, stderr)."""
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
-    p = subprocess.run([NERVE] + args, capture_output=True, text=True, timeout=timeout,
-                       env=full_env, stdin=stdin if stdin is not None else subprocess.DEVNULL)
-    return p.returncode, p.stdout, p.stderr
-
-
-def run_ok(args, **kw):
-    rc, out, err = run(args, **kw)
-    check(rc == 0, f"nerve {' '.join(args)}: exit {rc}\nstdout:\n{out}\nstderr:\n{err}")
-    return out, err
-
-
-def path(name):
-    return os.path.join(WORK, name)
-
-
 def digits_rows():
     """The embedded data set's rows, read independently of nerve."""
-    with gzip.open(os.path.join(SOURCE, "data", "digits.csv.gz"), "rt") as f:
+    with gzip.open(os.path.join(h.SOURCE, "data", "digits.csv.gz"), "rt") as f:
         return [[int(v) for v in line.split(",")] for line in f if line.strip()]
 
 
@@ -77,19 +44,6 @@ def write_digits_csv(name, with_label=True, limit=None):
         for r in rows:
             f.write(",".join(str(v) for v in (r if with_label else r[:-1])) + "\n")
     return path(name), [r[-1] for r in rows]
-
-
-def json_lines(out):
-    """Every stdout line must be one JSON object."""
-    objs = []
-    for i, line in enumerate(out.splitlines()):
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise Failure(f"stdout line {i + 1} is not JSON ({e}): {line!r}")
-        check(isinstance(obj, dict), f"stdout line {i + 1} is not a JSON object: {line!r}")
-        objs.append(obj)
-    return objs
 
 
 EPOCH_KEYS = {"epoch", "epochs", "lr", "train_loss", "train_acc", "test_split", "test_loss", "test_acc",
@@ -146,7 +100,7 @@ def case_text_output():
 def case_progress_tty():
     """On a terminal the progress bar is redrawn with carriage returns."""
     master, slave = pty.openpty()
-    p = subprocess.Popen([NERVE, "train", "--epochs", "2", "--batch", "8"], stdin=subprocess.DEVNULL,
+    p = subprocess.Popen([h.NERVE, "train", "--epochs", "2", "--batch", "8"], stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=slave)
     os.close(slave)
     data = b""
@@ -239,7 +193,9 @@ def case_resume():
     """2 epochs, saved, resumed to 4 gives the same model as 4 epochs straight
     (weights, optimizer state and shuffling generator are all in the file).
     With a constant learning rate: the cosine schedule depends on --epochs,
-    so a 2-epoch run is not the start of a 4-epoch one (checked below)."""
+    so a 2-epoch run is not the start of a 4-epoch one (checked below; the
+    default schedule's split run, --stop-after, and a resume after Ctrl-C
+    are test_cli_reliability.py's resume_* cases)."""
     a, b, c = path("a.nrv"), path("b.nrv"), path("c.nrv")
     const = ["--schedule", "constant"]
     full, _ = run_ok(["train", "--epochs", "4", "--json", "--out", a] + const)
@@ -468,18 +424,11 @@ def case_idx_dir():
 
 
 def expect_usage_error(args, what, must_contain=None):
-    rc, out, err = run(args, timeout=120)
-    check(rc == 2, f"{what}: exit {rc}, expected 2; stderr {err!r}")
-    check(out == "", f"{what}: stdout {out!r}")
-    lines = err.splitlines()
-    check(len(lines) == 1 and err.endswith("\n"), f"{what}: expected one line on stderr, got {err!r}")
-    check(lines[0].startswith("nerve"), f"{what}: message {lines[0]!r}")
-    if must_contain:
-        check(must_contain in lines[0], f"{what}: {lines[0]!r} lacks {must_contain!r}")
+    expect(args, 2, must_contain, what=what, timeout=120)
 
 
 def case_bad_input():
-    d = WORK
+    d = h.WORK
     bad_csv = path("bad.csv")
     with open(bad_csv, "w") as f:
         f.write("1,2,0\n3,x,1\n")
@@ -526,6 +475,9 @@ def case_bad_input():
         (["train", "--act", "relu,tanh,relu,relu,relu"], "--act count", "--act"),
         (["train", "--opt", "bogus"], "--opt bogus", "--opt"),
         (["train", "--schedule", "step"], "--schedule step", "--schedule"),
+        (["train", "--stop-after", "0"], "--stop-after 0", "--stop-after"),
+        (["train", "--stop-after", "1", "--early-stop", "2"], "--stop-after with --early-stop",
+         "--stop-after"),
         (["train", "--loss", "bogus"], "--loss bogus", "--loss"),
         (["train", "--isa", "sse9"], "--isa sse9", "--isa"),
         (["train", "--layers", "100,10"], "--layers vs 64 features", "64"),
@@ -575,22 +527,8 @@ def case_bad_input():
 def case_sigint():
     """Ctrl-C: stop after the current minibatch, save, exit 130."""
     model = path("int.nrv")
-    p = subprocess.Popen([NERVE, "train", "--epochs", "100000", "--batch", "16", "--out", model],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    seen = ""
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        line = p.stdout.readline()
-        if not line:
-            break
-        seen += line
-        if line.startswith("epoch "):
-            break
-    check("epoch " in seen, f"no epoch line before the deadline:\n{seen}")
-    p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=120)
-    check(p.returncode == 130, f"exit {p.returncode} after SIGINT, expected 130\n{err}")
+    rc, out, err = h.interrupt(["train", "--epochs", "100000", "--batch", "16", "--out", model])
+    check(rc == 130, f"exit {rc} after SIGINT, expected 130\n{err}")
     check("interrupted" in err, f"stderr does not say interrupted: {err!r}")
     check("model saved to" in out, f"final line does not name the model:\n{out}")
     check(os.path.exists(model), "the model was not saved")
@@ -618,33 +556,7 @@ def case_selftest():
     check("pass" in out.lower(), f"selftest prints no results:\n{out}")
 
 
-CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
-
-
-def main():
-    global NERVE, SOURCE, WORK
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--nerve", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    a = ap.parse_args()
-    NERVE, SOURCE, WORK = os.path.abspath(a.nerve), a.source, a.work
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
+if __name__ == "__main__":
     # The tests set their own threads/ISA where it matters; the environment's
     # NERVE_MAX_ISA (scripts/test.sh stage 2) applies to the rest.
-    try:
-        CASES[a.case]()
-    except Failure as e:
-        print(f"FAIL {a.case}: {e}", file=sys.stderr)
-        return 1
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL {a.case}: timed out: {e}", file=sys.stderr)
-        return 1
-    print(f"ok {a.case}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(h.main(globals()))

@@ -8,69 +8,15 @@ cli_rel_<case>, one ctest test per case.
 Device nodes and FIFOs are made in the case's own work directory, never a
 real /dev path."""
 
-import argparse
 import json
 import os
-import shutil
 import socket
 import stat
 import subprocess
 import sys
 
-NERVE = None
-SOURCE = None
-WORK = None
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failure(msg)
-
-
-def run(args, timeout=120, stdin=None, input=None, stdout=None, preexec_fn=None):
-    """Runs nerve; returns (status, stdout, stderr). A hang is a failure."""
-    kw = {}
-    if input is not None:
-        kw["input"] = input
-    else:
-        kw["stdin"] = stdin if stdin is not None else subprocess.DEVNULL
-    if stdout is not None:
-        p = subprocess.run([NERVE] + args, stdout=stdout, stderr=subprocess.PIPE, text=True,
-                           timeout=timeout, preexec_fn=preexec_fn, **kw)
-        return p.returncode, "", p.stderr
-    p = subprocess.run([NERVE] + args, capture_output=True, text=True, timeout=timeout,
-                       preexec_fn=preexec_fn, **kw)
-    return p.returncode, p.stdout, p.stderr
-
-
-def run_ok(args, **kw):
-    rc, out, err = run(args, **kw)
-    check(rc == 0, f"nerve {' '.join(args)}: exit {rc}\nstdout:\n{out}\nstderr:\n{err}")
-    return out, err
-
-
-def expect(args, status, must_contain=None, **kw):
-    rc, out, err = run(args, **kw)
-    check(rc == status, f"nerve {' '.join(args)}: exit {rc}, want {status}\n"
-                        f"stdout:\n{out}\nstderr:\n{err}")
-    if status == 2:
-        check(len(err.strip().splitlines()) == 1, f"not one line on stderr: {err!r}")
-    if must_contain:
-        check(must_contain in err, f"stderr lacks {must_contain!r}: {err!r}")
-    return out, err
-
-
-def path(name):
-    return os.path.join(WORK, name)
-
-
-def read(p):
-    with open(p, "rb") as f:
-        return f.read()
+import harness as h
+from harness import Failure, check, expect, path, read, run, run_ok
 
 
 def model(name, epochs="1", extra=()):
@@ -188,7 +134,7 @@ def case_predict_stdin():
 
 def digits_without_class_9():
     import gzip
-    with gzip.open(os.path.join(SOURCE, "data", "digits.csv.gz"), "rt") as f:
+    with gzip.open(os.path.join(h.SOURCE, "data", "digits.csv.gz"), "rt") as f:
         rows = [line.strip() for line in f if line.strip() and not line.strip().endswith(",9")]
     with open(path("no9.csv"), "w") as f:
         f.write("\n".join(rows) + "\n")
@@ -204,6 +150,159 @@ def case_outputs_exceed_classes():
     run_ok(["train", "--layers", "64,32,11", "--epochs", "1", "--quiet"])
     run_ok(["train", "--init", good, "--data", no9, "--epochs", "1", "--quiet"])
     run_ok(["train", "--resume", good, "--data", no9, "--epochs", "4", "--quiet"])
+
+
+# ---- 10. stopping and resuming gives the straight run's model, bit for bit -----------------
+
+def case_resume_default_schedule():
+    """With the default cosine schedule: a 4-epoch run split after epoch 2
+    (--stop-after) and resumed gives the very file of 4 epochs straight; the
+    schedule and --epochs come from the file. Resuming a 2-epoch run to 4
+    cannot (its first epochs ran on the 2-epoch curve): the tool says so."""
+    a, b, c, d = path("a.nrv"), path("b.nrv"), path("c.nrv"), path("d.nrv")
+    full, _ = run_ok(["train", "--epochs", "4", "--json", "--out", a])
+    first, _ = run_ok(["train", "--epochs", "4", "--stop-after", "2", "--json", "--out", b])
+    f, p1 = h.json_lines(full), h.json_lines(first)
+    check([o["epoch"] for o in p1] == [1, 2] and all(o["epochs"] == 4 for o in p1),
+          f"--stop-after 2 of 4: {p1}")
+    out, err = run_ok(["train", "--resume", b, "--json", "--out", c])
+    p2 = h.json_lines(out)
+    check([o["epoch"] for o in p2] == [3, 4], f"resumed epochs {[o['epoch'] for o in p2]}")
+    for x, y in zip(f, p1 + p2):
+        for k in ("lr", "train_loss", "train_acc", "test_loss", "test_acc"):
+            check(x[k] == y[k], f"epoch {x['epoch']} {k}: straight {x[k]} vs split {y[k]}")
+    check(read(a) == read(c), "2 + resume to 4 is not the file of 4 epochs straight")
+    # the same with the total given again
+    run_ok(["train", "--resume", b, "--epochs", "4", "--quiet", "--out", d])
+    check(read(a) == read(d), "--resume --epochs 4 differs from 4 epochs straight")
+    # the limit: 2 epochs annealed over 2, then resumed to 4
+    e, g = path("e.nrv"), path("g.nrv")
+    run_ok(["train", "--epochs", "2", "--quiet", "--out", e])
+    _, err = run_ok(["train", "--resume", e, "--epochs", "4", "--quiet", "--out", g])
+    check("differs from a straight 4-epoch run" in err and "--stop-after" in err,
+          f"resuming a 2-epoch cosine run to 4 says nothing: {err!r}")
+    check(read(g) != read(a), "a re-annealed run equals the straight one: the check above is moot")
+
+
+def case_resume_after_sigint():
+    """Ctrl-C inside an epoch saves where it stopped; --resume runs the rest
+    of that epoch first, and the model equals the uninterrupted run's."""
+    base = ["train", "--epochs", "1000", "--batch", "8"]
+    # Ctrl-C after the first epoch's line usually lands early in epoch 2; one
+    # that comes before the tool checks the flag at the end of epoch 1 cuts
+    # nothing (a clean epoch boundary): then again
+    for attempt in range(5):
+        m = path(f"int{attempt}.nrv")
+        rc, out, err = h.interrupt(base + ["--out", m])
+        check(rc == 130 and os.path.exists(m), f"exit {rc}, saved {os.path.exists(m)}: {err}")
+        last = out.strip().splitlines()[-1]
+        if " rows of epoch " in last:
+            break
+    check(" rows of epoch " in last, f"five stops fell on an epoch's end: {last!r}")
+    done = int(last.split("interrupted after ")[1].split()[0])
+    k = str(done + 1)  # the cut epoch, finished by the resumed run
+    # it continues only as it was cut
+    expect(["train", "--resume", m, "--batch", "16", "--out", path("x.nrv")], 2,
+           "continues only with --batch 8")
+    check(not os.path.exists(path("x.nrv")), "a refused resume wrote its --out")
+    out, _ = run_ok(["train", "--resume", m, "--stop-after", k, "--out", path("r.nrv")])
+    check(f"after {done} epochs and " in out and f"rows of epoch {k}" in out,
+          f"the banner does not say where it resumes:\n{out}")
+    run_ok(base + ["--stop-after", k, "--quiet", "--out", path("s.nrv")])
+    check(read(path("r.nrv")) == read(path("s.nrv")),
+          f"interrupted in epoch {k} and resumed differs from the uninterrupted run")
+
+
+# ---- 11. a failing evaluation after training never loses the trained model ---------------
+
+def case_eval_fails_after_training():
+    """The held-out evaluation fails after training: through the shim
+    tests/cli/failmalloc.c (NERVE_TEST_FAILMALLOC, set by tests/cli.cmake),
+    the malloc of its output buffer (359 validation rows x 37 outputs x 4
+    bytes, a size nothing else here asks for) returns NULL, or the process
+    is killed there (the kernel's out-of-memory killer). --out must hold the
+    trained model either way: the file of the same run without the failure."""
+    shim = os.environ.get("NERVE_TEST_FAILMALLOC")
+    check(shim and os.path.exists(shim), "NERVE_TEST_FAILMALLOC: run this case through ctest")
+    net = ["--layers", "64,32,37", "--epochs", "2", "--threads", "1"]
+    size = str(359 * 37 * 4)
+    ref1, ref2 = path("ref1.nrv"), path("ref2.nrv")
+    run_ok(["train"] + net + ["--stop-after", "1", "--quiet", "--out", ref1])
+    run_ok(["train"] + net + ["--quiet", "--out", ref2])
+
+    def failing(mode, skip, out):
+        env = {"LD_PRELOAD": shim, "NERVE_FAILMALLOC_SIZE": size,
+               "NERVE_FAILMALLOC_MODE": mode, "NERVE_FAILMALLOC_SKIP": str(skip)}
+        return run(["train"] + net + ["--out", out], env=env)
+
+    # out of memory measuring epoch 1: exit 1, the model of epoch 1 saved, said so
+    m = path("m1.nrv")
+    rc, out, err = failing("null", 0, m)
+    check(rc == 1 and "out of memory" in err and "the trained model was saved" in err,
+          f"exit {rc}: {err!r}")
+    check(os.path.exists(m) and read(m) == read(ref1), "epoch 1's model is not in --out")
+    # out of memory measuring the last epoch
+    m = path("m2.nrv")
+    rc, out, err = failing("null", 1, m)
+    check(rc == 1 and "the trained model was saved" in err, f"exit {rc}: {err!r}")
+    check(os.path.exists(m) and read(m) == read(ref2), "the last epoch's model is not in --out")
+    # killed while measuring the last epoch: saved before the measurement
+    m = path("k2.nrv")
+    rc, out, err = failing("kill", 1, m)
+    check(rc == -9, f"the shim did not kill the run: exit {rc}: {err!r}")
+    check(os.path.exists(m), "killed while evaluating after training: the trained model is lost")
+    check(read(m) == read(ref2), "the model saved before the evaluation differs from the run's")
+    out, _ = run_ok(["eval", "--model", m, "--json"])
+    check(json.loads(out)["n"] == 359, out)
+
+
+# ---- 12. predict for a 1-input model reads a file of one column --------------------------
+
+def case_predict_one_input():
+    """A model with a single input predicts from rows of one feature (the
+    CSV loader's features-only mode), the same as from rows with their
+    label; a class-name label column is still ignored; other widths are
+    refused."""
+    with open(path("reg.csv"), "w") as f:
+        f.write("x,y\n" + "".join(f"{i / 50 - 1},{2 * (i / 50 - 1) + 1}\n" for i in range(100)))
+    with open(path("cls.csv"), "w") as f:
+        f.write("x,label\n" + "".join(f"{i / 50 - 1},{'neg' if i < 50 else 'pos'}\n"
+                                      for i in range(100)))
+    xs = [i / 10 - 1 for i in range(21)]
+    with open(path("x.csv"), "w") as f:  # one column, no header
+        f.write("".join(f"{x}\n" for x in xs))
+    with open(path("xh.csv"), "w") as f:  # one column under a header
+        f.write("x\n" + "".join(f"{x}\n" for x in xs))
+    with open(path("xy.csv"), "w") as f:  # with a numeric label column
+        f.write("".join(f"{x},7\n" for x in xs))
+    with open(path("xn.csv"), "w") as f:  # with a class-name label column
+        f.write("".join(f"{x},{'neg' if x < 0 else 'pos'}\n" for x in xs))
+    reg, cls = path("reg.nrv"), path("cls.nrv")
+    run_ok(["train", "--data", path("reg.csv"), "--targets", "1", "--hidden", "none",
+            "--epochs", "40", "--quiet", "--out", reg])
+    run_ok(["train", "--data", path("cls.csv"), "--hidden", "8", "--epochs", "30", "--quiet",
+            "--out", cls])
+    one, _ = run_ok(["predict", "--model", reg, "--input", path("x.csv")])
+    lines = one.splitlines()
+    check(len(lines) == 21, f"{len(lines)} predictions for 21 rows:\n{one}")
+    # y = 2x + 1 learnt by a linear model: the values say the rows were read right
+    for x, line in zip(xs, lines):
+        check(abs(float(line) - (2 * x + 1)) < 0.1, f"x {x}: predicted {line}")
+    for other in ("xh.csv", "xy.csv"):
+        got, _ = run_ok(["predict", "--model", reg, "--input", path(other)])
+        check(got == one, f"{other} predicts differently from the one-column file:\n{got}")
+    got, _ = run_ok(["predict", "--model", reg, "--input", "-"],
+                    input="".join(f"{x}\n" for x in xs))
+    check(got == one, "one column on standard input")
+    c1, _ = run_ok(["predict", "--model", cls, "--input", path("x.csv")])
+    c2, _ = run_ok(["predict", "--model", cls, "--input", path("xn.csv")])
+    check(c1 == c2 and len(c1.splitlines()) == 21, f"classes:\n{c1}\nvs\n{c2}")
+    names = [l.split(",")[0] for l in c1.splitlines()]
+    check(names[0] == "neg" and names[-1] == "pos", f"class names {names}")
+    with open(path("x3.csv"), "w") as f:
+        f.write("1,2,3\n4,5,6\n")
+    expect(["predict", "--model", reg, "--input", path("x3.csv")], 2,
+           "has 3 columns; the model takes 1 features")
 
 
 # ---- 8. stdout write errors ----------------------------------------------------------------
@@ -225,13 +324,13 @@ def case_stdout_full():
 def case_svg_non_utf8():
     import gzip
     import xml.etree.ElementTree as ET
-    with gzip.open(os.path.join(SOURCE, "data", "digits.csv.gz"), "rb") as f:
+    with gzip.open(os.path.join(h.SOURCE, "data", "digits.csv.gz"), "rb") as f:
         data = f.read()
-    name = os.path.join(os.fsencode(WORK), b"d\xff\xfe-\xc3(.csv")  # not UTF-8
+    name = os.path.join(os.fsencode(h.WORK), b"d\xff\xfe-\xc3(.csv")  # not UTF-8
     with open(name, "wb") as f:
         f.write(data)
     svg = path("c.svg")
-    p = subprocess.run([os.fsencode(NERVE), b"train", b"--data", name, b"--epochs", b"1",
+    p = subprocess.run([os.fsencode(h.NERVE), b"train", b"--data", name, b"--epochs", b"1",
                         b"--quiet", b"--plot", os.fsencode(svg)], capture_output=True,
                        timeout=120)
     check(p.returncode == 0, f"exit {p.returncode}: {p.stderr!r}")
@@ -243,7 +342,7 @@ def case_svg_non_utf8():
 
 def case_out_is_data():
     import gzip
-    with gzip.open(os.path.join(SOURCE, "data", "digits.csv.gz"), "rb") as f:
+    with gzip.open(os.path.join(h.SOURCE, "data", "digits.csv.gz"), "rb") as f:
         data = f.read()
     csv = path("d.csv")
     with open(csv, "wb") as f:
@@ -257,7 +356,7 @@ def case_out_is_data():
 def case_predict_huge_feature():
     # a model without an input transform (the digits CSV, not standardized), so the
     # network sees 3.4e38 itself and its sums overflow
-    good = model("m.nrv", "1", ["--data", os.path.join(SOURCE, "data", "digits.csv.gz"),
+    good = model("m.nrv", "1", ["--data", os.path.join(h.SOURCE, "data", "digits.csv.gz"),
                                 "--no-standardize"])
     with open(path("in.csv"), "w") as f:
         f.write(",".join(["3.4e38"] * 64) + "\n")
@@ -279,31 +378,5 @@ def case_eval_many_classes():
     check("accuracy" in out and "not printed" in out, out[:300])
 
 
-CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
-
-
-def main():
-    global NERVE, SOURCE, WORK
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--nerve", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    a = ap.parse_args()
-    NERVE, SOURCE, WORK = os.path.abspath(a.nerve), a.source, os.path.abspath(a.work)
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
-    try:
-        CASES[a.case]()
-    except Failure as e:
-        print(f"FAIL {a.case}: {e}", file=sys.stderr)
-        return 1
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL {a.case}: timed out (a hang): {e}", file=sys.stderr)
-        return 1
-    print(f"ok {a.case}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(h.main(globals()))

@@ -10,16 +10,14 @@ The data sets are generated here with Python's own seeded generator (features
 of very different scales, text class labels, a regression target with a large
 offset); every bar is fixed in this file, independent of the code under test."""
 
-import argparse
 import json
 import math
 import os
 import random
-import shutil
-import subprocess
 import sys
 
-NERVE = SOURCE = WORK = None
+import harness as h
+from harness import check, expect, json_lines, path, run, run_ok
 
 # Bars: a separable 3-class set with 13 features (scales 0.1 to ~1600) and a
 # 2-class set with 30; a regression with 13 features and a target near 25000.
@@ -27,43 +25,9 @@ CLASS_BAR = 0.90
 R2_BAR = 0.90
 
 
-class Failure(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failure(msg)
-
-
-def run(args, timeout=300):
-    p = subprocess.run([NERVE] + args, capture_output=True, text=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL)
-    return p.returncode, p.stdout, p.stderr
-
-
-def run_ok(args, **kw):
-    rc, out, err = run(args, **kw)
-    check(rc == 0, f"nerve {' '.join(args)}: exit {rc}\nstdout:\n{out}\nstderr:\n{err}")
-    return out, err
-
-
 def refused(args, want):
     """A refusal: exit 2, one line on stderr containing `want`, nothing on stdout."""
-    rc, out, err = run(args)
-    check(rc == 2, f"nerve {' '.join(args)}: exit {rc}, want 2\n{err}")
-    check(out == "", f"nerve {' '.join(args)} wrote to stdout:\n{out}")
-    lines = err.strip().split("\n")
-    check(len(lines) == 1, f"nerve {' '.join(args)}: {len(lines)} lines on stderr:\n{err}")
-    check(want in err, f"nerve {' '.join(args)}: {err!r} lacks {want!r}")
-
-
-def path(name):
-    return os.path.join(WORK, name)
-
-
-def json_lines(out):
-    return [json.loads(l) for l in out.splitlines() if l.strip()]
+    expect(args, 2, want)
 
 
 # ---- generated data --------------------------------------------------------
@@ -329,7 +293,7 @@ def case_digits_raw_pixels():
     model = path("d.nrv")
     out, _ = run_ok(["train", "--epochs", "3", "--out", model, "--json"])
     check("pixels / 16" in run_ok(["train", "--epochs", "1"])[0], "banner lacks the pixel scale")
-    rows = open(os.path.join(SOURCE, "tests", "models", "v1_digits_inputs.csv")).read()
+    rows = open(os.path.join(h.SOURCE, "tests", "models", "v1_digits_inputs.csv")).read()
     with open(path("raw.csv"), "w") as f:
         f.write(rows)
     lines = run_ok(["predict", "--model", model, "--input", path("raw.csv")])[0].split("\n")
@@ -341,7 +305,7 @@ def case_digits_raw_pixels():
 
 def case_compat_v1():
     """The nerve 0.1 files: predict and eval print what 0.1 printed."""
-    d = os.path.join(SOURCE, "tests", "models")
+    d = os.path.join(h.SOURCE, "tests", "models")
     out, _ = run_ok(["predict", "--model", os.path.join(d, "v1_digits.nrv"), "--input",
                      os.path.join(d, "v1_digits_inputs.csv"), "--scale", "0.0625"])
     check(out == open(os.path.join(d, "v1_digits_predict.txt")).read(),
@@ -360,31 +324,5 @@ def case_compat_v1():
             "--epochs", "5", "--out", path("resumed.nrv")])
 
 
-CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
-
-
-def main():
-    global NERVE, SOURCE, WORK
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--nerve", required=True)
-    ap.add_argument("--source", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    a = ap.parse_args()
-    NERVE, SOURCE, WORK = os.path.abspath(a.nerve), a.source, a.work
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
-    try:
-        CASES[a.case]()
-    except Failure as e:
-        print(f"FAIL {a.case}: {e}", file=sys.stderr)
-        return 1
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL {a.case}: timed out: {e}", file=sys.stderr)
-        return 1
-    print(f"ok {a.case}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(h.main(globals()))

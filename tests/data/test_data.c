@@ -778,3 +778,81 @@ Test(data, digits_raw_pixels_are_the_stored_integers) {
     nerve_data_free(a);
     nerve_data_free(b);
 }
+
+/* ---- features only (issue 11, case 12) ------------------------------------------- */
+
+/* Every column a feature: a one-column file is one feature per row (what a
+ * 1-input model predicts from); no labels, no targets. Without the option
+ * the same file has no room for a feature beside its label. */
+Test(data, csv_features_only) {
+    nerve_csv_opts o;
+    memset(&o, 0, sizeof o);
+    csv_bad("0.5\n-2\n3e2\n", &o, "no feature beside", NULL);
+    o.features_only = 1;
+    nerve_data *d = csv_ok("0.5\n-2\n3e2\n", &o);
+    cr_assert(d->n == 3 && d->in == 1 && d->out == 0, "n %zu in %zu out %zu", d->n, d->in, d->out);
+    cr_assert(d->labels == NULL && d->y == NULL && d->class_names == NULL);
+    cr_assert(d->x[0] == 0.5f && d->x[1] == -2.0f && d->x[2] == 300.0f);
+    const nerve_dataset v = nerve_data_view(d);
+    cr_assert(v.labels == NULL && v.y == NULL && v.out == 0 && v.in == 1);
+    nerve_data_free(d);
+    /* a header (detected), several columns, the feature scale on every one */
+    o.feature_scale = 0.25f;
+    d = csv_ok("x,y,z\n1,2,3\n4,5,6\n", &o);
+    cr_assert(d->n == 2 && d->in == 3 && d->out == 0);
+    const float want[6] = {0.25f, 0.5f, 0.75f, 1.0f, 1.25f, 1.5f};
+    for (int i = 0; i < 6; i++) cr_assert_eq(d->x[i], want[i], "x[%d] = %g", i, (double)d->x[i]);
+    /* not for training or splitting: nothing to learn from */
+    nerve_data *a, *b;
+    expect_status(nerve_data_split(d, 0.5, 1, &a, &b), NERVE_EINVAL, "split");
+    cr_assert(strstr(nerve_last_error(), "features only"), "%s", nerve_last_error());
+    float m[3], sd[3];
+    expect_status(nerve_data_target_stats(d, m, sd), NERVE_EINVAL, "target stats");
+    expect_status(nerve_data_feature_stats(d, m, sd), NERVE_OK, "feature stats");
+    size_t sizes[2] = {3, 2};
+    nerve_act acts[1] = {NERVE_ACT_IDENTITY};
+    nerve_net *net;
+    expect_status(nerve_net_create(&net, 1, sizes, acts, NERVE_LOSS_MSE, 1), NERVE_OK, "net");
+    const nerve_dataset w = nerve_data_view(d);
+    expect_status(nerve_net_train_epoch(net, &w, NULL, NULL), NERVE_EINVAL, "train on features");
+    nerve_net_free(net);
+    nerve_data_free(d);
+    /* every field must be a number: there is no label column to hold text */
+    o.feature_scale = 0;
+    csv_bad("1,2\n3,setosa\n", &o, "line 2 column 2", "not a number");
+}
+
+/* features_only with a label or target option is a contradiction. */
+Test(data, csv_features_only_refuses_label_options) {
+    write_text("f.csv", "1,2\n3,4\n");
+    for (int k = 0; k < 6; k++) {
+        nerve_csv_opts o;
+        memset(&o, 0, sizeof o);
+        o.features_only = 1;
+        static const char *const names[1] = {"a"};
+        switch (k) {
+        case 0:
+            o.targets = 1;
+            break;
+        case 1:
+            o.classes = 3;
+            break;
+        case 2:
+            o.label_column = 1;
+            break;
+        case 3:
+            o.label_name = "x";
+            break;
+        case 4:
+            o.labels = NERVE_CSV_LABELS_NAMES;
+            break;
+        default:
+            o.class_names = names, o.n_class_names = 1;
+            break;
+        }
+        nerve_data *d = (nerve_data *)1;
+        expect_status(nerve_data_load_csv(&d, tpath("f.csv"), &o), NERVE_EINVAL, "option");
+        cr_assert_null(d);
+        cr_assert(strstr(nerve_last_error(), "features_only"), "%s", nerve_last_error());
+    }
+}

@@ -93,7 +93,8 @@ static inline nerve_status fuzz_idx_one(const uint8_t *data, size_t size) {
  * byte 0: bits 0-1 header mode, bits 2-3 delimiter, bit 4 feature scale 0.5,
  * bits 5-6 label mode (3: mapped to the names "a", "b", "3"), bit 7 the
  * label column by the header name "label"; byte 1: label column
- * (byte % 9) - 4; byte 2: bits 0-1 targets, bits 2-3 the class count. */
+ * (byte % 9) - 4; byte 2: bits 0-1 targets, bits 2-3 the class count, bit 4
+ * features only (the label options of bytes 0-2 then dropped). */
 static inline nerve_status fuzz_csv_one(const uint8_t *data, size_t size) {
     if (size < 3) return NERVE_EFORMAT;
     static const char delims[4] = {',', ';', '\t', '|'};
@@ -114,6 +115,13 @@ static inline nerve_status fuzz_csv_one(const uint8_t *data, size_t size) {
         o.n_class_names = 3;
     }
     if (data[0] & 0x80) o.label_name = "label";
+    if (data[2] & 0x10) { /* features only: no label option may be set with it */
+        nerve_csv_opts f;
+        memset(&f, 0, sizeof f);
+        f.header = o.header, f.delimiter = o.delimiter, f.feature_scale = o.feature_scale;
+        f.features_only = 1;
+        o = f;
+    }
     data += 3;
     size -= 3;
     uint8_t *owned;
@@ -130,6 +138,7 @@ static inline nerve_status fuzz_csv_one(const uint8_t *data, size_t size) {
             if (d->labels[i] < 0 || (size_t)d->labels[i] >= d->out) abort();
         for (size_t k = 0; d->class_names && k < d->out; k++)
             if (!d->class_names[k] || !*d->class_names[k]) abort();
+        if (o.features_only && (d->labels || d->y || d->out || d->class_names)) abort();
     }
     nerve_data_free(d);
     free(owned);

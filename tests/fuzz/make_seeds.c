@@ -1,6 +1,7 @@
 /* Writes valid inputs for the fuzzers into DIR/model, DIR/idx and DIR/csv
  * (scripts/fuzz.sh runs it before each fuzzing session): model files with
- * and without training state for every optimizer, IDX image/label pairs
+ * and without training state for every optimizer (and with the progress
+ * section: a schedule and a cut epoch), IDX image/label pairs
  * raw and gzip, and CSV texts in the framing of fuzz_targets.h.
  *   make_seeds DIR */
 #define _POSIX_C_SOURCE 200809L
@@ -108,6 +109,18 @@ static void model_seeds(void) {
             snprintf(path, sizeof path, "%s/model/net%zu-v2%s.nrv", dir, k, t ? "-train" : "");
             if (nerve_net_save(net, path, t)) die("save v2");
         }
+        /* the progress section: a cosine schedule and an epoch the stop
+         * flag cut after its first batch of one row */
+        const nerve_schedule cos3 = {NERVE_SCHEDULE_COSINE, 3};
+        if (nerve_net_set_schedule(net, &cos3)) die("schedule");
+        nerve_dataset d = {
+            x, b.y, b.labels, 2, nets[k].sizes[0], b.labels ? 2 : nets[k].sizes[nets[k].layers]};
+        nerve_stop_flag stop = 1;
+        nerve_epoch_opts eo = {.batch_size = 1, .shuffle = 1, .stop = &stop};
+        if (nerve_net_train_epoch(net, &d, &eo, NULL)) die("cut epoch");
+        char path[4096];
+        snprintf(path, sizeof path, "%s/model/net%zu-progress.nrv", dir, k);
+        if (nerve_net_save(net, path, 1)) die("save progress");
         nerve_net_free(net);
     }
 }
@@ -143,6 +156,8 @@ static void csv_seeds(void) {
         {{0, 4, 0}, "x,y,label\n1,2,setosa\n3,4,\"virginica\"\n5,6,setosa\n"},
         {{0x80, 4, 0}, "label,x\nb,1\na,2\n3,3\n"},
         {{3 << 5, 4, 0}, "1,a\n2,b\n3,3\n"},
+        {{0, 4, 0x10}, "x\n1\n2.5\n"}, /* features only */
+        {{0, 4, 0x10}, "1,2\n3,4\n"},
     };
     for (size_t k = 0; k < sizeof c / sizeof c[0]; k++) {
         char name[32];

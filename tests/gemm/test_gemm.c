@@ -125,7 +125,7 @@ ParameterizedTestParameters(gemm, ukr_edges) {
 }
 
 ParameterizedTest(nerve_isa *isa, gemm, ukr_edges) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     cr_assert_not_null(kt);
     const size_t mr = kt->mr, nr = kt->nr, ldc = nr + 7;
     const size_t ks[] = {0, 1, 2, 3, 8, 17, 64};
@@ -168,7 +168,7 @@ Test(gemm, thread_count_does_not_change_bits) {
           *c2 = malloc(m * n * 4);
     test_fill(a, m * k, 1, -1, 1);
     test_fill(b, k * n, 2, -1, 1);
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     gemm_args g = {m, n, k, a, k, 1, b, n, 1, c1, n, 0};
     float *ws = aligned_alloc(64, (gemm_workspace_floats(kt, 8) * 4 + 63) / 64 * 64);
     gemm_chain(kt, &g, ws, 1);

@@ -52,9 +52,9 @@ ParameterizedTestParameters(gemm_bf16, matches_the_reference_chain) {
 }
 
 ParameterizedTest(nerve_isa *isa, gemm_bf16, matches_the_reference_chain, .timeout = 300) {
-    const kernels *tabs[2] = {kernels_for(*isa), kernels_emulated(*isa)};
+    const kernel_table *tabs[2] = {kernels_for(*isa), kernels_emulated(*isa)};
     for (int t = 0; t < (tabs[1] != tabs[0] ? 2 : 1); t++) {
-        const kernels *kt = tabs[t];
+        const kernel_table *kt = tabs[t];
         uint32_t *ws = aligned_alloc(64, gemm_bf16_workspace_words(kt, 5) * 4);
         cr_assert_not_null(ws);
         for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
@@ -135,7 +135,7 @@ ParameterizedTestParameters(gemm_bf16, epilogue_sees_every_strip_once) {
 }
 
 ParameterizedTest(nerve_isa *isa, gemm_bf16, epilogue_sees_every_strip_once) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     uint32_t *ws = aligned_alloc(64, gemm_bf16_workspace_words(kt, 4) * 4);
     static const shape eshapes[] = {{1, 1, 0}, {37, 71, 3}, {200, 50, 300}, {5, 300, 2}};
     for (size_t si = 0; si < 4; si++)

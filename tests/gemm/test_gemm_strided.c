@@ -22,7 +22,7 @@
 Test(gemm_strided, x86_tables_have_it) {
     const nerve_isa x86[] = {NERVE_ISA_AVX2, NERVE_ISA_AVX512};
     for (size_t i = 0; i < 2; i++) {
-        const kernels *kt = kernels_for(x86[i]);
+        const kernel_table *kt = kernels_for(x86[i]);
         if (nerve_isa_supported(x86[i])) {
             cr_assert_not_null(kt);
             cr_assert_not_null(kt->gemm_ukr_strided, "%s has no strided micro-kernel", kt->name);
@@ -40,7 +40,7 @@ ParameterizedTestParameters(gemm_strided, ukr_edges) {
 }
 
 ParameterizedTest(nerve_isa *isa, gemm_strided, ukr_edges) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     cr_assert_not_null(kt);
     const size_t mr = kt->mr, nr = kt->nr, ldc = nr + 5;
     const size_t ks[] = {0, 1, 3, 16, 37};
@@ -95,7 +95,7 @@ ParameterizedTestParameters(gemm_strided, driver_paths) {
 }
 
 ParameterizedTest(nerve_isa *isa, gemm_strided, driver_paths) {
-    const kernels *kt = kernels_for(*isa), *ks = kernels_for(NERVE_ISA_SCALAR);
+    const kernel_table *kt = kernels_for(*isa), *ks = kernels_for(NERVE_ISA_SCALAR);
     const size_t shapes[][3] = {{40, 600, 70}, {300, 40, 70}, {270, 530, 40},
                                 {25, 10, 600}, {13, 70, 9},   {64, 256, 300}};
     float *ws = aligned_alloc(64, (gemm_workspace_floats(kt, 3) * 4 + 63) / 64 * 64);

@@ -1,5 +1,7 @@
 /* Model files: CRC-32 against zlib, round trips for every activation, loss
- * and optimizer, bit-identical resumed training, the documented byte layout
+ * and optimizer, bit-identical resumed training (at an epoch's end, and from
+ * inside an epoch the stop flag cut, under a cosine schedule), the
+ * documented byte layout
  * (a file built by hand from docs/model-format.md, checksummed with zlib),
  * truncation at every byte, every single-bit flip, hostile headers and
  * values, and the atomic save's I/O errors. */
@@ -162,6 +164,9 @@ static void assert_same_net(const nerve_net *a, const nerve_net *b, int ts) {
     cr_assert_eq(memcmp(&a->beta1_pow, &b->beta1_pow, 8), 0);
     cr_assert_eq(memcmp(&a->beta2_pow, &b->beta2_pow, 8), 0);
     cr_assert_eq(memcmp(a->rng, b->rng, sizeof a->rng), 0);
+    cr_assert_eq(a->sched.kind, b->sched.kind, "schedule");
+    cr_assert_eq(a->sched.epochs, b->sched.epochs, "schedule horizon");
+    cr_assert_eq(memcmp(&a->cut, &b->cut, sizeof a->cut), 0, "cut epoch");
 }
 
 /* ---- CRC-32 --------------------------------------------------------------- */
@@ -486,7 +491,7 @@ Test(model, hostile_headers) {
     hostile(b, n, 36, 0xFFFFFFFFu, 4, "width 4294967295");
     hostile(b, n, 36, 0, 4, "width 0");
     hostile(b, n, 36, 1u << 24, 4, "truncated"); /* a valid width, but the file is short */
-    hostile(b, n, 40, 1, 4, "cross-entropy");
+    hostile(b, n, 40, 1, 4, "needs >= 2 classes");
     hostile(b, n, 48, NERVE_ACT_COUNT, 4, "activation 9");
     hostile(b, n, 52, NERVE_OPT_COUNT, 4, "optimizer kind 3");
     hostile(b, n, 56, 2, 4, "Nesterov");
@@ -855,7 +860,7 @@ Test(model, v2_hostile_section_values) {
     const float ot[4] = {0, 0, 1, 1};
     c = with_section(b, n, 36 + 16, 2, 1, ot, sizeof ot, &m);
     expect_status(model_read_mem(c, m, "xent out", &net), NERVE_EFORMAT, "output transform xent");
-    cr_assert(strstr(nerve_last_error(), "mse only"), "%s", nerve_last_error());
+    cr_assert(strstr(nerve_last_error(), "only for target values"), "%s", nerve_last_error());
     free(c);
     free(b);
 }
@@ -914,4 +919,299 @@ Test(model, documented_v2_example_loads) {
     cr_assert_eq(memcmp(w, b, 96), 0, "writer differs from the documented bytes");
     free(w);
     nerve_net_free(net);
+}
+
+/* ---- an epoch cut short, the schedule, the progress section ---------------- */
+
+/* A progress callback that sets the stop flag once `after` rows of the epoch
+ * are done, as Ctrl-C between two minibatches does in the tool. */
+typedef struct stop_at {
+    nerve_stop_flag flag;
+    size_t after;
+} stop_at;
+
+static void stop_when(void *user, size_t done, size_t total, float loss) {
+    (void)total, (void)loss;
+    stop_at *s = user;
+    if (done >= s->after) s->flag = 1;
+}
+
+/* The recipe of the cut tests: 61 rows in batches of 7 (the last one 5). */
+static nerve_net *cut_net(nerve_opt opt, nerve_loss loss) {
+    size_t sizes[4] = {5, 16, 9, 3};
+    nerve_act acts[3] = {NERVE_ACT_RELU, NERVE_ACT_TANH, NERVE_ACT_IDENTITY};
+    nerve_net *net;
+    expect_status(nerve_net_create(&net, 3, sizes, acts, loss, 77), NERVE_OK, "create");
+    expect_status(nerve_net_set_optimizer(net, &opt), NERVE_OK, "optimizer");
+    const nerve_schedule cos4 = {NERVE_SCHEDULE_COSINE, 4};
+    expect_status(nerve_net_set_schedule(net, &cos4), NERVE_OK, "schedule");
+    return net;
+}
+
+/* Trains epoch 1 whole and epoch 2 up to a stop after `rows` rows. */
+static void train_then_cut(nerve_net *net, const data *d, int shuffle, size_t rows) {
+    nerve_dataset v = view(d);
+    nerve_epoch_opts o = {.batch_size = 7, .shuffle = shuffle};
+    expect_status(nerve_net_train_epoch(net, &v, &o, NULL), NERVE_OK, "epoch 1");
+    stop_at s = {0, rows};
+    o.progress = stop_when;
+    o.progress_user = &s;
+    o.stop = &s.flag;
+    nerve_eval r;
+    expect_status(nerve_net_train_epoch(net, &v, &o, &r), NERVE_OK, "cut epoch 2");
+    cr_assert_eq(r.n, rows, "the stop came after %zu rows", r.n);
+    cr_assert_eq(nerve_net_epoch_count(net), 1, "a cut epoch is not counted");
+}
+
+/* 4 epochs straight == 1 epoch, 3 batches of the second, stop, save with
+ * training state, load, go on to 4 epochs: the same bits (weights,
+ * optimizer state, generator, counters) and the same report of the cut
+ * epoch, under a cosine schedule, shuffled or not, SGD with momentum and
+ * Adam, classes and targets. Giving the cut epoch up instead (what 0.2
+ * did: a new epoch with the steps kept) ends elsewhere. */
+Test(model, cut_epoch_resumes_bit_identically) {
+    nerve_opt opts[2] = {nerve_opt_default(NERVE_OPT_SGD), nerve_opt_default(NERVE_OPT_ADAM)};
+    opts[0].lr = 0.05f;
+    opts[0].momentum = 0.9f;
+    for (int k = 0; k < 2; k++)
+        for (int shuffle = 0; shuffle < 2; shuffle++) {
+            const nerve_loss loss = k ? NERVE_LOSS_MSE : NERVE_LOSS_XENT;
+            data d = make_data(61, 5, 3, loss == NERVE_LOSS_XENT, 9);
+            nerve_dataset v = view(&d);
+            nerve_epoch_opts o = {.batch_size = 7, .shuffle = shuffle};
+            nerve_net *a = cut_net(opts[k], loss);
+            nerve_eval ra[4];
+            for (int e = 0; e < 4; e++)
+                expect_status(nerve_net_train_epoch(a, &v, &o, &ra[e]), NERVE_OK, "straight");
+
+            nerve_net *b = cut_net(opts[k], loss), *c;
+            train_then_cut(b, &d, shuffle, 21);
+            nerve_epoch_progress p = nerve_net_epoch_progress(b);
+            cr_assert(p.rows == 21 && p.n == 61 && p.batch == 7 && p.shuffle == shuffle,
+                      "progress %llu of %llu, batch %llu", (unsigned long long)p.rows,
+                      (unsigned long long)p.n, (unsigned long long)p.batch);
+            cr_assert_eq(nerve_net_optimizer(b).lr, opts[k].lr, "the base rate is kept");
+            expect_status(nerve_net_save(b, tpath("cut.nrv"), 1), NERVE_OK, "save");
+            expect_status(nerve_net_load(&c, tpath("cut.nrv")), NERVE_OK, "load");
+            assert_same_net(b, c, 1);
+            nerve_net_free(b);
+            nerve_eval rc;
+            expect_status(nerve_net_train_epoch(c, &v, &o, &rc), NERVE_OK, "rest of epoch 2");
+            cr_assert_eq(nerve_net_epoch_count(c), 2);
+            cr_assert_eq(nerve_net_epoch_progress(c).rows, 0);
+            cr_assert(rc.n == 61 && memcmp(&rc.loss, &ra[1].loss, 8) == 0 &&
+                          memcmp(&rc.accuracy, &ra[1].accuracy, 8) == 0,
+                      "the continued epoch reports n %zu loss %.17g, the straight one %.17g", rc.n,
+                      rc.loss, ra[1].loss);
+            for (int e = 2; e < 4; e++)
+                expect_status(nerve_net_train_epoch(c, &v, &o, NULL), NERVE_OK, "epochs 3, 4");
+            assert_same_net(a, c, 1);
+            nerve_net_free(c);
+
+            /* the test can fail: a new epoch instead of the cut one's rest */
+            b = cut_net(opts[k], loss);
+            train_then_cut(b, &d, shuffle, 21);
+            nerve_net_discard_epoch(b);
+            cr_assert_eq(nerve_net_epoch_progress(b).rows, 0);
+            while (nerve_net_epoch_count(b) < 4)
+                expect_status(nerve_net_train_epoch(b, &v, &o, NULL), NERVE_OK, "new epochs");
+            const size_t P = a->sizes[1] * a->sizes[0];
+            cr_assert_neq(memcmp(a->params + a->w_off[0], b->params + b->w_off[0], P * 4), 0,
+                          "giving the cut epoch up changed nothing");
+            nerve_net_free(a);
+            nerve_net_free(b);
+            free_data(&d);
+        }
+}
+
+/* A cut epoch continues only as it began; a refusal changes nothing. */
+Test(model, cut_epoch_refuses_other_batch_rows_or_order) {
+    data d = make_data(61, 5, 3, 1, 9);
+    nerve_net *net = cut_net(nerve_opt_default(NERVE_OPT_ADAM), NERVE_LOSS_XENT);
+    train_then_cut(net, &d, 1, 14);
+    const size_t na = net->n_alloc;
+    float *before = malloc(na * sizeof *before);
+    memcpy(before, net->params, na * sizeof *before);
+    const uint64_t steps = nerve_net_step_count(net);
+    nerve_dataset v = view(&d);
+    const struct {
+        size_t batch, n;
+        int shuffle;
+        const char *what;
+    } bad[3] = {
+        {8, 61, 1, "same batch size"}, {7, 60, 1, "same rows"}, {7, 61, 0, "same shuffling"}};
+    for (int i = 0; i < 3; i++) {
+        nerve_dataset w = v;
+        w.n = bad[i].n;
+        nerve_epoch_opts o = {.batch_size = bad[i].batch, .shuffle = bad[i].shuffle};
+        expect_status(nerve_net_train_epoch(net, &w, &o, NULL), NERVE_EINVAL, bad[i].what);
+        cr_assert(strstr(nerve_last_error(), bad[i].what) &&
+                      strstr(nerve_last_error(), "after 14 of 61 rows"),
+                  "%s", nerve_last_error());
+        cr_assert_eq(memcmp(before, net->params, na * sizeof *before), 0, "weights changed");
+        cr_assert_eq(nerve_net_step_count(net), steps);
+        cr_assert_eq(nerve_net_epoch_progress(net).rows, 14);
+    }
+    /* given up: any batch size starts a new epoch */
+    nerve_net_discard_epoch(net);
+    nerve_epoch_opts o = {.batch_size = 8, .shuffle = 0};
+    nerve_eval r;
+    expect_status(nerve_net_train_epoch(net, &v, &o, &r), NERVE_OK, "after discarding");
+    cr_assert(r.n == 61 && nerve_net_epoch_count(net) == 2);
+    free(before);
+    free_data(&d);
+    nerve_net_free(net);
+}
+
+/* The cosine schedule's rates (the formula of net.h, written out here), the
+ * rate an epoch really trains at (a constant-rate twin given that rate by
+ * hand gets the same weights), and its argument checks. */
+Test(model, cosine_schedule_rates) {
+    const double pi = 3.14159265358979323846;
+    size_t sizes[3] = {5, 8, 3};
+    nerve_act acts[2] = {NERVE_ACT_TANH, NERVE_ACT_IDENTITY};
+    nerve_net *a, *b;
+    expect_status(nerve_net_create(&a, 2, sizes, acts, NERVE_LOSS_XENT, 4), NERVE_OK, "a");
+    expect_status(nerve_net_create(&b, 2, sizes, acts, NERVE_LOSS_XENT, 4), NERVE_OK, "b");
+    nerve_opt o = nerve_opt_default(NERVE_OPT_SGD);
+    o.lr = 0.05f;
+    o.momentum = 0.9f;
+    expect_status(nerve_net_set_optimizer(a, &o), NERVE_OK, "opt a");
+    expect_status(nerve_net_set_optimizer(b, &o), NERVE_OK, "opt b");
+    cr_assert_eq(nerve_net_schedule(a).kind, NERVE_SCHEDULE_CONSTANT, "the default");
+    cr_assert_eq(nerve_net_epoch_lr(a, 7), 0.05f, "constant: the optimizer's rate");
+    const nerve_schedule cos3 = {NERVE_SCHEDULE_COSINE, 3};
+    expect_status(nerve_net_set_schedule(a, &cos3), NERVE_OK, "cosine");
+    for (uint64_t e = 0; e < 6; e++) {
+        const double t = (double)(e < 3 ? e : 3) / 3.0;
+        const float want = (float)(0.05 * 0.5 * (1.0 + cos(pi * t)));
+        cr_assert_eq(nerve_net_epoch_lr(a, e), want, "epoch %llu: %g, want %g",
+                     (unsigned long long)e, (double)nerve_net_epoch_lr(a, e), (double)want);
+    }
+    data d = make_data(40, 5, 3, 1, 2);
+    nerve_dataset v = view(&d);
+    nerve_epoch_opts eo = {.batch_size = 8, .shuffle = 1};
+    for (uint64_t e = 0; e < 3; e++) {
+        expect_status(nerve_net_set_lr(b, nerve_net_epoch_lr(a, e)), NERVE_OK, "rate by hand");
+        expect_status(nerve_net_train_epoch(a, &v, &eo, NULL), NERVE_OK, "scheduled");
+        expect_status(nerve_net_train_epoch(b, &v, &eo, NULL), NERVE_OK, "by hand");
+        cr_assert_eq(nerve_net_optimizer(a).lr, 0.05f, "the base rate after the epoch");
+    }
+    cr_assert_eq(memcmp(a->params, b->params, a->n_alloc * sizeof(float)), 0,
+                 "the scheduled epochs did not train at the scheduled rates");
+    const nerve_schedule zero = {NERVE_SCHEDULE_COSINE, 0}, bogus = {(nerve_schedule_kind)7, 3};
+    expect_status(nerve_net_set_schedule(a, &zero), NERVE_EINVAL, "cosine over 0 epochs");
+    expect_status(nerve_net_set_schedule(a, &bogus), NERVE_EINVAL, "unknown kind");
+    expect_status(nerve_net_set_schedule(a, NULL), NERVE_EINVAL, "NULL");
+    expect_status(nerve_net_set_schedule(NULL, &cos3), NERVE_EINVAL, "NULL net");
+    cr_assert_eq(nerve_net_schedule(a).epochs, 3, "a refused schedule changes nothing");
+    nerve_net_free(a);
+    nerve_net_free(b);
+    free_data(&d);
+}
+
+/* The progress section (id 4) at the documented offsets; only written when
+ * it says something; refused when its values are impossible. */
+Test(model, progress_section_layout_and_hostile_values) {
+    data d = make_data(61, 5, 3, 1, 9);
+    nerve_net *net = cut_net(nerve_opt_default(NERVE_OPT_ADAM), NERVE_LOSS_XENT);
+    train_then_cut(net, &d, 1, 14);
+    expect_status(nerve_net_save(net, tpath("p.nrv"), 1), NERVE_OK, "save");
+    size_t n;
+    uint8_t *b = read_all(tpath("p.nrv"), &n);
+    const size_t count_at = 36 + 8 * 3 + 100, q = count_at + 4 + 16; /* q: the payload */
+    cr_assert_eq(ld32(b + 8), 2u, "a progress section makes a format 2 file");
+    cr_assert_eq(ld32(b + count_at), 1u, "one section");
+    cr_assert_eq(ld32(b + count_at + 4), 4u, "id 4");
+    cr_assert_eq(ld32(b + count_at + 8), 0u, "optional");
+    cr_assert_eq(ld32(b + count_at + 12), 88u, "88 bytes");
+    cr_assert_eq(ld32(b + q), 1u, "cosine");
+    cr_assert_eq(ld32(b + q + 4), 1u, "shuffled");
+    cr_assert_eq(ld32(b + q + 8), 4u, "over 4 epochs");
+    cr_assert_eq(ld32(b + q + 16), 14u, "14 rows done");
+    cr_assert_eq(ld32(b + q + 24), 61u, "of 61");
+    cr_assert_eq(ld32(b + q + 32), 7u, "in batches of 7");
+    uint64_t bits;
+    memcpy(&bits, &net->cut.loss_sum, 8);
+    cr_assert_eq(ld32(b + q + 40), (uint32_t)bits, "loss sum");
+    cr_assert(ld32(b + q + 48) <= 14u, "correct rows");
+    cr_assert_eq(ld32(b + q + 56), (uint32_t)net->cut.rng[0], "generator before the shuffle");
+    cr_assert_eq(net->cut.rng[0] == net->rng[0] && net->cut.rng[1] == net->rng[1], 0,
+                 "the saved generator is the one before the epoch's shuffle");
+    nerve_net *back = (nerve_net *)1;
+    /* impossible values, each alone (the CRC fixed) */
+    const struct {
+        size_t at;
+        uint64_t v;
+        const char *want;
+    } bad[] = {
+        {q, 2, "schedule kind 2"},
+        {q + 4, 2, "shuffle flag 2"},
+        {q + 16, 15, "is not possible"},                    /* not whole batches */
+        {q + 16, 63, "is not possible"},                    /* past the end */
+        {q + 32, 0, "is not possible"},                     /* batch 0 */
+        {q + 48, 15, "is not possible"},                    /* more correct than rows */
+        {q + 40, 0x7FF8000000000000ull, "is not possible"}, /* NaN loss sum */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint8_t *c = malloc(n);
+        memcpy(c, b, n);
+        if (bad[i].at == q || bad[i].at == q + 4)
+            st32(c + bad[i].at, (uint32_t)bad[i].v);
+        else
+            st64(c + bad[i].at, bad[i].v);
+        fix_crc(c, n);
+        expect_status(model_read_mem(c, n, "bad", &back), NERVE_EFORMAT, bad[i].want);
+        cr_assert(strstr(nerve_last_error(), bad[i].want), "%zu: %s", i, nerve_last_error());
+        cr_assert_null(back);
+        free(c);
+    }
+    /* cosine over 0 epochs; no cut epoch with leftovers; shuffled without a state */
+    uint8_t *c = malloc(n);
+    memcpy(c, b, n);
+    st64(c + q + 8, 0);
+    fix_crc(c, n);
+    expect_status(model_read_mem(c, n, "cos0", &back), NERVE_EFORMAT, "cosine over 0");
+    memcpy(c, b, n);
+    st64(c + q + 16, 0);
+    fix_crc(c, n);
+    expect_status(model_read_mem(c, n, "leftovers", &back), NERVE_EFORMAT, "rows 0, rest not");
+    cr_assert(strstr(nerve_last_error(), "not 0"), "%s", nerve_last_error());
+    memcpy(c, b, n);
+    for (int i = 0; i < 4; i++) st64(c + q + 56 + 8 * i, 0);
+    fix_crc(c, n);
+    expect_status(model_read_mem(c, n, "rng0", &back), NERVE_EFORMAT, "shuffled, no state");
+    /* the wrong length */
+    memcpy(c, b, n);
+    st64(c + count_at + 12, 80);
+    fix_crc(c, n);
+    expect_status(model_read_mem(c, n, "len", &back), NERVE_EFORMAT, "80 bytes");
+    cr_assert(strstr(nerve_last_error(), "progress section of 80 bytes"), "%s", nerve_last_error());
+    free(c);
+    /* only with training state: a file without it carries no section 4 */
+    expect_status(nerve_net_save(net, tpath("w.nrv"), 0), NERVE_OK, "save weights only");
+    free(b);
+    b = read_all(tpath("w.nrv"), &n);
+    cr_assert_eq(ld32(b + 8), 1u, "weights only: no section, format 1");
+    free(b);
+    uint8_t payload[88];
+    memset(payload, 0, sizeof payload);
+    size_t m, v2n;
+    uint8_t *v2 = v2_file(0, 0, &v2n);
+    uint8_t *w = with_section(v2, v2n, 36 + 16, 4, 0, payload, 88, &m);
+    expect_status(model_read_mem(w, m, "no ts", &back), NERVE_EFORMAT, "section 4 without T");
+    cr_assert(strstr(nerve_last_error(), "without training state"), "%s", nerve_last_error());
+    free(w);
+    free(v2);
+    /* the defaults say nothing: a net with training state and neither a
+     * schedule nor a cut epoch is still a format 1 file */
+    nerve_net_discard_epoch(net);
+    const nerve_schedule none = {NERVE_SCHEDULE_CONSTANT, 0};
+    expect_status(nerve_net_set_schedule(net, &none), NERVE_OK, "constant");
+    expect_status(nerve_net_save(net, tpath("d.nrv"), 1), NERVE_OK, "save defaults");
+    b = read_all(tpath("d.nrv"), &n);
+    cr_assert_eq(ld32(b + 8), 1u, "nothing to say: format 1");
+    free(b);
+    nerve_net_free(net);
+    free_data(&d);
 }

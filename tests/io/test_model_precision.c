@@ -1,4 +1,4 @@
-/* The training precision in model files (docs/model-format.md, section 4):
+/* The training precision in model files (docs/model-format.md, section 5):
  * fp32 models are written as before (no section; version 1 when nothing
  * else needs sections), a bf16 model carries an optional section holding
  * the precision, loads back with it, and resumed bf16 training is
@@ -59,7 +59,7 @@ Test(model_precision, fp32_writes_no_section_bf16_an_optional_one) {
     cr_assert_eq(n16, n32 + 4 + 16 + 4, "section count, one section header, a u32");
     const uint8_t *sec = b16 + SECTIONS_AT;
     cr_assert_eq(ld32(sec), 1u, "one section");
-    cr_assert_eq(ld32(sec + 4), 4u, "id 4");
+    cr_assert_eq(ld32(sec + 4), 5u, "id 5");
     cr_assert_eq(ld32(sec + 8), 0u, "optional: a reader that does not know it skips it");
     cr_assert_eq(ld32(sec + 12), 4u);
     cr_assert_eq(ld32(sec + 16), 0u, "length high word");

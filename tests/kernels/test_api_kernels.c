@@ -570,7 +570,7 @@ Test(api, reduce_order) {
     float *x = test_alloc(n, 1), *y = test_alloc(n, 2);
     test_fill(x, n, 81, -1.0f, 1.0f);
     test_fill(y, n, 82, -1.0f, 1.0f);
-    const kernels *kt = kernels_for(nerve_isa_best());
+    const kernel_table *kt = kernels_for(nerve_isa_best());
     use_isa(nerve_isa_best());
     api_set_grain_scale(1);
     OK(nerve_set_num_threads(3));

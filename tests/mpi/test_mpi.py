@@ -10,16 +10,17 @@ this machine's cores, so OpenMP and MPI wait passively (yield): neither
 changes a bit of the results, only the time. Every rank's exit status is
 recorded by a wrapper shell so the tests can check they all agree."""
 
-import argparse
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
-NERVE = API = MPIRUN = WORK = None
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+import harness as h  # noqa: E402 (tests/cli/harness.py)
+from harness import Failure, check, path, run  # noqa: E402
+
 OPEN_MPI = False
 # 5 epochs of the default recipe on digits reach about 0.97 on the held-out
 # fifth; the short runs only check plumbing.
@@ -28,19 +29,6 @@ SHORT_BAR = 0.90
 # last bits), so the per-epoch validation accuracy may drift from the single
 # process by a few of the 359 validation samples; 1.5 points is 5 samples.
 ACC_TOL = 1.5
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failure(msg)
-
-
-def path(name):
-    return os.path.join(WORK, name)
 
 
 def mpi_env(threads=None, record=False):
@@ -62,7 +50,7 @@ def mpi_env(threads=None, record=False):
 
 
 def mpirun_prefix(np):
-    args = [MPIRUN]
+    args = [h.ARGS.mpirun]
     if OPEN_MPI:
         args += ["--oversubscribe", "--bind-to", "none"]
         if os.geteuid() == 0:
@@ -78,10 +66,10 @@ def mpirun(np, program, args, timeout=300, threads=None, record=False):
     """Runs program under mpirun; returns (status, stdout, stderr)."""
     cmd = mpirun_prefix(np)
     if record:
-        for f in os.listdir(WORK):
+        for f in os.listdir(h.WORK):
             if f.startswith("rc."):
                 os.remove(path(f))
-        cmd += ["sh", "-c", WRAP % WORK, program] + args
+        cmd += ["sh", "-c", WRAP % h.WORK, program] + args
     else:
         cmd += [program] + args
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
@@ -99,14 +87,13 @@ def rank_statuses(np):
 
 
 def run_single(args):
-    p = subprocess.run([NERVE] + args, capture_output=True, text=True, timeout=300,
-                       env=mpi_env(), stdin=subprocess.DEVNULL)
-    check(p.returncode == 0, f"nerve {' '.join(args)}: exit {p.returncode}\n{p.stderr}")
-    return p.stdout
+    rc, out, err = run(args, env=mpi_env())
+    check(rc == 0, f"nerve {' '.join(args)}: exit {rc}\n{err}")
+    return out
 
 
 def ok(np, args, threads=None, program=None):
-    rc, out, err = mpirun(np, program or NERVE, args, threads=threads)
+    rc, out, err = mpirun(np, program or h.NERVE, args, threads=threads)
     check(rc == 0, f"mpirun -np {np} {' '.join(args)}: exit {rc}\nstdout:\n{out}\nstderr:\n{err}")
     return out, err
 
@@ -158,7 +145,7 @@ def case_info():
     check(len(re.findall(r"^nerve \d", out, re.M)) == 1, f"info printed more than once:\n{out}")
     check(re.search(r"^mpi\s+(Open MPI|MPICH)", out, re.M), f"no MPI library line:\n{out}")
     check(re.search(r"^ranks\s+2\b", out, re.M), f"no rank count:\n{out}")
-    p = subprocess.run([NERVE, "info"], capture_output=True, text=True, timeout=60)
+    p = subprocess.run([h.NERVE, "info"], capture_output=True, text=True, timeout=60)
     check(p.returncode == 0 and re.search(r"^ranks\s+1 \(not started by mpirun\)", p.stdout, re.M),
           f"plain nerve info:\n{p.stdout}{p.stderr}")
 
@@ -185,10 +172,10 @@ def case_one_rank_bad_file():
         for i in range(200):
             f.write(",".join(str((i * 7 + j) % 17) for j in range(8)) + f",{i % 3}\n")
     bad = path("missing.csv")
-    cmd = mpirun_prefix(1) + ["sh", "-c", WRAP % WORK, NERVE, "train", "--data", good,
+    cmd = mpirun_prefix(1) + ["sh", "-c", WRAP % h.WORK, h.NERVE, "train", "--data", good,
                               "--epochs", "2", ":"] + \
-        ["-np", "1", "sh", "-c", WRAP % WORK, NERVE, "train", "--data", bad, "--epochs", "2"]
-    for f in os.listdir(WORK):
+        ["-np", "1", "sh", "-c", WRAP % h.WORK, h.NERVE, "train", "--data", bad, "--epochs", "2"]
+    for f in os.listdir(h.WORK):
         if f.startswith("rc."):
             os.remove(path(f))
     t0 = time.monotonic()
@@ -204,7 +191,7 @@ def case_one_rank_bad_file():
 
 
 def case_diverge():
-    rc, out, err = mpirun(2, NERVE, ["train", "--loss", "mse", "--lr", "10", "--epochs", "3", "--threads", "1"],
+    rc, out, err = mpirun(2, h.NERVE, ["train", "--loss", "mse", "--lr", "10", "--epochs", "3", "--threads", "1"],
                           record=True)
     st = rank_statuses(2)
     check(st == {0: 1, 1: 1}, f"exit statuses {st}, want 1 on both ranks\n{err}")
@@ -214,30 +201,33 @@ def case_diverge():
     print(lines[0])
 
 
+def start_training(cmd, env):
+    """Starts a long mpirun training job and waits for the first epoch's line
+    ("epoch 1/..."): every rank has then trained an epoch with the others, so
+    each has its SIGINT handler installed. (Not the banner: rank 0 prints
+    "... 100000 epochs" while rank 1 may still be loading the data, and a
+    SIGINT then kills rank 1 outright and leaves rank 0 waiting for it.)"""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                         stdin=subprocess.DEVNULL)
+    line = ""
+    deadline = time.monotonic() + 120
+    while not line.startswith("epoch ") and time.monotonic() < deadline:
+        line = p.stdout.readline()
+        if not line and p.poll() is not None:
+            p.kill()
+            raise Failure("mpirun ended before the first epoch")
+    if not line.startswith("epoch "):
+        p.kill()
+        p.wait()
+        raise Failure("no epoch within 120 s")
+    return p
+
+
 def case_killed_rank():
-    cmd = mpirun_prefix(2) + [NERVE, "train", "--epochs", "100000", "--threads", "1"]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=mpi_env(1), stdin=subprocess.DEVNULL)
+    cmd = mpirun_prefix(2) + [h.NERVE, "train", "--epochs", "100000", "--threads", "1"]
+    p = start_training(cmd, mpi_env(1))
     try:
-        line = ""
-        deadline = time.monotonic() + 120
-        while "epoch" not in line and time.monotonic() < deadline:
-            line = p.stdout.readline()
-            check(line or p.poll() is None, "mpirun ended before the first epoch")
-        check("epoch" in line, "no epoch within 120 s")
-        victim = None
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
-                with open(f"/proc/{pid}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except OSError:
-                continue
-            rank = [e for e in env if e.startswith((b"OMPI_COMM_WORLD_RANK=", b"PMI_RANK="))]
-            if ppid == p.pid and rank and rank[0].endswith(b"=1"):
-                victim = int(pid)
+        victim = rank_process(1, parent=p.pid)
         check(victim is not None, "rank 1's process not found among mpirun's children")
         os.kill(victim, signal.SIGKILL)
         t0 = time.monotonic()
@@ -279,21 +269,15 @@ def rank_process(rank, parent=None, exe=None):
 def case_sigint_rank():
     """SIGINT to rank 1 alone: every rank stops after the same minibatch,
     rank 0 saves, all exit 130."""
-    for f in os.listdir(WORK):
+    for f in os.listdir(h.WORK):
         if f.startswith("rc."):
             os.remove(path(f))
     model = path("m.nrv")
-    cmd = mpirun_prefix(2) + ["sh", "-c", WRAP % WORK, NERVE, "train", "--epochs", "100000",
+    cmd = mpirun_prefix(2) + ["sh", "-c", WRAP % h.WORK, h.NERVE, "train", "--epochs", "100000",
                               "--threads", "1", "--out", model]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=mpi_env(1, True), stdin=subprocess.DEVNULL)
+    p = start_training(cmd, mpi_env(1, True))
     try:
-        line = ""
-        deadline = time.monotonic() + 120
-        while "epoch" not in line and time.monotonic() < deadline:
-            line = p.stdout.readline()
-            check(line or p.poll() is None, "mpirun ended before the first epoch")
-        victim = rank_process(1, exe=os.path.realpath(NERVE))
+        victim = rank_process(1, exe=os.path.realpath(h.NERVE))
         check(victim is not None, "rank 1's nerve process not found")
         os.kill(victim, signal.SIGINT)
         try:
@@ -307,15 +291,24 @@ def case_sigint_rank():
     st = rank_statuses(2)
     check(st == {0: 130, 1: 130}, f"exit statuses {st}, want 130 on both\n{err}")
     check("interrupted after" in out and os.path.exists(model), f"not saved:\n{out}\n{err}")
-    e = subprocess.run([NERVE, "eval", "--model", model], capture_output=True, text=True, timeout=120)
+    e = subprocess.run([h.NERVE, "eval", "--model", model], capture_output=True, text=True, timeout=120)
     check(e.returncode == 0, f"the saved model does not evaluate:\n{e.stderr}")
+    # resumed under mpirun, the stopped epoch's rest first: the model of the
+    # uninterrupted 2-rank run (also when the stop fell on an epoch's end)
+    last = [l for l in out.splitlines() if l.startswith("interrupted after")][0]
+    k = str(int(last.split()[2]) + 1)
+    ok(2, ["train", "--resume", model, "--stop-after", k, "--threads", "1", "--out", path("r.nrv")])
+    ok(2, ["train", "--epochs", "100000", "--stop-after", k, "--threads", "1", "--out",
+           path("s.nrv")])
+    same_file(path("r.nrv"), path("s.nrv"), f"stopped in epoch {k} and resumed vs uninterrupted")
+    print(f"SIGINT: {last}")
 
 
 API_RE = re.compile(r"^rank (\d+) checksum ([0-9a-f]{8}) loss (\S+)", re.M)
 
 
 def api_checksums(np, threads):
-    out, _ = ok(np, ["replicas"], threads=threads, program=API)
+    out, _ = ok(np, ["replicas"], threads=threads, program=h.ARGS.api)
     got = {int(m.group(1)): m.group(2) for m in API_RE.finditer(out)}
     check(sorted(got) == list(range(np)), f"not every rank reported:\n{out}")
     check(len(set(got.values())) == 1, f"{np} ranks hold different weights: {got}")
@@ -333,44 +326,20 @@ def case_api_replicas():
 
 
 def case_api_nan():
-    out, err = ok(2, ["nan"], threads=1, program=API)
+    out, err = ok(2, ["nan"], threads=1, program=h.ARGS.api)
     check(out.count("nan ok") == 2, f"not every rank saw the failure:\n{out}{err}")
 
 
 def case_api_mismatch():
-    out, err = ok(3, ["mismatch"], threads=1, program=API)
+    out, err = ok(3, ["mismatch"], threads=1, program=h.ARGS.api)
     check(out.count("mismatch ok") == 3, f"not every rank refused:\n{out}{err}")
 
 
-CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
-
-
-def main():
-    global NERVE, API, MPIRUN, WORK, OPEN_MPI
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--nerve", required=True)
-    ap.add_argument("--api", required=True)
-    ap.add_argument("--mpirun", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("case", choices=sorted(CASES))
-    a = ap.parse_args()
-    NERVE, API, MPIRUN, WORK = (os.path.abspath(a.nerve), os.path.abspath(a.api), a.mpirun,
-                                os.path.abspath(a.work))
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
-    v = subprocess.run([MPIRUN, "--version"], capture_output=True, text=True)
+def detect_mpi():
+    global OPEN_MPI
+    v = subprocess.run([h.ARGS.mpirun, "--version"], capture_output=True, text=True)
     OPEN_MPI = "Open MPI" in v.stdout + v.stderr or "OpenRTE" in v.stdout + v.stderr
-    try:
-        CASES[a.case]()
-    except Failure as e:
-        print(f"FAIL {a.case}: {e}", file=sys.stderr)
-        return 1
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL {a.case}: timed out: {e}", file=sys.stderr)
-        return 1
-    print(f"ok {a.case}")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(h.main(globals(), options=("nerve", "api", "mpirun", "work"), setup=detect_mpi))

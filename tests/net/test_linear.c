@@ -113,7 +113,7 @@ static float dot16(size_t n, const float *a, const float *x) {
     return acc[0];
 }
 
-static float *ws_for(const kernels *kt, int nt) {
+static float *ws_for(const kernel_table *kt, int nt) {
     return aligned_alloc(64, (gemm_workspace_floats(kt, nt) * sizeof(float) + 63) / 64 * 64);
 }
 
@@ -157,7 +157,7 @@ static const fwd_variant fwd_variants[] = {
 };
 
 /* linear_forward_part from every thread of a team of nt (inline for 1). */
-static void run_forward(const kernels *kt, size_t n, size_t in, size_t out, const float *x,
+static void run_forward(const kernel_table *kt, size_t n, size_t in, size_t out, const float *x,
                         const float *w, const float *wt, const float *b, int act, linear_path path,
                         float *z, float *y, float *ws, int nt) {
     if (nt <= 1) {
@@ -171,7 +171,7 @@ static void run_forward(const kernels *kt, size_t n, size_t in, size_t out, cons
 
 ISA_PARAMS(linear, forward)
 ParameterizedTest(nerve_isa *isa, linear, forward) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     cr_assert_not_null(kt);
     float *ws = ws_for(kt, 3);
     for (size_t si = 0; si < sizeof fwd_shapes / sizeof *fwd_shapes; si++) {
@@ -263,7 +263,7 @@ static const lshape bwd_shapes[] = {
 
 ISA_PARAMS(linear, backward_data)
 ParameterizedTest(nerve_isa *isa, linear, backward_data) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     cr_assert_not_null(kt);
     float *ws = ws_for(kt, 3);
     for (size_t si = 0; si < sizeof bwd_shapes / sizeof *bwd_shapes; si++) {
@@ -322,7 +322,7 @@ ParameterizedTest(nerve_isa *isa, linear, backward_data) {
  * and any block that was not final yet or not the calling thread's. */
 typedef struct hook_log {
     size_t n, in, out;
-    const kernels *kt;
+    const kernel_table *kt;
     int nt, tid; /* the team, and the caller (-1: omp_get_thread_num()) */
     const float *dw, *db, *want_dw, *want_db; /* db / dw may be NULL */
     unsigned char *seen_w, *seen_b;
@@ -368,7 +368,7 @@ static const grad_variant grad_variants[] = {{1, 1, 1}, {2, 1, 1}, {3, 1, 1},
 
 ISA_PARAMS(linear, gradients)
 ParameterizedTest(nerve_isa *isa, linear, gradients) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     cr_assert_not_null(kt);
     float *ws = ws_for(kt, 4);
     for (size_t si = 0; si < sizeof grad_shapes / sizeof *grad_shapes; si++) {
@@ -478,7 +478,7 @@ ParameterizedTest(nerve_isa *isa, linear, gradients) {
  * on this one (linear_grad_part has no barrier, so this is the same work);
  * one row without accumulating needs no workspace. */
 Test(linear, hook_many_threads) {
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     const size_t in = 784, out = 10;
     float *x = floats(in), *dz = floats(out), *dw = floats(out * in), *db = floats(out);
     float *want_dw = floats(out * in), *want_db = floats(out);

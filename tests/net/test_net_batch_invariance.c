@@ -169,7 +169,7 @@ Test(batch_invariance, follows_weight_changes) {
  * first maximal output as the prediction. */
 static void score(const float *out, const int32_t *labels, size_t n, size_t C, double *loss,
                   double *acc) {
-    const kernels *kt = kernels_active();
+    const kernel_table *kt = kernels_active();
     float *row_loss = malloc(n * sizeof(float));
     cr_assert(row_loss);
     kt->loss_xent(n, C, out, labels, 1.0f, NULL, row_loss);

@@ -53,7 +53,7 @@ static const nerve_act acts[L_] = {NERVE_ACT_TANH, NERVE_ACT_IDENTITY};
  * kernels, which fp32 training uses the same way. */
 static void reference_grads(const nerve_net *net, const float *x, const int32_t *labels,
                             float *dw[L_], float *db[L_]) {
-    const kernels *kt = kernels_for(NERVE_ISA_SCALAR);
+    const kernel_table *kt = kernels_for(NERVE_ISA_SCALAR);
     float z[L_][N_ * 8], a[L_][N_ * 8], dz[L_][N_ * 8], loss[N_];
     for (size_t l = 0; l < L_; l++) {
         const size_t in = sizes[l], out = sizes[l + 1];

@@ -43,7 +43,7 @@ static void layer_products(size_t n, size_t in, size_t out, gemm_args g[3]) {
     g[2] = w;
 }
 
-static void check_cover(const kernels *kt, const gemm_args *g, int nt, unsigned char *seen) {
+static void check_cover(const kernel_table *kt, const gemm_args *g, int nt, unsigned char *seen) {
     for (size_t e = 0; e < g->m * g->n; e++) seen[e] = 0;
     for (int t = 0; t < nt; t++) {
         const gemm_rect r = gemm_thread_rect(kt, g, t, nt);
@@ -61,7 +61,7 @@ static void check_cover(const kernels *kt, const gemm_args *g, int nt, unsigned 
                      kt->name, g->m, g->n, g->k, nt, e / g->n, e % g->n, seen[e]);
 }
 
-static double busiest(const kernels *kt, const gemm_args *g, int nt) {
+static double busiest(const kernel_table *kt, const gemm_args *g, int nt) {
     double m = 0;
     for (int t = 0; t < nt; t++) {
         const gemm_rect r = gemm_thread_rect(kt, g, t, nt);
@@ -77,7 +77,7 @@ ParameterizedTestParameters(partition, gemm_grid) {
 }
 
 ParameterizedTest(nerve_isa *isa, partition, gemm_grid) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     unsigned char *seen = malloc(1024 * 1024);
     cr_assert_not_null(seen);
     for (size_t b = 0; b < sizeof batches / sizeof *batches; b++)
@@ -124,7 +124,7 @@ static void check_rows(const char *what, size_t n, size_t unit, int nt, const si
 }
 
 /* The weight-gradient blocks of an out x in layer on nt threads. */
-static void check_wgrad(const kernels *kt, size_t out, size_t in, int nt, unsigned char *seen,
+static void check_wgrad(const kernel_table *kt, size_t out, size_t in, int nt, unsigned char *seen,
                         unsigned char *bias) {
     memset(seen, 0, out * in);
     memset(bias, 0, out);
@@ -161,7 +161,7 @@ ParameterizedTestParameters(partition, row_phases) {
 }
 
 ParameterizedTest(nerve_isa *isa, partition, row_phases) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     size_t b[MAX_NT], e[MAX_NT];
     unsigned char *seen = malloc(1024 * 1024), bias[1024];
     cr_assert_not_null(seen);

@@ -7,7 +7,8 @@
 # Except, with PRIVATE, the private ABI (src/core/private_abi.h): exactly the
 # names PRIVATE lists are exported besides, each under the version node NODE;
 # with USER (the library that uses them, then also LIB) none of them is
-# exported by it and every one it refers to is bound to NODE.
+# exported by it, every one it refers to is bound to NODE, and it refers to
+# every one.
 cmake_policy(VERSION 3.25)
 foreach(v NM LIB HEADERS)
   if(NOT DEFINED ${v})
@@ -121,6 +122,7 @@ if(DEFINED USER)
     set(name ${CMAKE_MATCH_1})
     set(ver "${CMAKE_MATCH_3}")
     if(name IN_LIST PRIVATE)
+      list(APPEND used ${name})
       if(NOT ver STREQUAL NODE)
         message(SEND_ERROR "${USER} refers to ${name} without the version ${NODE}: '${line}'")
       endif()
@@ -129,6 +131,12 @@ if(DEFINED USER)
   endforeach()
   if(n_bound EQUAL 0)
     message(SEND_ERROR "${USER} refers to no private symbol: is it still linked to ${LIB}?")
+  endif()
+  set(unused ${PRIVATE})
+  list(REMOVE_ITEM unused ${used})
+  if(unused)
+    message(SEND_ERROR "private ABI names that ${USER} no longer uses (drop them from "
+            "cmake/NervePrivateAbi.cmake and their NERVE_PRIVATE): ${unused}")
   endif()
   message(STATUS "${USER}: ${n_bound} private references, all bound to ${NODE}")
 endif()

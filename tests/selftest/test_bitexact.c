@@ -92,7 +92,7 @@ Test(bitexact, isa_built_and_gemm_tile) {
     cr_assert(!nerve_isa_built((nerve_isa)NERVE_ISA_COUNT));
     for (int i = 0; i < NERVE_ISA_COUNT; i++) {
         size_t mr = 0, nr = 0;
-        const kernels *kt = kernels_for((nerve_isa)i);
+        const kernel_table *kt = kernels_for((nerve_isa)i);
         nerve_status st = nerve_isa_gemm_tile((nerve_isa)i, &mr, &nr);
         if (kt) {
             cr_assert_eq(st, NERVE_OK);
@@ -118,8 +118,8 @@ static float wrong_sum(size_t n, const float *x) {
 }
 
 Test(bitexact, detects_a_different_kernel) {
-    const kernels *ref = kernels_for(NERVE_ISA_SCALAR);
-    kernels bad = *ref;
+    const kernel_table *ref = kernels_for(NERVE_ISA_SCALAR);
+    kernel_table bad = *ref;
     bad.act_fwd[ACT_RELU] = wrong_relu;
     bad.sum = wrong_sum;
     char msg[512];
@@ -164,8 +164,8 @@ static void wrong_bf16_cvt(size_t rows, size_t cols, const float *x, size_t ldx,
 }
 
 Test(bitexact, detects_a_different_bf16_kernel) {
-    const kernels *ref = kernels_for(NERVE_ISA_SCALAR);
-    kernels bad = *ref;
+    const kernel_table *ref = kernels_for(NERVE_ISA_SCALAR);
+    kernel_table bad = *ref;
     bad.gemm_bf16_ukr = wrong_bf16_ukr;
     bad.bf16_cvt_rows = wrong_bf16_cvt;
     size_t ukr = SIZE_MAX, cvt = SIZE_MAX, chain = SIZE_MAX;

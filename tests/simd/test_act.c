@@ -166,7 +166,7 @@ ParameterizedTestParameters(act, sweep_matches_reference) {
  * references. */
 #define SWEEP_N (1u << 17)
 ParameterizedTest(nerve_isa *isa, act, sweep_matches_reference) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     cr_assert_not_null(kt);
     float *x = malloc(SWEEP_N * sizeof(float)), *y = malloc(SWEEP_N * sizeof(float));
     float *yx = malloc(SWEEP_N * sizeof(float));
@@ -216,7 +216,7 @@ typedef struct sv {
     float x, y;
 } sv;
 
-static void expect(const kernels *kt, int act, const sv *v, size_t n) {
+static void expect(const kernel_table *kt, int act, const sv *v, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float in[17], out[17];
         /* put the value in a full block and in a tail lane: both paths */
@@ -242,7 +242,7 @@ ParameterizedTestParameters(act, special_values) {
 }
 
 ParameterizedTest(nerve_isa *isa, act, special_values) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     const float inf = INFINITY, nan = NAN, tiny = 0x1p-149f;
     EXPECT(kt, ACT_IDENTITY, {-0.0f, -0.0f}, {inf, inf}, {nan, nan});
     EXPECT(kt, ACT_SIGMOID, {0, 0.5f}, {-0.0f, 0.5f}, {inf, 1}, {-inf, 0}, {nan, nan}, {100, 1},
@@ -272,7 +272,7 @@ ParameterizedTestParameters(act, sizes_and_in_place) {
 }
 
 ParameterizedTest(nerve_isa *isa, act, sizes_and_in_place) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     for (int act = 0; act < ACT_COUNT; act++)
         for (size_t si = 0; si < test_sizes_count; si++) {
             const size_t n = test_sizes[si];
@@ -321,7 +321,7 @@ ParameterizedTestParameters(act, backward_specials) {
 }
 
 ParameterizedTest(nerve_isa *isa, act, backward_specials) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     const float nan = NAN;
     float x[4], y[4], dy[4] = {3, 3, 3, 3}, dx[4];
     /* relu: x <= 0 gives 0 (also at 0), NaN x passes dy (threshold_backward) */

@@ -106,8 +106,8 @@ Test(bf16, dp_ref_takes_the_odd_product_first) {
 
 /* ---- the hardware against the reference ------------------------------------ */
 
-static const kernels *native_table(void) {
-    const kernels *kt = kernels_for(NERVE_ISA_AVX512);
+static const kernel_table *native_table(void) {
+    const kernel_table *kt = kernels_for(NERVE_ISA_AVX512);
     return kt && !strcmp(kt->bf16_impl, "vdpbf16ps") ? kt : NULL;
 }
 
@@ -115,7 +115,7 @@ static const kernels *native_table(void) {
  * stays reachable. */
 Test(bf16, dispatch_uses_the_instruction_exactly_when_the_cpu_has_it) {
     const nerve_cpu_features *f = nerve_cpu_features_get();
-    const kernels *avx512 = kernels_for(NERVE_ISA_AVX512);
+    const kernel_table *avx512 = kernels_for(NERVE_ISA_AVX512);
     cr_assert_str_eq(kernels_for(NERVE_ISA_SCALAR)->bf16_impl, "emulated");
     cr_assert_str_eq(nerve_isa_bf16(NERVE_ISA_SCALAR), "emulated");
     cr_assert_null(nerve_isa_bf16((nerve_isa)NERVE_ISA_COUNT));
@@ -135,7 +135,7 @@ Test(bf16, dispatch_uses_the_instruction_exactly_when_the_cpu_has_it) {
     /* the x86 tables without vdpbf16ps: the DAZ/FTZ emulation where it passed
      * the start-up check (it does on every CPU seen so far), else the portable one */
     for (nerve_isa isa = NERVE_ISA_AVX2; isa <= NERVE_ISA_AVX512; isa++) {
-        const kernels *kt = kernels_for(isa);
+        const kernel_table *kt = kernels_for(isa);
         if (!kt || !strcmp(kt->bf16_impl, "vdpbf16ps")) continue;
         cr_assert(!strcmp(kt->bf16_impl, "emulated-ftz") || !strcmp(kt->bf16_impl, "emulated"),
                   "%s", kt->bf16_impl);
@@ -188,7 +188,7 @@ static uint32_t rnd_f32(uint64_t *s, int mix) {
 }
 
 /* Runs one full tile of the native kernel and compares every lane. */
-static void native_tile(const kernels *kt, size_t kq, const uint32_t *a, const uint32_t *b,
+static void native_tile(const kernel_table *kt, size_t kq, const uint32_t *a, const uint32_t *b,
                         const uint32_t *c0, const char *what) {
     const size_t mr = kt->bf16_mr, nr = kt->bf16_nr;
     float c[16 * 32];
@@ -209,7 +209,7 @@ static void native_tile(const kernels *kt, size_t kq, const uint32_t *a, const u
 }
 
 Test(bf16, native_matches_reference_on_random_operands, .timeout = 300) {
-    const kernels *kt = native_table();
+    const kernel_table *kt = native_table();
     if (!kt) cr_skip_test("no AVX512_BF16 kernels on this CPU: %s", nerve_bf16_reason());
     cr_assert(kt->bf16_mr <= 16 && kt->bf16_nr <= 32);
     const size_t mr = kt->bf16_mr, nr = kt->bf16_nr;
@@ -230,7 +230,7 @@ Test(bf16, native_matches_reference_on_random_operands, .timeout = 300) {
  * gradual underflow and the instruction's flush part: the accumulator is a
  * small normal, the product of one tiny and one moderate bf16. */
 Test(bf16, native_matches_reference_at_the_flush_boundary, .timeout = 300) {
-    const kernels *kt = native_table();
+    const kernel_table *kt = native_table();
     if (!kt) cr_skip_test("no AVX512_BF16 kernels on this CPU: %s", nerve_bf16_reason());
     const size_t mr = kt->bf16_mr, nr = kt->bf16_nr;
     uint32_t a[16], b[32], c0[16 * 32];
@@ -271,7 +271,7 @@ ParameterizedTestParameters(bf16, conversion_of_every_float) {
  * AVX512_BF16 CPU this is vcvtne2ps2bf16 itself, and the emulated table too. */
 ParameterizedTest(nerve_isa *isa, bf16, conversion_of_every_float, .timeout = 600) {
     enum { CHUNK = 1 << 16 };
-    const kernels *tabs[2] = {kernels_for(*isa), kernels_emulated(*isa)};
+    const kernel_table *tabs[2] = {kernels_for(*isa), kernels_emulated(*isa)};
     const int ntab = tabs[1] != tabs[0] ? 2 : 1;
     const uint64_t step = getenv("NERVE_TEST_QUICK") ? 97 : 1;
     uint32_t *x = malloc(CHUNK * 4), *y = malloc(CHUNK / 2 * 4);
@@ -304,7 +304,7 @@ ParameterizedTestParameters(bf16, emulation_flush_boundary_in_a_tile) {
  * exactly 2^-126, the case only the reference decides), another a NaN of
  * the second source: every element must still be the reference's. */
 ParameterizedTest(nerve_isa *isa, bf16, emulation_flush_boundary_in_a_tile) {
-    const kernels *kt = kernels_emulated(*isa);
+    const kernel_table *kt = kernels_emulated(*isa);
     const size_t mr = kt->bf16_mr, nr = kt->bf16_nr, kq = 2;
     uint32_t *a = calloc(mr * kq, 4), *b = calloc(nr * kq, 4), *c0 = malloc(mr * nr * 4);
     float *c = malloc(mr * nr * 4);
@@ -364,7 +364,7 @@ Test(bf16, startup_check_rejects_ieee_arithmetic) {
     /* and accepts the emulation of every table, whatever its tile */
     nerve_isa isas[NERVE_ISA_COUNT];
     for (size_t i = 0, n = test_supported_isas(isas); i < n; i++) {
-        const kernels *kt = kernels_emulated(isas[i]);
+        const kernel_table *kt = kernels_emulated(isas[i]);
         cr_assert(!bf16_ukr_differs(kt->gemm_bf16_ukr, kt->bf16_mr, kt->bf16_nr, why, sizeof why),
                   "%s: %s", kt->name, why);
     }

@@ -1,7 +1,7 @@
-/* Softmax and the losses (mse, softmax cross-entropy) of every ISA this CPU
- * supports, against double-precision references over awkward row/column
- * counts, large logits (overflow without the max shift), special values,
- * grad == NULL, and in-place softmax.
+/* Softmax and the losses of NERVE_LOSS_LIST (mse, softmax cross-entropy) of
+ * every ISA this CPU supports, against double-precision references over
+ * awkward row/column counts, large logits (overflow without the max shift),
+ * special values, grad == NULL, and in-place softmax.
  *
  * Error bounds: softmax and xent round x - max once (an error of
  * |x - max| * 2^-24 in the exponent) and sum cols terms, so an element is
@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loss.h"
+#include "nerve/net.h"
 #include "testutil.h"
 
 #define EPS 0x1p-24
@@ -38,7 +40,7 @@ ParameterizedTestParameters(loss, softmax) {
 }
 
 ParameterizedTest(nerve_isa *isa, loss, softmax) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     for (size_t ri = 0; ri < 3; ri++)
         for (size_t ci = 0; ci < test_sizes_count; ci++)
             for (size_t s = 0; s < 3; s++) {
@@ -82,101 +84,180 @@ ParameterizedTest(nerve_isa *isa, loss, softmax) {
     kt->softmax(3, 0, NULL, NULL);
 }
 
-ParameterizedTestParameters(loss, mse) {
-    static nerve_isa isas[NERVE_ISA_COUNT];
-    size_t n = test_supported_isas(isas);
-    return cr_make_param_array(nerve_isa, isas, n);
+/* ---- the losses of NERVE_LOSS_LIST ---------------------------------------
+ * One test over every (ISA, loss) pair, generated from the list: the kernel
+ * (through loss_run, as nerve_net calls it) against a double-precision
+ * reference of its row loss and gradient, ref_<name> below. A loss added to
+ * the list does not compile here until it has its reference. */
+
+/* Reference of one row: returns the row loss and sets *tol, its error bound;
+ * grad[j] = scale * d(row loss)/d o_j and gtol[j] its bound. t: the row's
+ * target values (values losses), label: its class (labels losses). */
+typedef double (*loss_ref_fn)(size_t cols, const float *o, const float *t, int32_t label,
+                              double scale, double *tol, double *grad, double *gtol);
+
+/* row loss = sum (o - t)^2 (16 partial sums, error <= (cols/16 + 6) eps
+ * sum); grad = scale * fl(o - t) rounded once (the product of two floats
+ * is exact in double). */
+static double ref_mse(size_t cols, const float *o, const float *t, int32_t label, double scale,
+                      double *tol, double *grad, double *gtol) {
+    (void)label;
+    double s = 0;
+    for (size_t j = 0; j < cols; j++) {
+        const double d = (double)o[j] - t[j];
+        s += d * d;
+        grad[j] = scale * (double)(o[j] - t[j]);
+        gtol[j] = fabs(grad[j]) * EPS;
+    }
+    *tol = ((double)cols / 16 + 8) * 2 * EPS * s;
+    return s;
 }
 
-/* row_loss = sum (o - t)^2 (16 partial sums, error <= (cols/16 + 6) eps
- * sum); grad = scale * fl(o - t) exactly. */
-ParameterizedTest(nerve_isa *isa, loss, mse) {
-    const kernels *kt = kernels_for(*isa);
-    for (size_t ri = 0; ri < 3; ri++)
-        for (size_t ci = 0; ci < test_sizes_count; ci++) {
-            const size_t rows = rows_list[ri], cols = test_sizes[ci];
-            float *o = test_alloc(rows * cols, 1), *t = test_alloc(rows * cols, 2);
-            float *g = test_alloc(rows * cols + 1, 3), *l = test_alloc(rows, 1),
-                  *l2 = test_alloc(rows, 2);
-            test_fill(o, rows * cols, 1 + cols, -3, 3);
-            test_fill(t, rows * cols, 2 + cols, -1, 1);
-            const float scale = 2.0f / (float)(rows * cols + 1);
-            g[rows * cols] = 5.0f;
-            kt->loss_mse(rows, cols, o, t, scale, g, l);
-            cr_assert_eq(g[rows * cols], 5.0f);
-            for (size_t r = 0; r < rows; r++) {
-                double s = 0;
-                for (size_t j = 0; j < cols; j++) {
-                    double dd = (double)o[r * cols + j] - t[r * cols + j];
-                    s += dd * dd;
-                    float want = scale * (o[r * cols + j] - t[r * cols + j]);
-                    cr_assert_eq(memcmp(&want, &g[r * cols + j], 4), 0, "%s mse grad (%zu,%zu)",
-                                 kt->name, r, j);
-                }
-                cr_assert(fabs(l[r] - s) <= ((double)cols / 16 + 8) * 2 * EPS * s,
-                          "%s mse rows=%zu cols=%zu row %zu: %.9g vs %.9g", kt->name, rows, cols, r,
-                          (double)l[r], s);
-            }
-            kt->loss_mse(rows, cols, o, t, scale, NULL, l2); /* no gradient: same loss */
-            cr_assert_eq(test_first_bit_mismatch(l, l2, rows), SIZE_MAX);
-            test_free(o);
-            test_free(t);
-            test_free(g);
-            test_free(l);
-            test_free(l2);
-        }
-}
-
-ParameterizedTestParameters(loss, xent) {
-    static nerve_isa isas[NERVE_ISA_COUNT];
-    size_t n = test_supported_isas(isas);
-    return cr_make_param_array(nerve_isa, isas, n);
-}
-
-/* row_loss = log sum_j e^(o_j - max) - (o_label - max) = -log softmax_label;
+/* row loss = log sum_j e^(o_j - max) - (o_label - max) = -log softmax_label;
  * grad = scale * (softmax - onehot(label)). */
-ParameterizedTest(nerve_isa *isa, loss, xent) {
-    const kernels *kt = kernels_for(*isa);
+static double ref_xent(size_t cols, const float *o, const float *t, int32_t label, double scale,
+                       double *tol, double *grad, double *gtol) {
+    (void)t;
+    const double mx = max_of(o, cols);
+    double sum = 0;
+    for (size_t j = 0; j < cols; j++) sum += exp(o[j] - mx);
+    const double lse = log(sum), d = o[label] - mx;
+    for (size_t j = 0; j < cols; j++) {
+        const double p = exp(o[j] - mx) / sum, hot = j == (size_t)label;
+        grad[j] = scale * (p - hot);
+        gtol[j] = (8 + fabs(o[j] - mx) + (double)cols) * EPS * scale * (p + hot) + 0x1p-149;
+    }
+    *tol = (8 + (double)cols) * EPS * (lse + fabs(d)) + 1e-7;
+    return lse - d;
+}
+
+static const struct {
+    const char *name;
+    loss_ref_fn ref;
+} losses[NERVE_LOSS_COUNT] = {
+#define LOSS_ENTRY_(E, name, targets, mean, gscale) [NERVE_LOSS_##E] = {#name, ref_##name},
+    NERVE_LOSS_LIST(LOSS_ENTRY_)
+#undef LOSS_ENTRY_
+};
+
+typedef struct isa_loss {
+    nerve_isa isa;
+    nerve_loss loss;
+} isa_loss;
+
+ParameterizedTestParameters(loss, matches_reference) {
+    static isa_loss p[NERVE_ISA_COUNT * NERVE_LOSS_COUNT];
+    nerve_isa isas[NERVE_ISA_COUNT];
+    const size_t ni = test_supported_isas(isas);
+    size_t n = 0;
+    for (size_t i = 0; i < ni; i++)
+        for (int l = 0; l < NERVE_LOSS_COUNT; l++) p[n++] = (isa_loss){isas[i], (nerve_loss)l};
+    return cr_make_param_array(isa_loss, p, n);
+}
+
+ParameterizedTest(isa_loss *c, loss, matches_reference) {
+    const kernel_table *kt = kernels_for(c->isa);
+    const nerve_loss L = c->loss;
+    const int labels = loss_of(L)->labels;
+    const char *name = losses[L].name;
     for (size_t ri = 0; ri < 3; ri++)
-        for (size_t ci = 1; ci < test_sizes_count; ci++)
+        for (size_t ci = 0; ci < test_sizes_count; ci++)
             for (size_t s = 0; s < 3; s++) {
                 const size_t rows = rows_list[ri], cols = test_sizes[ci];
-                float *o = test_alloc(rows * cols, 1), *g = test_alloc(rows * cols, 2);
-                float *l = test_alloc(rows, 3), *l2 = test_alloc(rows, 1);
+                if (labels && cols == 0) continue; /* no class to label */
+                float *o = test_alloc(rows * cols, 1), *t = test_alloc(rows * cols, 2);
+                float *g = test_alloc(rows * cols + 1, 3), *l = test_alloc(rows, 1);
+                float *l2 = test_alloc(rows, 2);
                 int32_t *lab = malloc(rows * sizeof(int32_t));
+                double *gw = malloc((cols + 1) * sizeof(double));
+                double *gt = malloc((cols + 1) * sizeof(double));
+                cr_assert(lab && gw && gt);
                 test_fill(o, rows * cols, 40 + cols + s, -scales[s], scales[s]);
-                for (size_t r = 0; r < rows; r++) lab[r] = (int32_t)((r * 7 + cols / 2 + s) % cols);
-                const float scale = 1.0f / (float)rows;
-                kt->loss_xent(rows, cols, o, lab, scale, g, l);
+                test_fill(t, rows * cols, 2 + cols, -1, 1);
+                for (size_t r = 0; r < rows; r++)
+                    lab[r] = labels ? (int32_t)((r * 7 + cols / 2 + s) % cols) : -1;
+                const float scale = loss_grad_scale(L, rows, cols ? cols : 1);
+                g[rows * cols] = 5.0f;
+                loss_run(kt, L, rows, cols, o, labels ? NULL : t, labels ? lab : NULL, scale, g, l);
+                cr_assert_eq(g[rows * cols], 5.0f, "%s %s wrote past the gradient", kt->name, name);
                 for (size_t r = 0; r < rows; r++) {
-                    const float *orow = o + r * cols;
-                    double mx = max_of(orow, cols), sum = 0;
-                    for (size_t j = 0; j < cols; j++) sum += exp(orow[j] - mx);
-                    double lse = log(sum), want = lse - (orow[lab[r]] - mx);
-                    double tol = (8 + (double)cols) * EPS * (lse + fabs(orow[lab[r]] - mx)) + 1e-7;
+                    double tol;
+                    const double want = losses[L].ref(cols, o + r * cols, t + r * cols, lab[r],
+                                                      scale, &tol, gw, gt);
                     cr_assert(fabs(l[r] - want) <= tol,
-                              "%s xent rows=%zu cols=%zu row %zu: %.9g vs %.9g", kt->name, rows,
+                              "%s %s rows=%zu cols=%zu row %zu: %.9g vs %.9g", kt->name, name, rows,
                               cols, r, (double)l[r], want);
-                    for (size_t j = 0; j < cols; j++) {
-                        double p = exp(orow[j] - mx) / sum;
-                        double gw = scale * (p - (j == (size_t)lab[r] ? 1.0 : 0.0));
-                        double gt = (8 + fabs(orow[j] - mx) + (double)cols) * EPS * scale *
-                                        (p + (j == (size_t)lab[r])) +
-                                    0x1p-149;
-                        cr_assert(fabs(g[r * cols + j] - gw) <= gt,
-                                  "%s xent grad rows=%zu cols=%zu (%zu,%zu): %.9g vs %.9g",
-                                  kt->name, rows, cols, r, j, (double)g[r * cols + j], gw);
-                    }
+                    for (size_t j = 0; j < cols; j++)
+                        cr_assert(fabs(g[r * cols + j] - gw[j]) <= gt[j],
+                                  "%s %s grad rows=%zu cols=%zu (%zu,%zu): %.9g vs %.9g", kt->name,
+                                  name, rows, cols, r, j, (double)g[r * cols + j], gw[j]);
                 }
-                kt->loss_xent(rows, cols, o, lab, scale, NULL, l2);
+                /* no gradient: the same row losses, bit for bit */
+                loss_run(kt, L, rows, cols, o, labels ? NULL : t, labels ? lab : NULL, scale, NULL,
+                         l2);
                 cr_assert_eq(test_first_bit_mismatch(l, l2, rows), SIZE_MAX,
-                             "grad == NULL changes the loss");
+                             "%s %s: grad == NULL changes the loss", kt->name, name);
                 test_free(o);
+                test_free(t);
                 test_free(g);
                 test_free(l);
                 test_free(l2);
                 free(lab);
+                free(gw);
+                free(gt);
             }
+}
+
+/* The list's columns, as kernels.h documents them for nerve_loss_mse and
+ * nerve_loss_xent: the count the mean divides by and the gradient scale. */
+Test(loss, list_columns) {
+    cr_assert_eq(loss_of(NERVE_LOSS_MSE)->labels, 0);
+    cr_assert_eq(loss_of(NERVE_LOSS_XENT)->labels, 1);
+    cr_assert_eq(loss_count(NERVE_LOSS_MSE, 3, 5), 15.0);
+    cr_assert_eq(loss_count(NERVE_LOSS_XENT, 3, 5), 3.0);
+    cr_assert_eq(loss_grad_scale(NERVE_LOSS_MSE, 3, 5), (float)(2.0 / 15.0));
+    cr_assert_eq(loss_grad_scale(NERVE_LOSS_XENT, 3, 5), (float)(1.0 / 3.0));
+    for (int l = 0; l < NERVE_LOSS_COUNT; l++)
+        cr_assert_str_eq(nerve_loss_name((nerve_loss)l), losses[l].name);
+}
+
+ParameterizedTestParameters(loss, mse_exact) {
+    static nerve_isa isas[NERVE_ISA_COUNT];
+    size_t n = test_supported_isas(isas);
+    return cr_make_param_array(nerve_isa, isas, n);
+}
+
+/* MSE's gradient is one rounding of scale * fl(o - t): the same bits as
+ * computing it in float here. */
+ParameterizedTest(nerve_isa *isa, loss, mse_exact) {
+    const kernel_table *kt = kernels_for(*isa);
+    for (size_t ci = 0; ci < test_sizes_count; ci++) {
+        const size_t rows = 3, cols = test_sizes[ci];
+        float *o = test_alloc(rows * cols, 1), *t = test_alloc(rows * cols, 2);
+        float *g = test_alloc(rows * cols, 3), *l = test_alloc(rows, 1);
+        test_fill(o, rows * cols, 1 + cols, -3, 3);
+        test_fill(t, rows * cols, 2 + cols, -1, 1);
+        const float scale = 2.0f / (float)(rows * cols + 1);
+        kt->loss_mse(rows, cols, o, t, scale, g, l);
+        for (size_t i = 0; i < rows * cols; i++) {
+            float want = scale * (o[i] - t[i]);
+            cr_assert_eq(memcmp(&want, &g[i], 4), 0, "%s mse grad %zu", kt->name, i);
+        }
+        test_free(o);
+        test_free(t);
+        test_free(g);
+        test_free(l);
+    }
+}
+
+ParameterizedTestParameters(loss, xent_special) {
+    static nerve_isa isas[NERVE_ISA_COUNT];
+    size_t n = test_supported_isas(isas);
+    return cr_make_param_array(nerve_isa, isas, n);
+}
+
+ParameterizedTest(nerve_isa *isa, loss, xent_special) {
+    const kernel_table *kt = kernels_for(*isa);
     /* a confident correct prediction: loss ~ e^-30, gradient tiny and exact in sign */
     float o[3] = {30, 0, 0}, g[3], l;
     int32_t lab = 0;

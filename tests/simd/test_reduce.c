@@ -58,7 +58,7 @@ ParameterizedTestParameters(reduce, sum_dot) {
 }
 
 ParameterizedTest(nerve_isa *isa, reduce, sum_dot) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
         const size_t n = lens[li];
         float *x = test_alloc(n, 1), *y = test_alloc(n, 3);
@@ -104,7 +104,7 @@ ParameterizedTestParameters(reduce, colsum) {
 /* y[j] = (accumulate ? y[j] : 0) + x[0][j] + x[1][j] + ..., in that order:
  * bit for bit the sequential float chain; accumulate == 0 never reads y. */
 ParameterizedTest(nerve_isa *isa, reduce, colsum) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     const size_t rows_list[] = {0, 1, 2, 5, 33, 130};
     for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++)
         for (size_t ci = 0; ci < test_sizes_count; ci++)
@@ -151,7 +151,7 @@ ParameterizedTestParameters(reduce, axpby_bias_add) {
  * bias_add: y[i][j] += b[j]. Each element is one or two correctly rounded
  * operations, so the references are exact. */
 ParameterizedTest(nerve_isa *isa, reduce, axpby_bias_add) {
-    const kernels *kt = kernels_for(*isa);
+    const kernel_table *kt = kernels_for(*isa);
     const float ab[][2] = {{1, 0}, {-3, 0}, {1, 1}, {0.5f, -0.25f}, {0, 2}};
     for (size_t si = 0; si < test_sizes_count; si++)
         for (size_t q = 0; q < sizeof ab / sizeof ab[0]; q++) {

@@ -1,14 +1,15 @@
-/* Public optimizer updates over caller-owned arrays (kernels.h): validation
- * and the per-step scalars, then the table's sgd / adam kernels (table.h,
- * opt_step), split across threads by 16-float blocks (they are elementwise).
- * The scalars are computed exactly as src/net/optim.c computes them for
- * nerve_net, so a caller stepping its own arrays gets nerve_net's bits. */
+/* Public optimizer updates over caller-owned arrays (kernels.h): validation,
+ * then the per-step scalars and the update kernel of the kind's family
+ * (src/net/optim.c, optim_family: the very code nerve_net runs, so a caller
+ * stepping its own arrays gets nerve_net's bits), split across threads by
+ * 16-float blocks (the kernels are elementwise). */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
 #include "api.h"
 #include "error.h"
+#include "net_plan.h"
 
 #define OPT_GRAIN 16384
 
@@ -45,17 +46,17 @@ static double beta_pow(float beta, uint64_t t) {
 static int finite_nonneg(float x) { return x >= 0.0f && isfinite(x); }
 
 typedef struct opt_job {
-    const kernels *kt;
-    int adam;
-    float *w, *m, *v;
+    const kernel_table *kt;
+    const optim_family *f;
+    float *w, *m, *v; /* m, v: the state arrays the family uses, else NULL */
     const float *g;
     const opt_step *s;
 } opt_job;
 
 /* Nonzero when the kernel stored a NaN or Inf (checked in its own pass). */
 static int opt_range(const opt_job *j, size_t b, size_t e) {
-    if (j->adam) return j->kt->adam(e - b, j->w + b, j->g + b, j->m + b, j->v + b, j->s);
-    return j->kt->sgd(e - b, j->w + b, j->g + b, j->m ? j->m + b : NULL, j->s);
+    return j->f->update(j->kt, e - b, j->w + b, j->g + b, j->m ? j->m + b : NULL,
+                        j->v ? j->v + b : NULL, j->s);
 }
 
 /* NERVE_ENUMERIC (with a message naming fn) when any element came out
@@ -102,20 +103,24 @@ nerve_status nerve_sgd_update(size_t n, float *w, const float *g, float *momentu
     if ((st = api_check_vector(fn, "w", w, n)) || (st = api_check_vector(fn, "g", g, n)) ||
         (p->momentum != 0.0f && (st = api_check_vector(fn, "momentum_buf", momentum_buf, n))))
         return st;
+    /* the scalars of nerve_net's SGD (src/net/optim.c), plus the dampening
+     * that nerve_opt does not have */
+    const nerve_opt o = {.kind = NERVE_OPT_SGD,
+                         .lr = p->lr,
+                         .momentum = p->momentum,
+                         .nesterov = p->nesterov,
+                         .weight_decay = p->weight_decay};
+    const optim_family *f = optim_family_of(o.kind);
     opt_step s;
-    memset(&s, 0, sizeof s);
-    s.lr = p->lr;
-    s.momentum = p->momentum;
+    f->scalars(&o, step == 1, 1.0, 1.0, &s);
     s.dampening = p->dampening;
-    s.weight_decay = p->weight_decay;
-    s.nesterov = p->nesterov;
-    s.first = step == 1;
-    const opt_job j = {kernels_active(), 0, w, momentum_buf, NULL, g, &s};
+    const opt_job j = {kernels_active(), f, w, momentum_buf, NULL, g, &s};
     return run_opt(fn, &j, n);
 }
 
-static nerve_status adam_common(const char *fn, int decoupled, size_t n, float *w, const float *g,
-                                float *m, float *v, const nerve_adam_params *p, uint64_t step) {
+static nerve_status adam_common(const char *fn, nerve_opt_kind kind, size_t n, float *w,
+                                const float *g, float *m, float *v, const nerve_adam_params *p,
+                                uint64_t step) {
     nerve_status st;
     CHECK_ARG(p != NULL, "%s: params is NULL", fn);
     CHECK_ARG(step >= 1, "%s: step is 0 (steps count from 1)", fn);
@@ -131,28 +136,28 @@ static nerve_status adam_common(const char *fn, int decoupled, size_t n, float *
     if ((st = api_check_vector(fn, "w", w, n)) || (st = api_check_vector(fn, "g", g, n)) ||
         (st = api_check_vector(fn, "m", m, n)) || (st = api_check_vector(fn, "v", v, n)))
         return st;
-    /* the scalars of src/net/optim.c (optim_prepare), from beta^t in double */
-    const double bc1 = 1.0 - beta_pow(p->beta1, step), bc2 = 1.0 - beta_pow(p->beta2, step);
+    /* the scalars of nerve_net's Adam / AdamW (src/net/optim.c), from beta^t in
+     * double */
+    const nerve_opt o = {.kind = kind,
+                         .lr = p->lr,
+                         .weight_decay = p->weight_decay,
+                         .beta1 = p->beta1,
+                         .beta2 = p->beta2,
+                         .eps = p->eps};
+    const double b1t = beta_pow(p->beta1, step), b2t = beta_pow(p->beta2, step);
+    const optim_family *f = optim_family_of(kind);
     opt_step s;
-    memset(&s, 0, sizeof s);
-    s.lr = p->lr;
-    s.weight_decay = p->weight_decay;
-    s.beta1 = p->beta1;
-    s.beta2 = p->beta2;
-    s.eps = p->eps;
-    s.step_size = (float)((double)p->lr / bc1);
-    s.inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-    s.decoupled = decoupled;
-    const opt_job j = {kernels_active(), 1, w, m, v, g, &s};
+    f->scalars(&o, step == 1, b1t, b2t, &s);
+    const opt_job j = {kernels_active(), f, w, m, v, g, &s};
     return run_opt(fn, &j, n);
 }
 
 nerve_status nerve_adam_update(size_t n, float *w, const float *g, float *m, float *v,
                                const nerve_adam_params *p, uint64_t step) {
-    return adam_common("nerve_adam_update", 0, n, w, g, m, v, p, step);
+    return adam_common("nerve_adam_update", NERVE_OPT_ADAM, n, w, g, m, v, p, step);
 }
 
 nerve_status nerve_adamw_update(size_t n, float *w, const float *g, float *m, float *v,
                                 const nerve_adam_params *p, uint64_t step) {
-    return adam_common("nerve_adamw_update", 1, n, w, g, m, v, p, step);
+    return adam_common("nerve_adamw_update", NERVE_OPT_ADAMW, n, w, g, m, v, p, step);
 }
