@@ -4,22 +4,28 @@
  * Conversions are integer operations on the float bits (bf16_round), so any
  * vectorisation the compiler does computes the same bits.
  *
- * The GEMM micro-kernel is the exact emulation of vdpbf16ps that every
- * table without AVX512_BF16 uses (and the reference the native kernel is
- * checked against). Tile: BF16E_MR x BF16E_NR (generic.h).
- * Per pair q and row i, two steps on 16 lanes:
+ * The GEMM micro-kernel is the exact emulation of vdpbf16ps for every table
+ * without AVX512_BF16 (and the reference the native kernel is checked
+ * against). Tile: BF16E_MR x BF16E_NR (generic.h). Per pair q and row i,
+ * two steps on 16 lanes:
  *   acc = ftz(fma(B_hi(q), A_hi(i,q), acc)),  acc = ftz(fma(B_lo(q), A_lo(i,q), acc))
- * with operands widened to fp32 and denormals flushed (DAZ), fma the IEEE
- * fused multiply-add (the bf16 product is exact in fp32, so this is the
- * instruction's single rounding), and ftz() the flush to zero of results
- * below 2^-126. IEEE rounds a result below 2^-126 onto the denormal grid,
- * the instruction to 24 bits with an unbounded exponent; the two roundings
- * flush the same results except where IEEE gives exactly +-2^-126 (exact
- * results in [2^-126 - 2^-150, 2^-126 - 2^-151) flush on the instruction,
- * and IEEE alone cannot tell them from those that do not). Such a result,
- * or a NaN anywhere in the tile (whose bits depend on the instruction's
- * NaN priority, which fma does not follow on every ISA), sends the tile to
- * the scalar reference bf16_dp_ref, which decides both exactly. Both are
+ * with operands widened to fp32 and denormals read as zero (DAZ), fma the
+ * IEEE fused multiply-add (the bf16 product is exact in fp32, so this is
+ * the instruction's single rounding), and ftz() the flush to zero of
+ * results below 2^-126. Two ways to get DAZ and ftz (tile_body):
+ *   - portable (bf16_gemm_ukr, every ISA): explicit selects. IEEE rounds a
+ *     result below 2^-126 onto the denormal grid, the instruction to 24
+ *     bits with an unbounded exponent; the two flush the same results
+ *     except where IEEE gives exactly +-2^-126 (exact results in
+ *     [2^-126 - 2^-150, 2^-126 - 2^-151) flush on the instruction, and
+ *     IEEE alone cannot tell them from those that do not): such a tile goes
+ *     to the scalar reference;
+ *   - x86 (bf16_gemm_ukr_ftz): the FPU's DAZ and FTZ modes, under which an
+ *     x86 fma detects tininess after rounding as the instruction does: one
+ *     fma per step, no edge case (src/core/dispatch.c checks this at start).
+ * A NaN anywhere in the tile (whose bits follow the instruction's NaN
+ * priority, which fma does not on every ISA) also sends the tile to the
+ * scalar reference bf16_dp_ref, which decides everything exactly. Both are
  * rare; everything else is the vector path. */
 #include "generic.h"
 
