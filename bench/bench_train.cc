@@ -1,5 +1,6 @@
 // End-to-end training throughput (samples/s): a 784-256-128-10 ReLU network
-// (train/nerve; train/nerve_wide: 784-1024-1024-10), softmax cross-entropy,
+// (train/nerve; train/nerve_wide: 784-1024-1024-10; the *_bf16 rows the same
+// in bf16 mixed precision, nerve_net_set_precision), softmax cross-entropy,
 // SGD with momentum 0.9, at batch 1, 32 and 256, on 1
 // and 2 threads (the "threads" argument is the OpenMP thread limit; the
 // library may use fewer for tiny steps). Synthetic data (uniform pixels,
@@ -66,7 +67,7 @@ void set_rate(benchmark::State &st, size_t batch) {
 // hidden layers of 1024 (bench/partition_sim.c's "wide" network).
 constexpr size_t kWide[kLayers + 1] = {784, 1024, 1024, 10};
 
-void run_nerve(benchmark::State &st, const size_t *sizes) {
+void run_nerve(benchmark::State &st, const size_t *sizes, nerve_precision precision) {
     const size_t batch = (size_t)st.range(0);
     omp_set_num_threads((int)st.range(1));
     const nerve_act acts[kLayers] = {NERVE_ACT_RELU, NERVE_ACT_RELU, NERVE_ACT_IDENTITY};
@@ -79,6 +80,7 @@ void run_nerve(benchmark::State &st, const size_t *sizes) {
     o.lr = 0.01f;
     o.momentum = 0.9f;
     nerve_net_set_optimizer(net, &o);
+    nerve_net_set_precision(net, precision);
     const Data &d = data();
     size_t pos = 0;
     for (auto _ : st) {
@@ -92,7 +94,10 @@ void run_nerve(benchmark::State &st, const size_t *sizes) {
         pos += batch;
     }
     set_rate(st, batch);
-    st.SetLabel(nerve_isa_name(nerve_isa_active()));
+    st.SetLabel(std::string(nerve_isa_name(nerve_isa_active())) +
+                (precision == NERVE_PRECISION_BF16
+                     ? std::string(" bf16 ") + nerve_isa_bf16(nerve_isa_active())
+                     : std::string()));
     nerve_net_free(net);
 }
 
@@ -132,8 +137,10 @@ void bm_nerve_epoch(benchmark::State &st) {
     nerve_net_free(net);
 }
 
-void bm_nerve(benchmark::State &st) { run_nerve(st, kSizes); }
-void bm_nerve_wide(benchmark::State &st) { run_nerve(st, kWide); }
+void bm_nerve(benchmark::State &st) { run_nerve(st, kSizes, NERVE_PRECISION_FP32); }
+void bm_nerve_wide(benchmark::State &st) { run_nerve(st, kWide, NERVE_PRECISION_FP32); }
+void bm_nerve_bf16(benchmark::State &st) { run_nerve(st, kSizes, NERVE_PRECISION_BF16); }
+void bm_nerve_wide_bf16(benchmark::State &st) { run_nerve(st, kWide, NERVE_PRECISION_BF16); }
 
 #ifdef NERVE_BENCH_HAVE_ONEDNN
 using namespace dnnl;
@@ -319,6 +326,8 @@ int register_all() {
     };
     args(benchmark::RegisterBenchmark("train/nerve", bm_nerve));
     args(benchmark::RegisterBenchmark("train/nerve_wide", bm_nerve_wide));
+    args(benchmark::RegisterBenchmark("train/nerve_bf16", bm_nerve_bf16));
+    args(benchmark::RegisterBenchmark("train/nerve_wide_bf16", bm_nerve_wide_bf16));
     benchmark::RegisterBenchmark("train/nerve_epoch", bm_nerve_epoch)
         ->Args({32, 1})->Args({32, 2})->Args({256, 1})->Args({256, 2})
         ->ArgNames({"batch", "threads"})->UseRealTime()->MinTime(0.5);

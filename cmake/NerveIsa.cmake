@@ -16,6 +16,18 @@ if(_nerve_proc MATCHES "^(x86_64|amd64)$")
   endforeach()
   set(NERVE_ISA_FLAGS_avx2 -mavx2 -mfma)
   set(NERVE_ISA_FLAGS_avx512 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma)
+  # The AVX512_BF16 kernels (vdpbf16ps) belong to the avx512 table; only their
+  # own file gets -mavx512bf16, and src/core/dispatch.c uses them only on a
+  # CPU that has the extension (NERVE_HAVE_AVX512BF16 says they are built).
+  include(CheckCCompilerFlag)
+  check_c_compiler_flag(-mavx512bf16 NERVE_CC_HAS_AVX512BF16)
+  if(NERVE_CC_HAS_AVX512BF16 AND "avx512" IN_LIST NERVE_ISAS
+     AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/simd/gemm_avx512bf16.c)
+    set(NERVE_HAVE_AVX512BF16 ON)
+    list(APPEND NERVE_UKR_SRC_avx512 ${CMAKE_CURRENT_SOURCE_DIR}/simd/gemm_avx512bf16.c)
+    set_source_files_properties(${CMAKE_CURRENT_SOURCE_DIR}/simd/gemm_avx512bf16.c
+        PROPERTIES COMPILE_OPTIONS "-mavx512bf16")
+  endif()
 elseif(_nerve_proc MATCHES "^(aarch64|arm64)$")
   set(NERVE_ARCH_ARM64 ON)
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/simd/gemm_neon.c)
@@ -31,4 +43,7 @@ foreach(isa IN LISTS NERVE_ISAS)
   string(TOUPPER ${isa} ISA)
   list(APPEND NERVE_ISA_DEFINES NERVE_HAVE_${ISA}=1)
 endforeach()
-message(STATUS "nerve: kernel tables: ${NERVE_ISAS}")
+if(NERVE_HAVE_AVX512BF16)
+  list(APPEND NERVE_ISA_DEFINES NERVE_HAVE_AVX512BF16=1)
+endif()
+message(STATUS "nerve: kernel tables: ${NERVE_ISAS}; AVX512_BF16 kernels: ${NERVE_HAVE_AVX512BF16}")

@@ -16,7 +16,9 @@
 #      for bit (same CRC-32);
 #   6. runs the dynamically linked nerve CLI under qemu-aarch64 with one
 #      thread (nerve info, train, eval) and requires the model file it writes
-#      to equal the x86-64 one byte for byte.
+#      to equal the x86-64 one byte for byte, in fp32 and in bf16 mixed
+#      precision (--precision bf16: the NEON emulation against x86-64's
+#      vdpbf16ps or emulation).
 # The self-test is static, because under qemu-aarch64 7.2 a dynamically linked
 # program hangs at its first pthread_create; the CLI runs dynamically linked
 # with OMP_NUM_THREADS=1 (no thread is started). The Criterion tests and the
@@ -175,6 +177,15 @@ OMP_NUM_THREADS=1 "$native/src/cli/nerve" "${train_args[@]}" --out "$tmp/x86.nrv
 cmp -s "$tmp/x86.nrv" "$tmp/arm.nrv" ||
   die "the model trained by nerve on AArch64 differs from the x86-64 one ($(uname -m), same arguments)"
 note "nerve on AArch64 (qemu, one thread) trained a model identical byte for byte to x86-64's"
+# bf16 mixed precision: the NEON emulation against x86-64 (vdpbf16ps on a CPU
+# with AVX512_BF16, an emulation elsewhere): one epoch, the same file
+qemu_cli "$tmp/train16.log" train --data digits --epochs 1 --threads 1 --quiet --precision bf16 \
+  --out "$tmp/arm16.nrv"
+OMP_NUM_THREADS=1 "$native/src/cli/nerve" train --data digits --epochs 1 --threads 1 --quiet \
+  --precision bf16 --out "$tmp/x86_16.nrv" >/dev/null
+cmp -s "$tmp/x86_16.nrv" "$tmp/arm16.nrv" ||
+  die "the bf16 model trained on AArch64 differs from the x86-64 one"
+note "bf16: the same model byte for byte on AArch64 (NEON emulation) and x86-64 ($("$native/src/cli/nerve" info | sed -n 's/^bf16 *//p' | cut -c1-40))"
 
 # ---- 7. the public kernel API on NEON: examples/backend_mlp.c ------------
 # A trainer written with kernels.h alone must match nerve_net bit for bit.

@@ -66,6 +66,41 @@ typedef void (*gemm_ukr_strided_fn)(size_t k, const float *a, size_t a_rs, size_
                                     const float *b, size_t ldb, float *c, size_t ldc, size_t m,
                                     size_t n, int accumulate);
 
+/* ---- bf16 mixed precision (arithmetic: simd/bf16.h) --------------------
+ * Operands are bf16 PAIRS in 32-bit words: low half the even element
+ * (k = 2q), high half the odd one (k = 2q + 1).
+ *
+ * Conversion of a rows x cols row-major fp32 matrix x (leading dimension
+ * ldx floats) into pair words y (leading dimension ldy words), every
+ * element rounded by bf16_round (vcvtne2ps2bf16's rounding, exactly):
+ *   bf16_cvt_rows: pairs along each row,
+ *       y[i*ldy + q] = r(x[i][2q]) | r(x[i][2q+1]) << 16, q < ceil(cols/2)
+ *   bf16_cvt_cols: pairs down each column,
+ *       y[q*ldy + j] = r(x[2q][j]) | r(x[2q+1][j]) << 16, q < ceil(rows/2)
+ * An element past the last column (rows) is +0 in its pair. Writes nothing
+ * else; rows == 0 or cols == 0 writes nothing. */
+typedef void (*bf16_cvt_fn)(size_t rows, size_t cols, const float *x, size_t ldx, uint32_t *y,
+                            size_t ldy);
+/* The bf16 GEMM micro-kernel, in strided form: a tile of C of m <= bf16_mr
+ * rows and n <= bf16_nr columns from kq pairs of k,
+ *   A(i,q) = a[i*a_rs + q*a_cs]  for every i < bf16_mr (all rows are read)
+ *   B(q,j) = b[q*ldb + j]        for every j < bf16_nr (all columns are read)
+ * For i < m, j < n, in this order, exactly (NaN bits included):
+ *   acc = accumulate ? C(i,j) : +0
+ *   for q = 0 .. kq-1: acc = bf16_dp_ref(acc, B(q,j), A(i,q))
+ *   C(i,j) = acc
+ * i.e. vdpbf16ps with B as its first source: per pair the odd product, then
+ * the even one, each one fp32 fma with denormal inputs flushed, round to
+ * nearest even and tiny results flushed (simd/bf16.h). A chain split over
+ * calls (accumulate) is the same chain, since every result it stores is
+ * already flushed. kq == 0 leaves C as it was (or +0). Packed panels are
+ * the case a_rs = 1, a_cs = bf16_mr, ldb = bf16_nr, zero-padded. Elements
+ * outside m x n are neither read nor written; with accumulate == 0 C is
+ * never read. No alignment required. */
+typedef void (*gemm_bf16_ukr_fn)(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs,
+                                 const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t m,
+                                 size_t n, int accumulate);
+
 /* ---- elementwise kernels, n elements, any n including 0 --------------- */
 /* y = f(x); y may equal x. */
 typedef void (*act_fwd_fn)(size_t n, const float *x, float *y);
@@ -151,17 +186,48 @@ typedef struct kernel_table {
     void (*axpby)(size_t n, float alpha, const float *x, float beta, float *y);
     /* y[i*ldy + j] += b[j] over rows x cols (bias add, forward pass). */
     void (*bias_add)(size_t rows, size_t cols, float *y, size_t ldy, const float *b);
+
+    /* ---- bf16 mixed precision (contracts above; every table the same bits)
+     * The compiled tables carry the portable exact emulation
+     * (simd/generic/bf16.c); src/core/dispatch.c gives the avx512 table the
+     * vdpbf16ps kernels (simd/gemm_avx512bf16.c) when the CPU has
+     * AVX512_BF16, and the other x86 tables the DAZ/FTZ emulation
+     * (bf16_gemm_ukr_ftz__<isa>), each only when it passes its start-up
+     * check against the reference. */
+    bf16_cvt_fn bf16_cvt_rows, bf16_cvt_cols;
+    gemm_bf16_ukr_fn gemm_bf16_ukr;
+    size_t bf16_mr, bf16_nr;                /* micro-tile */
+    size_t bf16_mc, bf16_kc, bf16_nc;       /* blocking; bf16_kc counts pairs */
+    const char *bf16_impl; /* "emulated", "emulated-ftz" or "vdpbf16ps" */
 } kernel_table;
 
 extern const kernel_table kernels_scalar;
 extern const kernel_table kernels_avx2;
 extern const kernel_table kernels_avx512;
 extern const kernel_table kernels_neon;
+/* The x86 tables' emulation with the FPU's DAZ and flush-to-zero modes
+ * (simd/generic/bf16.c: one fma per step, same tile as the table's
+ * gemm_bf16_ukr); src/core/dispatch.c puts it into the table after
+ * checking it against the reference on this CPU. */
+void bf16_gemm_ukr_ftz__avx2(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs,
+                             const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t m,
+                             size_t n, int accumulate);
+void bf16_gemm_ukr_ftz__avx512(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs,
+                               const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t m,
+                               size_t n, int accumulate);
 
 /* The table of `isa`, or NULL when it is not built in or not supported by
  * this CPU (src/core/dispatch.c). */
 const kernel_table *kernels_for(nerve_isa isa);
 /* The active table (never NULL). */
 const kernel_table *kernels_active(void);
+/* The table of `isa` as compiled, with the emulated bf16 kernels, or NULL as
+ * kernels_for: differs from kernels_for(isa) only where the dispatcher gave
+ * the table native bf16 kernels (avx512 on an AVX512_BF16 CPU). */
+const kernel_table *kernels_emulated(nerve_isa isa);
+/* The dispatcher's start-up check of a bf16 micro-kernel of tile mr x nr
+ * (mr <= 16, nr <= 32) against bf16_dp_ref on the awkward cases: 0 when it
+ * matches on every one, else nonzero with the first difference in why. */
+int bf16_ukr_differs(gemm_bf16_ukr_fn ukr, size_t mr, size_t nr, char *why, size_t cap);
 
 #endif

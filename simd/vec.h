@@ -17,6 +17,7 @@
  *   vm_and vm_or vm_andnot(a,b) = a & ~b   vf_select(m,a,b) = m ? a : b
  *   vf_as_vi vi_as_vf (bit casts)  vi_set1 vi_add vi_sub vi_and vi_or
  *   vi_shl23 vi_sra23 (shift by 23, the float mantissa width)
+ *   vi_shl16 (shift left by 16: the low bf16 of a 32-bit pair to float bits)
  *   vi_to_vf (int32 -> float)   vf_to_vi (float -> int32, round to nearest even)
  *   vf_reduce_add(v): the fixed tree  t_i = v_i + v_{i+8}; t_i += t_{i+4};
  *        t_i += t_{i+2}; t_0 + t_1

@@ -126,6 +126,9 @@ static inline vi vi_or(vi a, vi b) { return VEC_AVX2_2(vi, _mm256_or_si256, a, b
 static inline vi vi_shl23(vi a) {
     return (vi){_mm256_slli_epi32(a.lo, 23), _mm256_slli_epi32(a.hi, 23)};
 }
+static inline vi vi_shl16(vi a) {
+    return (vi){_mm256_slli_epi32(a.lo, 16), _mm256_slli_epi32(a.hi, 16)};
+}
 static inline vi vi_sra23(vi a) {
     return (vi){_mm256_srai_epi32(a.lo, 23), _mm256_srai_epi32(a.hi, 23)};
 }

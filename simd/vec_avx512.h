@@ -91,6 +91,7 @@ static inline vi vi_and(vi a, vi b) { return _mm512_and_si512(a, b); }
 static inline vi vi_or(vi a, vi b) { return _mm512_or_si512(a, b); }
 static inline vi vi_shl23(vi a) { return _mm512_slli_epi32(a, 23); }
 static inline vi vi_sra23(vi a) { return _mm512_srai_epi32(a, 23); }
+static inline vi vi_shl16(vi a) { return _mm512_slli_epi32(a, 16); }
 /* Both conversions round by MXCSR, which is round-to-nearest-even unless a
  * program changes it (scalar (float)i and lrintf follow the same mode). */
 static inline vf vi_to_vf(vi a) { return _mm512_cvtepi32_ps(a); }

@@ -226,10 +226,16 @@ static inline vi vi_or(vi a, vi b) {
     VNEON_MAP(r, vorrq_s32(a.q[k_], b.q[k_]));
     return r;
 }
-/* SHL / SSHR by the immediate 23 (float mantissa width); SSHR is arithmetic. */
+/* SHL / SSHR by the immediate 23 (float mantissa width); SSHR is arithmetic.
+ * SHL by 16: the low bf16 of a 32-bit pair into float position. */
 static inline vi vi_shl23(vi a) {
     vi r;
     VNEON_MAP(r, vshlq_n_s32(a.q[k_], 23));
+    return r;
+}
+static inline vi vi_shl16(vi a) {
+    vi r;
+    VNEON_MAP(r, vshlq_n_s32(a.q[k_], 16));
     return r;
 }
 static inline vi vi_sra23(vi a) {

@@ -204,6 +204,11 @@ static inline vi vi_shl23(vi a) {
     VEC_MAP1(r, (int32_t)((uint32_t)a.v[i_] << 23));
     return r;
 }
+static inline vi vi_shl16(vi a) {
+    vi r;
+    VEC_MAP1(r, (int32_t)((uint32_t)a.v[i_] << 16));
+    return r;
+}
 /* Arithmetic shift right, written without relying on implementation-defined >> of negatives. */
 static inline vi vi_sra23(vi a) {
     vi r;

@@ -12,7 +12,7 @@ if(TARGET nerve AND NOT Python3_Interpreter_FOUND)
   set_tests_properties(cli_needs_python3 PROPERTIES LABELS cli)
 elseif(TARGET nerve)
   set(NERVE_CLI_CASES help train_digits text_output progress_tty json plot resume reproducible
-      predict_eval regression_and_mse options idx_dir bad_input sigint info selftest)
+      predict_eval regression_and_mse options idx_dir bad_input sigint info selftest bf16)
   foreach(case IN LISTS NERVE_CLI_CASES)
     add_test(NAME cli_${case}
              COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_cli.py

@@ -14,7 +14,7 @@ if(TARGET nerve_mpi AND TARGET nerve)
                     "they fail until both are installed")
   endif()
   set(NERVE_MPI_CASES api_replicas api_nan api_mismatch np1_equals_single np2 np3_uneven
-      one_rank_bad_file diverge killed_rank sigint_rank info)
+      one_rank_bad_file diverge killed_rank sigint_rank info bf16)
   foreach(case IN LISTS NERVE_MPI_CASES)
     if(NOT Python3_Interpreter_FOUND OR NOT NERVE_MPIEXEC)
       # never skipped silently: a failing test says what is missing

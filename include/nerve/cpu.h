@@ -54,6 +54,19 @@ NERVE_API bool nerve_isa_built(nerve_isa isa);
  * is not built in or this CPU cannot run it; NERVE_EINVAL for a NULL pointer
  * or a value outside the enum. */
 NERVE_API nerve_status nerve_isa_gemm_tile(nerve_isa isa, size_t *mr, size_t *nr);
+/* How the table of `isa` computes bf16 products (nerve_net_set_precision),
+ * always the same bits: "vdpbf16ps" (AVX512_BF16 hardware), "emulated-ftz"
+ * (x86: an exact emulation in fp32 fmas with the FPU's denormals-are-zero
+ * and flush-to-zero modes, one fma per step) or "emulated" (the portable
+ * exact emulation, several operations per step); NULL when the table is not
+ * supported. The environment variable NERVE_BF16_KERNEL=emulated, read at
+ * the first use of the library, keeps vdpbf16ps out (it is used whenever the
+ * CPU has it and it passes the start-up check otherwise). */
+NERVE_API const char *nerve_isa_bf16(nerve_isa isa);
+/* Why, table by table: e.g. "avx2 emulated with the FPU's DAZ/FTZ; avx512
+ * vdpbf16ps (...); scalar emulated". A static string, fixed after the first
+ * call. */
+NERVE_API const char *nerve_bf16_reason(void);
 /* The best ISA this CPU supports, ignoring any cap. */
 NERVE_API nerve_isa nerve_isa_best(void);
 /* The table in use now. */

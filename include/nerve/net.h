@@ -124,6 +124,29 @@ NERVE_API nerve_status nerve_net_set_schedule(nerve_net *net, const nerve_schedu
 NERVE_API nerve_schedule nerve_net_schedule(const nerve_net *net);
 /* The rate epoch `epoch` (0-based) trains at under the current schedule. */
 NERVE_API float nerve_net_epoch_lr(const nerve_net *net, uint64_t epoch);
+/* Arithmetic of the training step's products. FP32 (the default): every
+ * product in fp32. BF16 (mixed precision): the master weights, biases,
+ * gradients and optimizer state stay fp32, but the operands of the three
+ * products of every layer (forward X W^T, backward-data dZ W, weight
+ * gradient dZ^T X) are rounded to bfloat16 (weights once per step,
+ * activations and gradients as they are produced: round to nearest even,
+ * vcvtne2ps2bf16's rules) and multiplied with fp32 accumulation exactly as
+ * AVX512_BF16's vdpbf16ps does (simd/bf16.h), on that instruction where the
+ * CPU has it and by an exact, slower emulation elsewhere: bit-identical
+ * across thread counts and kernel tables, like FP32. Bias gradients, the
+ * loss and the optimizer stay fp32. Inference (nerve_net_forward*,
+ * evaluation) is always fp32. A model file records a BF16 setting (an
+ * optional section: any reader loads the model) so that training resumes
+ * as it ran. NERVE_EINVAL for a value outside the enum. */
+typedef enum nerve_precision {
+    NERVE_PRECISION_FP32 = 0,
+    NERVE_PRECISION_BF16 = 1,
+    NERVE_PRECISION_COUNT
+} nerve_precision;
+NERVE_API nerve_status nerve_net_set_precision(nerve_net *net, nerve_precision precision);
+NERVE_API nerve_precision nerve_net_precision(const nerve_net *net);
+NERVE_API const char *nerve_precision_name(nerve_precision precision); /* "fp32", "bf16" */
+NERVE_API nerve_status nerve_precision_from_name(const char *name, nerve_precision *out);
 
 /* Forward, loss, backward and one optimizer step. *loss (may be NULL) gets
  * the batch's mean loss. NERVE_ENUMERIC if the loss is NaN or Inf, or if

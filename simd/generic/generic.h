@@ -32,4 +32,35 @@ void KNAME(f32_colsum)(size_t rows, size_t cols, const float *x, size_t ldx, flo
 void KNAME(f32_axpby)(size_t n, float alpha, const float *x, float beta, float *y);
 void KNAME(f32_bias_add)(size_t rows, size_t cols, float *y, size_t ldy, const float *b);
 
+/* bf16 (simd/generic/bf16.c): the conversions and the exact emulation of the
+ * vdpbf16ps micro-kernel, tile BF16E_MR x BF16E_NR (NR: BF16E_NRV logical
+ * vectors; MR x NRV accumulators, what the ISA's registers hold without
+ * spilling). On x86 also the variant using the FPU's DAZ/FTZ modes
+ * (bf16_gemm_ukr_ftz), which src/core/dispatch.c uses after checking it. */
+#if defined(NERVE_ISA_BUILD_AVX512)
+#define BF16E_MR  6 /* 6 x 2 zmm accumulators, 4 zmm of B halves */
+#define BF16E_NRV 2
+#else
+#define BF16E_MR  4 /* AVX2: 4 x 2 ymm; NEON: 4 x 4 q registers; scalar: 64 floats */
+#define BF16E_NRV 1
+#endif
+#define BF16E_NR (BF16E_NRV * VL)
+#if defined(NERVE_ISA_BUILD_AVX2) || defined(NERVE_ISA_BUILD_AVX512)
+#define BF16E_HAVE_FTZ 1
+#else
+#define BF16E_HAVE_FTZ 0
+#endif
+void KNAME(bf16_cvt_rows)(size_t rows, size_t cols, const float *x, size_t ldx, uint32_t *y,
+                          size_t ldy);
+void KNAME(bf16_cvt_cols)(size_t rows, size_t cols, const float *x, size_t ldx, uint32_t *y,
+                          size_t ldy);
+void KNAME(bf16_gemm_ukr)(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs,
+                          const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t m, size_t n,
+                          int accumulate);
+#if BF16E_HAVE_FTZ
+void KNAME(bf16_gemm_ukr_ftz)(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs,
+                              const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t m,
+                              size_t n, int accumulate);
+#endif
+
 #endif

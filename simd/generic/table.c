@@ -56,4 +56,15 @@ const kernel_table TABLE = {
     /* clang-format off: the list expands to designators and commas */
     NERVE_LOSS_LIST(LOSS_)
     /* clang-format on */
+    .bf16_cvt_rows = KNAME(bf16_cvt_rows),
+    .bf16_cvt_cols = KNAME(bf16_cvt_cols),
+    .gemm_bf16_ukr = KNAME(bf16_gemm_ukr),
+    .bf16_mr = BF16E_MR,
+    .bf16_nr = BF16E_NR,
+    /* B panel kc x nr words: 128 * 16 * 4 B = 8 KiB, in L1 with the C tile;
+     * A block 256 rows x 128 pairs = 128 KiB in L2 */
+    .bf16_mc = 256,
+    .bf16_kc = 128,
+    .bf16_nc = 2048,
+    .bf16_impl = "emulated",
 };

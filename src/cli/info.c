@@ -93,6 +93,7 @@ int cmd_info(int argc, char **argv) {
         printf("%s\n", line);
     }
     printf("in use    %s\n", nerve_isa_reason());
+    printf("bf16      %s\n", nerve_bf16_reason());
     printf("threads   %d OpenMP threads (%ld cores online)\n", cli_threads(),
            sysconf(_SC_NPROCESSORS_ONLN));
     cli_mpi_info(stdout);

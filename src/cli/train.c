@@ -66,6 +66,11 @@ static const cli_option options[] = {
      "learning rate per epoch: cosine annealing from --lr towards 0\n"
      "over --epochs (default; with --resume the file's), or constant"},
     {"no-shuffle", NULL, "keep the sample order (default: reshuffle every epoch)"},
+    {"precision", "fp32|bf16",
+     "arithmetic of the products: fp32 (default), or bf16 mixed\n"
+     "precision (fp32 weights and optimizer, bf16 operands, fp32\n"
+     "sums: vdpbf16ps with AVX512_BF16, an exact emulation\n"
+     "elsewhere); --resume keeps the model's unless given"},
     {"threads", "N", HELP_THREADS},
     {"isa", "ISA", HELP_ISA},
     {"out", "FILE", "save the model with its training state (for --resume) here"},
@@ -254,6 +259,11 @@ int cmd_train(int argc, char **argv) {
         (rc = arg_size("stop-after", s, 1, 1000000, &c.stop_after)) != CLI_OK)
         return rc;
     if ((s = GET("seed")) && (rc = arg_u64("seed", s, &c.seed)) != CLI_OK) return rc;
+    if ((s = GET("precision"))) {
+        if (nerve_precision_from_name(s, &c.precision) != NERVE_OK)
+            return cli_error("--precision: '%s' is not one of fp32, bf16", s);
+        c.precision_given = 1;
+    }
     if ((rc = read_network(v, &c)) != CLI_OK) return rc;
     if ((rc = read_optimizer(v, &c)) != CLI_OK) return rc;
     if ((rc = check_conflicts(v, &c)) != CLI_OK) return rc;

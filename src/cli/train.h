@@ -64,6 +64,10 @@ typedef struct train_cfg {
     int shuffle;
     int cosine; /* learning-rate schedule over `epochs`: 1 cosine, 0 constant */
     int batch_given, epochs_given, schedule_given, shuffle_given;
+    /* arithmetic of the products (nerve_net_set_precision); without
+     * precision_given a fresh network is fp32, a resumed one keeps its own */
+    nerve_precision precision;
+    int precision_given;
     int json, quiet;
 } train_cfg;
 

@@ -162,8 +162,11 @@ static void print_banner(FILE *f, const train_cfg *c, const train_state *st, siz
         fprintf(f, ", stopping after epoch %zu", c->stop_after);
     if (c->early_stop) fprintf(f, ", early stop after %zu without progress", c->early_stop);
     fputc('\n', f);
-    fprintf(f, "cpu       %s kernels, %d threads\n", nerve_isa_name(nerve_isa_active()),
+    fprintf(f, "cpu       %s kernels, %d threads", nerve_isa_name(nerve_isa_active()),
             cli_threads());
+    if (nerve_net_precision(st->net) == NERVE_PRECISION_BF16)
+        fprintf(f, ", bf16 products (%s)", nerve_isa_bf16(nerve_isa_active()));
+    fputc('\n', f);
     fprintf(f, "model     %s\n", c->out ? c->out : "not saved (no --out)");
     cli_mpi_banner(f, c->batch);
     fflush(f);

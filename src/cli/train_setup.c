@@ -256,6 +256,10 @@ int train_setup(train_cfg *c, train_state *st) {
     if (rc == CLI_OK) rc = prep_apply(st->net, st->data.test, "--data");
     if (rc == CLI_OK) rc = setup_optimizer(c, st->net);
     if (rc == CLI_OK) rc = setup_schedule(c, st->net, tr->n);
+    if (rc == CLI_OK && c->precision_given) {
+        const nerve_status ps = nerve_net_set_precision(st->net, c->precision);
+        if (ps != NERVE_OK) rc = cli_lib_error(ps, "--precision");
+    }
     if (rc == CLI_OK && tr->labels && nerve_net_loss(st->net) == NERVE_LOSS_MSE) {
         size_t k = nerve_net_width(st->net, nerve_net_layers(st->net));
         rc = cli_data_one_hot(tr, k, &st->train_1h);

@@ -37,7 +37,8 @@ enum {
     /* optional, training state only: the learning-rate schedule and the
      * position inside an epoch cut short (MODEL_PROGRESS_BYTES) */
     MODEL_SEC_PROGRESS = 4,
-    MODEL_SEC_COUNT /* one more than the largest known id */
+    MODEL_SEC_PRECISION = 5, /* optional: u32 nerve_precision of the training step */
+    MODEL_SEC_COUNT          /* one more than the largest known id */
 };
 /* The progress section's payload (docs/model-format.md, "Progress"). */
 #define MODEL_PROGRESS_BYTES 88u

@@ -170,6 +170,9 @@ static nerve_status read_sections(source *s, header *h) {
             return error_set(NERVE_EFORMAT,
                              "%s: output transform in a %s model (only for target values)", s->name,
                              nerve_loss_name((nerve_loss)h->loss));
+        if (id == MODEL_SEC_PRECISION && len != 4)
+            return error_set(NERVE_EFORMAT, "%s: precision section of %llu bytes (expected 4)",
+                             s->name, (unsigned long long)len);
         if (id == MODEL_SEC_CLASS_NAMES && len < 4)
             return error_set(NERVE_EFORMAT, "%s: class names section of %llu bytes", s->name,
                              (unsigned long long)len);
@@ -491,6 +494,13 @@ static nerve_status fill_net(source *s, const header *h, uint8_t *chunk, nerve_n
                            1));
     if (h->sec[MODEL_SEC_CLASS_NAMES])
         TRY(fill_names(s, h->sec[MODEL_SEC_CLASS_NAMES], h->sec_len[MODEL_SEC_CLASS_NAMES], net));
+    if (h->sec[MODEL_SEC_PRECISION]) {
+        const uint32_t p = le32(h->sec[MODEL_SEC_PRECISION]);
+        if (p >= NERVE_PRECISION_COUNT)
+            return error_set(NERVE_EFORMAT, "%s: training precision %u is not known (0 fp32, 1 bf16)",
+                             s->name, p);
+        net->precision = (nerve_precision)p;
+    }
     if (!(h->flags & MODEL_FLAG_TRAINING)) return NERVE_OK;
     nerve_status st = nerve_net_set_optimizer(net, &h->opt);
     if (st == NERVE_EINVAL) {

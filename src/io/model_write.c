@@ -95,7 +95,7 @@ static int has_progress(const nerve_net *net, int training) {
 /* Sections of format 2 (docs/model-format.md, "Sections"). */
 static uint32_t section_count(const nerve_net *net, int training) {
     return (net->in_shift != NULL) + (net->out_shift != NULL) + (net->class_names != NULL) +
-           (uint32_t)has_progress(net, training);
+           (uint32_t)has_progress(net, training) + (net->precision != NERVE_PRECISION_FP32);
 }
 
 static void put_section_header(sink *s, uint32_t id, uint32_t flags, uint64_t len) {
@@ -141,6 +141,10 @@ static void put_sections(sink *s, const nerve_net *net, int training) {
         put_f64(s, c->loss_sum);
         put_u64(s, c->correct);
         for (int i = 0; i < 4; i++) put_u64(s, c->rng[i]);
+    }
+    if (net->precision != NERVE_PRECISION_FP32) { /* optional: inference is fp32 anyway */
+        put_section_header(s, MODEL_SEC_PRECISION, 0, 4);
+        put_u32(s, (uint32_t)net->precision);
     }
 }
 

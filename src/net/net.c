@@ -194,3 +194,33 @@ const float *nerve_net_bias_grad(const nerve_net *net, size_t layer) {
 }
 
 uint64_t nerve_net_epoch_count(const nerve_net *net) { return net ? net->epoch : 0; }
+
+/* ---- precision of the training step (net.h) ---- */
+
+static const char *const precision_names[NERVE_PRECISION_COUNT] = {"fp32", "bf16"};
+
+const char *nerve_precision_name(nerve_precision precision) {
+    return (unsigned)precision < NERVE_PRECISION_COUNT ? precision_names[precision] : "unknown";
+}
+
+nerve_status nerve_precision_from_name(const char *name, nerve_precision *out) {
+    CHECK_ARG(name != NULL && out != NULL, "nerve_precision_from_name: null argument");
+    for (int i = 0; i < NERVE_PRECISION_COUNT; i++)
+        if (strcasecmp(name, precision_names[i]) == 0) {
+            *out = (nerve_precision)i;
+            return NERVE_OK;
+        }
+    return error_set(NERVE_EINVAL, "unknown precision '%.64s' (expected fp32 or bf16)", name);
+}
+
+nerve_status nerve_net_set_precision(nerve_net *net, nerve_precision precision) {
+    CHECK_ARG(net != NULL, "nerve_net_set_precision: net is NULL");
+    CHECK_ARG((unsigned)precision < NERVE_PRECISION_COUNT,
+              "nerve_net_set_precision: %d is not a nerve_precision", (int)precision);
+    net->precision = precision; /* the step plans its bf16 buffers when it first needs them */
+    return NERVE_OK;
+}
+
+nerve_precision nerve_net_precision(const nerve_net *net) {
+    return net ? net->precision : NERVE_PRECISION_FP32;
+}

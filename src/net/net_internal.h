@@ -89,6 +89,10 @@ struct nerve_net {
                        * as they are (recomputing needs the same repeated product). */
     double beta2_pow;
 
+    /* ---- arithmetic of the training step's products (nerve_net_set_precision):
+     * saved in model files (an optional section when not fp32) ---- */
+    nerve_precision precision;
+
     /* ---- epochs and shuffling ---- */
     uint64_t epoch;       /* completed nerve_net_train_epoch passes (nerve_net_epoch_count) */
     uint64_t rng[4];      /* xoshiro256** state of the shuffling generator (src/core/rng.h),

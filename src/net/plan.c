@@ -11,6 +11,7 @@
 #include "api.h"
 #include "error.h"
 #include "gemm.h"
+#include "gemm_bf16.h"
 #include "private_abi.h"
 
 static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
@@ -77,6 +78,8 @@ void plan_free(struct net_plan *plan) {
     free(plan->train_block);
     free(plan->z); /* z and a share one array */
     free(plan->undo);
+    free(plan->bf16_block);
+    free(plan->xr); /* the six pointer arrays share one allocation */
     free(plan);
 }
 
@@ -181,5 +184,56 @@ NERVE_PRIVATE nerve_status plan_ensure_undo(nerve_net *net, size_t floats) {
     free(p->undo);
     p->undo = u;
     p->undo_floats = floats;
+    return NERVE_OK;
+}
+
+nerve_status plan_ensure_bf16(nerve_net *net, const kernel_table *kt, size_t rows, int threads) {
+    struct net_plan *p = net->plan; /* plan_ensure_training made it */
+    const size_t wsw = align16(gemm_bf16_workspace_words(kt, threads < 1 ? 1 : threads));
+    if (p->bf16_cap >= rows && p->bf16_ws_words >= wsw) return NERVE_OK;
+    if (p->bf16_cap > rows) rows = p->bf16_cap; /* grow only */
+    const size_t L = net->n_layers, maxw = net_max_out_width(net) > net->sizes[0]
+                                               ? net_max_out_width(net)
+                                               : net->sizes[0];
+    if (too_large(rows + 1, maxw, 4 * L + 4))
+        return error_set(NERVE_ENOMEM, "a batch of %zu rows is too large for this network", rows);
+    const size_t half = (rows + 1) / 2;
+    size_t total = wsw;
+    for (size_t l = 0; l < L; l++) {
+        const size_t in = net->sizes[l], out = net->sizes[l + 1];
+        total += align16(rows * ((in + 1) / 2)) + align16(half * in);    /* xr, xc */
+        total += align16(rows * ((out + 1) / 2)) + align16(half * out);  /* dzr, dzc */
+        total += align16(out * ((in + 1) / 2)) + align16((out + 1) / 2 * in); /* wr, wc */
+    }
+    uint32_t **ptrs = malloc(6 * L * sizeof *ptrs);
+    uint32_t *block = ptrs ? aligned_alloc(64, total * sizeof(uint32_t)) : NULL;
+    if (!block) {
+        free(ptrs);
+        return error_set(NERVE_ENOMEM, "out of memory for the bf16 copies of %zu-row batches "
+                         "(%zu MiB)", rows, total * sizeof(uint32_t) >> 20);
+    }
+    free(p->bf16_block);
+    free(p->xr);
+    p->bf16_block = block;
+    p->xr = ptrs;
+    p->xc = ptrs + L;
+    p->dzr = ptrs + 2 * L;
+    p->dzc = ptrs + 3 * L;
+    p->wr = ptrs + 4 * L;
+    p->wc = ptrs + 5 * L;
+    uint32_t *q = block;
+    p->bf16_ws = q;
+    q += wsw;
+    for (size_t l = 0; l < L; l++) {
+        const size_t in = net->sizes[l], out = net->sizes[l + 1];
+        p->xr[l] = q, q += align16(rows * ((in + 1) / 2));
+        p->xc[l] = q, q += align16(half * in);
+        p->dzr[l] = q, q += align16(rows * ((out + 1) / 2));
+        p->dzc[l] = q, q += align16(half * out);
+        p->wr[l] = q, q += align16(out * ((in + 1) / 2));
+        p->wc[l] = q, q += align16((out + 1) / 2 * in);
+    }
+    p->bf16_cap = rows;
+    p->bf16_ws_words = wsw;
     return NERVE_OK;
 }

@@ -42,6 +42,22 @@ struct net_plan {
     size_t undo_floats;
 
     void *ws_block, *infer_block, *train_block; /* the allocations behind the above */
+
+    /* bf16 mixed precision (NERVE_PRECISION_BF16; plan_ensure_bf16): the
+     * bf16 pair copies of the step's operands (simd/table.h's two layouts,
+     * leading dimensions as stated), per layer l of in x out weights:
+     *   xr[l]  n x ceil(in/2)    the layer's input, pairs along a row
+     *   xc[l]  ceil(n/2) x in    the same, pairs down a column
+     *   dzr[l] n x ceil(out/2)   the layer's dZ, pairs along a row
+     *   dzc[l] ceil(n/2) x out   the same, pairs down a column
+     *   wr[l]  out x ceil(in/2)  W, pairs along a row
+     *   wc[l]  ceil(out/2) x in  W, pairs down a column
+     * and the bf16 GEMM workspace of the team. */
+    size_t bf16_cap;     /* rows xr .. dzc hold (0: not allocated) */
+    size_t bf16_ws_words; /* words in bf16_ws (gemm_bf16_workspace_words) */
+    uint32_t **xr, **xc, **dzr, **dzc, **wr, **wc;
+    uint32_t *bf16_ws;
+    void *bf16_block;
 };
 
 /* Makes net->plan hold the GEMM workspace for `threads` threads of kt and
@@ -49,6 +65,9 @@ struct net_plan {
 nerve_status plan_ensure_inference(nerve_net *net, const kernel_table *kt, size_t rows, int threads);
 /* The same for a training step of `rows` rows (no inference buffers). */
 nerve_status plan_ensure_training(nerve_net *net, const kernel_table *kt, size_t rows, int threads);
+/* The bf16 part of the plan for `rows` rows and `threads` threads of kt
+ * (after plan_ensure_training; every buffer above), grown when needed. */
+nerve_status plan_ensure_bf16(nerve_net *net, const kernel_table *kt, size_t rows, int threads);
 /* Makes net->plan->undo hold `floats` floats (optim_undo_floats). */
 nerve_status plan_ensure_undo(nerve_net *net, size_t floats);
 void plan_free(struct net_plan *plan);

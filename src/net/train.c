@@ -26,6 +26,7 @@
 
 #include "error.h"
 #include "linear.h"
+#include "linear_bf16.h"
 #include "loss.h"
 #include "net_plan.h"
 #include "omp_sync.h"
@@ -82,11 +83,19 @@ static void loss_rows(const step_ctx *c, size_t r0, size_t r1, float *d) {
  * until the barrier after (a) of layer l-1. Every product is an fma chain
  * per element and the optimizer is elementwise, so no split changes a bit. */
 
-/* (a): the previous layer's dZ from this layer's (linear.h). */
+/* (a): the previous layer's dZ from this layer's (linear.h; in bf16 also
+ * its bf16 copies, linear_bf16.h: layer 0's dZ only feeds dW, in cols). */
 static void backward_data(const step_ctx *c, size_t l, const float *dz, float *dprev, int t,
                           int nt) {
     const nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
+    if (net->precision == NERVE_PRECISION_BF16) {
+        linear_bf16_backward_data_part(c->kt, c->batch->n, net->sizes[l], net->sizes[l + 1],
+                                       pl->dzr[l], pl->wc[l], (int)net->acts[l - 1], pl->z[l - 1],
+                                       pl->a[l - 1], dprev, l > 1 ? pl->dzr[l - 1] : NULL,
+                                       pl->dzc[l - 1], pl->bf16_ws, t, nt);
+        return;
+    }
     linear_backward_data_part(c->kt, c->batch->n, net->sizes[l], net->sizes[l + 1],
                               net->params + net->w_off[l], dz, (int)net->acts[l - 1], pl->z[l - 1],
                               pl->a[l - 1], dprev, pl->ws, t, nt);
@@ -127,18 +136,59 @@ static void backward_weights(step_ctx *c, size_t l, const float *dz, int t, int 
     const struct net_plan *pl = net->plan;
     update_ctx u = {c->kt, net, c->opt, l, 0};
     const linear_grad_hook hook = {update_block, &u};
-    linear_grad_part(c->kt, c->batch->n, net->sizes[l], net->sizes[l + 1],
+    if (net->precision == NERVE_PRECISION_BF16)
+        linear_bf16_grad_part(c->kt, c->batch->n, net->sizes[l], net->sizes[l + 1], pl->xc[l],
+                              pl->dzc[l], dz, net->grads + net->w_off[l],
+                              net->grads + net->b_off[l], 0, c->update ? &hook : NULL,
+                              pl->bf16_ws, t, nt);
+    else
+        linear_grad_part(c->kt, c->batch->n, net->sizes[l], net->sizes[l + 1],
                      l ? pl->a[l - 1] : c->batch->x, dz, net->grads + net->w_off[l],
                      net->grads + net->b_off[l], 0, c->update ? &hook : NULL, pl->ws, t, nt);
     if (u.bad) atomic_store_explicit(&c->update_bad, 1, memory_order_relaxed);
+}
+
+/* ---- bf16 mixed precision (net.h) ----------------------------------------
+ * The step's phases with bf16 operands (linear_bf16.h): the weights of every
+ * layer (both layouts: the step's only conversion of W) and the batch are
+ * converted first | then the forward pass layer by layer, each layer's
+ * activation converted for the next layer in its epilogue | (loss as
+ * above) | the top layer's dZ converted | backward as above, each lower dZ
+ * converted in the epilogue of (a). Every conversion is elementwise and
+ * every product one chain per element (gemm_bf16.h): no split changes a
+ * bit. The fp32 Z, A and dZ are kept as in fp32 training (activation
+ * derivatives, loss, bias gradients). */
+static void forward_bf16(step_ctx *c, int t, int nt) {
+    const nerve_net *net = c->net;
+    const struct net_plan *pl = net->plan;
+    const size_t L = net->n_layers, n = c->batch->n;
+    for (size_t l = 0; l < L; l++)
+        linear_bf16_convert_part(c->kt, net->sizes[l + 1], net->sizes[l],
+                                 net->params + net->w_off[l], net->sizes[l], pl->wr[l], pl->wc[l],
+                                 t, nt);
+    linear_bf16_convert_part(c->kt, n, net->sizes[0], c->batch->x, net->sizes[0], pl->xr[0],
+                             pl->xc[0], t, nt);
+    OMP_BARRIER(c);
+    for (size_t l = 0; l < L; l++) {
+        const int last = l + 1 == L;
+        linear_bf16_forward_part(c->kt, n, net->sizes[l], net->sizes[l + 1], pl->xr[l], pl->wr[l],
+                                 net->params + net->b_off[l], (int)net->acts[l], pl->z[l],
+                                 pl->a[l], last ? NULL : pl->xr[l + 1],
+                                 last ? NULL : pl->xc[l + 1], pl->bf16_ws, t, nt);
+        if (!last) OMP_BARRIER(c);
+    }
 }
 
 static void step_thread(step_ctx *c, int t, int nt) {
     nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
     const size_t L = net->n_layers, n = c->batch->n;
+    const int bf16 = net->precision == NERVE_PRECISION_BF16;
 
-    fwd_run(c->fwd, t, nt);
+    if (bf16)
+        forward_bf16(c, t, nt);
+    else
+        fwd_run(c->fwd, t, nt);
     OMP_BARRIER(c);
     size_t r0, r1;
     train_loss_rows(n, t, nt, &r0, &r1);
@@ -154,6 +204,11 @@ static void step_thread(step_ctx *c, int t, int nt) {
         c->bad = bad;
     }
     if (bad) return;
+    if (bf16) { /* the top layer's dZ (dz_ring[0]) for its backward-data and dW */
+        linear_bf16_convert_part(c->kt, n, net->sizes[L], pl->dz_ring[0], net->sizes[L],
+                                 L > 1 ? pl->dzr[L - 1] : NULL, pl->dzc[L - 1], t, nt);
+        OMP_BARRIER(c);
+    }
 
     for (size_t l = L - 1; l > 0; l--) {
         const size_t k = (L - 1 - l) % 3;
@@ -203,7 +258,9 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
     const kernel_table *kt = kernels_active();
     const size_t n = batch->n;
     const int nthreads = net_threads(net, n, 1);
-    if ((st = plan_ensure_training(net, kt, n, nthreads)) != NERVE_OK) {
+    if ((st = plan_ensure_training(net, kt, n, nthreads)) != NERVE_OK ||
+        (net->precision == NERVE_PRECISION_BF16 &&
+         (st = plan_ensure_bf16(net, kt, n, nthreads)) != NERVE_OK)) {
         error_prefix("%s", fn);
         return st;
     }

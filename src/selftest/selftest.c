@@ -22,6 +22,7 @@
 #include "gemm.h"
 #include "loss.h"
 #include "rng.h"
+#include "selftest_bf16.h"
 
 #define GUARD       8        /* guard floats on each side of every buffer */
 #define GUARD_VALUE -1234.5f /* what guards hold: any write there is a difference */
@@ -872,6 +873,9 @@ static const struct {
     {"colsum", check_colsum},
     {"axpby", check_axpby},
     {"bias_add", check_bias_add},
+    {"bf16_cvt", selftest_check_bf16_cvt},
+    {"gemm_bf16_ukr", selftest_check_gemm_bf16_ukr},
+    {"gemm_bf16_chain", selftest_check_gemm_bf16_chain},
 };
 
 size_t selftest_count(void) { return sizeof checks / sizeof checks[0]; }

@@ -241,6 +241,49 @@ def case_reproducible():
     check(got != ref, "another seed gives the same run")
 
 
+def case_bf16():
+    """--precision bf16: the same model file, byte for byte, for any thread
+    count and kernel table (vdpbf16ps where the CPU has it, the emulations
+    under --isa avx2 and scalar and NERVE_BF16_KERNEL=emulated); a different
+    model from fp32's; it learns;
+    --resume keeps the file's precision; a bad value is refused."""
+    ref = path("ref.nrv")
+    out, err = run_ok(["train", "--epochs", "2", "--precision", "bf16", "--json", "--threads", "2",
+                       "--out", ref])
+    check("bf16 products" in err, f"the banner does not say bf16:\n{err}")
+    check(json_lines(out)[-1]["test_acc"] >= SHORT_BAR - 0.05, f"bf16 does not learn:\n{out}")
+    with open(ref, "rb") as f:
+        want = f.read()
+    # (NERVE_BF16_KERNEL=emulated: the avx512 table's emulation instead of vdpbf16ps)
+    for i, (extra, env) in enumerate(((["--threads", "1"], None),
+                                      (["--isa", "avx2", "--threads", "3"], None),
+                                      (["--isa", "scalar", "--threads", "1"], None),
+                                      ([], {"NERVE_BF16_KERNEL": "emulated"}))):
+        other = path(f"m{i}.nrv")
+        run_ok(["train", "--epochs", "2", "--precision", "bf16", "--quiet", "--out", other] + extra,
+               env=env)
+        with open(other, "rb") as f:
+            check(f.read() == want, f"{' '.join(extra)}: another bf16 model than --threads 2's")
+    fp32 = path("fp32.nrv")
+    run_ok(["train", "--epochs", "2", "--quiet", "--out", fp32])
+    with open(fp32, "rb") as f:
+        check(f.read() != want, "fp32 and bf16 give the same model")
+    # resumed: still bf16 (the file says so), and the same as 3 epochs straight
+    const = ["--schedule", "constant", "--precision", "bf16"]
+    a, b, c = path("a.nrv"), path("b.nrv"), path("c.nrv")
+    run_ok(["train", "--epochs", "3", "--quiet", "--out", a] + const)
+    run_ok(["train", "--epochs", "2", "--quiet", "--out", b] + const)
+    out, _ = run_ok(["train", "--epochs", "3", "--resume", b, "--out", c, "--schedule", "constant"])
+    check("bf16 products" in out, f"resume lost the precision:\n{out}")
+    with open(a, "rb") as f, open(c, "rb") as g:
+        check(f.read() == g.read(), "bf16 resumed to 3 epochs differs from 3 epochs straight")
+    rc, _, err = run(["train", "--precision", "fp16"])
+    check(rc == 2 and "--precision: 'fp16' is not one of fp32, bf16" in err, f"exit {rc}: {err}")
+    # the model loads and evaluates like any other
+    out, _ = run_ok(["eval", "--model", ref])
+    check("accuracy" in out, out)
+
+
 def case_predict_eval():
     model = path("m.nrv")
     out, _ = run_ok(["train", "--epochs", "6", "--json", "--out", model])
@@ -498,7 +541,8 @@ def case_sigint():
 
 def case_info():
     out, _ = run_ok(["info"])
-    for word in ("nerve", "cpu", "features", "scalar", "avx2", "avx512", "neon", "in use", "threads"):
+    for word in ("nerve", "cpu", "features", "scalar", "avx2", "avx512", "neon", "in use", "bf16",
+                 "threads"):
         check(word in out, f"info lacks {word!r}:\n{out}")
     out, _ = run_ok(["info", "--isa", "scalar"])
     check("scalar (capped" in out or "in use    scalar" in out, f"info --isa scalar:\n{out}")

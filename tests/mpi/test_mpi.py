@@ -166,6 +166,22 @@ def case_np3_uneven():
     check("21-22 rows per rank" in out, f"banner:\n{out}")
 
 
+def case_bf16():
+    """--precision bf16 over MPI: -np 1 equals a plain run, and 2 ranks give the
+    same model for 1 and 2 threads per rank and for the avx2 table (whose
+    bf16 products are an emulation where the best table has vdpbf16ps)."""
+    prec = ["--precision", "bf16"]
+    run_single(["train", "--epochs", "2", "--threads", "1", "--out", path("s.nrv")] + prec)
+    ok(1, ["train", "--epochs", "2", "--threads", "2", "--out", path("m.nrv")] + prec)
+    same_file(path("s.nrv"), path("m.nrv"), "bf16: mpirun -np 1 vs a plain run")
+    out, _ = ok(2, ["train", "--epochs", "2", "--threads", "1", "--out", path("a.nrv")] + prec)
+    check("bf16 products" in out and re.search(r"weights identical on all 2 ranks", out),
+          f"bf16 banner or replica check missing:\n{out}")
+    ok(2, ["train", "--epochs", "2", "--threads", "2", "--isa", "avx2", "--out", path("b.nrv")] +
+       prec)
+    same_file(path("a.nrv"), path("b.nrv"), "bf16, 2 ranks: best table/1 thread vs avx2/2 threads")
+
+
 def case_one_rank_bad_file():
     good = path("good.csv")
     with open(good, "w") as f:

@@ -9,9 +9,11 @@
  * differently from run to run. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bf16.h"
 #include "nerve/selftest.h"
 #include "selftest.h"
 #include "testutil.h"
@@ -132,4 +134,52 @@ Test(bitexact, detects_a_different_kernel) {
     cr_assert(strstr(msg, "y[") != NULL, "%s", msg);
     cr_assert(!selftest_run(sum, ref, &bad, msg, sizeof msg));
     cr_assert(selftest_run(relu, ref, ref, msg, sizeof msg), "%s", msg);
+}
+
+/* The bf16 checks fail too: a micro-kernel that takes the pair's even
+ * product first, with IEEE's gradual underflow instead of the flush, and a
+ * conversion that truncates instead of rounding. */
+static void wrong_bf16_ukr(size_t kq, const uint32_t *a, size_t a_rs, size_t a_cs,
+                           const uint32_t *b, size_t ldb, float *c, size_t ldc, size_t m, size_t n,
+                           int accumulate) {
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            float s = accumulate ? c[i * ldc + j] : 0.0f;
+            for (size_t q = 0; q < kq; q++) {
+                const uint32_t x = b[q * ldb + j], y = a[i * a_rs + q * a_cs];
+                s = fmaf(bf16_f32(x << 16), bf16_f32(y << 16), s);
+                s = fmaf(bf16_f32(x & 0xffff0000u), bf16_f32(y & 0xffff0000u), s);
+            }
+            c[i * ldc + j] = s;
+        }
+}
+static void wrong_bf16_cvt(size_t rows, size_t cols, const float *x, size_t ldx, uint32_t *y,
+                           size_t ldy) {
+    for (size_t i = 0; i < rows; i++)
+        for (size_t q = 0; q < (cols + 1) / 2; q++) {
+            const uint32_t lo = bf16_bits(x[i * ldx + 2 * q]) >> 16;
+            const uint32_t hi = 2 * q + 1 < cols ? bf16_bits(x[i * ldx + 2 * q + 1]) >> 16 : 0;
+            y[i * ldy + q] = lo | hi << 16;
+        }
+}
+
+Test(bitexact, detects_a_different_bf16_kernel) {
+    const kernel_table *ref = kernels_for(NERVE_ISA_SCALAR);
+    kernel_table bad = *ref;
+    bad.gemm_bf16_ukr = wrong_bf16_ukr;
+    bad.bf16_cvt_rows = wrong_bf16_cvt;
+    size_t ukr = SIZE_MAX, cvt = SIZE_MAX, chain = SIZE_MAX;
+    for (size_t c = 0; c < selftest_count(); c++) {
+        if (!strcmp(selftest_name(c), "gemm_bf16_ukr")) ukr = c;
+        if (!strcmp(selftest_name(c), "bf16_cvt")) cvt = c;
+        if (!strcmp(selftest_name(c), "gemm_bf16_chain")) chain = c;
+    }
+    cr_assert(ukr != SIZE_MAX && cvt != SIZE_MAX && chain != SIZE_MAX);
+    char msg[512];
+    cr_assert(!selftest_run(ukr, ref, &bad, msg, sizeof msg));
+    cr_assert(strstr(msg, "want") != NULL, "%s", msg);
+    cr_assert(!selftest_run(cvt, ref, &bad, msg, sizeof msg));
+    cr_assert(strstr(msg, "bf16_cvt_rows") != NULL, "%s", msg);
+    cr_assert(!selftest_run(chain, ref, &bad, msg, sizeof msg));
+    cr_assert(selftest_run(ukr, ref, ref, msg, sizeof msg), "%s", msg);
 }

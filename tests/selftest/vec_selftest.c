@@ -93,7 +93,7 @@ static const char *const op_names[VOP_COUNT] = {
     "vf_sqrt", "vf_abs",    "vf_neg",    "vf_fma",   "vf_fnma",  "vf_max",   "vf_min",
     "vf_lt",   "vf_le",     "vf_gt",     "vf_ge",    "vf_eq",    "vf_isnan", "vm_and",
     "vm_or",   "vm_andnot", "vf_select", "vi_set1",  "vi_add",   "vi_sub",   "vi_and",
-    "vi_or",   "vi_shl23",  "vi_sra23",  "vi_to_vf", "vf_to_vi",
+    "vi_or",   "vi_shl23",  "vi_sra23",  "vi_to_vf", "vf_to_vi", "vi_shl16",
 };
 
 /* Every op on one group of 16 lanes. */

@@ -64,7 +64,7 @@ static const char *const op_names[VOP_COUNT] = {
     "sqrt",  "abs",      "neg",      "fma",      "fnma",     "max",    "min",
     "lt",    "le",       "gt",       "ge",       "eq",       "isnan",  "and",
     "or",    "andnot",   "select",   "vi_set1",  "vi_add",   "vi_sub", "vi_and",
-    "vi_or", "vi_shl23", "vi_sra23", "vi_to_vf", "vf_to_vi",
+    "vi_or", "vi_shl23", "vi_sra23", "vi_to_vf", "vf_to_vi", "vi_shl16",
 };
 
 /* ---- bits <-> values ---------------------------------------------------- */
@@ -163,6 +163,8 @@ static uint32_t ref_lane(int op, uint32_t a, uint32_t b, uint32_t c, uint32_t a0
     /* rint of the exact double value rounds to nearest even (default mode) */
     case VOP_VF_TO_VI:
         return ibits((int32_t)rint((double)x));
+    case VOP_VI_SHL16:
+        return a << 16;
     case VOP_COUNT:
         break;
     }

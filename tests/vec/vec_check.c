@@ -132,6 +132,9 @@ static void apply(int op, const uint32_t *pa, const uint32_t *pb, const uint32_t
     case VOP_VF_TO_VI:
         st(out, vi_as_vf(vf_to_vi(a)));
         break;
+    case VOP_VI_SHL16:
+        st(out, vi_as_vf(vi_shl16(ia)));
+        break;
     case VOP_COUNT:
         break;
     }

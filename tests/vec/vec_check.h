@@ -12,7 +12,7 @@
 
 /* Lane-wise operations run by vec_check_api.apply. Inputs a, b, c are 16
  * lanes of float bits (int bits for the VOP_VI_* ops and VOP_VI_TO_VF; for
- * VOP_VI_SHL23/SRA23 only a is used). Outputs are 16 lanes of bits: a float,
+ * VOP_VI_SHL23/SRA23/SHL16 only a is used). Outputs are 16 lanes of bits: a float,
  * an int32, or a mask as 0xffffffff (true) / 0 (false). Mask operands of the
  * mask ops and of select are made with vf_gt(x, 0) from a, b or c. */
 typedef enum vop {
@@ -49,6 +49,7 @@ typedef enum vop {
     VOP_VI_SRA23,
     VOP_VI_TO_VF, /* int32 a -> float */
     VOP_VF_TO_VI, /* float a -> int32, nearest even */
+    VOP_VI_SHL16, /* int a << 16 */
     VOP_COUNT
 } vop;
 

@@ -1,0 +1,219 @@
+/* The bf16 GEMM driver (contract: gemm_bf16.h): gemm.c's loop nest and
+ * thread partition over pair words and the table's bf16 micro-kernel.
+ *
+ * Per thread: for each NC-wide column block, for each KC-deep slice of
+ * pairs, pack B (or read it in place), then for each MC-high row block pack
+ * A (or read it in place) and run the micro-kernel over the tiles. The chain
+ * of every element continues across KC slices through C (accumulate), which
+ * the micro-kernel's contract makes the same chain. Operands are read in
+ * place by the same rules as gemm.c (A when transposed or when few columns
+ * reuse it, B when its rows are contiguous and few rows reuse it), only
+ * full tiles in place, partial edge panels always packed (the micro-kernel
+ * reads all bf16_mr rows and bf16_nr columns). Packing is a copy of words: no
+ * arithmetic, so no decision here changes a bit. */
+#include "gemm_bf16.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <omp.h>
+
+#include "omp_sync.h"
+
+#define ALIGN_WORDS 16 /* 64 bytes */
+
+static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+static size_t ceil_div(size_t x, size_t d) { return (x + d - 1) / d; }
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+static size_t pack_a_words(const kernel_table *kt) {
+    return round_up(round_up(kt->bf16_mc, kt->bf16_mr) * kt->bf16_kc, ALIGN_WORDS);
+}
+static size_t pack_b_words(const kernel_table *kt) {
+    return round_up(round_up(kt->bf16_nc, kt->bf16_nr) * kt->bf16_kc, ALIGN_WORDS);
+}
+
+size_t gemm_bf16_thread_workspace_words(const kernel_table *kt) {
+    return pack_a_words(kt) + pack_b_words(kt);
+}
+
+size_t gemm_bf16_workspace_words(const kernel_table *kt, int nthreads) {
+    return (nthreads < 1 ? 1 : (size_t)nthreads) * gemm_bf16_thread_workspace_words(kt);
+}
+
+/* ---- packing: dst[p*w + x] = src[x*xs + p*ps], lanes x >= width zero ------- */
+
+static void pack_panel(const uint32_t *src, size_t xs, size_t ps, size_t width, size_t kq, size_t w,
+                       uint32_t *dst) {
+    for (size_t p = 0; p < kq; p++) {
+        uint32_t *d = dst + p * w;
+        if (xs == 1)
+            memcpy(d, src + p * ps, width * sizeof *d);
+        else
+            for (size_t x = 0; x < width; x++) d[x] = src[x * xs + p * ps];
+        if (width < w) memset(d + width, 0, (w - width) * sizeof *d);
+    }
+}
+
+/* ceil(width / w) panels, panel r at dst + r*w*kq. With xs == 1 the source
+ * is walked row by row across the panels (long contiguous reads). */
+static void pack_block(const uint32_t *src, size_t xs, size_t ps, size_t width, size_t kq, size_t w,
+                       uint32_t *dst) {
+    if (xs != 1) {
+        for (size_t x = 0; x < width; x += w)
+            pack_panel(src + x * xs, xs, ps, min_sz(w, width - x), kq, w, dst + x * kq);
+        return;
+    }
+    const size_t full = width / w * w;
+    for (size_t p = 0; p < kq; p++)
+        for (size_t x = 0; x < full; x += w) memcpy(dst + x * kq + p * w, src + p * ps + x, w * 4);
+    if (full < width) pack_panel(src + full, 1, ps, width - full, kq, w, dst + full * kq);
+}
+
+/* ---- partition (gemm.c's rule, on the bf16 tile) --------------------------- */
+
+#define DIRECT_A_MAX_COLS 512
+#define DIRECT_B_MAX_ROWS 256
+static int stride_aliases(size_t words) { return words % (2048 / sizeof(uint32_t)) == 0; }
+
+static int direct_a(const gemm_bf16_args *g, size_t cols) {
+    return g->a_rs == 1 || (cols <= DIRECT_A_MAX_COLS && !stride_aliases(g->a_rs));
+}
+static int direct_b(const gemm_bf16_args *g, size_t rows) {
+    return g->b_cs == 1 && rows <= DIRECT_B_MAX_ROWS && !stride_aliases(g->b_rs);
+}
+
+static double pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1 ? 0.5 : 1.0); }
+
+static double rect_cost(const kernel_table *kt, const gemm_bf16_args *g, size_t rows, size_t cols) {
+    const double pa = direct_a(g, cols) ? 0.0 : (double)rows * pack_cost(g->a_rs, g->a_cs);
+    const double pb = direct_b(g, rows) ? 0.0 : (double)cols * pack_cost(g->b_cs, g->b_rs);
+    return (double)g->kq * ((double)rows * (double)cols / (double)kt->bf16_nr + pa + pb);
+}
+
+gemm_rect gemm_bf16_thread_rect(const kernel_table *kt, const gemm_bf16_args *g, int tid, int nt) {
+    const size_t mr = kt->bf16_mr, nr = kt->bf16_nr;
+    const size_t mp = ceil_div(g->m, mr), np = ceil_div(g->n, nr);
+    size_t best_tm = 1, best_tn = (size_t)nt;
+    double best = INFINITY;
+    for (size_t tm = 1; tm <= (size_t)nt; tm++) {
+        const size_t tn = (size_t)nt / tm;
+        const double cost = rect_cost(kt, g, ceil_div(mp, tm) * mr, ceil_div(np, tn) * nr);
+        if (cost < best) {
+            best = cost;
+            best_tm = tm;
+            best_tn = tn;
+        }
+    }
+    gemm_rect r = {0, 0, 0, 0};
+    if ((size_t)tid >= best_tm * best_tn) return r;
+    const size_t ti = (size_t)tid / best_tn, tj = (size_t)tid % best_tn;
+    r.i0 = min_sz(g->m, ti * mp / best_tm * mr);
+    r.i1 = min_sz(g->m, (ti + 1) * mp / best_tm * mr);
+    r.j0 = min_sz(g->n, tj * np / best_tn * nr);
+    r.j1 = min_sz(g->n, (tj + 1) * np / best_tn * nr);
+    return r;
+}
+
+static size_t block_len(size_t len, size_t cap, size_t unit) {
+    const size_t blocks = ceil_div(len, cap);
+    return round_up(ceil_div(len, blocks), unit);
+}
+
+/* ---- the per-thread loop nest ---------------------------------------------- */
+
+void gemm_bf16_part(const kernel_table *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,
+                    uint32_t *ws, int tid, int nt) {
+    if (nt < 1) nt = 1;
+    if (g->m == 0 || g->n == 0) return;
+    const gemm_rect r = gemm_bf16_thread_rect(kt, g, tid, nt);
+    if (r.i0 >= r.i1 || r.j0 >= r.j1) return;
+    const size_t mr = kt->bf16_mr, nr = kt->bf16_nr, kq = g->kq, ldc = g->ldc;
+    if (kq == 0) { /* the chain is empty: C stays (accumulate) or becomes +0 */
+        for (size_t i = r.i0; i < r.i1; i += mr) {
+            const size_t rows = min_sz(mr, r.i1 - i);
+            if (!g->accumulate)
+                for (size_t q = i; q < i + rows; q++)
+                    memset(g->c + q * ldc + r.j0, 0, (r.j1 - r.j0) * sizeof(float));
+            if (ep) ep->fn(ep, i, r.j0, rows, r.j1 - r.j0, g->c + i * ldc + r.j0, ldc);
+        }
+        return;
+    }
+    uint32_t *pa = ws + (size_t)tid * gemm_bf16_thread_workspace_words(kt);
+    uint32_t *pb = pa + pack_a_words(kt);
+    const size_t mc = block_len(r.i1 - r.i0, kt->bf16_mc, mr);
+    const size_t nc = block_len(r.j1 - r.j0, kt->bf16_nc, nr);
+    const size_t kc_max = block_len(kq, kt->bf16_kc, 1);
+    const int a_in_place = direct_a(g, r.j1 - r.j0), b_in_place = direct_b(g, r.i1 - r.i0);
+    const gemm_bf16_ukr_fn ukr = kt->gemm_bf16_ukr;
+
+    for (size_t jc = r.j0; jc < r.j1; jc += nc) {
+        const size_t ncur = min_sz(nc, r.j1 - jc);
+        for (size_t pc = 0; pc < kq; pc += kc_max) {
+            const size_t kc = min_sz(kc_max, kq - pc);
+            const int acc = g->accumulate || pc > 0, last = pc + kc == kq;
+            const uint32_t *bsrc = g->b + pc * g->b_rs + jc * g->b_cs;
+            if (!b_in_place)
+                pack_block(bsrc, g->b_cs, g->b_rs, ncur, kc, nr, pb);
+            else if (ncur % nr) {
+                const size_t j = ncur / nr * nr;
+                pack_panel(bsrc + j * g->b_cs, g->b_cs, g->b_rs, ncur - j, kc, nr, pb + j * kc);
+            }
+            for (size_t ic = r.i0; ic < r.i1; ic += mc) {
+                const size_t mcur = min_sz(mc, r.i1 - ic);
+                const uint32_t *asrc = g->a + ic * g->a_rs + pc * g->a_cs;
+                if (!a_in_place)
+                    pack_block(asrc, g->a_rs, g->a_cs, mcur, kc, mr, pa);
+                else if (mcur % mr) {
+                    const size_t i = mcur / mr * mr;
+                    pack_panel(asrc + i * g->a_rs, g->a_rs, g->a_cs, mcur - i, kc, mr, pa + i * kc);
+                }
+                /* one tile; row strips outer on the last slice when an
+                 * epilogue waits for them, else B panel outer (L1) */
+#define TILE(i, j)                                                                                 \
+    do {                                                                                           \
+        const size_t rows_ = min_sz(mr, mcur - (i)), cols_ = min_sz(nr, ncur - (j));               \
+        const int bin_ = b_in_place && cols_ == nr, ain_ = a_in_place && rows_ == mr;              \
+        const uint32_t *bp_ = bin_ ? bsrc + (j) : pb + (j)*kc;                                     \
+        const uint32_t *ap_ = ain_ ? asrc + (i)*g->a_rs : pa + (i)*kc;                             \
+        ukr(kc, ap_, ain_ ? g->a_rs : 1, ain_ ? g->a_cs : mr, bp_, bin_ ? g->b_rs : nr,            \
+            g->c + (ic + (i)) * ldc + jc + (j), ldc, rows_, cols_, acc);                           \
+    } while (0)
+                if (last && ep) {
+                    for (size_t i = 0; i < mcur; i += mr) {
+                        for (size_t j = 0; j < ncur; j += nr) TILE(i, j);
+                        ep->fn(ep, ic + i, jc, min_sz(mr, mcur - i), ncur,
+                               g->c + (ic + i) * ldc + jc, ldc);
+                    }
+                } else {
+                    for (size_t j = 0; j < ncur; j += nr)
+                        for (size_t i = 0; i < mcur; i += mr) TILE(i, j);
+                }
+#undef TILE
+            }
+        }
+    }
+}
+
+void gemm_bf16_chain(const kernel_table *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,
+                     uint32_t *ws, int nthreads) {
+    if (g->m == 0 || g->n == 0) return;
+    if (nthreads <= 1) {
+        gemm_bf16_part(kt, g, ep, ws, 0, 1);
+        return;
+    }
+    OMP_FORK(g);
+#pragma omp parallel num_threads(nthreads)
+    {
+        OMP_READ_SHARED_BEGIN();
+        const kernel_table *kt_ = kt;
+        const gemm_bf16_args *g_ = g;
+        const gemm_epilogue *ep_ = ep;
+        uint32_t *ws_ = ws;
+        OMP_READ_SHARED_END();
+        OMP_ENTER(g_);
+        gemm_bf16_part(kt_, g_, ep_, ws_, omp_get_thread_num(), omp_get_num_threads());
+        OMP_LEAVE(g_);
+    }
+    OMP_JOIN(g);
+}

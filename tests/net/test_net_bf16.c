@@ -1,0 +1,312 @@
+/* bf16 mixed precision training (nerve_net_set_precision, net.h):
+ *   - the step's gradients equal a naive re-implementation written here from
+ *     the definitions (every operand rounded by bf16_round, every product
+ *     element the chain of bf16_dp_ref over its pairs), bit for bit, on odd
+ *     widths and an odd batch (the padding halves);
+ *   - bit-identical weights and losses for 1, 2, 3 and 8 threads and every
+ *     kernel table this CPU supports (vdpbf16ps and the emulations);
+ *   - close to fp32, learns digits as well, and the API's bad arguments. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bf16.h"
+#include "nerve/nerve.h"
+#include "net_plan.h"
+#include "testutil.h"
+
+/* ---- the naive reference ---------------------------------------------------- */
+
+static uint32_t rb(float x) { return bf16_round(bf16_bits(x)); }
+/* the pair word of two floats (the second may be absent: +0) */
+static uint32_t pair(float lo, const float *hi) { return rb(lo) | (hi ? rb(*hi) : 0u) << 16; }
+
+/* C[i][j] = chain over q < ceil(k/2) of bf16_dp_ref(acc, B word (q, j), A word (i, q)),
+ * with A(i, p) = a[i*ars + p*acs], B(p, j) = b[p*brs + j*bcs] in fp32. */
+static void bf16_product(size_t m, size_t n, size_t k, const float *a, size_t ars, size_t acs,
+                         const float *b, size_t brs, size_t bcs, float *c) {
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            uint32_t acc = 0;
+            for (size_t q = 0; q < (k + 1) / 2; q++) {
+                const size_t p0 = 2 * q, p1 = 2 * q + 1;
+                const uint32_t aw =
+                    pair(a[i * ars + p0 * acs], p1 < k ? &a[i * ars + p1 * acs] : NULL);
+                const uint32_t bw =
+                    pair(b[p0 * brs + j * bcs], p1 < k ? &b[p1 * brs + j * bcs] : NULL);
+                acc = bf16_dp_ref(acc, bw, aw);
+            }
+            c[i * n + j] = bf16_f32(acc);
+        }
+}
+
+#define L_ 2
+static const size_t sizes[L_ + 1] = {7, 5, 3};
+static const nerve_act acts[L_] = {NERVE_ACT_TANH, NERVE_ACT_IDENTITY};
+#define N_ 5
+
+/* dW, db of both layers for one xent batch, as the definitions say. The
+ * elementwise parts (activations, the loss gradient) are the scalar table's
+ * kernels, which fp32 training uses the same way. */
+static void reference_grads(const nerve_net *net, const float *x, const int32_t *labels,
+                            float *dw[L_], float *db[L_]) {
+    const kernel_table *kt = kernels_for(NERVE_ISA_SCALAR);
+    float z[L_][N_ * 8], a[L_][N_ * 8], dz[L_][N_ * 8], loss[N_];
+    for (size_t l = 0; l < L_; l++) {
+        const size_t in = sizes[l], out = sizes[l + 1];
+        const float *w = nerve_net_weights((nerve_net *)net, l);
+        const float *b = nerve_net_bias((nerve_net *)net, l), *xin = l ? a[l - 1] : x;
+        /* Z = X W^T: A = X (row-major), B(p, o) = W[o][p] */
+        bf16_product(N_, out, in, xin, in, 1, w, 1, in, z[l]);
+        for (size_t i = 0; i < N_; i++)
+            for (size_t o = 0; o < out; o++) z[l][i * out + o] = z[l][i * out + o] + b[o];
+        kt->act_fwd[acts[l]](N_ * out, z[l], a[l]);
+    }
+    const size_t C = sizes[L_];
+    kt->loss_xent(N_, C, a[L_ - 1], labels, (float)(1.0 / N_), dz[L_ - 1], loss);
+    for (size_t l = L_; l-- > 0;) {
+        const size_t in = sizes[l], out = sizes[l + 1];
+        const float *xin = l ? a[l - 1] : x;
+        /* dW = dZ^T X: A(o, i) = dZ[i][o], B(i, j) = X[i][j] */
+        bf16_product(out, in, N_, dz[l], 1, out, xin, in, 1, dw[l]);
+        for (size_t o = 0; o < out; o++) {
+            float s = 0.0f;
+            for (size_t i = 0; i < N_; i++) s = s + dz[l][i * out + o];
+            db[l][o] = s;
+        }
+        if (l == 0) break;
+        /* dX = dZ W, times the previous activation's derivative */
+        const float *w = nerve_net_weights((nerve_net *)net, l);
+        bf16_product(N_, in, out, dz[l], out, 1, w, in, 1, dz[l - 1]);
+        kt->act_bwd[acts[l - 1]](N_ * in, z[l - 1], a[l - 1], dz[l - 1], dz[l - 1]);
+    }
+}
+
+Test(net_bf16, gradients_match_the_definition) {
+    net_set_flops_per_thread(0);
+    nerve_isa isas[NERVE_ISA_COUNT];
+    const size_t ni = test_supported_isas(isas);
+    float x[N_ * 7];
+    const int32_t labels[N_] = {0, 2, 1, 1, 2};
+    test_fill(x, N_ * 7, 99, -2.0f, 2.0f);
+    for (size_t ii = 0; ii < ni; ii++)
+        for (int nt = 1; nt <= 3; nt += 2) {
+            cr_assert_eq(nerve_set_max_isa(isas[ii]), NERVE_OK);
+            omp_set_num_threads(nt);
+            nerve_net *net;
+            cr_assert_eq(nerve_net_create(&net, L_, sizes, acts, NERVE_LOSS_XENT, 5), NERVE_OK);
+            cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_BF16), NERVE_OK);
+            const nerve_batch bt = {.x = x, .labels = labels, .n = N_};
+            float lossv;
+            cr_assert_eq(nerve_net_gradients(net, &bt, &lossv), NERVE_OK, "%s", nerve_last_error());
+            float w0[35], w1[15], b0[5], b1[3];
+            float *dw[L_] = {w0, w1}, *db[L_] = {b0, b1};
+            reference_grads(net, x, labels, dw, db);
+            for (size_t l = 0; l < L_; l++) {
+                const size_t nw = sizes[l] * sizes[l + 1];
+                size_t bad = test_first_bit_mismatch(dw[l], nerve_net_weight_grad(net, l), nw);
+                cr_assert_eq(bad, SIZE_MAX, "%s, %d threads: dW%zu[%zu] = %a, definition %a",
+                             nerve_isa_name(isas[ii]), nt, l, bad,
+                             (double)nerve_net_weight_grad(net, l)[bad], (double)dw[l][bad]);
+                bad = test_first_bit_mismatch(db[l], nerve_net_bias_grad(net, l), sizes[l + 1]);
+                cr_assert_eq(bad, SIZE_MAX, "%s: db%zu[%zu]", nerve_isa_name(isas[ii]), l, bad);
+            }
+            /* and not the fp32 gradients: the precision did something */
+            cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_FP32), NERVE_OK);
+            cr_assert_eq(nerve_net_gradients(net, &bt, &lossv), NERVE_OK);
+            cr_assert_neq(test_first_bit_mismatch(w0, nerve_net_weight_grad(net, 0), 35), SIZE_MAX);
+            nerve_net_free(net);
+        }
+    nerve_set_max_isa(nerve_isa_best());
+}
+
+/* ---- reproducibility ----------------------------------------------------------- */
+
+typedef struct config {
+    size_t layers, sizes[5];
+    nerve_act acts[4];
+    nerve_loss loss;
+    nerve_opt_kind opt;
+} config;
+
+/* odd widths, one input wider than every table's K block (bf16_kc pairs) */
+static const config configs[] = {
+    {3,
+     {37, 70, 33, 10},
+     {NERVE_ACT_RELU, NERVE_ACT_TANH, NERVE_ACT_IDENTITY},
+     NERVE_LOSS_XENT,
+     NERVE_OPT_ADAM},
+    {2, {301, 47, 3}, {NERVE_ACT_GELU, NERVE_ACT_SIGMOID}, NERVE_LOSS_MSE, NERVE_OPT_SGD},
+};
+static const size_t batches[] = {29, 1, 64, 7, 30};
+#define NSTEPS (sizeof batches / sizeof batches[0])
+
+static void train(const config *c, float *params, float *losses) {
+    nerve_net *net;
+    cr_assert_eq(nerve_net_create(&net, c->layers, c->sizes, c->acts, c->loss, 11), NERVE_OK);
+    cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_BF16), NERVE_OK);
+    nerve_opt o = nerve_opt_default(c->opt);
+    o.lr = 0.01f;
+    cr_assert_eq(nerve_net_set_optimizer(net, &o), NERVE_OK);
+    const size_t in = c->sizes[0], C = c->sizes[c->layers];
+    float *x = malloc(64 * in * sizeof(float)), *y = malloc(64 * C * sizeof(float));
+    int32_t labels[64];
+    for (size_t s = 0; s < NSTEPS; s++) {
+        const size_t n = batches[s];
+        test_fill(x, n * in, 1000 + s, -1.5f, 1.5f);
+        test_fill(y, n * C, 1500 + s, 0.0f, 1.0f);
+        for (size_t i = 0; i < n; i++) labels[i] = (int32_t)((i * 7 + s) % C);
+        nerve_batch b = {.x = x, .n = n};
+        if (c->loss == NERVE_LOSS_XENT)
+            b.labels = labels;
+        else
+            b.y = y;
+        cr_assert_eq(nerve_net_train_batch(net, &b, &losses[s]), NERVE_OK, "%s",
+                     nerve_last_error());
+    }
+    size_t k = 0;
+    for (size_t l = 0; l < c->layers; l++) {
+        const size_t nw = c->sizes[l] * c->sizes[l + 1], nb = c->sizes[l + 1];
+        memcpy(params + k, nerve_net_weights(net, l), nw * sizeof(float));
+        memcpy(params + k + nw, nerve_net_bias(net, l), nb * sizeof(float));
+        k += nw + nb;
+    }
+    free(x);
+    free(y);
+    nerve_net_free(net);
+}
+
+Test(net_bf16, threads_and_isas, .timeout = 300) {
+    net_set_flops_per_thread(0);
+    nerve_isa isas[NERVE_ISA_COUNT];
+    const size_t ni = test_supported_isas(isas);
+    const int threads[] = {1, 2, 3, 8};
+    static float ref[20000], got[20000];
+    float lref[NSTEPS], lgot[NSTEPS];
+    for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
+        nerve_set_max_isa(NERVE_ISA_SCALAR);
+        omp_set_num_threads(1);
+        train(&configs[c], ref, lref);
+        cr_assert(lref[0] != lref[NSTEPS - 1]);
+        size_t count = 0;
+        for (size_t l = 0; l < configs[c].layers; l++)
+            count += configs[c].sizes[l] * configs[c].sizes[l + 1] + configs[c].sizes[l + 1];
+        for (size_t i = 0; i < ni; i++)
+            for (size_t t = 0; t < 4; t++) {
+                cr_assert_eq(nerve_set_max_isa(isas[i]), NERVE_OK);
+                omp_set_num_threads(threads[t]);
+                train(&configs[c], got, lgot);
+                size_t bad = test_first_bit_mismatch(ref, got, count);
+                cr_assert_eq(bad, SIZE_MAX,
+                             "config %zu, %s (%s), %d threads: parameter %zu: %a "
+                             "vs scalar/1 %a",
+                             c, nerve_isa_name(isas[i]), nerve_isa_bf16(isas[i]), threads[t], bad,
+                             (double)got[bad], (double)ref[bad]);
+                cr_assert_eq(test_first_bit_mismatch(lref, lgot, NSTEPS), SIZE_MAX);
+            }
+    }
+    nerve_set_max_isa(nerve_isa_best());
+}
+
+/* ---- close to fp32 ----------------------------------------------------------------- */
+
+/* bf16 keeps 8 significant bits (a relative rounding error up to 2^-9 per
+ * operand), and the first layer's gradient of random inputs and labels is a
+ * small sum of larger terms of both signs (32 samples with no common
+ * signal), which amplifies it: the relative difference measured here is
+ * about 0.11 (0.005 for the last layer). A layout or ordering mistake gives
+ * gradients unrelated to fp32's (a relative difference near 1 or more). */
+Test(net_bf16, gradients_close_to_fp32) {
+    const size_t sz[4] = {64, 48, 32, 10};
+    const nerve_act ac[3] = {NERVE_ACT_RELU, NERVE_ACT_RELU, NERVE_ACT_IDENTITY};
+    nerve_net *net;
+    cr_assert_eq(nerve_net_create(&net, 3, sz, ac, NERVE_LOSS_XENT, 3), NERVE_OK);
+    float x[32 * 64];
+    int32_t labels[32];
+    test_fill(x, 32 * 64, 4, -1, 1);
+    for (int i = 0; i < 32; i++) labels[i] = i % 10;
+    const nerve_batch b = {.x = x, .labels = labels, .n = 32};
+    static float g32[64 * 48];
+    cr_assert_eq(nerve_net_gradients(net, &b, NULL), NERVE_OK);
+    memcpy(g32, nerve_net_weight_grad(net, 0), sizeof g32);
+    nerve_net_set_precision(net, NERVE_PRECISION_BF16);
+    cr_assert_eq(nerve_net_precision(net), NERVE_PRECISION_BF16);
+    cr_assert_eq(nerve_net_gradients(net, &b, NULL), NERVE_OK);
+    const float *g16 = nerve_net_weight_grad(net, 0);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < 64 * 48; i++) {
+        num += (double)(g16[i] - g32[i]) * (g16[i] - g32[i]);
+        den += (double)g32[i] * g32[i];
+    }
+    cr_assert(den > 0);
+    cr_assert(sqrt(num / den) < 0.25, "relative difference %g", sqrt(num / den));
+    cr_assert(sqrt(num / den) > 0, "bf16 gave the fp32 gradients");
+    nerve_net_free(net);
+}
+
+Test(net_bf16, learns_digits_as_well_as_fp32, .timeout = 300) {
+    nerve_data *d;
+    cr_assert_eq(nerve_data_load_digits(&d), NERVE_OK);
+    nerve_data *tr, *te;
+    cr_assert_eq(nerve_data_split(d, 0.25, 1, &tr, &te), NERVE_OK);
+    cr_assert_eq(nerve_data_standardize(tr, te), NERVE_OK);
+    const size_t sz[3] = {64, 64, 10};
+    const nerve_act ac[2] = {NERVE_ACT_RELU, NERVE_ACT_IDENTITY};
+    double acc[2];
+    for (int p = 0; p < 2; p++) {
+        nerve_net *net;
+        cr_assert_eq(nerve_net_create(&net, 2, sz, ac, NERVE_LOSS_XENT, 7), NERVE_OK);
+        nerve_net_set_precision(net, (nerve_precision)p);
+        nerve_opt o = nerve_opt_default(NERVE_OPT_ADAM);
+        nerve_net_set_optimizer(net, &o);
+        const nerve_dataset dtr = nerve_data_view(tr), dte = nerve_data_view(te);
+        const nerve_epoch_opts eo = {.batch_size = 32, .shuffle = 1};
+        nerve_eval r;
+        for (int e = 0; e < 10; e++)
+            cr_assert_eq(nerve_net_train_epoch(net, &dtr, &eo, &r), NERVE_OK);
+        cr_assert_eq(nerve_net_evaluate(net, &dte, &r), NERVE_OK);
+        acc[p] = r.accuracy;
+        nerve_net_free(net);
+    }
+    cr_assert(acc[0] > 0.9 && acc[1] > 0.9, "fp32 %.4f, bf16 %.4f", acc[0], acc[1]);
+    cr_assert(fabs(acc[0] - acc[1]) < 0.02, "fp32 %.4f, bf16 %.4f", acc[0], acc[1]);
+    nerve_data_free(d);
+    nerve_data_free(tr);
+    nerve_data_free(te);
+}
+
+/* ---- the API -------------------------------------------------------------------------- */
+
+Test(net_bf16, api) {
+    nerve_net *net;
+    const size_t sz[2] = {3, 2};
+    const nerve_act ac[1] = {NERVE_ACT_IDENTITY};
+    cr_assert_eq(nerve_net_create(&net, 1, sz, ac, NERVE_LOSS_MSE, 1), NERVE_OK);
+    cr_assert_eq(nerve_net_precision(net), NERVE_PRECISION_FP32, "fp32 by default");
+    cr_assert_eq(nerve_net_set_precision(net, (nerve_precision)2), NERVE_EINVAL);
+    cr_assert(strstr(nerve_last_error(), "nerve_net_set_precision") != NULL);
+    cr_assert_eq(nerve_net_precision(net), NERVE_PRECISION_FP32);
+    cr_assert_eq(nerve_net_set_precision(NULL, NERVE_PRECISION_BF16), NERVE_EINVAL);
+    cr_assert_eq(nerve_net_precision(NULL), NERVE_PRECISION_FP32);
+    cr_assert_str_eq(nerve_precision_name(NERVE_PRECISION_BF16), "bf16");
+    cr_assert_str_eq(nerve_precision_name(NERVE_PRECISION_FP32), "fp32");
+    cr_assert_str_eq(nerve_precision_name((nerve_precision)7), "unknown");
+    nerve_precision p;
+    cr_assert_eq(nerve_precision_from_name("BF16", &p), NERVE_OK);
+    cr_assert_eq(p, NERVE_PRECISION_BF16);
+    cr_assert_eq(nerve_precision_from_name("fp16", &p), NERVE_EINVAL);
+    cr_assert(strstr(nerve_last_error(), "fp32 or bf16") != NULL);
+    cr_assert_eq(nerve_precision_from_name(NULL, &p), NERVE_EINVAL);
+    /* a one-layer bf16 network trains (no backward-data at all) */
+    cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_BF16), NERVE_OK);
+    const float x[3] = {1, 2, 3}, y[2] = {0.5f, -1};
+    const nerve_batch b = {.x = x, .y = y, .n = 1};
+    float l0, l1;
+    cr_assert_eq(nerve_net_train_batch(net, &b, &l0), NERVE_OK, "%s", nerve_last_error());
+    cr_assert_eq(nerve_net_train_batch(net, &b, &l1), NERVE_OK);
+    cr_assert(l1 < l0, "%g then %g", (double)l0, (double)l1);
+    nerve_net_free(net);
+}
