@@ -59,13 +59,14 @@ static size_t vec_isas(nerve_isa *out) {
         return cr_make_param_array(nerve_isa, isas, n);                                            \
     }
 
-static const char *const op_names[VOP_COUNT] = {
+static const char *const op_names[] = {
     "zero",   "set1",  "copy",     "keep",     "add",      "sub",      "mul",
     "div",    "sqrt",  "abs",      "neg",      "fma",      "fnma",     "max",
     "min",    "lt",    "le",       "gt",       "ge",       "eq",       "isnan",
     "and",    "or",    "andnot",   "select",   "vi_set1",  "vi_add",   "vi_sub",
     "vi_and", "vi_or", "vi_shl23", "vi_sra23", "vi_to_vf", "vf_to_vi",
 };
+_Static_assert(sizeof op_names / sizeof op_names[0] == VOP_COUNT, "one name per vec_check op");
 
 /* ---- bits <-> values ---------------------------------------------------- */
 static float fl(uint32_t u) {
