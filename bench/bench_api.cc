@@ -32,7 +32,7 @@
 #include "nerve/nerve.h"
 
 #ifdef NERVE_BENCH_HAVE_ONEDNN
-#include <oneapi/dnnl/dnnl.hpp>
+#include "dnnl_common.h"
 #endif
 
 namespace {
@@ -273,32 +273,26 @@ void bm_linear_bwd(benchmark::State &st, nerve_isa isa, Shape s, int threads) {
 void bm_dnnl_linear_fwd(benchmark::State &st, Shape s, int threads, bool any_weights) {
     using namespace dnnl;
     using tag = memory::format_tag;
-    using dt = memory::data_type;
     struct Restore {
         int t;
         ~Restore() { omp_set_num_threads(t); }
     } restore{omp_get_max_threads()};
     omp_set_num_threads(threads); // oneDNN's OpenMP team
-    engine eng(engine::kind::cpu, 0);
-    stream strm(eng);
+    bench_dnnl::Cpu cpu;
+    const engine &eng = cpu.eng;
+    stream &strm = cpu.strm;
     const memory::dim N = static_cast<memory::dim>(s.n), I = static_cast<memory::dim>(s.in),
                       O = static_cast<memory::dim>(s.out);
-    const memory::desc src_md({N, I}, dt::f32, tag::nc), w_plain({O, I}, dt::f32, tag::oi),
-        b_md({O}, dt::f32, tag::x), dst_md({N, O}, dt::f32, tag::nc);
-    post_ops po;
-    po.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
-    primitive_attr attr;
-    attr.set_post_ops(po);
-    const memory::desc w_req = any_weights ? memory::desc({O, I}, dt::f32, tag::any) : w_plain;
-    auto pd = inner_product_forward::primitive_desc(
-        inner_product_forward::desc(prop_kind::forward_inference, src_md, w_req, b_md, dst_md),
-        attr, eng);
+    const memory::desc src_md = bench_dnnl::mat(N, I, tag::nc),
+                       w_plain = bench_dnnl::mat(O, I, tag::oi), b_md = bench_dnnl::vec(O),
+                       dst_md = bench_dnnl::mat(N, O, tag::nc);
+    const memory::desc w_req = any_weights ? bench_dnnl::mat(O, I, tag::any) : w_plain;
+    auto pd = bench_dnnl::ip_forward(eng, prop_kind::forward_inference, src_md, w_req, b_md,
+                                     dst_md, true);
     Arr x(s.n * s.in, 0, 1, 0, 1), w(s.out * s.in, 1, 2, -0.1f, 0.1f), b(s.out, 2, 3, -0.1f, 0.1f),
         y(s.n * s.out, 4, 5, 0, 1);
     memory src(src_md, eng, x.p), wp(w_plain, eng, w.p), bm(b_md, eng, b.p), dst(dst_md, eng, y.p);
-    memory wk = pd.weights_desc() == w_plain ? wp : memory(pd.weights_desc(), eng);
-    if (pd.weights_desc() != w_plain) reorder(wp, wk).execute(strm, wp, wk);
-    strm.wait();
+    memory wk = bench_dnnl::in_layout(cpu, wp, pd.weights_desc());
     inner_product_forward fwd(pd);
     auto op = [&] {
         fwd.execute(strm, {{DNNL_ARG_SRC, src},
@@ -336,8 +330,9 @@ const DnnlEltwise kDnnl[] = {
 
 void bm_dnnl_eltwise(benchmark::State &st, DnnlEltwise a, bool backward) {
     using namespace dnnl;
-    engine eng(engine::kind::cpu, 0);
-    stream strm(eng);
+    bench_dnnl::Cpu cpu;
+    const engine &eng = cpu.eng;
+    stream &strm = cpu.strm;
     const memory::desc md({static_cast<memory::dim>(kN)}, memory::data_type::f32,
                           memory::format_tag::a);
     Arr x(kN, 0, 1, -4, 4), y(kN, 1, 2, 0, 1), dy(kN, 2, 3, -1, 1), dx(kN, 3, 4, 0, 1);

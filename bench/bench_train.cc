@@ -31,7 +31,7 @@
 #include "nerve/nerve.h"
 
 #ifdef NERVE_BENCH_HAVE_ONEDNN
-#include <oneapi/dnnl/dnnl.hpp>
+#include "dnnl_common.h"
 #endif
 
 namespace {
@@ -162,9 +162,7 @@ struct DnnlLayer {
     inner_product_backward_weights bwd_w;
 };
 
-struct DnnlNet {
-    engine eng{engine::kind::cpu, 0};
-    stream strm{eng};
+struct DnnlNet : bench_dnnl::Cpu {  // eng, strm
     std::vector<DnnlLayer> layers;
     memory x;
     size_t batch;
@@ -181,29 +179,22 @@ struct DnnlNet {
             const memory::desc src_md({N, I}, dt::f32, tag::nc), plain_w_md({O, I}, dt::f32, tag::oi),
                 b_md({O}, dt::f32, tag::x), dst_md({N, O}, dt::f32, tag::nc);
 
-            primitive_attr attr;
-            if (L.relu) {
-                post_ops po;
-                po.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
-                attr.set_post_ops(po);
-            }
             const memory::desc fwd_w_md = any_weights ? memory::desc({O, I}, dt::f32, tag::any) : plain_w_md;
-            auto fwd_d = inner_product_forward::desc(prop_kind::forward_training, src_md, fwd_w_md, b_md, dst_md);
-            auto fwd_pd = inner_product_forward::primitive_desc(fwd_d, attr, eng);
+            auto fwd_pd = bench_dnnl::ip_forward(eng, prop_kind::forward_training, src_md, fwd_w_md, b_md, dst_md,
+                                                 L.relu);
             L.fwd = inner_product_forward(fwd_pd);
             // The layout every weight-shaped tensor (w, dw, vw) keeps for the
             // whole run; the backward primitives are asked for exactly it.
             const memory::desc w_md = fwd_pd.weights_desc();
 
-            L.w = memory(w_md, eng), L.dw = memory(w_md, eng), L.vw = memory(w_md, eng);
+            L.dw = memory(w_md, eng), L.vw = memory(w_md, eng);
             L.b = memory(b_md, eng), L.db = memory(b_md, eng), L.vb = memory(b_md, eng);
             L.y = memory(dst_md, eng), L.dy = memory(dst_md, eng), L.dx = memory(src_md, eng);
             memory plain_w(plain_w_md, eng);
             float *w = (float *)plain_w.get_data_handle();
             const float a = std::sqrt(6.0f / (float)L.in);
             for (size_t i = 0; i < L.in * L.out; i++) w[i] = a * ((float)((i * 2654435761u) % 1000) / 500.0f - 1.0f);
-            reorder(plain_w, L.w).execute(strm, plain_w, L.w);  // once, at setup
-            strm.wait();
+            L.w = bench_dnnl::in_layout(*this, plain_w, w_md);  // once, at setup
             std::memset(L.b.get_data_handle(), 0, L.out * 4);
             std::memset(L.vw.get_data_handle(), 0, w_md.get_size());  // zero in any layout
             std::memset(L.vb.get_data_handle(), 0, L.out * 4);

@@ -11,7 +11,8 @@
 #      would;
 #   4. runs nerve_selftest under qemu-aarch64 with 2 OpenMP threads: vector
 #      API and every kernel check of the NEON table against scalar, the
-#      PyTorch vectors, and the training run;
+#      PyTorch vectors, the training run, and inference on prepared weights
+#      against the unprepared pass;
 #   5. requires the weights trained on AArch64 to equal the x86-64 ones bit
 #      for bit (same CRC-32);
 #   6. runs the dynamically linked nerve CLI under qemu-aarch64 with one

@@ -141,6 +141,18 @@ typedef struct kernel_table {
      * sequential fma chain over i. beta == 0 never reads y. */
     void (*gemv_t)(size_t m, size_t n, float alpha, const float *a, size_t lda, const float *x,
                    float beta, float *y);
+    /* Y = X B for m = 1 or 2 rows: x row i at x + i * ldx (k floats), y row
+     * i at y + i * ldy (n floats); B (k x n) stored as the micro-kernel's
+     * packed B panels of width nr (gemm_ukr_fn's b), one panel of full depth
+     * k every ldp floats: B(p, j) = b[(j / nr) * ldp + p * nr + j % nr].
+     * Each y_ij: one sequential fma chain over p = 0 .. k-1 of x_i[p] *
+     * B(p, j), starting from 0: the chain gemm_ukr computes for a row of C
+     * on the same panels, so the same bits (inference of one or two rows on
+     * prepared weights, src/net/infer.c; two rows share every load of B).
+     * Columns of the last panel beyond n, up to nr, may be read (its zero
+     * padding); y beyond n is not written. No alignment required. */
+    void (*gemv_packed)(size_t k, size_t n, const float *b, size_t nr, size_t ldp, size_t m,
+                        const float *x, size_t ldx, float *y, size_t ldy);
 
     act_fwd_fn act_fwd[ACT_COUNT];
     act_bwd_fn act_bwd[ACT_COUNT];

@@ -8,6 +8,9 @@
  *
  *   vf  16 floats          vm  16-lane mask          vi  16 int32
  *   vf_zero() vf_set1(s) vf_loadu(p) vf_storeu(p,v)
+ *   vf_keep(v) = v, held in registers: the compiler may not fold the load
+ *        that made v into each of its uses (an operand of several fmas is
+ *        then read from memory once, not once per fma)
  *   vf_load_tail(p,n)  lanes >= n are 0 (n < 16)   vf_store_tail(p,v,n)
  *   vf_add vf_sub vf_mul vf_div vf_sqrt vf_abs vf_neg   (IEEE, one rounding)
  *   vf_fma(a,b,c) = a*b+c  vf_fnma(a,b,c) = c-a*b      (one rounding)

@@ -48,6 +48,12 @@ static inline void vf_storeu(float *p, vf a) {
     _mm256_storeu_ps(p, a.lo);
     _mm256_storeu_ps(p + 8, a.hi);
 }
+/* The empty asm makes the compiler hold a in registers: without it GCC folds
+ * a load into every fma that uses it (each a memory operand). */
+static inline vf vf_keep(vf a) {
+    __asm__("" : "+x"(a.lo), "+x"(a.hi));
+    return a;
+}
 /* vmaskmovps neither reads masked-off lanes (no fault past p + n) nor keeps
  * them: they are zeroed. */
 static inline vf vf_load_tail(const float *p, size_t n) {

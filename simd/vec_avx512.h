@@ -29,6 +29,12 @@ static inline vf vf_zero(void) { return _mm512_setzero_ps(); }
 static inline vf vf_set1(float s) { return _mm512_set1_ps(s); }
 static inline vf vf_loadu(const float *p) { return _mm512_loadu_ps(p); }
 static inline void vf_storeu(float *p, vf a) { _mm512_storeu_ps(p, a); }
+/* The empty asm makes the compiler hold a in a register: without it GCC
+ * folds a load into every fma that uses it (each a memory operand). */
+static inline vf vf_keep(vf a) {
+    __asm__("" : "+v"(a));
+    return a;
+}
 /* Masked-off lanes are neither read (no fault past p + n) nor kept: zeroed. */
 static inline vf vf_load_tail(const float *p, size_t n) {
     return _mm512_maskz_loadu_ps(vec_tail_mask_(n), p);

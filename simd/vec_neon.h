@@ -59,6 +59,11 @@ static inline vf vf_loadu(const float *p) {
 static inline void vf_storeu(float *p, vf a) {
     for (int k = 0; k < 4; k++) vst1q_f32(p + 4 * k, a.q[k]);
 }
+/* The empty asm makes the compiler hold a in registers. */
+static inline vf vf_keep(vf a) {
+    __asm__("" : "+w"(a.q[0]), "+w"(a.q[1]), "+w"(a.q[2]), "+w"(a.q[3]));
+    return a;
+}
 /* NEON has no masked load: copy the n valid floats into a zeroed buffer so
  * nothing at or past p + n is read (it may be unmapped). */
 static inline vf vf_load_tail(const float *p, size_t n) {

@@ -46,6 +46,8 @@ static inline vf vf_loadu(const float *p) {
     return r;
 }
 static inline void vf_storeu(float *p, vf a) { memcpy(p, a.v, sizeof a.v); }
+/* Only a hint for the vector headers: nothing to do here. */
+static inline vf vf_keep(vf a) { return a; }
 static inline vf vf_load_tail(const float *p, size_t n) {
     vf r = vf_zero();
     for (size_t i = 0; i < n; i++) r.v[i] = p[i];

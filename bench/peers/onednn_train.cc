@@ -16,11 +16,11 @@
 
 #include <cmath>
 #include <cstring>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "../dnnl_common.h"
 #include "peer_common.h"
 
 using namespace dnnl;
@@ -42,9 +42,7 @@ struct Layer {
     inner_product_backward_weights bwd_w;
 };
 
-struct Net {
-    engine eng{engine::kind::cpu, 0};
-    stream strm{eng};
+struct Net : bench_dnnl::Cpu {  // eng, strm
     std::vector<Layer> layers;
     memory x32, x;        // input: fp32, and as the first layer reads it
     memory out32, dout32; // top output and its gradient in fp32 (bf16: reordered)
@@ -80,14 +78,8 @@ struct Net {
             const memory::desc src_md({N, I}, adt, tag::nc), dst_md({N, O}, adt, tag::nc),
                 w32_md({O, I}, dt::f32, tag::oi), b_md({O}, dt::f32, tag::x);
             const memory::desc wq_any = bf ? memory::desc({O, I}, dt::bf16, tag::any) : w32_md;
-            primitive_attr attr;
-            if (Ly.relu) {
-                post_ops po;
-                po.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
-                attr.set_post_ops(po);
-            }
-            auto fwd_pd = inner_product_forward::primitive_desc(
-                inner_product_forward::desc(prop_kind::forward_training, src_md, wq_any, b_md, dst_md), attr, eng);
+            auto fwd_pd = bench_dnnl::ip_forward(eng, prop_kind::forward_training, src_md, wq_any, b_md, dst_md,
+                                                 Ly.relu);
             Ly.fwd = inner_product_forward(fwd_pd);
             const memory::desc wq_md = fwd_pd.weights_desc();
             Ly.w = memory(w32_md, eng), Ly.dw = memory(w32_md, eng), Ly.vw = memory(w32_md, eng);

@@ -171,18 +171,24 @@ NERVE_API nerve_status nerve_net_gradients(nerve_net *net, const nerve_batch *ba
  * count and whatever the ISA, in nerve_net_forward, nerve_net_forward_const
  * and nerve_net_evaluate alike: every output of every layer is one fused
  * multiply-add chain over that layer's inputs in increasing order, then the
- * bias, then the activation (docs/architecture.md, "Reproducibility"). For
- * n == 1 nerve_net_forward keeps a transposed copy of the weights (as much
- * memory as the weights), built on the first such call after the weights
- * changed. (Training steps make no such promise: a training step of one
- * sample sums in another order than a batch.) */
+ * bias, then the activation (docs/architecture.md, "Reproducibility").
+ * nerve_net_forward keeps a copy of the weights packed for the active
+ * kernel table (about as much memory as the weights: each layer's output
+ * count rounded up to the table's panel width, 32 with AVX-512, 16 with
+ * AVX2; docs/performance.md, "Inference"), built on its first call after
+ * the weights changed and kept until the network is freed. (Training
+ * steps make no such promise: a training step of one sample sums in
+ * another order than a batch.) */
 NERVE_API nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *out);
-/* Builds that transposed copy now, so that one-sample calls of
- * nerve_net_forward_const (which never modifies the network) take the fast
- * path; without it they compute the same bits more slowly. Undone by every
- * change of the weights: a training step, or nerve_net_weights() (which
- * assumes the caller writes through the pointer: take it again after
- * writing, or call this again, before sharing the network). */
+/* Builds that packed copy now, for the active kernel table, so that calls
+ * of nerve_net_forward_const (which never modifies the network) take the
+ * fast path; without it, or after nerve_set_max_isa() picked a table of
+ * another panel width, they compute the same bits more slowly. Undone by
+ * every change of the weights: a training step, or nerve_net_weights()
+ * (which assumes the caller writes through the pointer: take it again after
+ * writing, or call this again, before sharing the network). Writes through
+ * nerve_net_bias() keep it (biases are read in place). NERVE_ENOMEM when
+ * the copy cannot be allocated (the network then stays unprepared). */
 NERVE_API nerve_status nerve_net_prepare_inference(nerve_net *net);
 /* The same as nerve_net_forward without touching the network: safe from
  * several threads at once. It runs on the calling thread only (no OpenMP

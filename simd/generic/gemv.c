@@ -125,3 +125,122 @@ void KNAME(f32_gemv_t)(size_t m, size_t n, float alpha, const float *a, size_t l
         }
     }
 }
+
+/* gemv_packed: B in the micro-kernel's packed B panels (table.h). The columns
+ * are taken as vectors of up to VL lanes that never straddle two panels (a
+ * 32-wide AVX-512 panel gives two full vectors, NEON's 12-wide ones one
+ * 12-lane vector each). A strip of vectors advances over p together: one
+ * independent chain per vector and row hides the fma latency, and each
+ * vector is a sequential stream through its panel (the prefetchers' best
+ * case); the second row reuses every B load (vf_keep: GCC would otherwise
+ * fold the load into both fmas, and the doubled L1 reads cost a third of
+ * the speed). Strip widths: AVX-512 8 vectors (16 of its 32 zmm for two
+ * rows; 7.8 us against 8.2 with 4 for 784-256-128-10 at two rows, 1 % at
+ * one); elsewhere 4 for one row (8 ymm on AVX2, where a vector is two, as
+ * gemv_t's strips) and 2 for two rows (8 of AVX2's 16 ymm, 16 of NEON's 32
+ * q registers). A vector is loaded whole while it lies inside its panel
+ * (the panel's padding columns are zeros), and stored only over its columns
+ * below n. */
+#if defined(NERVE_ISA_BUILD_AVX512)
+#define GEMV_P_BLOCKS  8
+#define GEMV_P2_BLOCKS 8
+#else
+#define GEMV_P_BLOCKS  4
+#define GEMV_P2_BLOCKS 2
+#endif
+_Static_assert(GEMV_P2_BLOCKS <= GEMV_P_BLOCKS, "the strip arrays hold GEMV_P_BLOCKS");
+
+/* The column vectors of a strip starting at column j: at most `max` of them,
+ * their first column j0[], lanes loaded lanes[] and source col[]; returns
+ * how many, and the column after the strip in *next. *full: all max of them
+ * have VL lanes. */
+static inline size_t strip_p(size_t j, size_t n, const float *b, size_t nr, size_t ldp, size_t max,
+                             const float **col, size_t *lanes, size_t *j0, int *full,
+                             size_t *next) {
+    size_t cnt = 0;
+    *full = 1;
+    for (; cnt < max && j < n; cnt++) {
+        const size_t q = j / nr, off = j - q * nr;
+        const size_t v = nr - off < VL ? nr - off : VL;
+        col[cnt] = b + q * ldp + off;
+        lanes[cnt] = v;
+        j0[cnt] = j;
+        *full &= v == VL;
+        j += v;
+    }
+    *full &= cnt == max;
+    *next = j;
+    return cnt;
+}
+
+static inline vf load_p(const float *p, size_t lanes) {
+    return lanes == VL ? vf_loadu(p) : vf_load_tail(p, lanes);
+}
+
+static inline void store_p(float *y, size_t n, size_t j0, size_t lanes, vf v) {
+    const size_t w = n - j0 < lanes ? n - j0 : lanes;
+    if (w == VL)
+        vf_storeu(y + j0, v);
+    else
+        vf_store_tail(y + j0, v, w);
+}
+
+void KNAME(f32_gemv_packed)(size_t k, size_t n, const float *b, size_t nr, size_t ldp, size_t m,
+                            const float *x, size_t ldx, float *y, size_t ldy) {
+    const float *col[GEMV_P_BLOCKS];
+    size_t lanes[GEMV_P_BLOCKS], j0[GEMV_P_BLOCKS];
+    int full;
+    if (m == 1) {
+        for (size_t j = 0; j < n;) {
+            const size_t cnt = strip_p(j, n, b, nr, ldp, GEMV_P_BLOCKS, col, lanes, j0, &full, &j);
+            vf acc[GEMV_P_BLOCKS];
+            for (int c = 0; c < GEMV_P_BLOCKS; c++) acc[c] = vf_zero();
+            if (full) {
+                for (size_t p = 0; p < k; p++) {
+                    const vf xp = vf_set1(x[p]);
+                    for (int c = 0; c < GEMV_P_BLOCKS; c++)
+                        acc[c] = vf_fma(vf_loadu(col[c] + p * nr), xp, acc[c]);
+                }
+            } else {
+                for (size_t p = 0; p < k; p++) {
+                    const vf xp = vf_set1(x[p]);
+                    for (size_t c = 0; c < cnt; c++)
+                        acc[c] = vf_fma(load_p(col[c] + p * nr, lanes[c]), xp, acc[c]);
+                }
+            }
+            for (size_t c = 0; c < cnt; c++) store_p(y, n, j0[c], lanes[c], acc[c]);
+        }
+        return;
+    }
+    const float *x1 = x + ldx;
+    float *y1 = y + ldy;
+    for (size_t j = 0; j < n;) {
+        const size_t cnt = strip_p(j, n, b, nr, ldp, GEMV_P2_BLOCKS, col, lanes, j0, &full, &j);
+        vf a0[GEMV_P2_BLOCKS], a1[GEMV_P2_BLOCKS];
+        for (int c = 0; c < GEMV_P2_BLOCKS; c++) a0[c] = a1[c] = vf_zero();
+        if (full) {
+            for (size_t p = 0; p < k; p++) {
+                const vf x0p = vf_set1(x[p]), x1p = vf_set1(x1[p]);
+                for (int c = 0; c < GEMV_P2_BLOCKS; c++) {
+                    /* one load for both rows (GCC would fold it into each fma) */
+                    const vf bv = vf_keep(vf_loadu(col[c] + p * nr));
+                    a0[c] = vf_fma(bv, x0p, a0[c]);
+                    a1[c] = vf_fma(bv, x1p, a1[c]);
+                }
+            }
+        } else {
+            for (size_t p = 0; p < k; p++) {
+                const vf x0p = vf_set1(x[p]), x1p = vf_set1(x1[p]);
+                for (size_t c = 0; c < cnt; c++) {
+                    const vf bv = vf_keep(load_p(col[c] + p * nr, lanes[c]));
+                    a0[c] = vf_fma(bv, x0p, a0[c]);
+                    a1[c] = vf_fma(bv, x1p, a1[c]);
+                }
+            }
+        }
+        for (size_t c = 0; c < cnt; c++) {
+            store_p(y, n, j0[c], lanes[c], a0[c]);
+            store_p(y1, n, j0[c], lanes[c], a1[c]);
+        }
+    }
+}

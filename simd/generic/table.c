@@ -43,6 +43,7 @@ const kernel_table TABLE = {
     .nc = GEMM_NC,
     .gemv_n = KNAME(f32_gemv_n),
     .gemv_t = KNAME(f32_gemv_t),
+    .gemv_packed = KNAME(f32_gemv_packed),
     .act_fwd = {NERVE_ACT_LIST(ACT_FWD_)},
     .act_bwd = {NERVE_ACT_LIST(ACT_BWD_)},
     .softmax = KNAME(f32_softmax),

@@ -275,7 +275,7 @@ static nerve_status combine_and_update(const char *fn, dp *d, const size_t *shar
     nerve_status st = plan_ensure_undo(net, optim_undo_floats(net));
     if (st != NERVE_OK) return st;
     p.undo = net->plan->undo;
-    net->wt_valid = 0;
+    net->packed_valid = 0;
     int bad = 0;
     const int nt = omp_get_max_threads();
     for (size_t l = 0; l < d->L; l++) {

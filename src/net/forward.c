@@ -5,21 +5,19 @@
  * chain over k = 0 .. in-1 of W[j][k] * x[k] starting from 0 (the GEMM
  * contract, gemm.h), then + b[j] (bias_add), then the activation. A sample
  * thus gets the same bits alone, in any batch, with any thread count and on
- * any ISA. Inference keeps W^T of every layer (net->wt, rebuilt once after
- * each change of the weights) and computes those chains from it:
- *   - one sample: gemv_t on W^T, the same chain for every column, vectorised
- *     across the outputs;
- *   - small batches: the GEMM with B = W^T read in place (rows contiguous),
- *     which saves packing W on every call;
- *   - larger batches: the GEMM packing W, as training.
- * linear_forward_part (linear.h) makes that choice for each layer.
- * Threads split outputs (n == 1) or output tiles.
- * Without the copy (nerve_net_forward_const on a network not prepared, or no
- * memory for it) the GEMM packs W per call (path LINEAR_CHAIN, the
- * training forward), one sample included: the same chains again.
+ * any ISA. Inference keeps the weights packed for the micro-kernel (the
+ * prepared weights, src/net/infer.h: built by nerve_net_prepare_inference or
+ * the first nerve_net_forward after each change of the weights) and runs
+ * infer_run on them: gemv_packed for one or two samples, the micro-kernel
+ * on MR-row tiles against the panels for more. Without them (nerve_net_forward_const on a
+ * network not prepared for the active table, or no memory for them) the
+ * pass is fwd_run, the training forward, with the GEMM packing W per call,
+ * one sample included: the same chains again. (fwd_run's W^T branches,
+ * fwd_pass.wt, are no longer reached from here: the entry points leave wt
+ * NULL.)
  * A training step of one sample (online training) uses gemv_n on W instead
  * (16 lane-wise partial sums, one fixed tree): as reproducible across threads
- * and ISAs, and faster than transposing W after every step, but another
+ * and ISAs, and faster than packing W after every step, but another
  * rounding; training promises no batch invariance (a batch of one is another
  * gradient anyway). */
 #include <omp.h>
@@ -29,6 +27,7 @@
 
 #include "error.h"
 #include "gemm.h"
+#include "infer.h"
 #include "linear.h"
 #include "net_plan.h"
 #include "omp_sync.h"
@@ -84,39 +83,19 @@ static size_t chunk_count(size_t n, size_t *rows) {
     return chunks;
 }
 
-/* dst (cols x rows) = src (rows x cols)^T, in 32 x 32 blocks so both sides
- * stay in cache (32 rows of 32 floats: 4 KiB). */
-static void transpose(size_t rows, size_t cols, const float *src, float *dst) {
-    enum { TB = 32 };
-    for (size_t r0 = 0; r0 < rows; r0 += TB) {
-        const size_t r1 = rows - r0 < TB ? rows : r0 + TB;
-        for (size_t c0 = 0; c0 < cols; c0 += TB) {
-            const size_t c1 = cols - c0 < TB ? cols : c0 + TB;
-            for (size_t r = r0; r < r1; r++)
-                for (size_t c = c0; c < c1; c++) dst[c * rows + r] = src[r * cols + c];
-        }
-    }
-}
-
-/* net->wt: W^T of every layer, rebuilt when the weights changed since. */
-static nerve_status wt_ensure(nerve_net *net) {
-    if (net->wt_valid) return NERVE_OK;
-    if (!net->wt && !(net->wt = malloc(net->n_alloc * sizeof(float))))
-        return error_set(NERVE_ENOMEM, "out of memory for the transposed weights (%zu floats)",
-                         net->n_alloc);
-    for (size_t l = 0; l < net->n_layers; l++)
-        transpose(net->sizes[l + 1], net->sizes[l], net->params + net->w_off[l],
-                  net->wt + net->w_off[l]);
-    net->wt_valid = 1;
-    return NERVE_OK;
-}
-
 nerve_status nerve_net_prepare_inference(nerve_net *net) {
     CHECK_ARG(net != NULL, "nerve_net_prepare_inference: net is NULL");
-    const nerve_status st = wt_ensure(net);
+    const nerve_status st = infer_prepare(net, kernels_active());
     if (st != NERVE_OK) error_prefix("nerve_net_prepare_inference");
     return st;
 }
+
+/* What the threads of one chunk's parallel region run: fwd_run (W packed
+ * per call) or, with prepared weights, infer_run. */
+typedef struct fwd_call {
+    const fwd_pass *f;
+    const infer_pass *p; /* NULL: fwd_run */
+} fwd_call;
 
 nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *out) {
     static const char fn[] = "nerve_net_forward";
@@ -126,12 +105,19 @@ nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *
     size_t chunk;
     const size_t chunks = chunk_count(n, &chunk);
     const int nthreads = net_threads(net, chunk, 0);
-    if ((st = plan_ensure_inference(net, kt, chunk, nthreads)) != NERVE_OK) {
+    /* the weights packed for the micro-kernel (built here after each change
+     * of the weights) when they can be had; else W, packed per call: the
+     * same bits */
+    const float *pk = infer_prepare(net, kt) == NERVE_OK ? net->packed : NULL;
+    if (pk)
+        st = plan_ensure_infer_packed(net, infer_buf_floats(net, kt, chunk),
+                                      (size_t)nthreads * infer_work_floats(net, kt, chunk));
+    else
+        st = plan_ensure_inference(net, kt, chunk, nthreads);
+    if (st != NERVE_OK) {
         error_prefix("%s", fn);
         return st;
     }
-    /* W^T when it can be had (else W, packed per call: the same bits) */
-    const float *wt = wt_ensure(net) == NERVE_OK ? net->wt : NULL;
     const struct net_plan *pl = net->plan;
     const size_t in = net->sizes[0], outw = net->sizes[net->n_layers];
     for (size_t i = 0; i < chunks; i++) {
@@ -141,29 +127,53 @@ nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *
                             .net = net,
                             .x = x + r * in,
                             .n = r1 - r,
-                            .wt = wt,
                             .pp = {pl->pp[0], pl->pp[1]},
                             .out = out + r * outw,
                             .ws = pl->ws};
-        const int nt = net_threads(net, r1 - r, 0);
-        OMP_FORK(&f);
-#pragma omp parallel num_threads(nt) if (nt > 1)
+        const infer_pass p = {.kt = kt,
+                              .net = net,
+                              .pk = pk,
+                              .x = x + r * in,
+                              .n = r1 - r,
+                              .buf = {pl->pp[0], pl->pp[1]},
+                              .work = pl->work,
+                              .out = out + r * outw};
+        const fwd_call c = {&f, pk ? &p : NULL};
+        int nt = net_threads(net, r1 - r, 0);
+        if (nt > nthreads) nt = nthreads; /* the thread count changed since */
+        /* no team for one thread: even a team of one costs a microsecond */
+        if (nt <= 1) {
+            if (c.p)
+                infer_run(c.p, 0, 1);
+            else
+                fwd_run(c.f, 0, 1);
+            continue;
+        }
+        OMP_FORK(&c);
+#pragma omp parallel num_threads(nt)
         {
             OMP_READ_SHARED_BEGIN();
-            const fwd_pass *fp = &f;
+            const fwd_call *cp = &c;
             OMP_READ_SHARED_END();
-            OMP_ENTER(fp);
-            fwd_run(fp, omp_get_thread_num(), omp_get_num_threads());
-            OMP_LEAVE(fp);
+            OMP_ENTER(cp);
+            if (cp->p)
+                infer_run(cp->p, omp_get_thread_num(), omp_get_num_threads());
+            else
+                fwd_run(cp->f, omp_get_thread_num(), omp_get_num_threads());
+            OMP_LEAVE(cp);
         }
-        OMP_JOIN(&f);
+        OMP_JOIN(&c);
     }
     return NERVE_OK;
 }
 
-/* forward_const scratch: two ping-pong buffers of chunk x max width, one
- * GEMM workspace (the largest any supported table needs) and 64 bytes of
- * slack to align it. */
+/* forward_const scratch, the larger of what its two paths need (the active
+ * table, and whether the network is prepared for it, are known only at the
+ * call): W packed per call, two ping-pong buffers of chunk x max width and
+ * one GEMM workspace (the largest any supported table needs); or prepared
+ * weights, two buffers and one work area (infer_buf_floats /
+ * infer_work_floats, bounds over every table); plus 64 bytes of slack to
+ * align them. */
 static size_t const_ws_floats(void) {
     size_t m = 0;
     for (int i = 0; i < NERVE_ISA_COUNT; i++) {
@@ -181,7 +191,10 @@ size_t nerve_net_forward_scratch_floats(const nerve_net *net, size_t n) {
     size_t chunk;
     chunk_count(n, &chunk);
     const size_t w = net_max_out_width(net); /* chunk * w <= 2^10 * 2^24: no overflow */
-    return 2 * ((chunk * w + 15) / 16 * 16) + const_ws_floats() + 16;
+    const size_t packed_w = 2 * ((chunk * w + 15) / 16 * 16) + const_ws_floats();
+    const size_t prepared =
+        2 * infer_buf_floats(net, NULL, chunk) + infer_work_floats(net, NULL, chunk);
+    return (packed_w > prepared ? packed_w : prepared) + 16;
 }
 
 nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_t n, float *out,
@@ -189,36 +202,48 @@ nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_
     static const char fn[] = "nerve_net_forward_const";
     nerve_status st = check_forward(fn, net, x, n, out);
     if (st != NERVE_OK) return st;
-    const size_t need = nerve_net_forward_scratch_floats(net, n);
-    float *own = NULL;
-    if (!scratch) {
-        own = malloc(need * sizeof(float));
-        if (!own)
-            return error_set(NERVE_ENOMEM, "%s: out of memory for %zu rows of scratch", fn, n);
-        scratch = own;
-    }
     const kernel_table *kt = kernels_active();
     const size_t in = net->sizes[0], outw = net->sizes[net->n_layers];
     size_t chunk;
     const size_t chunks = chunk_count(n, &chunk);
-    const size_t bw = (chunk * net_max_out_width(net) + 15) / 16 * 16;
+    /* the packed weights only if nerve_net_prepare_inference (or
+     * nerve_net_forward) built them for these weights and this table's NR;
+     * else W, packed per call: the same bits */
+    const float *pk = infer_weights(net, kt);
+    const size_t bw =
+        pk ? infer_buf_floats(net, kt, chunk) : (chunk * net_max_out_width(net) + 15) / 16 * 16;
+    const size_t wsf = pk ? infer_work_floats(net, kt, chunk) : const_ws_floats();
+    float *own = NULL;
+    if (!scratch) { /* only what this call's path needs */
+        own = malloc((2 * bw + wsf + 16) * sizeof(float));
+        if (!own)
+            return error_set(NERVE_ENOMEM, "%s: out of memory for %zu rows of scratch", fn, n);
+        scratch = own;
+    }
     float *base = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-    const size_t wsf = const_ws_floats();
-    /* W^T only if nerve_net_prepare_inference (or nerve_net_forward) built
-     * it for these weights; else W, packed per call: the same bits */
-    const float *wt = net->wt_valid ? net->wt : NULL;
     for (size_t i = 0; i < chunks; i++) {
         size_t r, r1;
         split_range(n, 1, i, chunks, &r, &r1);
-        const fwd_pass f = {.kt = kt,
-                            .net = net,
-                            .x = x + r * in,
-                            .n = r1 - r,
-                            .wt = wt,
-                            .pp = {base + wsf, base + wsf + bw},
-                            .out = out + r * outw,
-                            .ws = base};
-        fwd_run(&f, 0, 1);
+        if (pk) {
+            const infer_pass p = {.kt = kt,
+                                  .net = net,
+                                  .pk = pk,
+                                  .x = x + r * in,
+                                  .n = r1 - r,
+                                  .buf = {base + wsf, base + wsf + bw},
+                                  .work = base,
+                                  .out = out + r * outw};
+            infer_run(&p, 0, 1);
+        } else {
+            const fwd_pass f = {.kt = kt,
+                                .net = net,
+                                .x = x + r * in,
+                                .n = r1 - r,
+                                .pp = {base + wsf, base + wsf + bw},
+                                .out = out + r * outw,
+                                .ws = base};
+            fwd_run(&f, 0, 1);
+        }
     }
     free(own);
     return NERVE_OK;

@@ -157,7 +157,7 @@ void nerve_net_free(nerve_net *net) {
     free(net->grads);
     free(net->opt_m);
     free(net->opt_v);
-    free(net->wt);
+    free(net->packed);
     free(net);
 }
 
@@ -177,7 +177,7 @@ size_t nerve_net_param_count(const nerve_net *net) { return net ? net->n_params 
 
 float *nerve_net_weights(nerve_net *net, size_t layer) {
     if (!net || layer >= net->n_layers) return NULL;
-    net->wt_valid = 0; /* the caller may write through the pointer */
+    net->packed_valid = 0; /* the caller may write through the pointer */
     return net->params + net->w_off[layer];
 }
 

@@ -5,8 +5,8 @@
  * src/io/model_read.c / src/io/model_write.c (what a model file saves and restores).
  *
  * Everything a model file needs is in struct nerve_net itself; the scratch
- * memory of inference and training hangs off `plan` (and `wt`) and is never
- * saved.
+ * memory of inference and training hangs off `plan` (and `packed`) and is
+ * never saved.
  *
  * Restoring a saved network (src/io/model_read.c):
  *   1. nerve_net_create(&net, n_layers, sizes, acts, loss, seed): allocates
@@ -109,13 +109,16 @@ struct nerve_net {
 
     /* ---- scratch, not part of the model ---- */
     struct net_plan *plan; /* NULL until the first forward/training call */
-    /* The batch-1 inference operand (src/net/forward.c): layer l's W^T, in x out
-     * row-major, at wt + w_off[l] (same offsets as params). Valid only while
-     * wt_valid != 0; everything that writes the weights clears wt_valid
-     * (a training step with an update, nerve_net_weights); NULL until the
-     * first one-sample inference or nerve_net_prepare_inference. */
-    float *wt;
-    int wt_valid;
+    /* The prepared inference weights (src/net/infer.c, layout in src/net/infer.h):
+     * every layer's W^T packed into the micro-kernel's B panels of width
+     * packed_nr, packed_cap floats allocated. Valid only while
+     * packed_valid != 0; everything that writes the weights clears it (a
+     * training step with an update, nerve_net_weights, an epoch rolled
+     * back, an MPI update). NULL until nerve_net_prepare_inference or the
+     * first nerve_net_forward. */
+    float *packed;
+    size_t packed_cap, packed_nr;
+    int packed_valid;
 };
 
 /* src/net/net.c: the index i < count of names[i] equal to `name` ignoring case

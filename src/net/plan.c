@@ -107,25 +107,43 @@ static int too_large(size_t rows, size_t maxw, size_t count) {
     return rows > lim / maxw / count;
 }
 
-nerve_status plan_ensure_inference(nerve_net *net, const kernel_table *kt, size_t rows, int threads) {
-    nerve_status st = ensure_ws(net, kt, threads);
-    if (st != NERVE_OK) return st;
+/* The inference part: pp[] of at least `one` floats each and `work` floats
+ * of work areas (both multiples of 16), in one block. */
+static nerve_status ensure_infer(nerve_net *net, size_t one, size_t work) {
+    if (!net->plan && !(net->plan = calloc(1, sizeof *net->plan)))
+        return error_set(NERVE_ENOMEM, "out of memory for the network's scratch plan");
     struct net_plan *p = net->plan;
-    if (p->infer_cap >= rows) return NERVE_OK;
-    const size_t maxw = net_max_out_width(net);
-    if (too_large(rows, maxw, 2))
-        return error_set(NERVE_ENOMEM, "%zu rows are too many for one pass of this network", rows);
-    const size_t one = align16(rows * maxw);
-    float *block = aligned_alloc(64, 2 * one * sizeof(float));
+    if (p->pp_floats >= one && p->work_floats >= work) return NERVE_OK;
+    if (p->pp_floats > one) one = p->pp_floats;
+    if (p->work_floats > work) work = p->work_floats;
+    float *block = aligned_alloc(64, (2 * one + work) * sizeof(float));
     if (!block)
-        return error_set(NERVE_ENOMEM, "out of memory for the inference buffers of %zu rows (%zu MiB)",
-                         rows, 2 * one * sizeof(float) >> 20);
+        return error_set(NERVE_ENOMEM, "out of memory for the inference buffers (%zu MiB)",
+                         (2 * one + work) * sizeof(float) >> 20);
     free(p->infer_block);
     p->infer_block = block;
     p->pp[0] = block;
     p->pp[1] = block + one;
-    p->infer_cap = rows;
+    p->pp_floats = one;
+    p->work = work ? block + 2 * one : NULL;
+    p->work_floats = work;
     return NERVE_OK;
+}
+
+nerve_status plan_ensure_inference(nerve_net *net, const kernel_table *kt, size_t rows, int threads) {
+    nerve_status st = ensure_ws(net, kt, threads);
+    if (st != NERVE_OK) return st;
+    const size_t maxw = net_max_out_width(net);
+    if (too_large(rows, maxw, 2))
+        return error_set(NERVE_ENOMEM, "%zu rows are too many for one pass of this network", rows);
+    return ensure_infer(net, align16(rows * maxw), 0);
+}
+
+nerve_status plan_ensure_infer_packed(nerve_net *net, size_t buf_floats, size_t work_floats) {
+    const size_t lim = ((size_t)1 << 62) / sizeof(float) / 3;
+    if (buf_floats > lim || work_floats > lim)
+        return error_set(NERVE_ENOMEM, "this pass is too large for one allocation");
+    return ensure_infer(net, align16(buf_floats), align16(work_floats));
 }
 
 nerve_status plan_ensure_training(nerve_net *net, const kernel_table *kt, size_t rows, int threads) {

@@ -4,9 +4,11 @@
  * The plan is never part of the model. It has three parts, each allocated on
  * first need and grown (never shrunk) when a larger pass needs more, so a
  * pass of a size seen before allocates nothing:
- *   - the GEMM packing workspace of the thread team (every pass);
+ *   - the GEMM packing workspace of the thread team (every pass that packs
+ *     per call: training, and inference without prepared weights);
  *   - inference: two ping-pong buffers of rows x the widest layer output,
- *     which the layers alternate between (nerve_net_forward);
+ *     which the layers alternate between (nerve_net_forward), and on
+ *     prepared weights the threads' work areas (src/net/infer.h);
  *   - training: every layer's pre-activation Z and activation A (backward
  *     needs both), a ring of three gradient buffers and the per-row losses
  *     (a training step only).
@@ -25,8 +27,10 @@ struct net_plan {
     size_t ws_floats; /* floats in ws: the largest gemm_workspace_floats(kt, threads) seen */
     float *ws;        /* GEMM packing workspace of the team, 64-byte aligned */
 
-    size_t infer_cap; /* rows pp[] hold (0: not allocated) */
-    float *pp[2];     /* inference ping-pong buffers, infer_cap x max width each */
+    size_t pp_floats;   /* floats each of pp[] holds (0: not allocated) */
+    float *pp[2];       /* inference ping-pong buffers */
+    size_t work_floats; /* floats at work */
+    float *work;        /* the threads' work areas of a pass on prepared weights (src/net/infer.h) */
 
     size_t train_cap;   /* rows the training buffers hold (0: not allocated) */
     float **z;          /* z[l]: train_cap x sizes[l+1], pre-activation of layer l */
@@ -63,6 +67,10 @@ struct net_plan {
 /* Makes net->plan hold the GEMM workspace for `threads` threads of kt and
  * the inference buffers for `rows` rows. */
 nerve_status plan_ensure_inference(nerve_net *net, const kernel_table *kt, size_t rows, int threads);
+/* Makes net->plan hold, for a pass on prepared weights (src/net/infer.h), two
+ * ping-pong buffers of buf_floats each and work_floats of work areas, all
+ * 64-byte aligned; no GEMM workspace. */
+nerve_status plan_ensure_infer_packed(nerve_net *net, size_t buf_floats, size_t work_floats);
 /* The same for a training step of `rows` rows (no inference buffers). */
 nerve_status plan_ensure_training(nerve_net *net, const kernel_table *kt, size_t rows, int threads);
 /* The bf16 part of the plan for `rows` rows and `threads` threads of kt

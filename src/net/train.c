@@ -267,7 +267,7 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
     optim_pending p = {0};
     if (update) {
         optim_prepare(net, &p);
-        net->wt_valid = 0; /* the step writes the weights */
+        net->packed_valid = 0; /* the step writes the weights */
     }
     if (update && !update_failed) {
         /* the undo copy: the values before this step, restored if the

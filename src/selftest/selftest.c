@@ -392,6 +392,61 @@ static int check_gemv_t(const kernel_table *ref, const kernel_table *kt, char *m
     return check_gemv(ref, kt, 1, msg, cap);
 }
 
+/* gemv_packed against the reference table and against its contract's fma
+ * chain (the chain gemm_ukr runs on the same panels), one and two rows, over
+ * panel widths of both tables and odd ones, a panel stride with a gap, odd
+ * row strides and n ending inside the last panel. The panels' padding
+ * columns hold NaN: the contract lets the kernel read them but they must not
+ * reach y. */
+static int check_gemv_packed(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
+    const size_t nrs[] = {kt->nr, ref->nr, 12, 5};
+    int ok = 1;
+    for (size_t w = 0; w < sizeof nrs / sizeof nrs[0] && ok; w++)
+        for (size_t m = 1; m <= 2 && ok; m++)
+            for (size_t si = 0; si < NSIZES && ok; si++)
+                for (size_t sj = 0; sj < NSIZES && ok; sj += (si % 2) + 1) {
+                    const size_t nr = nrs[w], k = sizes[si], n = sizes[sj];
+                    const size_t panels = (n + nr - 1) / nr, ldp = k * nr + 3;
+                    const size_t ldx = k + 5, ldy = n + 3;
+                    fbuf b = {0}, x = {0}, yr = {0}, yk = {0};
+                    int have = fb_alloc(&b, panels * ldp + 1, 1);
+                    have = have && fb_alloc(&x, m * ldx, 2);
+                    have = have && fb_alloc(&yr, m * ldy, 3);
+                    have = have && fb_alloc(&yk, m * ldy, 3);
+                    if (!have) {
+                        ok = oom(msg, cap);
+                    } else {
+                        fill(b.p, b.n, 5 + si * 13 + sj, 1.0f, 0);
+                        for (size_t q = 0; q < panels; q++)
+                            for (size_t p = 0; p < k; p++)
+                                for (size_t j = q * nr; j < (q + 1) * nr; j++)
+                                    if (j >= n) b.p[q * ldp + p * nr + j % nr] = NAN;
+                        fill(x.p, x.n, 17 + si, 1.0f, 0);
+                        ref->gemv_packed(k, n, b.p, nr, ldp, m, x.p, ldx, yr.p, ldy);
+                        kt->gemv_packed(k, n, b.p, nr, ldp, m, x.p, ldx, yk.p, ldy);
+                        char what[96];
+                        snprintf(what, sizeof what, "m=%zu k=%zu n=%zu nr=%zu", m, k, n, nr);
+                        ok = cmp_fb(&yr, &yk, "y", what, msg, cap);
+                        for (size_t i = 0; i < m && ok; i++)
+                            for (size_t j = 0; j < n && ok; j++) {
+                                float acc = 0.0f;
+                                for (size_t p = 0; p < k; p++)
+                                    acc = fmaf(x.p[i * ldx + p],
+                                               b.p[(j / nr) * ldp + p * nr + j % nr], acc);
+                                if (!same_float(acc, yk.p[i * ldy + j]))
+                                    ok = not_passed(msg, cap,
+                                              "%s: y[%zu][%zu] = %a, the fma chain gives %a", what,
+                                              i, j, (double)yk.p[i * ldy + j], (double)acc);
+                            }
+                    }
+                    fb_free(&b);
+                    fb_free(&x);
+                    fb_free(&yr);
+                    fb_free(&yk);
+                }
+    return ok;
+}
+
 /* ---- activations ------------------------------------------------------------ */
 
 /* n elements of x with special values; out of place and in place. */
@@ -857,6 +912,7 @@ static const struct {
     {"gemm_chain", check_gemm_chain},
     {"gemv_n", check_gemv_n},
     {"gemv_t", check_gemv_t},
+    {"gemv_packed", check_gemv_packed},
 #define ACT_FWD_ENTRY(E, name) {"act_fwd." #name, check_fwd_##name},
 #define ACT_BWD_ENTRY(E, name) {"act_bwd." #name, check_bwd_##name},
     NERVE_ACT_LIST(ACT_FWD_ENTRY) NERVE_ACT_LIST(ACT_BWD_ENTRY)

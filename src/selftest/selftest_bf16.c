@@ -25,8 +25,8 @@
 #define GUARD      8
 #define GUARD_WORD 0xdeadbeefu
 
-static int fail(char *msg, size_t cap, const char *fmt, ...) NERVE_PRINTF(3, 4);
-static int fail(char *msg, size_t cap, const char *fmt, ...) {
+static int not_passed(char *msg, size_t cap, const char *fmt, ...) NERVE_PRINTF(3, 4);
+static int not_passed(char *msg, size_t cap, const char *fmt, ...) {
     if (cap > 0) {
         va_list ap;
         va_start(ap, fmt);
@@ -35,7 +35,7 @@ static int fail(char *msg, size_t cap, const char *fmt, ...) {
     }
     return 0;
 }
-static int oom(char *msg, size_t cap) { return fail(msg, cap, "out of memory"); }
+static int oom(char *msg, size_t cap) { return not_passed(msg, cap, "out of memory"); }
 
 /* ---- inputs ---------------------------------------------------------------- */
 
@@ -171,7 +171,7 @@ static int check_cvt_table(const kernel_table *kt, char *msg, size_t cap) {
                     want = XR(i, 2 * q) | (uint32_t)XR(i, 2 * q + 1) << 16;
                 }
                 if (yr.mem[e] != want)
-                    ok = fail(msg, cap,
+                    ok = not_passed(msg, cap,
                               "%s bf16_cvt_rows rows=%zu cols=%zu: word %ld is %08x, "
                               "want %08x",
                               kt->name, rows, cols, off, (unsigned)yr.mem[e], (unsigned)want);
@@ -184,7 +184,7 @@ static int check_cvt_table(const kernel_table *kt, char *msg, size_t cap) {
                     want = XR(2 * q, j) | (uint32_t)XR(2 * q + 1, j) << 16;
                 }
                 if (yc.mem[e] != want)
-                    ok = fail(msg, cap,
+                    ok = not_passed(msg, cap,
                               "%s bf16_cvt_cols rows=%zu cols=%zu: word %ld is %08x, "
                               "want %08x",
                               kt->name, rows, cols, off, (unsigned)yc.mem[e], (unsigned)want);
@@ -245,7 +245,7 @@ static int ukr_edges(const kernel_table *kt, size_t kq, const uint32_t *a, size_
                     const int inside = off >= 0 && (size_t)off < c.n && r < m && col < n;
                     const uint32_t w = inside ? want[r * nr + col] : c0.mem[e];
                     if (c.mem[e] != w)
-                        ok = fail(msg, cap,
+                        ok = not_passed(msg, cap,
                                   "%s (%s) %s kq=%zu m=%zu n=%zu accumulate=%d: C[%ld] = %08x, "
                                   "want %08x%s",
                                   kt->name, kt->bf16_impl, layout, kq, m, n, acc, off,
@@ -367,7 +367,7 @@ int selftest_check_gemm_bf16_chain(const kernel_table *ref, const kernel_table *
                             gemm_bf16_chain(kt, &g, NULL, ws, nt);
                             for (size_t e = 0; e < ck.len && ok; e++)
                                 if (ck.mem[e] != cr.mem[e])
-                                    ok = fail(msg, cap,
+                                    ok = not_passed(msg, cap,
                                               "m=%zu n=%zu kq=%zu ta=%d tb=%d accumulate=%d "
                                               "threads=%d: C word %ld is %08x, reference %08x",
                                               m, n, kq, ta, tb, acc, nt,

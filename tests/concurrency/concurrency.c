@@ -1,7 +1,10 @@
 /* Concurrency checks (issue 11), a plain program so that it runs under
  * ThreadSanitizer (scripts/test.sh) without Criterion's own threads:
  *   forward_const  nerve_net_forward_const on one network from 8 threads at
- *                  once, each result bit-identical to a lone call;
+ *                  once, unprepared and prepared, each result bit-identical
+ *                  to a lone call;
+ *   forward_team   nerve_net_forward on a team of 3 (the packed pass, both of
+ *                  its thread splits) against forward_const;
  *   two_nets       two networks trained at once from two threads (each with
  *                  its OpenMP team), weights bit-identical to training them
  *                  one after the other;
@@ -90,20 +93,53 @@ static void case_forward_const(void) {
     for (size_t i = 0; i < FC_ROWS * in; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
     CHECK(nerve_net_forward_const(net, x, FC_ROWS, want, NULL) == NERVE_OK, "%s",
           nerve_last_error());
-    pthread_t th[FC_THREADS];
-    fc_job jobs[FC_THREADS];
-    for (int t = 0; t < FC_THREADS; t++) {
-        jobs[t] = (fc_job){net, x, want, 0, in};
-        CHECK(pthread_create(&th[t], NULL, fc_thread, &jobs[t]) == 0, "pthread_create");
-    }
     int ok = 1;
-    for (int t = 0; t < FC_THREADS; t++) {
-        pthread_join(th[t], NULL);
-        ok &= jobs[t].ok;
+    /* unprepared (W packed per call), then on the packed weights */
+    for (int prepared = 0; prepared < 2; prepared++) {
+        if (prepared) CHECK(nerve_net_prepare_inference(net) == NERVE_OK, "prepare");
+        pthread_t th[FC_THREADS];
+        fc_job jobs[FC_THREADS];
+        for (int t = 0; t < FC_THREADS; t++) {
+            jobs[t] = (fc_job){net, x, want, 0, in};
+            CHECK(pthread_create(&th[t], NULL, fc_thread, &jobs[t]) == 0, "pthread_create");
+        }
+        for (int t = 0; t < FC_THREADS; t++) {
+            pthread_join(th[t], NULL);
+            ok &= jobs[t].ok;
+        }
     }
     free(x);
     nerve_net_free(net);
     CHECK(ok, "a thread's forward_const differed from the lone call");
+}
+
+/* ---- nerve_net_forward with an OpenMP team ------------------------------------------- */
+
+/* The packed pass on 3 threads (src/net/infer.c): few rows of a wide network
+ * (the threads share each layer's panels, a barrier between layers) and
+ * many rows (each thread its own row tiles through all layers), each output
+ * bit-identical to nerve_net_forward_const on the calling thread. */
+static void case_forward_team(void) {
+    const size_t sizes[4] = {1024, 512, 64, 10}, rows[] = {3, 40, 400};
+    const nerve_act acts[3] = {NERVE_ACT_RELU, NERVE_ACT_GELU, NERVE_ACT_IDENTITY};
+    nerve_net *net = NULL;
+    CHECK(nerve_net_create(&net, 3, sizes, acts, NERVE_LOSS_XENT, 5) == NERVE_OK, "create");
+    float *x = malloc(400 * 1024 * sizeof *x), *want = malloc(400 * 10 * sizeof *want),
+          *got = malloc(400 * 10 * sizeof *got);
+    CHECK(x && want && got, "out of memory");
+    for (size_t i = 0; i < 400 * 1024; i++) x[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    const int threads = nerve_get_num_threads();
+    nerve_set_num_threads(3);
+    int ok = 1;
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+        ok &= nerve_net_forward(net, x, rows[r], got) == NERVE_OK; /* prepares */
+        ok &= nerve_net_forward_const(net, x, rows[r], want, NULL) == NERVE_OK;
+        ok &= memcmp(got, want, rows[r] * 10 * sizeof *got) == 0;
+    }
+    nerve_set_num_threads(threads);
+    free(x), free(want), free(got);
+    nerve_net_free(net);
+    CHECK(ok, "nerve_net_forward on 3 threads differed from forward_const");
 }
 
 /* ---- two networks trained at once ------------------------------------------------------- */
@@ -236,6 +272,7 @@ int main(int argc, char **argv) {
         const char *name;
         void (*fn)(void);
     } cases[] = {{"forward_const", case_forward_const},
+                 {"forward_team", case_forward_team},
                  {"two_nets", case_two_nets},
                  {"stop_flag", case_stop_flag},
                  {"isa_reason", case_isa_reason}};

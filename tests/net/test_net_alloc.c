@@ -92,8 +92,8 @@ Test(net_alloc, steady_state_steps_do_not_allocate) {
         nerve_batch b = {.x = x, .labels = lab, .n = 32};
         cr_assert_eq(nerve_net_train_batch(net, &b, NULL), NERVE_OK); /* plans */
         cr_assert_eq(nerve_net_forward(net, x, 32, out), NERVE_OK);
-        /* the first one-sample inference allocates the W^T copy (forward.c),
-         * once; later ones rebuild it in place after each training step */
+        /* the first inference allocates the packed weights (src/net/infer.c),
+         * once; later ones repack in place after each training step */
         cr_assert_eq(nerve_net_forward(net, x, 1, out), NERVE_OK);
         calls = 0;
         counting = 1;
@@ -112,11 +112,16 @@ Test(net_alloc, steady_state_steps_do_not_allocate) {
     }
 }
 
-/* Inference on a fresh network plans only what inference needs (plan.h):
- * the GEMM workspace, two ping-pong buffers of rows x the widest layer and
- * the transposed weights (forward.c), never the training buffers (Z and A of
- * every layer, the gradient ring, the row losses: here some 2.4 MiB, far
- * above the 4 KiB of slack allowed for the plan's own bookkeeping). */
+/* Inference on a fresh network plans only what inference needs (plan.h,
+ * src/net/infer.h): the packed weights (the parameters, each layer's outputs
+ * rounded up to a panel width of at most 32) and the pass's work areas (row
+ * blocks and staging), never the training buffers (Z and A of every layer,
+ * the gradient ring, the row losses: here some 2.4 MiB, far above the
+ * 4 KiB of slack allowed for the plan's own bookkeeping). The budget is
+ * what the unprepared path needs (the GEMM workspace, two ping-pong
+ * buffers of rows x the widest layer) plus the parameters: the packed path
+ * takes less (its rounding, some 9,000 floats here, is far below the GEMM
+ * workspace it does without). */
 Test(net_alloc, inference_plans_no_training_buffers) {
     omp_set_num_threads(1);
     const size_t sizes[] = {50, 400, 400, 400, 10}, rows = 256;

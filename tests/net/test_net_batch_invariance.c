@@ -8,6 +8,7 @@
  * The reference is each row computed inside one batch of all rows with the
  * scalar table on one thread; everything else must match it bit for bit. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,7 +128,8 @@ Test(batch_invariance, forward_const_prepared_or_not) {
             }
             /* nerve_net_weights() undoes the preparation (the caller may write) */
             (void)nerve_net_weights(net, 0);
-            cr_assert_eq(net->wt_valid, 0, "nerve_net_weights must invalidate the W^T copy");
+            cr_assert_eq(net->packed_valid, 0,
+                         "nerve_net_weights must invalidate the packed weights");
         }
         free(x), free(ref), free(got), free(scratch);
         nerve_net_free(net);
@@ -160,6 +162,203 @@ Test(batch_invariance, follows_weight_changes) {
             float *w = nerve_net_weights(net, 1);
             for (size_t k = 0; k < 256 * 128; k += 97) w[k] = -w[k] * 1.5f;
         }
+    }
+    nerve_net_free(net);
+}
+
+/* ---- the prepared (packed) path against the chain itself ------------------
+ *
+ * The reference here is computed by the test from the network's parameters
+ * (read in place, so reading them does not undo a preparation): for every
+ * row and output one fmaf chain over the inputs in increasing order from 0,
+ * then + bias (one float addition), then the scalar table's activation:
+ * the rule of net.h written out, independent of the library's GEMM, GEMV
+ * and packing code. */
+static void chain_forward(const nerve_net *net, const float *x, size_t n, float *out) {
+    const kernel_table *sc = kernels_for(NERVE_ISA_SCALAR);
+    const size_t L = net->n_layers;
+    size_t maxw = 1;
+    for (size_t l = 0; l <= L; l++) maxw = net->sizes[l] > maxw ? net->sizes[l] : maxw;
+    float *a = malloc(maxw * sizeof(float)), *z = malloc(maxw * sizeof(float));
+    cr_assert(a && z);
+    for (size_t r = 0; r < n; r++) {
+        memcpy(a, x + r * net->sizes[0], net->sizes[0] * sizeof(float));
+        for (size_t l = 0; l < L; l++) {
+            const size_t in = net->sizes[l], o = net->sizes[l + 1];
+            const float *w = net->params + net->w_off[l], *b = net->params + net->b_off[l];
+            for (size_t j = 0; j < o; j++) {
+                float acc = 0.0f;
+                for (size_t k = 0; k < in; k++) acc = fmaf(w[j * in + k], a[k], acc);
+                z[j] = acc + b[j];
+            }
+            sc->act_fwd[net->acts[l]](o, z, a);
+        }
+        memcpy(out + r * net->sizes[L], a, net->sizes[L] * sizeof(float));
+    }
+    free(a), free(z);
+}
+
+/* Widths around every table's MR (4, 6, 8, 12) and NR (12, 16, 32), a 10-wide
+ * output (a partial panel), an input past every KC, and widths of 512 and
+ * 1024 (row strides of 2 and 4 KiB, which the pass pads). */
+static const config packed_configs[] = {
+    {3, {64, 256, 128, 10}, {NERVE_ACT_RELU, NERVE_ACT_RELU, NERVE_ACT_IDENTITY}, NERVE_LOSS_XENT},
+    {3, {37, 70, 33, 17}, {NERVE_ACT_TANH, NERVE_ACT_GELU, NERVE_ACT_SIGMOID}, NERVE_LOSS_MSE},
+    {4,
+     {300, 47, 16, 31, 1},
+     {NERVE_ACT_SILU, NERVE_ACT_ELU, NERVE_ACT_SOFTPLUS, NERVE_ACT_LEAKY_RELU},
+     NERVE_LOSS_MSE},
+    {3, {512, 13, 1024, 12}, {NERVE_ACT_RELU, NERVE_ACT_TANH, NERVE_ACT_IDENTITY}, NERVE_LOSS_MSE},
+    {1, {1, 1}, {NERVE_ACT_IDENTITY}, NERVE_LOSS_MSE},
+};
+#define NPACKED (sizeof packed_configs / sizeof packed_configs[0])
+
+/* Batch sizes 1 .. 70 (up to 6 row tiles of 12: on 2 or 3 threads the pass
+ * splits outputs), then 96 (8 tiles of 12, 16 of 6, 24 of 4: rows split
+ * evenly on 2 threads), 131 and 150 (uneven: rows for some tables and
+ * thread counts, outputs for others) and 1025 (one past nerve_net_forward's
+ * chunk size: rows). src/net/infer.c, split_rows. */
+static size_t packed_batch(size_t i) {
+    static const size_t extra[] = {96, 131, 150, 1025};
+    return i < 70 ? i + 1 : extra[i - 70];
+}
+#define NBATCHES (70 + 4)
+#define MAXROWS  1025
+
+/* nerve_net_forward (prepared by its first call) and nerve_net_forward_const
+ * after nerve_net_prepare_inference, with scratch of exactly the size
+ * nerve_net_forward_scratch_floats gives, against the chain: every batch
+ * size, every ISA, 1 to 3 threads. */
+Test(batch_invariance, packed_every_batch_size, .timeout = 600) {
+    net_set_flops_per_thread(0);
+    nerve_isa isas[NERVE_ISA_COUNT];
+    const size_t ni = test_supported_isas(isas);
+    for (size_t c = 0; c < NPACKED; c++) {
+        const config *cf = &packed_configs[c];
+        const size_t in = cf->sizes[0], C = cf->sizes[cf->layers];
+        nerve_net *net = make(cf, 31 + c);
+        float *x = malloc(MAXROWS * in * sizeof(float));
+        float *ref = malloc(MAXROWS * C * sizeof(float)),
+              *got = malloc(MAXROWS * C * sizeof(float));
+        cr_assert(x && ref && got);
+        test_fill(x, MAXROWS * in, 300 + c, -2.0f, 2.0f);
+        chain_forward(net, x, MAXROWS, ref);
+        for (size_t i = 0; i < ni; i++) {
+            cr_assert_eq(nerve_set_max_isa(isas[i]), NERVE_OK);
+            for (int t = 1; t <= 3; t++) {
+                omp_set_num_threads(t);
+                for (size_t bi = 0; bi < NBATCHES; bi++) {
+                    const size_t b = packed_batch(bi);
+                    if (t > 1 && b > 200 && in > 100) continue; /* time */
+                    /* inputs and outputs of exactly b rows: a read or write
+                     * past them shows up under the sanitizers and valgrind */
+                    float *xb = malloc(b * in * sizeof(float)), *ob = malloc(b * C * sizeof(float));
+                    cr_assert(xb && ob);
+                    memcpy(xb, x, b * in * sizeof(float));
+                    memset(ob, 0xff, b * C * sizeof(float));
+                    cr_assert_eq(nerve_net_forward(net, xb, b, ob), NERVE_OK, "%s",
+                                 nerve_last_error());
+                    cr_assert(net->packed_valid, "nerve_net_forward prepares the weights");
+                    char what[128];
+                    snprintf(what, sizeof what, "config %zu, %s, %d threads, forward of %zu rows",
+                             c, nerve_isa_name(isas[i]), t, b);
+                    expect_rows(ref, ob, b, C, what);
+                    free(xb), free(ob);
+                }
+            }
+            cr_assert_eq(nerve_net_prepare_inference(net), NERVE_OK);
+            for (size_t bi = 0; bi < NBATCHES; bi++) {
+                const size_t b = packed_batch(bi);
+                float *scratch = malloc(nerve_net_forward_scratch_floats(net, b) * sizeof(float));
+                float *xb = malloc(b * in * sizeof(float));
+                cr_assert(scratch && xb);
+                memcpy(xb, x, b * in * sizeof(float));
+                memset(got, 0xff, b * C * sizeof(float));
+                cr_assert_eq(nerve_net_forward_const(net, xb, b, got, scratch), NERVE_OK);
+                free(scratch), free(xb);
+                char what[128];
+                snprintf(what, sizeof what, "config %zu, %s, forward_const of %zu rows", c,
+                         nerve_isa_name(isas[i]), b);
+                expect_rows(ref, got, b, C, what);
+            }
+        }
+        free(x), free(ref), free(got);
+        nerve_net_free(net);
+    }
+    net_set_flops_per_thread(3.0e6);
+}
+
+/* The prepared weights follow every change of the weights: a write through
+ * nerve_net_weights, a training step, an epoch, a bias write (the bias is
+ * read in place, not packed: the preparation stays), and a change of the
+ * kernel table to one of another panel width (nerve_net_forward repacks;
+ * nerve_net_forward_const, which may not, computes from W). After each, the
+ * outputs of 1, 8 and 30 rows through both entry points equal the chain of
+ * the current parameters; stale packed weights would give the old ones. */
+static void expect_current(nerve_net *net, const float *x, const char *what) {
+    const size_t C = net->sizes[net->n_layers], rows[] = {1, 8, 30};
+    float ref[30 * 10], got[30 * 10];
+    chain_forward(net, x, 30, ref);
+    for (size_t i = 0; i < 3; i++) {
+        char w[128];
+        cr_assert_eq(nerve_net_forward_const(net, x, rows[i], got, NULL), NERVE_OK);
+        snprintf(w, sizeof w, "%s: forward_const of %zu rows", what, rows[i]);
+        expect_rows(ref, got, rows[i], C, w);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        char w[128];
+        cr_assert_eq(nerve_net_forward(net, x, rows[i], got), NERVE_OK);
+        snprintf(w, sizeof w, "%s: forward of %zu rows", what, rows[i]);
+        expect_rows(ref, got, rows[i], C, w);
+    }
+}
+
+Test(batch_invariance, packed_weights_follow_changes) {
+    const config *cf = &configs[0]; /* 64-256-128-10 */
+    const size_t in = cf->sizes[0];
+    nerve_net *net = make(cf, 7);
+    nerve_opt o = nerve_opt_default(NERVE_OPT_SGD);
+    o.lr = 0.1f;
+    cr_assert_eq(nerve_net_set_optimizer(net, &o), NERVE_OK);
+    float x[30 * 64];
+    int32_t labels[30];
+    test_fill(x, 30 * in, 19, -1.0f, 1.0f);
+    for (int i = 0; i < 30; i++) labels[i] = i % 10;
+    const nerve_batch b = {.x = x, .labels = labels, .n = 30};
+
+    cr_assert_eq(nerve_net_prepare_inference(net), NERVE_OK);
+    expect_current(net, x, "fresh");
+
+    float *w = nerve_net_weights(net, 1);
+    cr_assert_eq(net->packed_valid, 0, "nerve_net_weights must undo the preparation");
+    for (size_t k = 0; k < 256 * 128; k += 97) w[k] = -w[k] * 1.5f;
+    expect_current(net, x, "after a write through nerve_net_weights");
+
+    cr_assert(net->packed_valid);
+    cr_assert_eq(nerve_net_train_batch(net, &b, NULL), NERVE_OK, "%s", nerve_last_error());
+    cr_assert_eq(net->packed_valid, 0, "a training step must undo the preparation");
+    expect_current(net, x, "after a training step");
+
+    const nerve_dataset d = {.x = x, .labels = labels, .n = 30, .in = in, .out = 10};
+    const nerve_epoch_opts eo = {.batch_size = 8, .shuffle = 1};
+    cr_assert(net->packed_valid);
+    cr_assert_eq(nerve_net_train_epoch(net, &d, &eo, NULL), NERVE_OK, "%s", nerve_last_error());
+    cr_assert_eq(net->packed_valid, 0, "an epoch must undo the preparation");
+    expect_current(net, x, "after an epoch");
+
+    float *bias = nerve_net_bias(net, 0);
+    for (size_t j = 0; j < 256; j += 3) bias[j] += 0.25f;
+    cr_assert(net->packed_valid, "a bias write keeps the packed weights");
+    expect_current(net, x, "after a bias write");
+
+    nerve_isa isas[NERVE_ISA_COUNT];
+    const size_t ni = test_supported_isas(isas);
+    for (size_t i = 0; i < ni; i++) {
+        cr_assert_eq(nerve_set_max_isa(isas[i]), NERVE_OK);
+        char what[64];
+        snprintf(what, sizeof what, "on %s, prepared for another table", nerve_isa_name(isas[i]));
+        expect_current(net, x, what); /* forward_const first: still the old table's panels */
+        cr_assert_eq(net->packed_nr, kernels_active()->nr, "nerve_net_forward repacks");
     }
     nerve_net_free(net);
 }

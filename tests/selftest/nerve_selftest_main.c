@@ -11,6 +11,8 @@
  *   3. the PyTorch reference vectors through the public network API
  *      (tests/common/testvectors.c, shared with tests/net/test_net_vectors.c);
  *   4. a short seeded training run with 1 and N threads (train_check.c);
+ *   5. inference on prepared weights against the unprepared pass, bit for
+ *      bit, every batch size 1 .. 40 and 97 (infer_check.c);
  * and then requires every training checksum to be the same. It prints one
  * table row per check, then "weights-crc32 XXXXXXXX" (the checksum the
  * AArch64 run must reproduce from x86-64), and exits 0 only if all passed.
@@ -24,6 +26,7 @@
 #include <string.h>
 
 #include "nerve/nerve.h"
+#include "infer_check.h"
 #include "testvectors.h"
 #include "train_check.h"
 #include "vec_selftest.h"
@@ -133,6 +136,16 @@ int main(int argc, char **argv) {
             }
         }
     row("training checksums identical (isas, threads)", "all", have_crc && same, NULL);
+
+    /* 5: inference on prepared weights, every table, 1 and `threads` threads */
+    for (size_t i = 0; i < n_isas; i++)
+        for (int t = 0; t < (threads > 1 ? 2 : 1); t++) {
+            nerve_set_max_isa(isas[i]);
+            snprintf(what, sizeof what, "prepared inference = unprepared, %d thread%s",
+                     tcounts[t], tcounts[t] > 1 ? "s" : "");
+            const int ok = infer_check_run(tcounts[t], msg, sizeof msg) == 0;
+            row(what, nerve_isa_name(isas[i]), ok, ok ? NULL : msg);
+        }
 
     printf("\ntraining run: %s\n", train_check_description);
     if (have_crc && same) printf("weights-crc32 %08x\n", (unsigned)crc0);

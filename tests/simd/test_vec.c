@@ -60,12 +60,13 @@ static size_t vec_isas(nerve_isa *out) {
     }
 
 static const char *const op_names[VOP_COUNT] = {
-    "zero",  "set1",     "copy",     "add",      "sub",      "mul",    "div",
-    "sqrt",  "abs",      "neg",      "fma",      "fnma",     "max",    "min",
-    "lt",    "le",       "gt",       "ge",       "eq",       "isnan",  "and",
-    "or",    "andnot",   "select",   "vi_set1",  "vi_add",   "vi_sub", "vi_and",
-    "vi_or", "vi_shl23", "vi_sra23", "vi_to_vf", "vf_to_vi", "vi_shl16",
+    "zero",   "set1",  "copy",     "keep",     "add",      "sub",      "mul",
+    "div",    "sqrt",  "abs",      "neg",      "fma",      "fnma",     "max",
+    "min",    "lt",    "le",       "gt",       "ge",       "eq",       "isnan",
+    "and",    "or",    "andnot",   "select",   "vi_set1",  "vi_add",   "vi_sub",
+    "vi_and", "vi_or", "vi_shl23", "vi_sra23", "vi_to_vf", "vf_to_vi", "vi_shl16",
 };
+_Static_assert(sizeof op_names / sizeof op_names[0] == VOP_COUNT, "one name per vec_check op");
 
 /* ---- bits <-> values ---------------------------------------------------- */
 static float fl(uint32_t u) {
@@ -100,6 +101,7 @@ static uint32_t ref_lane(int op, uint32_t a, uint32_t b, uint32_t c, uint32_t a0
     case VOP_SET1:
         return a0;
     case VOP_COPY:
+    case VOP_KEEP:
         return a;
     case VOP_ADD:
         return bits(x + y);

@@ -42,6 +42,9 @@ static void apply(int op, const uint32_t *pa, const uint32_t *pb, const uint32_t
     case VOP_COPY:
         st(out, a);
         break;
+    case VOP_KEEP:
+        st(out, vf_keep(a));
+        break;
     case VOP_ADD:
         st(out, vf_add(a, b));
         break;

@@ -19,6 +19,7 @@ typedef enum vop {
     VOP_ZERO, /* vf_zero() */
     VOP_SET1, /* vf_set1(a[0]) */
     VOP_COPY, /* vf_storeu(vf_loadu(a)) */
+    VOP_KEEP, /* vf_keep(a) */
     VOP_ADD,
     VOP_SUB,
     VOP_MUL,

@@ -1,0 +1,334 @@
+/* Inference on prepared weights (contract and layout: infer.h).
+ *
+ * Why packed panels: a pass of a few rows is one stream through all the
+ * weights. Read from W^T in place (the GEMM's B at a row stride of `out`
+ * floats, the path this replaced) each k step touches two lines a kilobyte
+ * or more apart, and a partial last panel (10 outputs) was packed on every
+ * call; packed once, each panel is one sequential stream read as it is.
+ * Profile of the old path at batch 8 (784-256-128-10, perf, one thread):
+ * 85 % in the micro-kernel at ~60 % of its peak, 12 % packing panels (the
+ * partial last panels of B, and of A, every call).
+ *
+ * The pass, for n rows:
+ *   - n <= 2: per layer, gemv_packed over the panels (outputs split between
+ *     threads in whole panels; the two rows of n == 2 share every load of
+ *     the weights, where the 12 x 32 micro-kernel would compute 4 rows and
+ *     be bound by its fmas, not by L2), then bias and activation;
+ *   - n >= 3: row blocks of up to MC rows (the table's L2 row blocking,
+ *     gemm_<isa>.h), each taken through every layer: per layer, K slices of
+ *     at most KC, then panels, then the block's MR-row tiles, the
+ *     micro-kernel reading A (the layer's input rows) in place and the
+ *     panel's KC x NR slice from L1 for every tile (src/gemm/gemm.c's loop nest,
+ *     B packed once instead of per call); then bias and activation over the
+ *     block's rows. The 12 x 32 AVX-512 tile needs B at ~11 bytes a cycle
+ *     (2 loads per 24 fmas), so small blocks run at the fma peak with the
+ *     weights in L2.
+ * Threads: with enough row tiles (split_rows) each thread takes its tiles
+ * through all the layers, never waiting for the others (the ping-pong buffers hold every layer at
+ * one row stride, so a thread's rows are its own memory in every layer); otherwise the threads
+ * split each layer's panels, every thread doing every tile over its share
+ * of the outputs, with a barrier after each layer.
+ *
+ * The strided micro-kernel may read all MR rows of a tile (table.h), so the
+ * rows past n of the last tile must be readable and initialised: for layer
+ * 0 (the caller's x) that tile is copied, one K slice at a time, into the
+ * thread's staging area with zero rows after it; the other layers read the
+ * ping-pong buffers, whose rows n .. ceil(n / MR) MR - 1 the pass zeroes
+ * (the micro-kernel stores only the real rows, so they are never
+ * otherwise written; their results are discarded). A table without a
+ * strided micro-kernel (scalar) packs every A tile into the staging area.
+ * Row strides that are multiples of 2 KiB put the MR rows of a tile in the
+ * same L1 sets (src/gemm/gemm.c, stride_aliases): the buffers are then padded by
+ * 16 floats a row, and such an x is staged.
+ *
+ * Every output is one chain: fma over k = 0 .. in-1 from 0 (continued
+ * across K slices through C), then bias_add, then act_fwd: the bits of
+ * fwd_run on W, for any n, tile position, thread count and ISA. */
+#include "infer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "gemm_pack.h"
+#include "omp_sync.h"
+#include "split.h"
+
+static size_t align16(size_t n) { return (n + 15) / 16 * 16; }
+static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+/* A row stride that is a multiple of 2 KiB (512 floats) maps the rows of a
+ * tile to the same L1 sets (L1D: 64 sets of 64 bytes per 4 KiB way). */
+static int aliases(size_t floats) { return floats % 512 == 0; }
+/* Leading dimension of a layer output of width w in the ping-pong buffers. */
+static size_t buf_ld(size_t w) { return aliases(w) ? w + 16 : w; }
+
+size_t infer_panel_stride(size_t in, size_t nr) { return align16(in * nr); }
+
+static size_t layer_floats(size_t in, size_t out, size_t nr) {
+    return (out + nr - 1) / nr * infer_panel_stride(in, nr);
+}
+
+size_t infer_packed_floats(const nerve_net *net, size_t nr) {
+    size_t s = 0;
+    for (size_t l = 0; l < net->n_layers; l++)
+        s += layer_floats(net->sizes[l], net->sizes[l + 1], nr);
+    return s;
+}
+
+static int usable(const kernel_table *kt) { return kt->mr <= INFER_MAX_MR; }
+
+nerve_status infer_prepare(nerve_net *net, const kernel_table *kt) {
+    if (!usable(kt)) return error_set(NERVE_EINVAL, "the %s table's MR is too large", kt->name);
+    if (net->packed_valid && net->packed_nr == kt->nr) return NERVE_OK;
+    const size_t nr = kt->nr, need = infer_packed_floats(net, nr);
+    net->packed_valid = 0;
+    if (need > net->packed_cap) {
+        free(net->packed);
+        net->packed_cap = 0;
+        if (!(net->packed = aligned_alloc(64, need * sizeof(float))))
+            return error_set(NERVE_ENOMEM, "out of memory for the packed weights (%zu floats)",
+                             need);
+        net->packed_cap = need;
+    }
+    float *dst = net->packed;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const size_t in = net->sizes[l], out = net->sizes[l + 1], ps = infer_panel_stride(in, nr);
+        const float *w = net->params + net->w_off[l];
+        for (size_t j = 0; j < out; j += nr, dst += ps) {
+            /* panel row p = column p of W's rows j .. j+nr-1: a transposing pack */
+            gemm_pack_panel(w + j * in, in, 1, min_sz(nr, out - j), in, nr, dst);
+            memset(dst + in * nr, 0, (ps - in * nr) * sizeof(float));
+        }
+    }
+    net->packed_nr = nr;
+    net->packed_valid = 1;
+    return NERVE_OK;
+}
+
+const float *infer_weights(const nerve_net *net, const kernel_table *kt) {
+    return net->packed_valid && net->packed_nr == kt->nr && usable(kt) ? net->packed : NULL;
+}
+
+/* Leading dimension of the ping-pong buffers: the widest hidden layer
+ * (every layer's rows at the same stride, so the rows a thread owns are
+ * the same memory in every layer), padded when it aliases. */
+static size_t max_ld(const nerve_net *net) {
+    size_t w = 1;
+    for (size_t l = 1; l < net->n_layers; l++)
+        if (net->sizes[l] > w) w = net->sizes[l];
+    return buf_ld(w);
+}
+
+static size_t tiles_of(size_t rows, size_t mr) { return (rows + mr - 1) / mr; }
+
+/* Rows of a block: MC, the table's row blocking (a multiple of MR), so the
+ * block's A slice (MC x KC) stays in L2 while each panel's KC x NR slice,
+ * in L1, serves all its tiles (src/gemm/gemm.c's blocking, without packing). */
+static size_t block_rows(const kernel_table *kt) {
+    const size_t b = kt->mc / kt->mr * kt->mr;
+    return b ? b : kt->mr;
+}
+
+/* Whether a pass of n > 2 rows on nt threads splits the rows (no barrier)
+ * rather than each layer's outputs (a barrier per layer): from
+ * ROW_SPLIT_TILES tiles per thread. A thread's share of rows is whole
+ * tiles, so it can be uneven (64 rows are 6 tiles of 12, the last of 4:
+ * 36 and 28 rows on 2 threads), but barriers cost more: measured with
+ * 784-256-128-10 on 2 threads (infer/side_by_side, loaded 2-core machine),
+ * 64 rows split by rows ran at 0.95 of oneDNN's speed, split by outputs
+ * at 0.87. With fewer tiles the rows split too unevenly (3 tiles: 24 and
+ * 8 rows of 32). */
+#define ROW_SPLIT_TILES 2
+static int split_rows(size_t n, size_t mr, int nt) {
+    return nt <= 1 || tiles_of(n, mr) >= (size_t)ROW_SPLIT_TILES * (size_t)nt;
+}
+
+size_t infer_buf_floats(const nerve_net *net, const kernel_table *kt, size_t n) {
+    if (net->n_layers == 1) return 0; /* the one layer writes out */
+    /* whole tiles; n + 15 rows bound every MR <= INFER_MAX_MR */
+    const size_t rows = n == 1 ? 1 : kt ? tiles_of(n, kt->mr) * kt->mr : n + INFER_MAX_MR - 1;
+    return align16(rows * max_ld(net));
+}
+
+static size_t max_in(const nerve_net *net) {
+    size_t m = 1;
+    for (size_t l = 0; l < net->n_layers; l++)
+        if (net->sizes[l] > m) m = net->sizes[l];
+    return m;
+}
+
+/* Staging of a block of `rows` rows: one K slice of its A tiles, copied
+ * (rows at a padded stride of at most KC + 16) or packed; a block of one
+ * tile takes the whole depth in one slice. */
+static size_t stage_floats(const nerve_net *net, const kernel_table *kt, size_t rows) {
+    const size_t mr = kt->mr, t = tiles_of(rows < block_rows(kt) ? rows : block_rows(kt), mr);
+    const size_t k1 = max_in(net);
+    size_t copied = t * mr * (kt->kc + 16), packed = t * align16(mr * kt->kc);
+    if (copied < mr * (k1 + 16)) copied = mr * (k1 + 16);
+    if (packed < align16(mr * k1)) packed = align16(mr * k1);
+    return align16(copied > packed ? copied : packed);
+}
+
+size_t infer_work_floats(const nerve_net *net, const kernel_table *kt, size_t n) {
+    if (kt) return stage_floats(net, kt, n);
+    size_t m = 0;
+    for (int i = 0; i < NERVE_ISA_COUNT; i++) {
+        const kernel_table *t = kernels_for((nerve_isa)i);
+        if (t && usable(t) && stage_floats(net, t, n) > m) m = stage_floats(net, t, n);
+    }
+    return m;
+}
+
+/* Where one layer of a row block reads and writes. */
+typedef struct layer_io {
+    size_t in, out;
+    const float *a; /* the block's first input row */
+    size_t lda;
+    float *c; /* the block's first output row */
+    size_t ldc;
+    const float *b, *w; /* bias, packed panels */
+    nerve_act act;
+    int first, last;
+} layer_io;
+
+/* Bias and activation of rows x [j0, j1) at c. */
+static void epilogue(const kernel_table *kt, const layer_io *io, size_t rows, size_t j0, size_t j1,
+                     float *c) {
+    kt->bias_add(rows, j1 - j0, c + j0, io->ldc, io->b + j0);
+    if (io->act == NERVE_ACT_IDENTITY) return;
+    if (j1 - j0 == io->ldc)
+        kt->act_fwd[io->act](rows * io->ldc, c, c);
+    else
+        for (size_t r = 0; r < rows; r++)
+            kt->act_fwd[io->act](j1 - j0, c + r * io->ldc + j0, c + r * io->ldc + j0);
+}
+
+/* One layer of a row block (at most block_rows rows, whole tiles but the
+ * pass's last) over the panels [q0, q1): C = act(A W^T + b) in those
+ * columns. Loops: K slices of at most KC (nearly equal: the chains continue
+ * across them through C, accumulate, the same bits as one call), panels,
+ * tiles, so each panel's slice is read from L1 by every tile of the block. */
+static void block_layer(const kernel_table *kt, const layer_io *io, size_t rows, size_t q0, size_t q1,
+                        float *stage) {
+    const size_t mr = kt->mr, nr = kt->nr, in = io->in, ps = infer_panel_stride(in, nr);
+    const size_t tiles = tiles_of(rows, mr);
+    const int packed_a = kt->gemm_ukr_strided == NULL;
+    /* tiles [s0, tiles) are read from the stage: all of them when A is
+     * packed or is the caller's x at an aliasing stride; the last one when
+     * it is x's last, partial tile (no rows past n to read); else none */
+    size_t s0 = tiles;
+    if (packed_a || (io->first && aliases(io->lda)))
+        s0 = 0;
+    else if (io->first && rows % mr)
+        s0 = tiles - 1;
+    /* one tile reuses nothing from L1: the whole depth in one slice */
+    const size_t slices = tiles > 1 ? (in + kt->kc - 1) / kt->kc : 1;
+    const size_t kc_max = (in + slices - 1) / slices;
+    for (size_t pc = 0; pc < in; pc += kc_max) {
+        const size_t kc = min_sz(kc_max, in - pc), sld = buf_ld(kc), pst = align16(mr * kc);
+        for (size_t i = s0; i < tiles; i++) {
+            const size_t m = min_sz(mr, rows - i * mr);
+            const float *src = io->a + i * mr * io->lda + pc;
+            if (packed_a) {
+                gemm_pack_panel(src, io->lda, 1, m, kc, mr, stage + i * pst); /* zero-padded */
+            } else {
+                float *dst = stage + (i - s0) * mr * sld;
+                for (size_t r = 0; r < m; r++)
+                    memcpy(dst + r * sld, src + r * io->lda, kc * sizeof(float));
+                if (m < mr) memset(dst + m * sld, 0, (mr - m) * sld * sizeof(float));
+            }
+        }
+        for (size_t q = q0; q < q1; q++) {
+            const size_t j = q * nr, cols = min_sz(nr, io->out - j);
+            const float *bq = io->w + q * ps + pc * nr;
+            for (size_t i = 0; i < tiles; i++) {
+                const size_t m = min_sz(mr, rows - i * mr);
+                float *c = io->c + i * mr * io->ldc + j;
+                if (packed_a)
+                    kt->gemm_ukr(kc, stage + i * pst, bq, c, io->ldc, m, cols, pc > 0);
+                else if (i >= s0)
+                    kt->gemm_ukr_strided(kc, stage + (i - s0) * mr * sld, sld, 1, bq, nr, c,
+                                         io->ldc, m, cols, pc > 0);
+                else
+                    kt->gemm_ukr_strided(kc, io->a + i * mr * io->lda + pc, io->lda, 1, bq, nr, c,
+                                         io->ldc, m, cols, pc > 0);
+            }
+        }
+    }
+    const size_t j0 = q0 * nr, j1 = min_sz(q1 * nr, io->out);
+    epilogue(kt, io, rows, j0, j1, io->c);
+    /* rows past n of an output the next layer reads in place: zeros (the
+     * micro-kernel stores only real rows; the next layer's last tile reads
+     * them, and its results there are discarded) */
+    if (!io->last && !packed_a)
+        for (size_t r = rows; r < tiles * mr; r++)
+            memset(io->c + r * io->ldc + j0, 0, (j1 - j0) * sizeof(float));
+}
+
+static layer_io layer_at(const infer_pass *f, size_t l, const float *pk, size_t r0) {
+    const nerve_net *net = f->net;
+    const size_t ld = max_ld(net);
+    layer_io io = {0};
+    io.in = net->sizes[l];
+    io.out = net->sizes[l + 1];
+    io.first = l == 0;
+    io.last = l + 1 == net->n_layers;
+    io.lda = io.first ? io.in : ld;
+    io.a = (io.first ? f->x : f->buf[(l - 1) & 1]) + r0 * io.lda;
+    io.ldc = io.last ? io.out : ld;
+    io.c = (io.last ? f->out : f->buf[l & 1]) + r0 * io.ldc;
+    io.b = net->params + net->b_off[l];
+    io.w = pk;
+    io.act = net->acts[l];
+    return io;
+}
+
+void infer_run(const infer_pass *f, int t, int nt) {
+    const kernel_table *kt = f->kt;
+    const nerve_net *net = f->net;
+    const size_t mr = kt->mr, nr = kt->nr, L = net->n_layers, n = f->n, brows = block_rows(kt);
+    float *stage = f->work + (size_t)t * infer_work_floats(net, kt, n);
+
+    if (n > 2 && split_rows(n, mr, nt)) {
+        /* this thread's tiles, a block at a time through every layer: its
+         * rows of the buffers are its own in every layer, no barrier */
+        size_t i0, i1;
+        split_range(tiles_of(n, mr), 1, (size_t)t, (size_t)nt, &i0, &i1);
+        const size_t end = min_sz(i1 * mr, n);
+        for (size_t r0 = i0 * mr; r0 < end; r0 += brows) {
+            const size_t rows = min_sz(brows, end - r0);
+            const float *pk = f->pk;
+            for (size_t l = 0; l < L; l++) {
+                const layer_io io = layer_at(f, l, pk, r0);
+                block_layer(kt, &io, rows, 0, (io.out + nr - 1) / nr, stage);
+                pk += layer_floats(io.in, io.out, nr);
+            }
+        }
+        return;
+    }
+
+    /* one or two samples, or few rows on several threads: each thread its
+     * share of every layer's panels over all rows, a barrier after each
+     * layer */
+    const float *pk = f->pk;
+    for (size_t l = 0; l < L; l++) {
+        const layer_io io = layer_at(f, l, pk, 0);
+        const size_t ps = infer_panel_stride(io.in, nr);
+        size_t q0, q1;
+        split_range((io.out + nr - 1) / nr, 1, (size_t)t, (size_t)nt, &q0, &q1);
+        if (q1 > q0 && n <= 2) {
+            const size_t j0 = q0 * nr, j1 = min_sz(q1 * nr, io.out);
+            kt->gemv_packed(io.in, j1 - j0, io.w + q0 * ps, nr, ps, n, io.a, io.lda, io.c + j0,
+                            io.ldc);
+            epilogue(kt, &io, n, j0, j1, io.c);
+        } else if (q1 > q0) {
+            for (size_t r0 = 0; r0 < n; r0 += brows) {
+                const layer_io blk = layer_at(f, l, pk, r0);
+                block_layer(kt, &blk, min_sz(brows, n - r0), q0, q1, stage);
+            }
+        }
+        pk += layer_floats(io.in, io.out, nr);
+        if (nt > 1 && l + 1 < L) OMP_BARRIER(f);
+    }
+}
