@@ -114,7 +114,7 @@ static double simulate(const kernel_table *kt, const char *name, nerve_net *net,
     /* forward, one segment per layer */
     for (size_t l = 0; l < L; l++) {
         const size_t in = net->sizes[l], out = net->sizes[l + 1];
-        const gemm_args g = linear_fwd_args(batch, in, out, NULL, NULL, 0, NULL);
+        const gemm_args g = linear_fwd_args(batch, in, out, NULL, NULL, NULL);
         phase p = {{0}, 0, 0, 0};
         size_t tt[2];
         gemm_phase(kt, &g, nt, &p, tt);

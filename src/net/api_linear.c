@@ -24,7 +24,7 @@ typedef struct fwd_job {
 } fwd_job;
 
 static void fwd_thread(const fwd_job *j, int t, int nt) {
-    linear_forward_part(j->kt, j->n, j->in, j->out, j->x, j->w, NULL, j->b, j->act, LINEAR_ONE_DOT,
+    linear_forward_part(j->kt, j->n, j->in, j->out, j->x, j->w, j->b, j->act, LINEAR_ONE_DOT,
                         j->z, j->y, j->ws, t, nt);
 }
 

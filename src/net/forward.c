@@ -12,9 +12,7 @@
  * on MR-row tiles against the panels for more. Without them (nerve_net_forward_const on a
  * network not prepared for the active table, or no memory for them) the
  * pass is fwd_run, the training forward, with the GEMM packing W per call,
- * one sample included: the same chains again. (fwd_run's W^T branches,
- * fwd_pass.wt, are no longer reached from here: the entry points leave wt
- * NULL.)
+ * one sample included: the same chains again.
  * A training step of one sample (online training) uses gemv_n on W instead
  * (16 lane-wise partial sums, one fixed tree): as reproducible across threads
  * and ISAs, and faster than packing W after every step, but another
@@ -49,8 +47,8 @@ void fwd_run(const fwd_pass *f, int t, int nt) {
         }
         /* Z kept separately only when the activation is not the identity
          * (backward needs both); otherwise the product lands in a. The
-         * path (GEMV, GEMM on W^T or on W) is linear.c's choice. */
-        linear_forward_part(kt, f->n, in, out, x, w, f->wt ? f->wt + net->w_off[l] : NULL, b,
+         * path (GEMV or GEMM) is linear.c's choice. */
+        linear_forward_part(kt, f->n, in, out, x, w, b,
                             (int)net->acts[l], f->gemv ? LINEAR_ONE_DOT : LINEAR_CHAIN, z, a,
                             f->ws, t, nt);
         if (nt > 1 && l + 1 < net->n_layers) OMP_BARRIER(f);

@@ -34,11 +34,10 @@ static void fwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows,
         for (size_t i = 0; i < rows; i++) f->kt->act_fwd[f->act](cols, c + i * ldc, y + i * ldy);
 }
 
-/* B = W^T for the product X W^T: read from W (w_is_t == 0: B(p, o) =
- * W[o*in + p], packed by the driver) or from a stored W^T (w_is_t: B(p, o) =
- * WT[p*out + o], rows contiguous, read in place). The same chains either way. */
+/* B = W^T for the product X W^T, read from W: B(p, o) = W[o*in + p],
+ * packed by the driver. */
 gemm_args linear_fwd_args(size_t n, size_t in, size_t out, const float *x, const float *w,
-                          int w_is_t, float *c) {
+                          float *c) {
     gemm_args g = {
         .m = n,
         .n = out,
@@ -47,8 +46,8 @@ gemm_args linear_fwd_args(size_t n, size_t in, size_t out, const float *x, const
         .a_rs = in,
         .a_cs = 1, /* X [n x in] */
         .b = w,
-        .b_rs = w_is_t ? out : 1,
-        .b_cs = w_is_t ? 1 : in,
+        .b_rs = 1,
+        .b_cs = in,
         .c = c,
         .ldc = out,
         .accumulate = 0,
@@ -57,11 +56,11 @@ gemm_args linear_fwd_args(size_t n, size_t in, size_t out, const float *x, const
 }
 
 void linear_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out, const float *x,
-                         const float *w, const float *wt, const float *b, int act, linear_path path,
+                         const float *w, const float *b, int act, linear_path path,
                          float *z, float *y, float *ws, int tid, int nt) {
     if (nt < 1) nt = 1;
     if (z == y) z = NULL;
-    if (n == 1 && (wt || path == LINEAR_ONE_DOT)) {
+    if (n == 1 && path == LINEAR_ONE_DOT) {
         /* one row: outputs [o0, o1) of the thread, into Z (or Y in place),
          * then + b (one rounding) and the activation into Y */
         size_t o0, o1;
@@ -69,18 +68,14 @@ void linear_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out
         if (o1 <= o0) return;
         const size_t cols = o1 - o0;
         float *zz = z ? z : y;
-        if (wt) /* column o of W^T (in x out) is row o of W: the chain */
-            kt->gemv_t(in, cols, 1.0f, wt + o0, out, x, 0.0f, zz + o0);
-        else /* the 16-lane dot (LINEAR_ONE_DOT) */
-            kt->gemv_n(cols, in, 1.0f, w + o0 * in, in, x, 0.0f, zz + o0);
+        kt->gemv_n(cols, in, 1.0f, w + o0 * in, in, x, 0.0f, zz + o0); /* the 16-lane dot */
         if (b) kt->bias_add(1, cols, zz + o0, cols, b + o0);
         if (act != ACT_IDENTITY || z) kt->act_fwd[act](cols, zz + o0, y + o0);
         return;
     }
     const fwd_ctx f = {kt, b, act, z ? y : NULL, out};
     const gemm_epilogue ep = {fwd_tile, &f};
-    const int in_place = wt != NULL && n <= LINEAR_WT_MAX_ROWS;
-    const gemm_args g = linear_fwd_args(n, in, out, x, in_place ? wt : w, in_place, z ? z : y);
+    const gemm_args g = linear_fwd_args(n, in, out, x, w, z ? z : y);
     gemm_part(kt, &g, &ep, ws, tid, nt);
 }
 

@@ -11,16 +11,13 @@
  *   k = 0..in-1 starting from 0 (gemm.h), i.e. the bias is added after the
  *   chain with one rounding; Y = the table's act_fwd[act] applied to Z.
  *   Every path below computes exactly this, except the one marked:
- *     - n == 1 with W^T: gemv_t on W^T (column o of W^T is row o of W: the
- *       same chain per output, vectorised across the outputs);
- *     - n == 1 without W^T, path LINEAR_ONE_DOT: gemv_n on W, a 16-lane
+ *     - n == 1, path LINEAR_ONE_DOT: gemv_n on W, a 16-lane
  *       dot with one fixed tree (table.h): reproducible across threads and
  *       ISAs, but ANOTHER ROUNDING than the chain (training's batch of one
  *       and nerve_linear_forward, which promise no batch invariance);
- *     - W^T and n <= LINEAR_WT_MAX_ROWS: the GEMM with B = W^T read in
- *       place (no packing of W per call);
- *     - otherwise the GEMM packing W (training, large inference passes,
- *       and n == 1 on path LINEAR_CHAIN without W^T).
+ *     - otherwise the GEMM packing W (training, and inference without
+ *       prepared weights: src/net/infer.c runs the same chains on W packed
+ *       once).
  *   So on LINEAR_CHAIN one output row computed alone equals the same row in
  *   any batch, bit for bit (net.h's batch invariance). In the GEMM paths the
  *   bias add and activation run in the GEMM epilogue on each finished strip
@@ -50,8 +47,8 @@
  * a bit: products are split by blocks of their output, never along k.
  * Workspace: ws holds gemm_workspace_floats(kt, nt) floats, 64-byte aligned;
  * thread tid uses only its slice. The GEMV paths of linear_forward_part
- * and linear_backward_data_part (n == 1, except a LINEAR_CHAIN forward
- * without W^T) never touch ws, which may then be NULL.
+ * and linear_backward_data_part (n == 1, except a LINEAR_CHAIN forward)
+ * never touch ws, which may then be NULL.
  * Nothing here allocates or fails; callers validate the arguments. */
 #ifndef NERVE_SRC_LINEAR_H
 #define NERVE_SRC_LINEAR_H
@@ -61,28 +58,18 @@
 #include "gemm.h"
 #include "table.h"
 
-/* Forward passes of up to this many rows with W^T given read it in place
- * in the GEMM; larger ones pack W. Measured with nerve_net_forward_const on
- * 784-256-128-10, one thread, best of 8 alternating runs on a loaded 2-core
- * Zen 5 (docs/performance.md, "Inference"): W^T in place is 2.9x faster at
- * 2 and 8 rows and 1.8-2.0x at 32, level at 64, and between 0.65x and 1.24x
- * at 128-1024 (a B panel read at a 1 KiB row stride keeps fewer rows in L1
- * than a packed one). */
-#define LINEAR_WT_MAX_ROWS 32
-
 /* Which rounding a forward pass of one row may use (see above). */
 typedef enum linear_path {
     LINEAR_CHAIN = 0,   /* every output the chain: batch-invariant (inference) */
-    LINEAR_ONE_DOT = 1, /* n == 1 without W^T: gemv_n's dot (training, public API) */
+    LINEAR_ONE_DOT = 1, /* n == 1: gemv_n's dot (training, public API) */
 } linear_path;
 
-/* Thread tid's share of Y = act(X W^T + b). wt: W^T of the same weights,
- * or NULL (w is always needed: large passes pack W). b may be NULL. z may
+/* Thread tid's share of Y = act(X W^T + b). b may be NULL. z may
  * be NULL or equal y: then Y is computed in place and Z is not kept
  * separately (Z is needed by backward only for non-identity activations).
  * n == 1 splits the outputs in 16-float units, the GEMM its output tiles. */
 void linear_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out, const float *x,
-                         const float *w, const float *wt, const float *b, int act, linear_path path,
+                         const float *w, const float *b, int act, linear_path path,
                          float *z, float *y, float *ws, int tid, int nt);
 
 /* Thread tid's share of dX = (dZ W) * act'_{prev}(Zp, Yp) (no factor for
@@ -132,12 +119,11 @@ void linear_grad_part(const kernel_table *kt, size_t n, size_t in, size_t out, c
 void linear_grad_block(const kernel_table *kt, size_t out, size_t in, int t, int nt, size_t *r0,
                        size_t *r1, size_t *c0, size_t *c1);
 
-/* The GEMM arguments of the forward product X W^T (w_is_t: B is a stored
- * W^T) into c, and of the backward-data product dZ W into dx: what the
+/* The GEMM arguments of the forward product X W^T into c, and of the backward-data product dZ W into dx: what the
  * functions above hand to gemm_part, exposed for the partition simulation
  * (bench/partition_sim.c) and tests/net/test_partition.c. */
 gemm_args linear_fwd_args(size_t n, size_t in, size_t out, const float *x, const float *w,
-                          int w_is_t, float *c);
+                          float *c);
 gemm_args linear_bwd_data_args(size_t n, size_t in, size_t out, const float *w, const float *dz,
                                float *dx);
 

@@ -143,10 +143,6 @@ typedef struct fwd_pass {
     size_t n;        /* rows */
     int gemv;        /* training step of one sample: gemv_n on W (its own
                       * summation order; training promises no batch invariance) */
-    const float *wt; /* W^T of every layer (at w_off[l]), for gemv_t (n == 1)
-                      * or as the GEMM's in-place B; NULL: W. The entry
-                      * points pass NULL since inference runs on the packed
-                      * weights (src/net/infer.h) */
     float *const *z; /* n_layers pointers, or NULL */
     float *const *a; /* n_layers pointers, or NULL */
     float *pp[2];    /* inference ping-pong buffers (n x max width each) */

@@ -131,8 +131,7 @@ typedef struct {
 
 /* ---- forward --------------------------------------------------------------- */
 
-/* n == 1 (the GEMV paths) and n around LINEAR_WT_MAX_ROWS (W^T in place or
- * packed W); in > KC (the chain crosses K blocks before the epilogue); in
+/* n == 1 (the GEMV path and the one-row GEMM) and larger batches; in > KC (the chain crosses K blocks before the epilogue); in
  * == 0 (Z = b). */
 static const lshape fwd_shapes[] = {
     {1, 1, 1},     {1, 33, 31},   {1, 70, 129},  {1, 600, 40},  {2, 3, 5}, {13, 33, 31},
@@ -141,31 +140,30 @@ static const lshape fwd_shapes[] = {
 
 typedef struct fwd_variant {
     const char *name;
-    int use_wt, keep_z, nt;
+    int keep_z, nt;
     linear_path path;
 } fwd_variant;
 
 static const fwd_variant fwd_variants[] = {
-    {"W", 0, 1, 1, LINEAR_CHAIN},
-    {"W, Z not kept", 0, 0, 1, LINEAR_CHAIN},
-    {"W, 3 threads", 0, 1, 3, LINEAR_CHAIN},
-    {"W^T", 1, 0, 1, LINEAR_CHAIN},
-    {"W^T, 2 threads", 1, 1, 2, LINEAR_CHAIN},
-    {"one dot", 0, 1, 1, LINEAR_ONE_DOT},
-    {"one dot, 3 threads", 0, 0, 3, LINEAR_ONE_DOT},
-    {"one dot, W^T", 1, 1, 2, LINEAR_ONE_DOT},
+    {"chain", 1, 1, LINEAR_CHAIN},
+    {"chain, Z not kept", 0, 1, LINEAR_CHAIN},
+    {"chain, 3 threads", 1, 3, LINEAR_CHAIN},
+    {"chain, Z not kept, 2 threads", 0, 2, LINEAR_CHAIN},
+    {"one dot", 1, 1, LINEAR_ONE_DOT},
+    {"one dot, 3 threads", 0, 3, LINEAR_ONE_DOT},
+    {"one dot, 2 threads", 1, 2, LINEAR_ONE_DOT},
 };
 
 /* linear_forward_part from every thread of a team of nt (inline for 1). */
 static void run_forward(const kernel_table *kt, size_t n, size_t in, size_t out, const float *x,
-                        const float *w, const float *wt, const float *b, int act, linear_path path,
+                        const float *w, const float *b, int act, linear_path path,
                         float *z, float *y, float *ws, int nt) {
     if (nt <= 1) {
-        linear_forward_part(kt, n, in, out, x, w, wt, b, act, path, z, y, ws, 0, 1);
+        linear_forward_part(kt, n, in, out, x, w, b, act, path, z, y, ws, 0, 1);
         return;
     }
 #pragma omp parallel num_threads(nt)
-    linear_forward_part(kt, n, in, out, x, w, wt, b, act, path, z, y, ws, omp_get_thread_num(),
+    linear_forward_part(kt, n, in, out, x, w, b, act, path, z, y, ws, omp_get_thread_num(),
                         omp_get_num_threads());
 }
 
@@ -178,14 +176,11 @@ ParameterizedTest(nerve_isa *isa, linear, forward) {
         const size_t n = fwd_shapes[si].n, in = fwd_shapes[si].in, out = fwd_shapes[si].out;
         const size_t nx = n * in, nw = out * in, ny = n * out;
         float *x = test_alloc(nx, 1), *w = test_alloc(nw, 2), *b = test_alloc(out, 3);
-        float *wt = test_alloc(nw, 5);
         float *zc = floats(ny), *zd = floats(ny), *yref = floats(ny), *z = floats(ny),
               *y = floats(ny);
         test_fill(x, nx, 100 + si, -1, 1);
         test_fill(w, nw, 200 + si, -1, 1);
         test_fill(b, out, 300 + si, -1, 1);
-        for (size_t o = 0; o < out; o++)
-            for (size_t k = 0; k < in; k++) wt[k * out + o] = w[o * in + k];
         /* Z by the chain (every path but gemv_n) and by the dot (gemv_n) */
         for (size_t i = 0; i < n; i++)
             for (size_t o = 0; o < out; o++) {
@@ -195,12 +190,12 @@ ParameterizedTest(nerve_isa *isa, linear, forward) {
         for (int act = 0; act < ACT_COUNT; act++) {
             for (size_t q = 0; q < sizeof fwd_variants / sizeof *fwd_variants; q++) {
                 const fwd_variant *v = &fwd_variants[q];
-                const int dot = n == 1 && v->path == LINEAR_ONE_DOT && !v->use_wt;
+                const int dot = n == 1 && v->path == LINEAR_ONE_DOT;
                 const float *zref = dot ? zd : zc;
                 kt->act_fwd[act](ny, zref, yref);
                 memset(z, 0xff, (ny + 1) * sizeof(float));
                 memset(y, 0xff, (ny + 1) * sizeof(float));
-                run_forward(kt, n, in, out, x, w, v->use_wt ? wt : NULL, b, act, v->path,
+                run_forward(kt, n, in, out, x, w, b, act, v->path,
                             v->keep_z ? z : NULL, y, ws, v->nt);
                 const size_t e = test_first_bit_mismatch(y, yref, ny);
                 cr_assert_eq(e, SIZE_MAX, "%s %zux%zux%zu act %d %s: Y[%zu] = %a, want %a",
@@ -227,28 +222,26 @@ ParameterizedTest(nerve_isa *isa, linear, forward) {
                               kt->name, act, yref[0], act_d(act, zv));
                 }
         }
-        /* batch invariance, directly: each row alone (W and W^T) = its row
-         * in the batch (packed W or W^T in place, by the batch size) */
+        /* batch invariance, directly: each row alone = its row in the batch */
         if (n > 1) {
-            run_forward(kt, n, in, out, x, w, wt, b, ACT_GELU, LINEAR_CHAIN, NULL, y, ws, 2);
-            for (size_t i = 0; i < n; i++)
-                for (int t = 0; t < 2; t++) {
-                    run_forward(kt, 1, in, out, x + i * in, w, t ? wt : NULL, b, ACT_GELU,
-                                LINEAR_CHAIN, NULL, z, ws, 1);
-                    cr_assert_eq(test_first_bit_mismatch(z, y + i * out, out), SIZE_MAX,
-                                 "%s %zux%zux%zu: row %zu alone (%s) differs from the batch",
-                                 kt->name, n, in, out, i, t ? "W^T" : "W");
-                }
+            run_forward(kt, n, in, out, x, w, b, ACT_GELU, LINEAR_CHAIN, NULL, y, ws, 2);
+            for (size_t i = 0; i < n; i++) {
+                run_forward(kt, 1, in, out, x + i * in, w, b, ACT_GELU, LINEAR_CHAIN, NULL, z, ws,
+                            1);
+                cr_assert_eq(test_first_bit_mismatch(z, y + i * out, out), SIZE_MAX,
+                             "%s %zux%zux%zu: row %zu alone differs from the batch", kt->name, n,
+                             in, out, i);
+            }
         }
         /* no bias: Y = the chain */
-        run_forward(kt, n, in, out, x, w, NULL, NULL, ACT_IDENTITY, LINEAR_CHAIN, NULL, y, ws, 1);
+        run_forward(kt, n, in, out, x, w, NULL, ACT_IDENTITY, LINEAR_CHAIN, NULL, y, ws, 1);
         for (size_t i = 0; i < n; i++)
             for (size_t o = 0; o < out; o++) {
                 const float want = chain(in, x + i * in, 1, w + o * in, 1);
                 cr_assert_eq(memcmp(&y[i * out + o], &want, sizeof want), 0,
                              "b == NULL: Y(%zu,%zu)", i, o);
             }
-        test_free(x), test_free(w), test_free(b), test_free(wt);
+        test_free(x), test_free(w), test_free(b);
         free(zc), free(zd), free(yref), free(z), free(y);
     }
     free(ws);

@@ -33,7 +33,7 @@ static const size_t widths[] = {10, 31, 128, 784, 1024};
 
 /* The three products of a layer in -> out at batch n. */
 static void layer_products(size_t n, size_t in, size_t out, gemm_args g[3]) {
-    g[0] = linear_fwd_args(n, in, out, NULL, NULL, 0, NULL);
+    g[0] = linear_fwd_args(n, in, out, NULL, NULL, NULL);
     g[1] = linear_bwd_data_args(n, in, out, NULL, NULL, NULL);
     /* the weight gradient's product dZ^T X (linear_grad_part computes it by
      * linear_grad_block's blocks; nerve_sgemm splits the same shape by
