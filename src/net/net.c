@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "loss.h"
+#include "names.h"
 #include "net_internal.h"
 #include "net_plan.h"
 #include "rng.h"
@@ -17,25 +18,6 @@
 static const char *const act_names[NERVE_ACT_COUNT] = {NERVE_ACT_LIST(ACT_NAME_)};
 #undef ACT_NAME_
 
-nerve_status net_find_name(const char *what, const char *name, const char *const *names, int count,
-                           int *out) {
-    for (int i = 0; i < count; i++)
-        if (strcasecmp(name, names[i]) == 0) {
-            *out = i;
-            return NERVE_OK;
-        }
-    /* "a, b or c": every name is a short identifier, 256 bytes hold them all */
-    char expected[256];
-    size_t len = 0;
-    for (int i = 0; i < count && len < sizeof expected; i++) {
-        const char *sep = i == 0 ? "" : i + 1 < count ? ", " : " or ";
-        int k = snprintf(expected + len, sizeof expected - len, "%s%s", sep, names[i]);
-        if (k < 0) break;
-        len += (size_t)k;
-    }
-    return error_set(NERVE_EINVAL, "unknown %s '%.64s' (expected %s)", what, name, expected);
-}
-
 const char *nerve_act_name(nerve_act act) {
     return (unsigned)act < NERVE_ACT_COUNT ? act_names[act] : "unknown";
 }
@@ -43,7 +25,7 @@ const char *nerve_act_name(nerve_act act) {
 nerve_status nerve_act_from_name(const char *name, nerve_act *out) {
     CHECK_ARG(name != NULL && out != NULL, "nerve_act_from_name: null argument");
     int i = 0;
-    nerve_status st = net_find_name("activation", name, act_names, NERVE_ACT_COUNT, &i);
+    nerve_status st = find_name("activation", name, act_names, NERVE_ACT_COUNT, &i);
     if (st == NERVE_OK) *out = (nerve_act)i;
     return st;
 }
@@ -59,7 +41,7 @@ const char *nerve_loss_name(nerve_loss loss) {
 nerve_status nerve_loss_from_name(const char *name, nerve_loss *out) {
     CHECK_ARG(name != NULL && out != NULL, "nerve_loss_from_name: null argument");
     int i = 0;
-    nerve_status st = net_find_name("loss", name, loss_names, NERVE_LOSS_COUNT, &i);
+    nerve_status st = find_name("loss", name, loss_names, NERVE_LOSS_COUNT, &i);
     if (st == NERVE_OK) *out = (nerve_loss)i;
     return st;
 }

@@ -121,11 +121,6 @@ struct nerve_net {
     int packed_valid;
 };
 
-/* src/net/net.c: the index i < count of names[i] equal to `name` ignoring case
- * (nerve_act_from_name and the like); else NERVE_EINVAL, "unknown <what>
- * 'name' (expected a, b or c)" listing the names. */
-nerve_status net_find_name(const char *what, const char *name, const char *const *names, int count,
-                           int *out);
 
 /* src/net/preprocess.c: frees the preprocessing of a network (nerve_net_free). */
 void net_free_preprocessing(nerve_net *net);

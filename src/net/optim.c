@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "names.h"
 #include "net_internal.h"
 #include "net_plan.h"
 #include "private_abi.h"
@@ -27,7 +28,7 @@ const char *nerve_opt_name(nerve_opt_kind kind) {
 nerve_status nerve_opt_from_name(const char *name, nerve_opt_kind *out) {
     CHECK_ARG(name != NULL && out != NULL, "nerve_opt_from_name: null argument");
     int i = 0;
-    nerve_status st = net_find_name("optimizer", name, opt_names, NERVE_OPT_COUNT, &i);
+    nerve_status st = find_name("optimizer", name, opt_names, NERVE_OPT_COUNT, &i);
     if (st == NERVE_OK) *out = (nerve_opt_kind)i;
     return st;
 }
