@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_msg.h"
 #include "error.h"
 #include "gemm.h"
 #include "loss.h"
@@ -32,22 +33,6 @@ static const size_t sizes[] = {0, 1, 2, 15, 16, 17, 31, 33, 64, 100, 257};
 
 /* ---- helpers --------------------------------------------------------------- */
 
-/* Every check returns 1 when it passed and 0 when it did not, as
- * selftest_run's bool. not_passed() writes the description of the first
- * difference into msg and returns 0, so `return not_passed(...)` ends a
- * failed check. */
-static int not_passed(char *msg, size_t cap, const char *fmt, ...) NERVE_PRINTF(3, 4);
-static int not_passed(char *msg, size_t cap, const char *fmt, ...) {
-    if (cap > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, cap, fmt, ap);
-        va_end(ap);
-    }
-    return 0;
-}
-
-static int oom(char *msg, size_t cap) { return not_passed(msg, cap, "out of memory"); }
 
 /* Uniform in [lo, hi). */
 static float uniform(uint64_t *s, float lo, float hi) {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bf16.h"
+#include "check_msg.h"
 #include "error.h"
 #include "gemm_bf16.h"
 #include "rng.h"
@@ -25,17 +26,6 @@
 #define GUARD      8
 #define GUARD_WORD 0xdeadbeefu
 
-static int not_passed(char *msg, size_t cap, const char *fmt, ...) NERVE_PRINTF(3, 4);
-static int not_passed(char *msg, size_t cap, const char *fmt, ...) {
-    if (cap > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, cap, fmt, ap);
-        va_end(ap);
-    }
-    return 0;
-}
-static int oom(char *msg, size_t cap) { return not_passed(msg, cap, "out of memory"); }
 
 /* ---- inputs ---------------------------------------------------------------- */
 
