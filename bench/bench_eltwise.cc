@@ -167,12 +167,17 @@ void bm_opt(benchmark::State &st, const kernel_table *k, nerve_opt o) {
     opt_step s;
     f->scalars(&o, 0, b1t, b2t, &s);
     float *mp = states >= 1 ? m.p : nullptr, *vp = states >= 2 ? v.p : nullptr;
-    for (auto _ : st) f->update(k, kN, w.p, inputs().dy.p, mp, vp, &s);
+    for (auto _ : st) f->update(k, kN, w.p, inputs().dy.p, mp, vp, &s, nullptr);
     set_counters(st, kN, 12 + 8 * states);
 }
 
 void bm_sum(benchmark::State &st, const kernel_table *k) {
     for (auto _ : st) benchmark::DoNotOptimize(k->sum(kN, inputs().x.p));
+    set_counters(st, kN, 4);
+}
+
+void bm_maxabs(benchmark::State &st, const kernel_table *k) {
+    for (auto _ : st) benchmark::DoNotOptimize(k->maxabs(kN, inputs().x.p));
     set_counters(st, kN, 4);
 }
 
@@ -389,6 +394,7 @@ int register_all() {
         benchmark::RegisterBenchmark(("sgd/nesterov" + s).c_str(), bm_opt, k, mom);
         benchmark::RegisterBenchmark(("sum" + s).c_str(), bm_sum, k);
         benchmark::RegisterBenchmark(("dot" + s).c_str(), bm_dot, k);
+        benchmark::RegisterBenchmark(("maxabs" + s).c_str(), bm_maxabs, k);
     }
     benchmark::RegisterBenchmark("memcpy", bm_memcpy);
 #ifdef NERVE_BENCH_HAVE_ONEDNN

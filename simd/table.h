@@ -179,9 +179,13 @@ typedef struct kernel_table {
      * sgd: v is the momentum buffer (unused when momentum == 0).
      * adam: m, v first and second moments; decoupled selects AdamW.
      * Both return nonzero when any value they stored (w, and the state they
-     * update) is NaN or infinite, checked in the same pass, else 0. */
-    int (*sgd)(size_t n, float *w, const float *g, float *v, const opt_step *s);
-    int (*adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s);
+     * update) is NaN or infinite, checked in the same pass, else 0. amax
+     * (may be NULL) is raised to the largest magnitudes stored: amax[0] of
+     * w, amax[1] of the first state array (sgd's v, adam's m; untouched
+     * without momentum), amax[2] of adam's v. */
+    int (*sgd)(size_t n, float *w, const float *g, float *v, const opt_step *s, float *amax);
+    int (*adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s,
+                float *amax);
 
     /* Reductions: 16 lane-wise partial sums combined by one fixed tree.
      * sum, dot: four 16-lane accumulators take the 16-blocks of each
@@ -189,6 +193,10 @@ typedef struct kernel_table {
      * masked tail to 3; then vf_reduce_add((a0 + a1) + (a2 + a3)). */
     float (*sum)(size_t n, const float *x);
     float (*dot)(size_t n, const float *x, const float *y);
+    /* max_i |x[i]| (0 for n == 0), or +Inf when any x[i] is NaN or
+     * infinite: the gradient bound that lets a training step skip its undo
+     * copy (src/net/optim.c, optim_bound). Exact, so the same on every ISA. */
+    float (*maxabs)(size_t n, const float *x);
     /* y[j] = (accumulate ? y[j] : 0) + sum_i x[i*ldx + j], one sequential
      * chain of additions over i per column, starting from +0 when not
      * accumulating (bias gradients). accumulate == 0 never reads y. */

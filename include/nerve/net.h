@@ -78,7 +78,11 @@ NERVE_API nerve_loss nerve_net_loss(const nerve_net *net);
 NERVE_API size_t nerve_net_param_count(const nerve_net *net);
 
 /* The network's own parameters, writable; NULL for a bad layer. A write
- * takes effect at the next call. */
+ * takes effect at the next call. Ask for the pointer again before writing
+ * after any other call on the network: the network keeps data derived from
+ * its parameters (the packed inference weights; the magnitude bounds that
+ * let nerve_net_train_batch prove its update finite instead of copying the
+ * parameters aside), and this call is what marks them stale. */
 NERVE_API float *nerve_net_weights(nerve_net *net, size_t layer);
 NERVE_API float *nerve_net_bias(nerve_net *net, size_t layer);
 /* Gradients of the last batch, before the optimizer used them. */
@@ -154,10 +158,11 @@ NERVE_API nerve_status nerve_precision_from_name(const char *name, nerve_precisi
  * state (e.g. Adam with eps 0 where a gradient is 0); the message names the
  * step, and parameters, optimizer state and step count are then left as
  * before the step (the gradients are those of the batch). To make that
- * possible each block's old values are copied aside just before its
- * update (docs/performance.md: ~15% of an epoch's CPU time);
- * nerve_net_train_epoch does not pay this (a snapshot per epoch, replayed
- * on failure). */
+ * possible the step first proves the update finite from the largest
+ * magnitudes of the gradient, parameters and state; only when it cannot
+ * (non-finite or huge values, Adam with eps 0) are the old values copied
+ * aside before the update (docs/performance.md, "Non-finite updates").
+ * nerve_net_train_epoch restores a snapshot per epoch instead. */
 NERVE_API nerve_status nerve_net_train_batch(nerve_net *net, const nerve_batch *batch, float *loss);
 /* Forward, loss and backward only: fills the gradients, no step. */
 NERVE_API nerve_status nerve_net_gradients(nerve_net *net, const nerve_batch *batch, float *loss);

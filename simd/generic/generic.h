@@ -25,10 +25,13 @@ void KNAME(f32_softmax)(size_t rows, size_t cols, const float *x, float *y);
     void KNAME(f32_loss_##name) LOSS_KERNEL(targets);
 NERVE_LOSS_LIST(DECLARE_LOSS)
 #undef DECLARE_LOSS
-int KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step *s);
-int KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s);
+int KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step *s,
+                   float *amax);
+int KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *s,
+                    float *amax);
 float KNAME(f32_sum)(size_t n, const float *x);
 float KNAME(f32_dot)(size_t n, const float *x, const float *y);
+float KNAME(f32_maxabs)(size_t n, const float *x);
 void KNAME(f32_colsum)(size_t rows, size_t cols, const float *x, size_t ldx, float *y,
                        int accumulate);
 void KNAME(f32_axpby)(size_t n, float alpha, const float *x, float beta, float *y);

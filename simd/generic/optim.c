@@ -8,7 +8,14 @@
  * +0 for every finite x and NaN for NaN and +-Inf, so one unordered compare
  * per stored vector, OR-ed into a mask (a one-cycle dependency), finds them
  * exactly on every ISA without another pass. The tail is checked from what
- * was stored (the padded lanes of the registers may hold 0/0). */
+ * was stored (the padded lanes of the registers may hold 0/0).
+ *
+ * Beside that each keeps the largest magnitude it stored per array, lane-wise
+ * (vf_max of |x| is exact, so the order never matters), and, given amax,
+ * raises amax[0] (w), amax[1] (the first state array: SGD's momentum buffer,
+ * Adam's m) and amax[2] (Adam's v) to them: the bounds the next step's proof
+ * starts from (src/net/optim.c, optim_bound). After a NaN they are not
+ * meaningful (the return value says so). */
 #include "generic.h"
 
 /* Lanes of a whose value is NaN or infinite. */
@@ -16,6 +23,19 @@ static inline vm nonfinite(vf a) { return vf_isnan(vf_sub(a, a)); }
 
 /* 1 if any lane of m is set. */
 static inline int any(vm m) { return vf_reduce_add(vf_select(m, vf_set1(1.0f), vf_zero())) > 0.0f; }
+
+/* acc = max(acc, |x|) lane-wise. */
+static inline vf keep_max(vf acc, vf x) { return vf_max(acc, vf_abs(x)); }
+
+/* amax[i] = max(amax[i], the lanes of acc[i]) for i < k. */
+static void raise_amax(float *amax, const vf *acc, int k) {
+    if (!amax) return;
+    for (int i = 0; i < k; i++) {
+        float lanes[VL];
+        vf_storeu(lanes, acc[i]);
+        for (int l = 0; l < VL; l++) amax[i] = lanes[l] > amax[i] ? lanes[l] : amax[i];
+    }
+}
 
 /* SGD, per element:
  *   g  = g + wd * w                          (wd != 0)
@@ -35,12 +55,14 @@ static inline vf sgd_one(vf w, vf g, vf *v, const opt_step *s, int use_wd, int u
     return vf_fma(vf_set1(-s->lr), u, w);
 }
 
-int KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step *sp) {
+int KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step *sp,
+                   float *amax) {
     /* A local copy: stores to w and v cannot alias it, so the compiler keeps
      * the hyper-parameters in registers instead of reloading them per block. */
     const opt_step step = *sp, *s = &step;
     const int use_wd = s->weight_decay != 0.0f, use_mom = s->momentum != 0.0f;
     vm bad = vf_isnan(vf_zero());
+    vf acc[2] = {vf_zero(), vf_zero()};
     size_t i = 0;
     for (; i + VL <= n; i += VL) {
         vf vv = use_mom ? vf_loadu(v + i) : vf_zero();
@@ -48,7 +70,8 @@ int KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step 
         vf_storeu(w + i, nw);
         if (use_mom) vf_storeu(v + i, vv);
         bad = vm_or(bad, nonfinite(nw));
-        if (use_mom) bad = vm_or(bad, nonfinite(vv));
+        acc[0] = keep_max(acc[0], nw);
+        if (use_mom) bad = vm_or(bad, nonfinite(vv)), acc[1] = keep_max(acc[1], vv);
     }
     if (i < n) {
         const size_t r = n - i;
@@ -56,9 +79,12 @@ int KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step 
         vf nw = sgd_one(vf_load_tail(w + i, r), vf_load_tail(g + i, r), &vv, s, use_wd, use_mom);
         vf_store_tail(w + i, nw, r);
         if (use_mom) vf_store_tail(v + i, vv, r);
-        bad = vm_or(bad, nonfinite(vf_load_tail(w + i, r)));
-        if (use_mom) bad = vm_or(bad, nonfinite(vf_load_tail(v + i, r)));
+        const vf sw = vf_load_tail(w + i, r), sv = use_mom ? vf_load_tail(v + i, r) : vf_zero();
+        bad = vm_or(bad, vm_or(nonfinite(sw), nonfinite(sv)));
+        acc[0] = keep_max(acc[0], sw);
+        acc[1] = keep_max(acc[1], sv);
     }
+    raise_amax(amax, acc, use_mom ? 2 : 1);
     return any(bad);
 }
 
@@ -81,10 +107,12 @@ static inline vf adam_one(vf w, vf g, vf *m, vf *v, const opt_step *s, int use_w
     return vf_fma(vf_set1(-s->step_size), vf_div(*m, denom), w);
 }
 
-int KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *sp) {
+int KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, const opt_step *sp,
+                    float *amax) {
     const opt_step step = *sp, *s = &step; /* see f32_sgd */
     const int use_wd = s->weight_decay != 0.0f;
     vm bad = vf_isnan(vf_zero());
+    vf acc[3] = {vf_zero(), vf_zero(), vf_zero()};
     size_t i = 0;
     for (; i + VL <= n; i += VL) {
         vf mm = vf_loadu(m + i), vv = vf_loadu(v + i);
@@ -94,6 +122,7 @@ int KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, cons
         vf_storeu(v + i, vv);
         /* finite + finite may overflow, so each is tested on its own */
         bad = vm_or(bad, vm_or(nonfinite(nw), vm_or(nonfinite(mm), nonfinite(vv))));
+        acc[0] = keep_max(acc[0], nw), acc[1] = keep_max(acc[1], mm), acc[2] = keep_max(acc[2], vv);
     }
     if (i < n) {
         const size_t r = n - i;
@@ -102,9 +131,11 @@ int KNAME(f32_adam)(size_t n, float *w, const float *g, float *m, float *v, cons
         vf_store_tail(w + i, nw, r);
         vf_store_tail(m + i, mm, r);
         vf_store_tail(v + i, vv, r);
-        bad = vm_or(bad, vm_or(nonfinite(vf_load_tail(w + i, r)),
-                               vm_or(nonfinite(vf_load_tail(m + i, r)),
-                                     nonfinite(vf_load_tail(v + i, r)))));
+        const vf sw = vf_load_tail(w + i, r), sm = vf_load_tail(m + i, r);
+        const vf sv = vf_load_tail(v + i, r);
+        bad = vm_or(bad, vm_or(nonfinite(sw), vm_or(nonfinite(sm), nonfinite(sv))));
+        acc[0] = keep_max(acc[0], sw), acc[1] = keep_max(acc[1], sm), acc[2] = keep_max(acc[2], sv);
     }
+    raise_amax(amax, acc, 3);
     return any(bad);
 }

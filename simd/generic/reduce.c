@@ -5,6 +5,8 @@
  *     masked tail block to a3; the result is vf_reduce_add((a0+a1)+(a2+a3)).
  *     (Four independent chains keep the FMA/add pipelines busy.)
  *   colsum: one sequential chain of additions down each column. */
+#include <math.h>
+
 #include "generic.h"
 
 /* Adds x (and y for dot) into the accumulators in the fixed order above.
@@ -39,6 +41,31 @@ static inline vf pair_fma(vf acc, vpair p) { return vf_fma(p.x, p.y, acc); }
 #define DOT_LOADT(k, r) pair_load_tail(x, y, (k), (r))
 float KNAME(f32_dot)(size_t n, const float *x, const float *y) {
     REDUCE_BODY(DOT_LOAD, DOT_LOADT, pair_fma)
+}
+
+/* max |x| lane-wise (vf_max is exact, so any order gives the same value),
+ * and beside it whether any lane was NaN or infinite (x - x is NaN exactly
+ * then), which makes the result +Inf: a max alone would keep or drop a NaN
+ * depending on its operand order. The padded lanes of the tail are 0. */
+float KNAME(f32_maxabs)(size_t n, const float *x) {
+    vf a = vf_zero();
+    vm bad = vf_isnan(vf_zero());
+    size_t i = 0;
+    for (; i + VL <= n; i += VL) {
+        const vf v = vf_loadu(x + i);
+        a = vf_max(a, vf_abs(v));
+        bad = vm_or(bad, vf_isnan(vf_sub(v, v)));
+    }
+    if (i < n) {
+        const vf v = vf_load_tail(x + i, n - i);
+        a = vf_max(a, vf_abs(v));
+        bad = vm_or(bad, vf_isnan(vf_sub(v, v)));
+    }
+    if (vf_reduce_add(vf_select(bad, vf_set1(1.0f), vf_zero())) > 0.0f) return INFINITY;
+    float lanes[VL], m = 0.0f;
+    vf_storeu(lanes, a);
+    for (int l = 0; l < VL; l++) m = lanes[l] > m ? lanes[l] : m;
+    return m;
 }
 
 /* Columns are processed in strips of COLSUM_STRIP (2 KiB of y, stays in L1)

@@ -51,6 +51,7 @@ const kernel_table TABLE = {
     .adam = KNAME(f32_adam),
     .sum = KNAME(f32_sum),
     .dot = KNAME(f32_dot),
+    .maxabs = KNAME(f32_maxabs),
     .colsum = KNAME(f32_colsum),
     .axpby = KNAME(f32_axpby),
     .bias_add = KNAME(f32_bias_add),

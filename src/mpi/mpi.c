@@ -276,6 +276,7 @@ static nerve_status combine_and_update(const char *fn, dp *d, const size_t *shar
     if (st != NERVE_OK) return st;
     p.undo = net->plan->undo;
     net->packed_valid = 0;
+    net->bound_valid = 0;
     int bad = 0;
     const int nt = omp_get_max_threads();
     for (size_t l = 0; l < d->L; l++) {
@@ -286,9 +287,9 @@ static nerve_status combine_and_update(const char *fn, dp *d, const size_t *shar
         for (size_t k = 0; k < chunks; k++) {
             const size_t o = k * UPDATE_CHUNK;
             bad |= optim_update(kt, net, &p, net->w_off[l] + o,
-                                nw - o < UPDATE_CHUNK ? nw - o : UPDATE_CHUNK);
+                                nw - o < UPDATE_CHUNK ? nw - o : UPDATE_CHUNK, NULL);
         }
-        bad |= optim_update(kt, net, &p, net->b_off[l], out);
+        bad |= optim_update(kt, net, &p, net->b_off[l], out, NULL);
     }
     if (bad) {
         optim_rollback(net, &p);

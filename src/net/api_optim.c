@@ -56,7 +56,7 @@ typedef struct opt_job {
 /* Nonzero when the kernel stored a NaN or Inf (checked in its own pass). */
 static int opt_range(const opt_job *j, size_t b, size_t e) {
     return j->f->update(j->kt, e - b, j->w + b, j->g + b, j->m ? j->m + b : NULL,
-                        j->v ? j->v + b : NULL, j->s);
+                        j->v ? j->v + b : NULL, j->s, NULL);
 }
 
 /* NERVE_ENUMERIC (with a message naming fn) when any element came out

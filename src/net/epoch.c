@@ -79,6 +79,7 @@ static void snapshot_restore(nerve_net *net, const epoch_snapshot *s) {
     net->beta1_pow = s->beta1_pow;
     net->beta2_pow = s->beta2_pow;
     net->packed_valid = 0; /* the weights changed */
+    net->bound_valid = 0;
 }
 
 /* The update of the step on rows [r_fail, ...) stored a NaN or Inf: back to

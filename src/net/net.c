@@ -160,11 +160,14 @@ size_t nerve_net_param_count(const nerve_net *net) { return net ? net->n_params 
 float *nerve_net_weights(nerve_net *net, size_t layer) {
     if (!net || layer >= net->n_layers) return NULL;
     net->packed_valid = 0; /* the caller may write through the pointer */
+    net->bound_valid = 0;
     return net->params + net->w_off[layer];
 }
 
 float *nerve_net_bias(nerve_net *net, size_t layer) {
-    return net && layer < net->n_layers ? net->params + net->b_off[layer] : NULL;
+    if (!net || layer >= net->n_layers) return NULL;
+    net->bound_valid = 0; /* the caller may write through the pointer */
+    return net->params + net->b_off[layer];
 }
 
 const float *nerve_net_weight_grad(const nerve_net *net, size_t layer) {

@@ -119,6 +119,15 @@ struct nerve_net {
     float *packed;
     size_t packed_cap, packed_nr;
     int packed_valid;
+    /* Upper bounds on |parameter|, |opt_m| and |opt_v| (src/net/optim.c,
+     * optim_bound), valid while bound_valid != 0: what lets
+     * nerve_net_train_batch prove its update finite and skip the undo copy.
+     * A proven step replaces them; everything else that writes parameters
+     * or state clears bound_valid (the same places as packed_valid, plus
+     * nerve_net_bias, nerve_net_set_optimizer and an update that was not
+     * proven). */
+    float bound[3];
+    int bound_valid;
 };
 
 

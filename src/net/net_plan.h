@@ -36,7 +36,11 @@ typedef struct optim_family {
     /* the kernel over n elements; m, v the state arrays (NULL beyond
      * states()); nonzero when it stored a NaN or Inf */
     int (*update)(const kernel_table *kt, size_t n, float *w, const float *g, float *m, float *v,
-                  const opt_step *s);
+                  const opt_step *s, float *amax);
+    /* Proves the update finite (optim_bound): from in[] >= max |w|, |m|,
+     * |v| before the step and g >= max |gradient|, 1 when every value the
+     * kernel computes is certain to be finite; 0 when that cannot be shown. */
+    int (*bound)(const opt_step *s, const float in[3], float g);
 } optim_family;
 /* The family of a valid kind. */
 const optim_family *optim_family_of(nerve_opt_kind kind);
@@ -49,17 +53,31 @@ typedef struct optim_pending {
     opt_step s;
     double beta1_pow, beta2_pow;
     float *undo; /* optim_undo_floats(net) floats: the values before the step,
-                  * or NULL (no undo copy: the caller restores, epoch.c) */
+                  * or NULL (no undo copy: the caller restores, epoch.c, or
+                  * the update is proven finite, optim_bound) */
 } optim_pending;
 void optim_prepare(const nerve_net *net, optim_pending *p);
+/* Makes the tracked bounds (net->bound) valid, measuring the arrays when
+ * they are not; before optim_bound, outside parallel regions. */
+void optim_bound_prepare(nerve_net *net, const kernel_table *kt);
+/* 1 when the pending update, with every |gradient| <= g, is certain to
+ * store only finite values, from the tracked bounds (valid). Reads only:
+ * every thread of a step may ask. */
+int optim_bound(const nerve_net *net, const optim_pending *p, float g);
+/* After a successful update of every parameter: the tracked bounds become
+ * amax[], the largest magnitudes the kernels stored (optim_update). */
+void optim_bound_commit(nerve_net *net, const float amax[3]);
 /* Floats of the undo copy a step needs: the parameters and each state
  * buffer the optimizer has, n_alloc each. */
 size_t optim_undo_floats(const nerve_net *net);
 /* Applies the step to the n parameters at offset off (params/grads/opt_m/
  * opt_v share offsets). Elementwise, so any split gives the same bits.
  * The old values go to p->undo first (the block is read there anyway and
- * then found in cache). Nonzero when the kernel stored a NaN or Inf. */
-int optim_update(const kernel_table *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n);
+ * then found in cache). Nonzero when the kernel stored a NaN or Inf.
+ * amax (may be NULL) is raised to the largest magnitudes stored (w, the
+ * first and the second state array: simd/table.h). */
+int optim_update(const kernel_table *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n,
+                 float *amax);
 /* After a step whose update stored a non-finite value: every parameter and
  * state value back as before the step, from p->undo. */
 void optim_rollback(nerve_net *net, const optim_pending *p);

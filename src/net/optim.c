@@ -7,6 +7,7 @@
  * double multiplied by beta once per step (never pow(), whose last bit is not
  * portable); the scalars derived from it are rounded to float once, so every
  * platform hands the kernels the same step_size and inv_sqrt_bc2. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,9 +87,9 @@ static void sgd_scalars(const nerve_opt *o, int first, double b1t, double b2t, o
 }
 
 static int sgd_update(const kernel_table *kt, size_t n, float *w, const float *g, float *m, float *v,
-                      const opt_step *s) {
+                      const opt_step *s, float *amax) {
     (void)v;
-    return kt->sgd(n, w, g, m, s);
+    return kt->sgd(n, w, g, m, s, amax);
 }
 
 static nerve_status adam_validate(const char *fn, const nerve_opt *o) {
@@ -122,12 +123,90 @@ static void adam_scalars(const nerve_opt *o, int first, double b1t, double b2t, 
 }
 
 static int adam_update(const kernel_table *kt, size_t n, float *w, const float *g, float *m, float *v,
-                       const opt_step *s) {
-    return kt->adam(n, w, g, m, v, s);
+                       const opt_step *s, float *amax) {
+    return kt->adam(n, w, g, m, v, s, amax);
 }
 
-static const optim_family family_sgd = {sgd_validate, sgd_states, 0, sgd_scalars, sgd_update};
-static const optim_family family_adam = {adam_validate, adam_states, 1, adam_scalars, adam_update};
+/* ---- proving an update finite -------------------------------------------
+ * nerve_net_train_batch promises that an update which would store a NaN or
+ * an infinity leaves everything as before the step. Copying every block
+ * aside first costs about a quarter of a small network's step, so the step
+ * first tries to prove that the update cannot fail: from the largest
+ * magnitudes of the weights and state (net->bound: what the kernels
+ * reported storing at the last step, simd/table.h) and of the gradient
+ * (kt->maxabs, taken while it is in cache), each family bounds every value
+ * its kernel computes (simd/generic/optim.c), in double. Each float
+ * operation is off by a relative 2^-24 at most and an element's chain has
+ * fewer than 8 of them, so every bound is multiplied by SLACK after each
+ * step of the formula. A step is proven when every bound is at most
+ * PROOF_LIMIT = 2^100, far below FLT_MAX (about 2^128), so no float
+ * intermediate can overflow on the way; NaN needs an infinity, 0/0 or the
+ * root of a negative number, and none can occur. The comparisons are
+ * written !(x <= limit) so that a NaN bound (0 * Inf) is never taken for a
+ * proof. The bounds are loose (Adam's |m / d| <= |m| / eps is 10^8 times
+ * what training sees) but they are recomputed from measured values every
+ * step, so they never compound. */
+#define SLACK       (1.0 + 0x1p-19)
+#define PROOF_LIMIT 0x1p100
+
+static int within(const double *x, int n) {
+    for (int i = 0; i < n; i++)
+        if (!(x[i] <= PROOF_LIMIT)) return 0;
+    return 1;
+}
+
+/* sgd_one: g1 = g + wd w; v' = first ? g1 : (1 - dampening) g1 + mu v;
+ * u = nesterov ? g1 + mu v' : v' (u = g1 without momentum); w' = w - lr u.
+ * State 1 is the momentum buffer. */
+static int sgd_bound(const opt_step *s, const float in[3], float g) {
+    const double W = in[0], V = in[1];
+    const double g1 = ((double)g + (double)s->weight_decay * W) * SLACK;
+    double v1 = 0, u = g1;
+    if (s->momentum != 0.0f) {
+        const double mu = s->momentum, damp = fabs(1.0 - (double)s->dampening);
+        v1 = s->first ? g1 : (damp * g1 + mu * V) * SLACK;
+        u = s->nesterov ? (g1 + mu * v1) * SLACK : v1;
+    }
+    const double w1 = (W + (double)s->lr * u) * SLACK;
+    const double b[4] = {g1, v1, u, w1};
+    return within(b, 4);
+}
+
+/* adam_one: AdamW w1 = w (1 - lr wd), or Adam g1 = g + wd w;
+ * m' = m + (1 - beta1)(g1 - m), at most max(|m|, |g1|) since 1 - beta1 is
+ * in (0, 1]; v' = (1 - beta2) g1 g1 + beta2 v, at most max(v, g1^2) (v >= 0
+ * always: the kernel keeps it so, and model files are checked for it);
+ * d = sqrt(v') inv_sqrt_bc2 + eps >= eps, so |m' / d| <= |m'| / eps when
+ * eps is a normal float (a denormal may be read as 0 under flush modes);
+ * w' = w1 - step_size m' / d. */
+static int adam_bound(const opt_step *s, const float in[3], float g) {
+    const double W = in[0], M = in[1], V = in[2];
+    if (!(s->eps >= FLT_MIN)) return 0;
+    double w1 = W, g1 = g;
+    if (s->weight_decay != 0.0f) {
+        if (s->decoupled) {
+            /* the kernel's factor is the float 1 - lr wd, two roundings
+             * (or one fma) off: near lr wd = 1 only an absolute error
+             * bound holds, 2^-23 (1 + lr wd) */
+            const double lw = (double)s->lr * (double)s->weight_decay;
+            w1 = W * (fabs(1.0 - lw) + 0x1p-22 * (1.0 + lw)) * SLACK;
+        } else {
+            g1 = ((double)g + (double)s->weight_decay * W) * SLACK;
+        }
+    }
+    const double m1 = (M > g1 ? M : g1) * SLACK;
+    const double v1 = (V > g1 * g1 ? V : g1 * g1) * SLACK;
+    const double d = (sqrt(v1) * (double)s->inv_sqrt_bc2 + (double)s->eps) * SLACK;
+    const double r = m1 / (double)s->eps * SLACK;
+    const double w2 = (w1 + (double)s->step_size * r) * SLACK;
+    const double b[6] = {w1, g1, m1, v1, d, w2};
+    return within(b, 6);
+}
+
+static const optim_family family_sgd = {sgd_validate, sgd_states, 0, sgd_scalars, sgd_update,
+                                        sgd_bound};
+static const optim_family family_adam = {adam_validate, adam_states, 1, adam_scalars, adam_update,
+                                         adam_bound};
 
 #define OPT_FAMILY_(E, name, kernel, lr, weight_decay) [NERVE_OPT_##E] = &family_##kernel,
 static const optim_family *const families[NERVE_OPT_COUNT] = {NERVE_OPT_LIST(OPT_FAMILY_)};
@@ -174,6 +253,7 @@ nerve_status nerve_net_set_optimizer(nerve_net *net, const nerve_opt *opt) {
     net->opt_m = m;
     net->opt_v = v;
     net->opt = *opt;
+    net->bound_valid = 0; /* new state buffers */
     net->step = 0;
     net->beta1_pow = 1.0;
     net->beta2_pow = 1.0;
@@ -241,11 +321,37 @@ NERVE_PRIVATE void optim_prepare(const nerve_net *net, optim_pending *p) {
     f->scalars(o, net->step == 0, p->beta1_pow, p->beta2_pow, &p->s);
 }
 
+/* The bounds measured from the values themselves: max |x| of each array
+ * (over n_alloc: the gaps between layers hold zeros). A negative second
+ * moment (impossible through the kernels and refused in model files) would
+ * break adam_bound's square root, so it makes the bound infinite. */
+void optim_bound_prepare(nerve_net *net, const kernel_table *kt) {
+    if (net->bound_valid) return;
+    const size_t na = net->n_alloc;
+    net->bound[0] = kt->maxabs(na, net->params);
+    net->bound[1] = net->opt_m ? kt->maxabs(na, net->opt_m) : 0.0f;
+    net->bound[2] = net->opt_v ? kt->maxabs(na, net->opt_v) : 0.0f;
+    if (net->opt_v)
+        for (size_t i = 0; i < na; i++)
+            if (net->opt_v[i] < 0.0f) net->bound[2] = INFINITY;
+    net->bound_valid = 1;
+}
+
+int optim_bound(const nerve_net *net, const optim_pending *p, float g) {
+    return families[net->opt.kind]->bound(&p->s, net->bound, g);
+}
+
+void optim_bound_commit(nerve_net *net, const float amax[3]) {
+    memcpy(net->bound, amax, sizeof net->bound);
+    net->bound_valid = 1;
+}
+
 NERVE_PRIVATE size_t optim_undo_floats(const nerve_net *net) {
     return net->n_alloc * (1u + (net->opt_m != NULL) + (net->opt_v != NULL));
 }
 
-NERVE_PRIVATE int optim_update(const kernel_table *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n) {
+NERVE_PRIVATE int optim_update(const kernel_table *kt, nerve_net *net, const optim_pending *p, size_t off, size_t n,
+                               float *amax) {
     if (n == 0) return 0;
     const size_t na = net->n_alloc;
     float *w = net->params + off, *m = net->opt_m ? net->opt_m + off : NULL;
@@ -256,7 +362,7 @@ NERVE_PRIVATE int optim_update(const kernel_table *kt, nerve_net *net, const opt
         if (m) memcpy(p->undo + na + off, m, n * sizeof(float));
         if (v) memcpy(p->undo + 2 * na + off, v, n * sizeof(float));
     }
-    return families[net->opt.kind]->update(kt, n, w, g, m, v, &p->s);
+    return families[net->opt.kind]->update(kt, n, w, g, m, v, &p->s, amax);
 }
 
 NERVE_PRIVATE void optim_rollback(nerve_net *net, const optim_pending *p) {

@@ -41,10 +41,19 @@ typedef struct step_ctx {
     const nerve_batch *batch;
     const fwd_pass *fwd;
     int update;
+    /* the update waits for the whole gradient and for a proof that it is
+     * finite (optim_bound), instead of following each gradient block: the
+     * nerve_net_train_batch path, which must be able to undo a failed
+     * update (see "the guarded update" below) */
+    int guarded;
     const optim_pending *opt;
     float loss;             /* mean loss, written by thread 0 */
     int bad;                /* loss not finite */
     atomic_int update_bad;  /* an update stored a NaN or Inf (any thread) */
+    atomic_uint gmax_bits;  /* guarded: max |gradient| over all threads, as
+                             * float bits (>= 0, so they order as the values) */
+    atomic_uint amax_bits[3]; /* the largest |w|, |m|, |v| stored, all threads */
+    int proven;             /* guarded: the update was proven finite */
     /* per-layer "gradients ready" callback (net_plan.h), may be NULL */
     const net_grad_hook *hook;
 } step_ctx;
@@ -113,28 +122,40 @@ typedef struct update_ctx {
     nerve_net *net;
     const optim_pending *opt;
     size_t layer;
-    int bad; /* an update stored a NaN or Inf */
+    int bad;      /* an update stored a NaN or Inf */
+    float *gmax;  /* guarded: no update here, only max |gradient| of the block */
+    float *amax;  /* this thread's largest stored magnitudes (optim_update) */
 } update_ctx;
 
 static void update_block(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1) {
     update_ctx *u = ctx;
     nerve_net *net = u->net;
     const size_t in = net->sizes[u->layer], w_off = net->w_off[u->layer];
-    if (c0 == 0) u->bad |= optim_update(u->kt, net, u->opt, net->b_off[u->layer] + r0, r1 - r0);
+    if (u->gmax) {
+        const float *g = net->grads;
+        float m = *u->gmax, x;
+        if (c0 == 0 && (x = u->kt->maxabs(r1 - r0, g + net->b_off[u->layer] + r0)) > m) m = x;
+        for (size_t i = r0; i < r1; i++)
+            if ((x = u->kt->maxabs(c1 - c0, g + w_off + i * in + c0)) > m) m = x;
+        *u->gmax = m;
+        return;
+    }
+    if (c0 == 0) u->bad |= optim_update(u->kt, net, u->opt, net->b_off[u->layer] + r0, r1 - r0, u->amax);
     if (c1 - c0 == in)
-        u->bad |= optim_update(u->kt, net, u->opt, w_off + r0 * in, (r1 - r0) * in);
+        u->bad |= optim_update(u->kt, net, u->opt, w_off + r0 * in, (r1 - r0) * in, u->amax);
     else
         for (size_t i = r0; i < r1; i++)
-            u->bad |= optim_update(u->kt, net, u->opt, w_off + i * in + c0, c1 - c0);
+            u->bad |= optim_update(u->kt, net, u->opt, w_off + i * in + c0, c1 - c0, u->amax);
 }
 
 /* (c): this thread's block of layer l's weight and bias gradients
  * (linear_grad_block), each chunk updated by the optimizer right after it
  * is computed (update_block), while it is in cache. */
-static void backward_weights(step_ctx *c, size_t l, const float *dz, int t, int nt) {
+static void backward_weights(step_ctx *c, size_t l, const float *dz, float *gmax, float *amax,
+                             int t, int nt) {
     nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
-    update_ctx u = {c->kt, net, c->opt, l, 0};
+    update_ctx u = {c->kt, net, c->opt, l, 0, c->guarded ? gmax : NULL, amax};
     const linear_grad_hook hook = {update_block, &u};
     if (net->precision == NERVE_PRECISION_BF16)
         linear_bf16_grad_part(c->kt, c->batch->n, net->sizes[l], net->sizes[l + 1], pl->xc[l],
@@ -146,6 +167,51 @@ static void backward_weights(step_ctx *c, size_t l, const float *dz, int t, int 
                      l ? pl->a[l - 1] : c->batch->x, dz, net->grads + net->w_off[l],
                      net->grads + net->b_off[l], 0, c->update ? &hook : NULL, pl->ws, t, nt);
     if (u.bad) atomic_store_explicit(&c->update_bad, 1, memory_order_relaxed);
+}
+
+/* ---- the guarded update ----------------------------------------------------
+ * nerve_net_train_batch leaves everything as before the step when the
+ * update would store a NaN or Inf. Copying the parameters and state aside
+ * block by block before updating them costs a quarter of a small network's
+ * step, so instead the blocks only take max |gradient| while in cache
+ * (update_block); after the last layer every thread has the same maximum
+ * and the same tracked bounds, so every thread reaches the same verdict of
+ * optim_bound. Proven: each thread updates its share of every layer's
+ * weights and biases in place. Not proven (a non-finite or huge gradient,
+ * huge weights): the same, copying each share aside first, and the caller
+ * puts it back if the update failed. The update is elementwise, so the
+ * shares never change a bit. */
+static void gmax_publish(atomic_uint *a, float g) {
+    uint32_t b;
+    memcpy(&b, &g, sizeof b);
+    unsigned cur = atomic_load_explicit(a, memory_order_relaxed);
+    while (b > cur && !atomic_compare_exchange_weak_explicit(a, &cur, b, memory_order_relaxed,
+                                                             memory_order_relaxed)) {
+    }
+}
+
+static void guarded_update(step_ctx *c, float gmax, float *amax, int t, int nt) {
+    nerve_net *net = c->net;
+    gmax_publish(&c->gmax_bits, gmax);
+    OMP_BARRIER(c);
+    const unsigned bits = atomic_load_explicit(&c->gmax_bits, memory_order_relaxed);
+    float g;
+    memcpy(&g, &bits, sizeof g);
+    optim_pending p = *c->opt;
+    const int proven = optim_bound(net, &p, g);
+    if (proven) p.undo = NULL;
+    if (t == 0) c->proven = proven;
+    int bad = 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const size_t off[2] = {net->w_off[l], net->b_off[l]};
+        const size_t len[2] = {net->sizes[l] * net->sizes[l + 1], net->sizes[l + 1]};
+        for (int k = 0; k < 2; k++) {
+            size_t e0, e1; /* whole 64-byte lines per thread */
+            split_range(len[k], 16, (size_t)t, (size_t)nt, &e0, &e1);
+            bad |= optim_update(c->kt, net, &p, off[k] + e0, e1 - e0, amax);
+        }
+    }
+    if (bad) atomic_store_explicit(&c->update_bad, 1, memory_order_relaxed);
 }
 
 /* ---- bf16 mixed precision (net.h) ----------------------------------------
@@ -210,15 +276,20 @@ static void step_thread(step_ctx *c, int t, int nt) {
         OMP_BARRIER(c);
     }
 
+    float gmax = 0.0f; /* guarded: this thread's max |gradient| */
+    float amax[3] = {0.0f, 0.0f, 0.0f}; /* what its updates stored */
     for (size_t l = L - 1; l > 0; l--) {
         const size_t k = (L - 1 - l) % 3;
         backward_data(c, l, pl->dz_ring[k], pl->dz_ring[(k + 1) % 3], t, nt);
         OMP_BARRIER(c);
         /* every thread has finished layer l + 1's gradients (the caller's thread) */
         if (t == 0 && c->hook && l + 1 < L) c->hook->ready(c->hook->user, l + 1);
-        backward_weights(c, l, pl->dz_ring[k], t, nt);
+        backward_weights(c, l, pl->dz_ring[k], &gmax, amax, t, nt);
     }
-    backward_weights(c, 0, pl->dz_ring[(L - 1) % 3], t, nt);
+    backward_weights(c, 0, pl->dz_ring[(L - 1) % 3], &gmax, amax, t, nt);
+    if (c->guarded) guarded_update(c, gmax, amax, t, nt);
+    if (c->update)
+        for (int i = 0; i < 3; i++) gmax_publish(&c->amax_bits[i], amax[i]);
 }
 
 NERVE_PRIVATE nerve_status net_check_samples(const char *fn, const nerve_net *net, const char *what,
@@ -269,15 +340,18 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
         optim_prepare(net, &p);
         net->packed_valid = 0; /* the step writes the weights */
     }
-    if (update && !update_failed) {
-        /* the undo copy: the values before this step, restored if the
-         * update stores a NaN or Inf */
+    const int guarded = update && !update_failed;
+    if (guarded) {
+        /* the undo copy, for when the update cannot be proven finite: the
+         * values before this step, restored if the update stores a NaN or
+         * Inf (the guarded update, above) */
         if ((st = plan_ensure_undo(net, optim_undo_floats(net))) != NERVE_OK) {
             error_prefix("%s", fn);
             return st;
         }
         const struct net_plan *wp = net->plan;
         p.undo = wp->undo;
+        optim_bound_prepare(net, kt);
     }
     const struct net_plan *pl = net->plan;
     const fwd_pass f = {.kt = kt,
@@ -288,9 +362,11 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
                         .z = pl->z,
                         .a = pl->a,
                         .ws = pl->ws};
-    step_ctx c = {.kt = kt, .net = net, .batch = batch, .fwd = &f, .update = update, .opt = &p,
-                  .hook = hook};
+    step_ctx c = {.kt = kt, .net = net, .batch = batch, .fwd = &f, .update = update,
+                  .guarded = guarded, .opt = &p, .hook = hook};
     atomic_init(&c.update_bad, 0);
+    atomic_init(&c.gmax_bits, 0u);
+    for (int i = 0; i < 3; i++) atomic_init(&c.amax_bits[i], 0u);
     OMP_FORK(&c);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
@@ -312,9 +388,20 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
                          fn, isnan(c.loss) ? "NaN" : "infinite", (unsigned long long)net->step + 1,
                          (unsigned long long)net->epoch + 1, n);
     if (update && atomic_load_explicit(&c.update_bad, memory_order_relaxed)) {
+        net->bound_valid = 0; /* measured again before the next proof */
         if (update_failed) { /* the caller restores the state (epoch.c) */
             *update_failed = 1;
             return NERVE_ENUMERIC;
+        }
+        if (c.proven) {
+            /* impossible unless the bounds were stale: a parameter written
+             * through a pointer kept from before an earlier call (net.h) */
+            net->bound_valid = 0;
+            return error_set(NERVE_ENUMERIC,
+                             "%s: the optimizer update produced NaN or Inf at optimizer step %llu "
+                             "although its inputs were bounded: were parameters written through "
+                             "a pointer kept from before an earlier call? The step is not undone",
+                             fn, (unsigned long long)net->step + 1);
         }
         optim_rollback(net, &p);
         return error_set(NERVE_ENUMERIC,
@@ -324,7 +411,16 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
                          fn, (unsigned long long)net->step + 1, (unsigned long long)net->epoch + 1,
                          n, (double)c.loss);
     }
-    if (update) optim_commit(net, &p);
+    if (update) {
+        /* every parameter was updated: the bounds are what was stored */
+        float amax[3];
+        for (int i = 0; i < 3; i++) {
+            const unsigned b = atomic_load_explicit(&c.amax_bits[i], memory_order_relaxed);
+            memcpy(&amax[i], &b, sizeof amax[i]);
+        }
+        optim_bound_commit(net, amax);
+        optim_commit(net, &p);
+    }
     return NERVE_OK;
 }
 

@@ -660,11 +660,16 @@ static int check_sgd(const kernel_table *ref, const kernel_table *kt, char *msg,
                 fb_copy(&wk, &w0);
                 fb_copy(&vr, &v0);
                 fb_copy(&vk, &v0);
-                ref->sgd(n, wr.p, g.p, vr.p, &cfg[c]);
-                kt->sgd(n, wk.p, g.p, vk.p, &cfg[c]);
+                float ar[3] = {0}, ak[3] = {0};
+                ref->sgd(n, wr.p, g.p, vr.p, &cfg[c], ar);
+                kt->sgd(n, wk.p, g.p, vk.p, &cfg[c], ak);
                 char what[64];
                 snprintf(what, sizeof what, "config %zu n=%zu", c, n);
                 ok = cmp_fb(&wr, &wk, "w", what, msg, cap) && cmp_fb(&vr, &vk, "v", what, msg, cap);
+                if (ok && memcmp(ar, ak, sizeof ar) != 0)
+                    ok = not_passed(msg, cap, "%s: stored magnitudes %a %a, the reference %a %a",
+                                    what, (double)ak[0], (double)ak[1], (double)ar[0],
+                                    (double)ar[1]);
             }
             fb_free(&g);
             fb_free(&w0);
@@ -728,12 +733,17 @@ static int check_adam(const kernel_table *ref, const kernel_table *kt, char *msg
                 fb_copy(&mk, &m0);
                 fb_copy(&vr, &v0);
                 fb_copy(&vk, &v0);
-                ref->adam(n, wr.p, g.p, mr.p, vr.p, &cfg[c]);
-                kt->adam(n, wk.p, g.p, mk.p, vk.p, &cfg[c]);
+                float ar[3] = {0}, ak[3] = {0};
+                ref->adam(n, wr.p, g.p, mr.p, vr.p, &cfg[c], ar);
+                kt->adam(n, wk.p, g.p, mk.p, vk.p, &cfg[c], ak);
                 char what[64];
                 snprintf(what, sizeof what, "config %zu n=%zu", c, n);
                 ok = cmp_fb(&wr, &wk, "w", what, msg, cap) &&
                      cmp_fb(&mr, &mk, "m", what, msg, cap) && cmp_fb(&vr, &vk, "v", what, msg, cap);
+                if (ok && memcmp(ar, ak, sizeof ar) != 0)
+                    ok = not_passed(msg, cap, "%s: stored magnitudes %a %a %a, the reference %a %a %a",
+                                    what, (double)ak[0], (double)ak[1], (double)ak[2],
+                                    (double)ar[0], (double)ar[1], (double)ar[2]);
             }
             fb_free(&g);
             fb_free(&w0);
@@ -783,6 +793,24 @@ static int check_sum(const kernel_table *ref, const kernel_table *kt, char *msg,
 }
 static int check_dot(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
     return check_sum_dot(1, ref, kt, msg, cap);
+}
+
+/* maxabs: with special values (NaN, Inf) in about a fifth of the elements,
+ * and without; exact, so compared bit for bit like everything here. */
+static int check_maxabs(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
+    int ok = 1;
+    for (size_t si = 0; si < sizeof long_sizes / sizeof long_sizes[0] && ok; si++)
+        for (int special = 0; special < 2 && ok; special++) {
+            const size_t n = long_sizes[si];
+            fbuf x = {0};
+            if (!fb_alloc(&x, n, 3)) return oom(msg, cap);
+            fill(x.p, n, 1400 + n, 3.0f, special);
+            char what[64];
+            snprintf(what, sizeof what, "n=%zu%s", n, special ? " with special values" : "");
+            ok = cmp_float(ref->maxabs(n, x.p), kt->maxabs(n, x.p), what, msg, cap);
+            fb_free(&x);
+        }
+    return ok;
 }
 
 static int check_colsum(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {
@@ -911,6 +939,7 @@ static const struct {
     {"adam", check_adam},
     {"sum", check_sum},
     {"dot", check_dot},
+    {"maxabs", check_maxabs},
     {"colsum", check_colsum},
     {"axpby", check_axpby},
     {"bias_add", check_bias_add},

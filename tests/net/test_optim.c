@@ -146,8 +146,18 @@ ParameterizedTest(isa_opt *c, optim, matches_pytorch) {
                 kinds[c->kind].scalars(&kinds[c->kind].cfg[ci], c->kind, t, &s);
                 test_fill(g, n, 300 * (uint64_t)t + n, -1, 1);
                 if (t == 3 && n > 5) g[5] = 0; /* a zero gradient: Adam's m/denom stays finite */
-                cr_assert_eq(f->update(kt, n, w, g, m, v, &s), 0, "%s %s: non-finite", kt->name,
-                             name);
+                float amax[3] = {0, 0, 0};
+                cr_assert_eq(f->update(kt, n, w, g, m, v, &s, amax), 0, "%s %s: non-finite",
+                             kt->name, name);
+                /* the magnitudes it reports storing: exactly the largest */
+                const float *arr[3] = {w, m, v};
+                for (int a = 0; a < 3; a++) {
+                    float mx = 0.0f;
+                    for (size_t i = 0; i < n; i++) mx = fabsf(arr[a][i]) > mx ? fabsf(arr[a][i]) : mx;
+                    cr_assert_eq(memcmp(&mx, &amax[a], sizeof mx), 0,
+                                 "%s %s step %d n=%zu: amax[%d] = %a, the largest stored %a",
+                                 kt->name, name, t, n, a, (double)amax[a], (double)mx);
+                }
                 for (size_t i = 0; i < n; i++)
                     kinds[c->kind].ref(&wd[i], g[i], &md[i], &vd[i], &s, t);
             }
@@ -183,12 +193,12 @@ ParameterizedTest(nerve_isa *isa, optim, sgd_buffer_rules) {
     float w[20], g[20], v[20];
     for (int i = 0; i < 20; i++) w[i] = (float)i * 0.5f, g[i] = 1.0f - (float)i * 0.25f, v[i] = NAN;
     opt_step plain = {.lr = 0.5f};
-    kt->sgd(20, w, g, v, &plain);
+    kt->sgd(20, w, g, v, &plain, NULL);
     for (int i = 0; i < 20; i++) {
         cr_assert(isnan(v[i]));
         cr_assert_eq(w[i], fmaf(-0.5f, g[i], (float)i * 0.5f));
     }
     opt_step first = {.lr = 0.5f, .momentum = 0.9f, .dampening = 0.5f, .first = 1};
-    kt->sgd(20, w, g, v, &first);
+    kt->sgd(20, w, g, v, &first, NULL);
     for (int i = 0; i < 20; i++) cr_assert_eq(v[i], g[i], "first step: v = g (no dampening)");
 }

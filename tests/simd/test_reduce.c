@@ -95,6 +95,50 @@ ParameterizedTest(nerve_isa *isa, reduce, sum_dot) {
     cr_assert_eq(kt->sum(0, NULL), 0.0f);
 }
 
+ParameterizedTestParameters(reduce, maxabs) {
+    static nerve_isa isas[NERVE_ISA_COUNT];
+    size_t n = test_supported_isas(isas);
+    return cr_make_param_array(nerve_isa, isas, n);
+}
+
+/* max |x|, exactly; +Inf when a NaN or an infinity sits at any position
+ * (first, inside a full vector, in the tail, last), whatever the other
+ * elements; -0 and denormals count by magnitude. */
+ParameterizedTest(nerve_isa *isa, reduce, maxabs) {
+    const kernel_table *kt = kernels_for(*isa);
+    cr_assert_eq(kt->maxabs(0, NULL), 0.0f);
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        const size_t n = lens[li];
+        if (n == 0) continue;
+        float *x = test_alloc(n, 1);
+        test_fill(x, n, 11 + n, -1, 1);
+        float want = 0.0f;
+        for (size_t i = 0; i < n; i++) want = fabsf(x[i]) > want ? fabsf(x[i]) : want;
+        float got = kt->maxabs(n, x);
+        cr_assert_eq(memcmp(&got, &want, 4), 0, "%s maxabs n=%zu: %a, want %a", kt->name, n,
+                     (double)got, (double)want);
+        /* the largest magnitude negative, at each position class */
+        const size_t pos[] = {0, n / 2, n - 1};
+        for (size_t pi = 0; pi < 3; pi++) {
+            const float keep = x[pos[pi]];
+            x[pos[pi]] = -3.5f;
+            cr_assert_eq(kt->maxabs(n, x), 3.5f, "%s n=%zu at %zu", kt->name, n, pos[pi]);
+            const float specials[] = {NAN, -NAN, INFINITY, -INFINITY};
+            for (int si = 0; si < 4; si++) {
+                x[pos[pi]] = specials[si];
+                cr_assert(isinf(kt->maxabs(n, x)) && kt->maxabs(n, x) > 0,
+                          "%s maxabs n=%zu: special %d at %zu gave %a", kt->name, n, si, pos[pi],
+                          (double)kt->maxabs(n, x));
+            }
+            x[pos[pi]] = keep;
+        }
+        test_free(x);
+    }
+    float tiny[3] = {-0.0f, 0x1p-140f, -0x1p-146f};
+    cr_assert_eq(kt->maxabs(3, tiny), 0x1p-140f);
+    cr_assert_eq(kt->maxabs(1, tiny), 0.0f);
+}
+
 ParameterizedTestParameters(reduce, colsum) {
     static nerve_isa isas[NERVE_ISA_COUNT];
     size_t n = test_supported_isas(isas);
