@@ -13,6 +13,7 @@ set(NERVE_PRIVATE_SYMBOLS
     error_set split_range crc32_update kernels_active                  # core
     net_check_samples net_step_hooked plan_ensure_undo                 # net
     optim_prepare optim_update optim_rollback optim_commit optim_undo_floats
+    optim_bound_prepare optim_bound optim_bound_commit
     batches_init batches_seek batches_next batches_free epoch_check epoch_begin epoch_end)
 set(NERVE_PRIVATE_NODE NERVE_PRIVATE_${PROJECT_VERSION})
 

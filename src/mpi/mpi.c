@@ -22,6 +22,7 @@
  * count or timing. */
 #include "nerve/mpi.h"
 
+#include <math.h>
 #include <limits.h>
 #include <omp.h>
 #include <stdio.h>
@@ -267,37 +268,58 @@ static nerve_status combine_and_update(const char *fn, dp *d, const size_t *shar
                             MPI_FLOAT, d->comm);
     if (rc != MPI_SUCCESS) return mpi_error(fn, rc);
 
-    /* the update as nerve_net_train_batch makes it: old values copied aside
-     * per block, put back if it stores a NaN or Inf (the same on every rank:
-     * the ranks apply identical updates to identical state) */
+    /* the update as nerve_net_train_batch makes it (src/net/train.c, the
+     * guarded update): proven finite from max |gradient| and the tracked
+     * magnitudes, or else old values copied aside per block and put back if
+     * it stores a NaN or Inf. The same on every rank: the ranks apply
+     * identical updates to identical state. */
     optim_pending p = {0};
     optim_prepare(net, &p);
     nerve_status st = plan_ensure_undo(net, optim_undo_floats(net));
     if (st != NERVE_OK) return st;
-    p.undo = net->plan->undo;
+    optim_bound_prepare(net, kt);
+    float gmax = 0.0f;
+    for (size_t l = 0; l < d->L; l++) {
+        const size_t out = net->sizes[l + 1], nw = out * net->sizes[l];
+        gmax = fmaxf(gmax, fmaxf(kt->maxabs(nw, net->grads + net->w_off[l]),
+                                 kt->maxabs(out, net->grads + net->b_off[l])));
+    }
+    const int proven = optim_bound(net, &p, gmax);
+    p.undo = proven ? NULL : net->plan->undo;
     net->packed_valid = 0;
-    net->bound_valid = 0;
     int bad = 0;
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f; /* the largest magnitudes stored */
     const int nt = omp_get_max_threads();
     for (size_t l = 0; l < d->L; l++) {
         const size_t out = net->sizes[l + 1], nw = out * net->sizes[l];
         const size_t chunks = (nw + UPDATE_CHUNK - 1) / UPDATE_CHUNK;
         /* elementwise: any split gives the same bits */
-#pragma omp parallel for schedule(static) num_threads(nt) if (chunks > 1 && nt > 1) reduction(| : bad)
+#pragma omp parallel for schedule(static) num_threads(nt) if (chunks > 1 && nt > 1) \
+    reduction(| : bad) reduction(max : a0, a1, a2)
         for (size_t k = 0; k < chunks; k++) {
             const size_t o = k * UPDATE_CHUNK;
+            float am[3] = {0.0f, 0.0f, 0.0f};
             bad |= optim_update(kt, net, &p, net->w_off[l] + o,
-                                nw - o < UPDATE_CHUNK ? nw - o : UPDATE_CHUNK, NULL);
+                                nw - o < UPDATE_CHUNK ? nw - o : UPDATE_CHUNK, am);
+            a0 = fmaxf(a0, am[0]), a1 = fmaxf(a1, am[1]), a2 = fmaxf(a2, am[2]);
         }
-        bad |= optim_update(kt, net, &p, net->b_off[l], out, NULL);
+        float am[3] = {a0, a1, a2};
+        bad |= optim_update(kt, net, &p, net->b_off[l], out, am);
+        a0 = am[0], a1 = am[1], a2 = am[2];
     }
     if (bad) {
+        net->bound_valid = 0;
+        if (proven) /* only with stale bounds: see nerve_net_train_batch */
+            return error_set(NERVE_ENUMERIC, OPTIM_STALE_BOUNDS, fn,
+                             (unsigned long long)net->step + 1);
         optim_rollback(net, &p);
         return error_set(NERVE_ENUMERIC,
                          "%s: the optimizer update produced NaN or Inf at optimizer step %llu; "
                          "parameters and optimizer state left as before this step",
                          fn, (unsigned long long)net->step + 1);
     }
+    const float amax[3] = {a0, a1, a2};
+    optim_bound_commit(net, amax);
     optim_commit(net, &p);
     return NERVE_OK;
 }

@@ -64,6 +64,13 @@ void optim_bound_prepare(nerve_net *net, const kernel_table *kt);
  * store only finite values, from the tracked bounds (valid). Reads only:
  * every thread of a step may ask. */
 int optim_bound(const nerve_net *net, const optim_pending *p, float g);
+/* The message (fn, step + 1) of a proven update that stored a NaN or Inf,
+ * which only stale bounds make possible: a parameter written through a
+ * pointer kept across calls (net.h). Nothing can be put back then. */
+#define OPTIM_STALE_BOUNDS                                                                         \
+    "%s: the optimizer update produced NaN or Inf at optimizer step %llu although its inputs "    \
+    "were bounded: were parameters written through a pointer kept from before an earlier call? " \
+    "The step is not undone"
 /* After a successful update of every parameter: the tracked bounds become
  * amax[], the largest magnitudes the kernels stored (optim_update). */
 void optim_bound_commit(nerve_net *net, const float amax[3]);

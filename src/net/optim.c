@@ -325,7 +325,7 @@ NERVE_PRIVATE void optim_prepare(const nerve_net *net, optim_pending *p) {
  * (over n_alloc: the gaps between layers hold zeros). A negative second
  * moment (impossible through the kernels and refused in model files) would
  * break adam_bound's square root, so it makes the bound infinite. */
-void optim_bound_prepare(nerve_net *net, const kernel_table *kt) {
+NERVE_PRIVATE void optim_bound_prepare(nerve_net *net, const kernel_table *kt) {
     if (net->bound_valid) return;
     const size_t na = net->n_alloc;
     net->bound[0] = kt->maxabs(na, net->params);
@@ -337,11 +337,11 @@ void optim_bound_prepare(nerve_net *net, const kernel_table *kt) {
     net->bound_valid = 1;
 }
 
-int optim_bound(const nerve_net *net, const optim_pending *p, float g) {
+NERVE_PRIVATE int optim_bound(const nerve_net *net, const optim_pending *p, float g) {
     return families[net->opt.kind]->bound(&p->s, net->bound, g);
 }
 
-void optim_bound_commit(nerve_net *net, const float amax[3]) {
+NERVE_PRIVATE void optim_bound_commit(nerve_net *net, const float amax[3]) {
     memcpy(net->bound, amax, sizeof net->bound);
     net->bound_valid = 1;
 }

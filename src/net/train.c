@@ -397,11 +397,8 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
             /* impossible unless the bounds were stale: a parameter written
              * through a pointer kept from before an earlier call (net.h) */
             net->bound_valid = 0;
-            return error_set(NERVE_ENUMERIC,
-                             "%s: the optimizer update produced NaN or Inf at optimizer step %llu "
-                             "although its inputs were bounded: were parameters written through "
-                             "a pointer kept from before an earlier call? The step is not undone",
-                             fn, (unsigned long long)net->step + 1);
+            return error_set(NERVE_ENUMERIC, OPTIM_STALE_BOUNDS, fn,
+                             (unsigned long long)net->step + 1);
         }
         optim_rollback(net, &p);
         return error_set(NERVE_ENUMERIC,
