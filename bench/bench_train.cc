@@ -16,7 +16,8 @@
 // one for its brgemm kernels) and keeps weights, weight gradients and
 // momentum in that layout for the whole run (one reorder at setup). The
 // label names the implementations oneDNN picked (fwd / bwd data / bwd
-// weights of the first layer).
+// weights of the first layer). train/onednn_wide: the plain-layout loop on
+// the wide network, train/nerve_wide's peer.
 //
 //   build/<dir>/bench/nerve_bench --benchmark_filter='^train/'
 #include <benchmark/benchmark.h>
@@ -166,14 +167,15 @@ struct DnnlNet : bench_dnnl::Cpu {  // eng, strm
     std::vector<DnnlLayer> layers;
     memory x;
     size_t batch;
+    const size_t *sizes;  // kLayers + 1 widths: kSizes or kWide
     std::string impl;  // implementations chosen for the first layer
 
-    DnnlNet(size_t n, bool any_weights) : batch(n) {
+    DnnlNet(size_t n, bool any_weights, const size_t *widths) : batch(n), sizes(widths) {
         const memory::dim N = (memory::dim)n;
-        x = memory({{N, (memory::dim)kSizes[0]}, dt::f32, tag::nc}, eng);
+        x = memory({{N, (memory::dim)sizes[0]}, dt::f32, tag::nc}, eng);
         for (size_t l = 0; l < kLayers; l++) {
             DnnlLayer L;
-            L.in = kSizes[l], L.out = kSizes[l + 1];
+            L.in = sizes[l], L.out = sizes[l + 1];
             L.relu = l + 1 < kLayers;
             const memory::dim I = (memory::dim)L.in, O = (memory::dim)L.out;
             const memory::desc src_md({N, I}, dt::f32, tag::nc), plain_w_md({O, I}, dt::f32, tag::oi),
@@ -242,7 +244,7 @@ struct DnnlNet : bench_dnnl::Cpu {  // eng, strm
     }
 
     void step(const float *xin, const int32_t *labels) {
-        std::memcpy(x.get_data_handle(), xin, batch * kSizes[0] * 4);
+        std::memcpy(x.get_data_handle(), xin, batch * sizes[0] * 4);
         for (size_t l = 0; l < kLayers; l++) {
             DnnlLayer &L = layers[l];
             L.fwd.execute(strm, {{DNNL_ARG_SRC, l ? layers[l - 1].y : x},
@@ -290,10 +292,10 @@ struct DnnlNet : bench_dnnl::Cpu {  // eng, strm
     }
 };
 
-void run_onednn(benchmark::State &st, bool any_weights) {
+void run_onednn(benchmark::State &st, bool any_weights, const size_t *sizes) {
     const size_t batch = (size_t)st.range(0);
     omp_set_num_threads((int)st.range(1));
-    DnnlNet net(batch, any_weights);
+    DnnlNet net(batch, any_weights, sizes);
     const Data &d = data();
     size_t pos = 0;
     for (auto _ : st) {
@@ -305,8 +307,9 @@ void run_onednn(benchmark::State &st, bool any_weights) {
     st.SetLabel(net.impl);
 }
 
-void bm_onednn(benchmark::State &st) { run_onednn(st, false); }
-void bm_onednn_any(benchmark::State &st) { run_onednn(st, true); }
+void bm_onednn(benchmark::State &st) { run_onednn(st, false, kSizes); }
+void bm_onednn_any(benchmark::State &st) { run_onednn(st, true, kSizes); }
+void bm_onednn_wide(benchmark::State &st) { run_onednn(st, false, kWide); }
 #endif
 
 int register_all() {
@@ -325,6 +328,7 @@ int register_all() {
 #ifdef NERVE_BENCH_HAVE_ONEDNN
     args(benchmark::RegisterBenchmark("train/onednn", bm_onednn));
     args(benchmark::RegisterBenchmark("train/onednn_any", bm_onednn_any));
+    args(benchmark::RegisterBenchmark("train/onednn_wide", bm_onednn_wide));
 #endif
     return 0;
 }

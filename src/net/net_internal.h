@@ -128,6 +128,11 @@ struct nerve_net {
      * proven). */
     float bound[3];
     int bound_valid;
+    /* guarded steps (nerve_net_train_batch, MPI) whose update could not be
+     * proven finite and so copied the parameters aside: for tests and
+     * diagnosis of the fast path */
+    uint64_t guard_copies;
+    float guard_g; /* the last guarded step's bound on every |gradient| (train.c) */
 };
 
 

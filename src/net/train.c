@@ -5,7 +5,7 @@
  * Phases of thread t of nt (barriers marked |):
  *   forward, layer by layer (fwd_run: linear_forward_part, GEMM + bias +
  *   activation per tile) | per-row losses and output gradient for a share of
- *   the rows | every thread sums the row losses in row order and checks
+ *   the rows (and the guard's measurements, below) | every thread sums the row losses in row order and checks
  *   them | then per layer from the top: the previous layer's gradient (a) |
  *   this layer's weight/bias gradients and their optimizer update (c), see
  *   below.
@@ -17,6 +17,7 @@
  * block); bias gradients are split by output unit (colsum: one chain over
  * the rows per unit); the loss is summed in row order; the optimizer is
  * elementwise. So no bit depends on the thread count or the split. */
+#include <float.h>
 #include <math.h>
 #include <omp.h>
 #include <stdatomic.h>
@@ -41,19 +42,19 @@ typedef struct step_ctx {
     const nerve_batch *batch;
     const fwd_pass *fwd;
     int update;
-    /* the update waits for the whole gradient and for a proof that it is
-     * finite (optim_bound), instead of following each gradient block: the
-     * nerve_net_train_batch path, which must be able to undo a failed
-     * update (see "the guarded update" below) */
+    /* the update must be undone if it fails (nerve_net_train_batch), so
+     * it is proven finite first, or else copied aside (the guard, below) */
     int guarded;
     const optim_pending *opt;
     float loss;             /* mean loss, written by thread 0 */
     int bad;                /* loss not finite */
     atomic_int update_bad;  /* an update stored a NaN or Inf (any thread) */
-    atomic_uint gmax_bits;  /* guarded: max |gradient| over all threads, as
-                             * float bits (>= 0, so they order as the values) */
-    atomic_uint amax_bits[3]; /* the largest |w|, |m|, |v| stored, all threads */
+    /* maxima over all threads, as float bits (>= 0, so they order as the
+     * values): guarded, max |dZ| of the top layer and max |input| of every
+     * layer; always, the largest |w|, |m|, |v| the updates stored */
+    atomic_uint dz_bits, x_bits, amax_bits[3];
     int proven;             /* guarded: the update was proven finite */
+    float gbound;           /* guarded: the bound on every |gradient| (thread 0) */
     /* per-layer "gradients ready" callback (net_plan.h), may be NULL */
     const net_grad_hook *hook;
 } step_ctx;
@@ -123,7 +124,6 @@ typedef struct update_ctx {
     const optim_pending *opt;
     size_t layer;
     int bad;      /* an update stored a NaN or Inf */
-    float *gmax;  /* guarded: no update here, only max |gradient| of the block */
     float *amax;  /* this thread's largest stored magnitudes (optim_update) */
 } update_ctx;
 
@@ -131,15 +131,6 @@ static void update_block(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1) 
     update_ctx *u = ctx;
     nerve_net *net = u->net;
     const size_t in = net->sizes[u->layer], w_off = net->w_off[u->layer];
-    if (u->gmax) {
-        const float *g = net->grads;
-        float m = *u->gmax, x;
-        if (c0 == 0 && (x = u->kt->maxabs(r1 - r0, g + net->b_off[u->layer] + r0)) > m) m = x;
-        for (size_t i = r0; i < r1; i++)
-            if ((x = u->kt->maxabs(c1 - c0, g + w_off + i * in + c0)) > m) m = x;
-        *u->gmax = m;
-        return;
-    }
     if (c0 == 0) u->bad |= optim_update(u->kt, net, u->opt, net->b_off[u->layer] + r0, r1 - r0, u->amax);
     if (c1 - c0 == in)
         u->bad |= optim_update(u->kt, net, u->opt, w_off + r0 * in, (r1 - r0) * in, u->amax);
@@ -151,11 +142,11 @@ static void update_block(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1) 
 /* (c): this thread's block of layer l's weight and bias gradients
  * (linear_grad_block), each chunk updated by the optimizer right after it
  * is computed (update_block), while it is in cache. */
-static void backward_weights(step_ctx *c, size_t l, const float *dz, float *gmax, float *amax,
-                             int t, int nt) {
+static void backward_weights(step_ctx *c, size_t l, const float *dz, const optim_pending *opt,
+                             float *amax, int t, int nt) {
     nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
-    update_ctx u = {c->kt, net, c->opt, l, 0, c->guarded ? gmax : NULL, amax};
+    update_ctx u = {c->kt, net, opt, l, 0, amax};
     const linear_grad_hook hook = {update_block, &u};
     if (net->precision == NERVE_PRECISION_BF16)
         linear_bf16_grad_part(c->kt, c->batch->n, net->sizes[l], net->sizes[l + 1], pl->xc[l],
@@ -169,19 +160,36 @@ static void backward_weights(step_ctx *c, size_t l, const float *dz, float *gmax
     if (u.bad) atomic_store_explicit(&c->update_bad, 1, memory_order_relaxed);
 }
 
-/* ---- the guarded update ----------------------------------------------------
+/* ---- the guard ------------------------------------------------------------
  * nerve_net_train_batch leaves everything as before the step when the
- * update would store a NaN or Inf. Copying the parameters and state aside
- * block by block before updating them costs a quarter of a small network's
- * step, so instead the blocks only take max |gradient| while in cache
- * (update_block); after the last layer every thread has the same maximum
- * and the same tracked bounds, so every thread reaches the same verdict of
- * optim_bound. Proven: each thread updates its share of every layer's
- * weights and biases in place. Not proven (a non-finite or huge gradient,
- * huge weights): the same, copying each share aside first, and the caller
- * puts it back if the update failed. The update is elementwise, so the
- * shares never change a bit. */
-static void gmax_publish(atomic_uint *a, float g) {
+ * update would store a NaN or Inf. Copying each block aside before its
+ * update costs a quarter of a small network's step, so the step first tries
+ * to prove, before the first update, that no update can fail
+ * (optim_bound, src/net/optim.c). That needs a bound on every gradient
+ * before it exists, and the backward pass gives one:
+ *   dW_l = dZ_l^T X_l, db_l = column sums of dZ_l: each element a sum of n
+ *     products, so |dW_l|, |db_l| <= n D_l max(X, 1), where D_l >= |dZ_l|
+ *     and X >= |X_l| (the layer inputs: the batch and the activations);
+ *   dZ_{l-1} = act'(Z_{l-1}) (dZ_l W_l): |dZ_{l-1}| <= ACT_DERIV_MAX
+ *     out_l D_l W, with W >= |w| the tracked bound (net->bound) of the
+ *     weights before the step, which backward reads.
+ * D_{L-1} and X are measured (kt->maxabs) right after the loss, while the
+ * rows are in cache; every thread then computes the same chain and reaches
+ * the same verdict. Proven: the updates run fused with the gradient blocks,
+ * in place. Not proven (non-finite or huge values, a deep chain of wide
+ * layers, Adam with eps 0): each block is copied aside before its update
+ * and the caller puts them back if one failed. */
+
+/* Every activation's derivative is at most about 1.13 (GELU; SiLU 1.10,
+ * the others 1 or less: tanh, relu, leaky relu and elu 1, sigmoid 0.25);
+ * 2 leaves room for the kernels' few-ulp approximations. */
+#define ACT_DERIV_MAX 2.0
+
+/* Batches beyond this many rows are never proven: the slack below bounds
+ * the rounding of a sum of n terms only while n 2^-23 is small. */
+#define GUARD_MAX_ROWS ((size_t)1 << 20)
+
+static void bits_max_publish(atomic_uint *a, float g) {
     uint32_t b;
     memcpy(&b, &g, sizeof b);
     unsigned cur = atomic_load_explicit(a, memory_order_relaxed);
@@ -190,28 +198,56 @@ static void gmax_publish(atomic_uint *a, float g) {
     }
 }
 
-static void guarded_update(step_ctx *c, float gmax, float *amax, int t, int nt) {
-    nerve_net *net = c->net;
-    gmax_publish(&c->gmax_bits, gmax);
-    OMP_BARRIER(c);
-    const unsigned bits = atomic_load_explicit(&c->gmax_bits, memory_order_relaxed);
-    float g;
-    memcpy(&g, &bits, sizeof g);
-    optim_pending p = *c->opt;
-    const int proven = optim_bound(net, &p, g);
-    if (proven) p.undo = NULL;
-    if (t == 0) c->proven = proven;
-    int bad = 0;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const size_t off[2] = {net->w_off[l], net->b_off[l]};
-        const size_t len[2] = {net->sizes[l] * net->sizes[l + 1], net->sizes[l + 1]};
-        for (int k = 0; k < 2; k++) {
-            size_t e0, e1; /* whole 64-byte lines per thread */
-            split_range(len[k], 16, (size_t)t, (size_t)nt, &e0, &e1);
-            bad |= optim_update(c->kt, net, &p, off[k] + e0, e1 - e0, amax);
-        }
+static float bits_load(atomic_uint *a) {
+    const unsigned b = atomic_load_explicit(a, memory_order_relaxed);
+    float f;
+    memcpy(&f, &b, sizeof f);
+    return f;
+}
+
+/* This thread's part of the measurements: its loss rows of the top dZ,
+ * and a share of every layer's input (the batch, then each activation:
+ * n x width, contiguous). */
+static void guard_measure(step_ctx *c, size_t r0, size_t r1, int t, int nt) {
+    const kernel_table *kt = c->kt;
+    const nerve_net *net = c->net;
+    const struct net_plan *pl = net->plan;
+    const size_t L = net->n_layers, n = c->batch->n, C = net->sizes[L];
+    bits_max_publish(&c->dz_bits, kt->maxabs((r1 - r0) * C, pl->dz_ring[0] + r0 * C));
+    float x = 0.0f;
+    for (size_t l = 0; l < L; l++) {
+        const float *in = l ? pl->a[l - 1] : c->batch->x;
+        size_t e0, e1;
+        split_range(n * net->sizes[l], 16, (size_t)t, (size_t)nt, &e0, &e1);
+        x = fmaxf(x, kt->maxabs(e1 - e0, in + e0));
     }
-    if (bad) atomic_store_explicit(&c->update_bad, 1, memory_order_relaxed);
+    bits_max_publish(&c->x_bits, x);
+}
+
+/* After the measurements: whether every update of the step is proven.
+ * Thread 0 keeps the gradient bound (c->gbound, for the tests). */
+static int guard_proven(step_ctx *c, int t) {
+    const nerve_net *net = c->net;
+    const size_t L = net->n_layers, n = c->batch->n;
+    if (n > GUARD_MAX_ROWS) return 0;
+    size_t widest = 0;
+    for (size_t l = 0; l <= L; l++) widest = net->sizes[l] > widest ? net->sizes[l] : widest;
+    /* one factor per product: the rounding of a sum of k terms (relative
+     * k 2^-23 at most for these k) and, in bf16 precision, of both operands
+     * (2^-8 each) */
+    const double s = 1.02 + (double)(n + widest) * 0x1p-23;
+    const double W = net->bound[0], X = fmax((double)bits_load(&c->x_bits), 1.0);
+    double D = bits_load(&c->dz_bits);
+    double G = (double)n * D * X * s;
+    for (size_t l = L - 1; l > 0; l--) {
+        D = ACT_DERIV_MAX * (double)net->sizes[l + 1] * D * W * s;
+        G = fmax(G, (double)n * D * X * s);
+    }
+    /* a bound past the float range is no proof (NaN fails the test too) */
+    if (!(G <= (double)FLT_MAX / 2)) return 0;
+    const float g = (float)(G * s);
+    if (t == 0) c->gbound = g;
+    return optim_bound(net, c->opt, g);
 }
 
 /* ---- bf16 mixed precision (net.h) ----------------------------------------
@@ -259,6 +295,7 @@ static void step_thread(step_ctx *c, int t, int nt) {
     size_t r0, r1;
     train_loss_rows(n, t, nt, &r0, &r1);
     loss_rows(c, r0, r1, pl->dz_ring[0]);
+    if (c->guarded) guard_measure(c, r0, r1, t, nt);
     OMP_BARRIER(c);
     /* every thread sums the rows in the same order: same value everywhere */
     double sum = 0;
@@ -270,26 +307,30 @@ static void step_thread(step_ctx *c, int t, int nt) {
         c->bad = bad;
     }
     if (bad) return;
+    /* the step's updates: proven finite (no undo copy), or copied aside */
+    optim_pending opt = *c->opt;
+    if (c->guarded && guard_proven(c, t)) {
+        opt.undo = NULL;
+        if (t == 0) c->proven = 1;
+    }
     if (bf16) { /* the top layer's dZ (dz_ring[0]) for its backward-data and dW */
         linear_bf16_convert_part(c->kt, n, net->sizes[L], pl->dz_ring[0], net->sizes[L],
                                  L > 1 ? pl->dzr[L - 1] : NULL, pl->dzc[L - 1], t, nt);
         OMP_BARRIER(c);
     }
 
-    float gmax = 0.0f; /* guarded: this thread's max |gradient| */
-    float amax[3] = {0.0f, 0.0f, 0.0f}; /* what its updates stored */
+    float amax[3] = {0.0f, 0.0f, 0.0f}; /* what this thread's updates stored */
     for (size_t l = L - 1; l > 0; l--) {
         const size_t k = (L - 1 - l) % 3;
         backward_data(c, l, pl->dz_ring[k], pl->dz_ring[(k + 1) % 3], t, nt);
         OMP_BARRIER(c);
         /* every thread has finished layer l + 1's gradients (the caller's thread) */
         if (t == 0 && c->hook && l + 1 < L) c->hook->ready(c->hook->user, l + 1);
-        backward_weights(c, l, pl->dz_ring[k], &gmax, amax, t, nt);
+        backward_weights(c, l, pl->dz_ring[k], &opt, amax, t, nt);
     }
-    backward_weights(c, 0, pl->dz_ring[(L - 1) % 3], &gmax, amax, t, nt);
-    if (c->guarded) guarded_update(c, gmax, amax, t, nt);
+    backward_weights(c, 0, pl->dz_ring[(L - 1) % 3], &opt, amax, t, nt);
     if (c->update)
-        for (int i = 0; i < 3; i++) gmax_publish(&c->amax_bits[i], amax[i]);
+        for (int i = 0; i < 3; i++) bits_max_publish(&c->amax_bits[i], amax[i]);
 }
 
 NERVE_PRIVATE nerve_status net_check_samples(const char *fn, const nerve_net *net, const char *what,
@@ -344,7 +385,7 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
     if (guarded) {
         /* the undo copy, for when the update cannot be proven finite: the
          * values before this step, restored if the update stores a NaN or
-         * Inf (the guarded update, above) */
+         * Inf (the guard, above) */
         if ((st = plan_ensure_undo(net, optim_undo_floats(net))) != NERVE_OK) {
             error_prefix("%s", fn);
             return st;
@@ -365,7 +406,8 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
     step_ctx c = {.kt = kt, .net = net, .batch = batch, .fwd = &f, .update = update,
                   .guarded = guarded, .opt = &p, .hook = hook};
     atomic_init(&c.update_bad, 0);
-    atomic_init(&c.gmax_bits, 0u);
+    atomic_init(&c.dz_bits, 0u);
+    atomic_init(&c.x_bits, 0u);
     for (int i = 0; i < 3; i++) atomic_init(&c.amax_bits[i], 0u);
     OMP_FORK(&c);
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
@@ -378,6 +420,10 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
         OMP_LEAVE(cp);
     }
     OMP_JOIN(&c);
+    if (guarded && !c.bad) {
+        if (!c.proven) net->guard_copies++;
+        net->guard_g = c.gbound;
+    }
     if (hook && !c.bad) /* layers 1 and 0 finish together, at the region's end */
         for (size_t l = net->n_layers < 2 ? 1 : 2; l-- > 0;) hook->ready(hook->user, l);
     if (loss) *loss = c.loss;
@@ -411,10 +457,7 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
     if (update) {
         /* every parameter was updated: the bounds are what was stored */
         float amax[3];
-        for (int i = 0; i < 3; i++) {
-            const unsigned b = atomic_load_explicit(&c.amax_bits[i], memory_order_relaxed);
-            memcpy(&amax[i], &b, sizeof amax[i]);
-        }
+        for (int i = 0; i < 3; i++) amax[i] = bits_load(&c.amax_bits[i]);
         optim_bound_commit(net, amax);
         optim_commit(net, &p);
     }

@@ -222,6 +222,8 @@ Test(optim_bound, proven_steps_match_the_fused_path) {
                     cr_assert_eq(nerve_net_train_batch(a, &bt, NULL), NERVE_OK, "%s",
                                  nerve_last_error());
                     /* proven, and the tracked bounds are the exact maxima */
+                    cr_assert_eq(a->guard_copies, 0, "step %d: the update was not proven",
+                                 r / BATCH);
                     cr_assert(a->bound_valid, "step %d: no bounds", r / BATCH);
                     float tracked[3];
                     memcpy(tracked, a->bound, sizeof tracked);
@@ -260,6 +262,48 @@ Test(optim_bound, proven_steps_match_the_fused_path) {
     free(x);
 }
 
+/* The gradient bound the guard derives before backward (train.c) holds:
+ * after every proven step, each weight and bias gradient is within it, for
+ * every activation, deep and wide layers, both precisions, 1-3 threads. */
+Test(optim_bound, gradient_bound_holds) {
+    enum { ROWS = 64, IN = 45 };
+    float *x = malloc(ROWS * IN * sizeof *x);
+    int32_t lab[ROWS];
+    test_fill(x, ROWS * IN, 23, -3, 3);
+    for (int i = 0; i < ROWS; i++) lab[i] = i % 7;
+    size_t sizes[6] = {IN, 70, 33, 129, 20, 7};
+    size_t checked = 0;
+    for (int a = 0; a < NERVE_ACT_COUNT; a++)
+        for (int prec = 0; prec < 2; prec++) {
+            omp_set_num_threads(1 + (a + prec) % 3);
+            nerve_act acts[5] = {(nerve_act)a, (nerve_act)((a + 3) % NERVE_ACT_COUNT), (nerve_act)a,
+                                 (nerve_act)((a + 5) % NERVE_ACT_COUNT), NERVE_ACT_IDENTITY};
+            nerve_net *net;
+            cr_assert_eq(nerve_net_create(&net, 5, sizes, acts, NERVE_LOSS_XENT, 11), NERVE_OK);
+            nerve_opt o = nerve_opt_default(NERVE_OPT_SGD);
+            o.lr = 0.2f, o.momentum = 0.9f;
+            cr_assert_eq(nerve_net_set_optimizer(net, &o), NERVE_OK);
+            if (prec)
+                cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_BF16), NERVE_OK, "%s",
+                             nerve_last_error());
+            for (int step = 0; step < 6; step++) {
+                const size_t n = step % 2 ? ROWS : 17;
+                const nerve_batch b = {.x = x, .labels = lab, .n = n};
+                cr_assert_eq(nerve_net_train_batch(net, &b, NULL), NERVE_OK, "%s",
+                             nerve_last_error());
+                if (net->guard_copies) break; /* that step copied: no bound to check */
+                const float got = kernels_active()->maxabs(net->n_alloc, net->grads);
+                cr_assert(got <= net->guard_g, "acts %d prec %d step %d: |gradient| %g above %g",
+                          a, prec, step, (double)got, (double)net->guard_g);
+                checked++;
+            }
+            nerve_net_free(net);
+        }
+    /* nearly every step was proven and checked */
+    cr_assert(checked >= (size_t)NERVE_ACT_COUNT * 2 * 5, "only %zu steps proven", checked);
+    free(x);
+}
+
 /* The documented limit (net.h): a parameter written through a pointer kept
  * from before an earlier call is not seen by the tracked bounds. The step
  * that overflows then says so rather than claim it restored anything; and
@@ -277,6 +321,7 @@ Test(optim_bound, stale_pointer_is_reported) {
     w[1] = 3e38f; /* input 1 is always 0: the loss stays finite */
     cr_assert_eq(nerve_net_train_batch(net, &b, NULL), NERVE_ENUMERIC);
     cr_assert(strstr(nerve_last_error(), "not undone"), "%s", nerve_last_error());
+    cr_assert_eq(net->guard_copies, 0, "both steps were proven");
     /* asked for again: the bounds are measured, the copy is made */
     w = nerve_net_weights(net, 0);
     w[1] = 3e38f;
@@ -288,6 +333,7 @@ Test(optim_bound, stale_pointer_is_reported) {
     cr_assert(memcmp(s0, s1, 3 * net->n_alloc * sizeof *s0) == 0 &&
                   nerve_net_step_count(net) == step,
               "the failed step changed the network");
+    cr_assert_eq(net->guard_copies, 1, "the unprovable step copied");
     free(s0);
     free(s1);
     nerve_net_free(net);
