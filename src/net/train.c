@@ -442,7 +442,6 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
         if (c.proven) {
             /* impossible unless the bounds were stale: a parameter written
              * through a pointer kept from before an earlier call (net.h) */
-            net->bound_valid = 0;
             return error_set(NERVE_ENUMERIC, OPTIM_STALE_BOUNDS, fn,
                              (unsigned long long)net->step + 1);
         }

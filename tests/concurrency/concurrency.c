@@ -187,6 +187,33 @@ static void case_two_nets(void) {
     nerve_data_free(d);
 }
 
+/* ---- nerve_net_train_batch on a team: the guard's shared maxima (train.c) ----------------- */
+
+/* Steps on 3 threads give the bits of steps on 1; the guard publishes its
+ * maxima through atomics and reads them after a barrier. */
+static void case_train_batch_team(void) {
+    nerve_data *d = NULL;
+    CHECK(nerve_data_load_digits(&d) == NERVE_OK, "%s", nerve_last_error());
+    for (size_t i = 0; i < d->n * d->in; i++) d->x[i] *= 0.0625f;
+    nerve_net *a = make_net(4, d->in), *b = make_net(4, d->in);
+    CHECK(a && b, "create");
+    nerve_opt o = nerve_opt_default(NERVE_OPT_SGD);
+    o.momentum = 0.9f;
+    CHECK(nerve_net_set_optimizer(a, &o) == NERVE_OK && nerve_net_set_optimizer(b, &o) == NERVE_OK,
+          "optimizer");
+    for (int t = 1; t <= 3; t += 2) {
+        omp_set_num_threads(t);
+        nerve_net *net = t == 1 ? a : b;
+        for (size_t r = 0; r + 64 <= d->n && r < 640; r += 64) {
+            const nerve_batch bt = {.x = d->x + r * d->in, .labels = d->labels + r, .n = 64};
+            CHECK(nerve_net_train_batch(net, &bt, NULL) == NERVE_OK, "%s", nerve_last_error());
+        }
+    }
+    CHECK(same_weights(a, b), "3 threads differ from 1");
+    nerve_net_free(a), nerve_net_free(b);
+    nerve_data_free(d);
+}
+
 /* ---- the stop flag from another thread --------------------------------------------------- */
 
 typedef struct stop_job {
@@ -274,6 +301,7 @@ int main(int argc, char **argv) {
     } cases[] = {{"forward_const", case_forward_const},
                  {"forward_team", case_forward_team},
                  {"two_nets", case_two_nets},
+                 {"train_batch_team", case_train_batch_team},
                  {"stop_flag", case_stop_flag},
                  {"isa_reason", case_isa_reason}};
     const size_t n = sizeof cases / sizeof cases[0];
