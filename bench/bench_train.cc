@@ -16,8 +16,9 @@
 // one for its brgemm kernels) and keeps weights, weight gradients and
 // momentum in that layout for the whole run (one reorder at setup). The
 // label names the implementations oneDNN picked (fwd / bwd data / bwd
-// weights of the first layer). train/onednn_wide: the plain-layout loop on
-// the wide network, train/nerve_wide's peer.
+// weights of the first layer). train/onednn_wide and train/onednn_deep: the
+// plain-layout loop on the wide and the deep-narrow network (784-128x7-10,
+// train/nerve_deep), the peers of train/nerve_wide and train/nerve_deep.
 //
 //   build/<dir>/bench/nerve_bench --benchmark_filter='^train/'
 #include <benchmark/benchmark.h>
@@ -67,13 +68,27 @@ void set_rate(benchmark::State &st, size_t batch) {
 // The wide network of train/nerve_wide: the same inputs and classes, two
 // hidden layers of 1024 (bench/partition_sim.c's "wide" network).
 constexpr size_t kWide[kLayers + 1] = {784, 1024, 1024, 10};
+// The deep-narrow network of train/nerve_deep: seven hidden layers of 128.
+constexpr size_t kDeepLayers = 8;
+constexpr size_t kDeep[kDeepLayers + 1] = {784, 128, 128, 128, 128, 128, 128, 128, 10};
 
-void run_nerve(benchmark::State &st, const size_t *sizes, nerve_precision precision) {
+// A network shape: its layer count and widths (ReLU hidden layers, identity
+// output).
+struct Shape {
+    size_t layers;
+    const size_t *sizes;
+};
+constexpr Shape kSmallNet = {kLayers, kSizes}, kWideNet = {kLayers, kWide},
+                kDeepNet = {kDeepLayers, kDeep};
+
+void run_nerve(benchmark::State &st, const Shape &shape, nerve_precision precision) {
     const size_t batch = (size_t)st.range(0);
     omp_set_num_threads((int)st.range(1));
-    const nerve_act acts[kLayers] = {NERVE_ACT_RELU, NERVE_ACT_RELU, NERVE_ACT_IDENTITY};
+    std::vector<nerve_act> acts(shape.layers, NERVE_ACT_RELU);
+    acts.back() = NERVE_ACT_IDENTITY;
     nerve_net *net = nullptr;
-    if (nerve_net_create(&net, kLayers, sizes, acts, NERVE_LOSS_XENT, 1) != NERVE_OK) {
+    if (nerve_net_create(&net, shape.layers, shape.sizes, acts.data(), NERVE_LOSS_XENT, 1) !=
+        NERVE_OK) {
         st.SkipWithError(nerve_last_error());
         return;
     }
@@ -138,10 +153,11 @@ void bm_nerve_epoch(benchmark::State &st) {
     nerve_net_free(net);
 }
 
-void bm_nerve(benchmark::State &st) { run_nerve(st, kSizes, NERVE_PRECISION_FP32); }
-void bm_nerve_wide(benchmark::State &st) { run_nerve(st, kWide, NERVE_PRECISION_FP32); }
-void bm_nerve_bf16(benchmark::State &st) { run_nerve(st, kSizes, NERVE_PRECISION_BF16); }
-void bm_nerve_wide_bf16(benchmark::State &st) { run_nerve(st, kWide, NERVE_PRECISION_BF16); }
+void bm_nerve(benchmark::State &st) { run_nerve(st, kSmallNet, NERVE_PRECISION_FP32); }
+void bm_nerve_wide(benchmark::State &st) { run_nerve(st, kWideNet, NERVE_PRECISION_FP32); }
+void bm_nerve_deep(benchmark::State &st) { run_nerve(st, kDeepNet, NERVE_PRECISION_FP32); }
+void bm_nerve_bf16(benchmark::State &st) { run_nerve(st, kSmallNet, NERVE_PRECISION_BF16); }
+void bm_nerve_wide_bf16(benchmark::State &st) { run_nerve(st, kWideNet, NERVE_PRECISION_BF16); }
 
 #ifdef NERVE_BENCH_HAVE_ONEDNN
 using namespace dnnl;
@@ -167,16 +183,18 @@ struct DnnlNet : bench_dnnl::Cpu {  // eng, strm
     std::vector<DnnlLayer> layers;
     memory x;
     size_t batch;
-    const size_t *sizes;  // kLayers + 1 widths: kSizes or kWide
+    size_t nl;            // layers
+    const size_t *sizes;  // nl + 1 widths (a Shape)
     std::string impl;  // implementations chosen for the first layer
 
-    DnnlNet(size_t n, bool any_weights, const size_t *widths) : batch(n), sizes(widths) {
+    DnnlNet(size_t n, bool any_weights, const Shape &shape)
+        : batch(n), nl(shape.layers), sizes(shape.sizes) {
         const memory::dim N = (memory::dim)n;
         x = memory({{N, (memory::dim)sizes[0]}, dt::f32, tag::nc}, eng);
-        for (size_t l = 0; l < kLayers; l++) {
+        for (size_t l = 0; l < nl; l++) {
             DnnlLayer L;
             L.in = sizes[l], L.out = sizes[l + 1];
-            L.relu = l + 1 < kLayers;
+            L.relu = l + 1 < nl;
             const memory::dim I = (memory::dim)L.in, O = (memory::dim)L.out;
             const memory::desc src_md({N, I}, dt::f32, tag::nc), plain_w_md({O, I}, dt::f32, tag::oi),
                 b_md({O}, dt::f32, tag::x), dst_md({N, O}, dt::f32, tag::nc);
@@ -245,7 +263,7 @@ struct DnnlNet : bench_dnnl::Cpu {  // eng, strm
 
     void step(const float *xin, const int32_t *labels) {
         std::memcpy(x.get_data_handle(), xin, batch * sizes[0] * 4);
-        for (size_t l = 0; l < kLayers; l++) {
+        for (size_t l = 0; l < nl; l++) {
             DnnlLayer &L = layers[l];
             L.fwd.execute(strm, {{DNNL_ARG_SRC, l ? layers[l - 1].y : x},
                                  {DNNL_ARG_WEIGHTS, L.w},
@@ -253,7 +271,7 @@ struct DnnlNet : bench_dnnl::Cpu {  // eng, strm
                                  {DNNL_ARG_DST, L.y}});
         }
         // softmax cross-entropy gradient (mean over the batch) into dy
-        DnnlLayer &top = layers[kLayers - 1];
+        DnnlLayer &top = layers[nl - 1];
         const size_t C = top.out;
         const float *o = (const float *)top.y.get_data_handle();
         float *g = (float *)top.dy.get_data_handle();
@@ -266,7 +284,7 @@ struct DnnlNet : bench_dnnl::Cpu {  // eng, strm
             for (size_t j = 0; j < C; j++) g[i * C + j] *= inv;
             g[i * C + labels[i]] -= 1.0f / (float)batch;
         }
-        for (size_t l = kLayers; l-- > 0;) {
+        for (size_t l = nl; l-- > 0;) {
             DnnlLayer &L = layers[l];
             const memory &src = l ? layers[l - 1].y : x;
             L.bwd_w.execute(strm, {{DNNL_ARG_SRC, src},
@@ -283,7 +301,7 @@ struct DnnlNet : bench_dnnl::Cpu {  // eng, strm
                                           {DNNL_ARG_DIFF_SRC, P.dy}});
             }
         }
-        for (size_t l = 0; l < kLayers; l++) {
+        for (size_t l = 0; l < nl; l++) {
             DnnlLayer &L = layers[l];
             sgd(sgd_w[l], L.w, L.dw, L.vw);
             sgd(sgd_b[l], L.b, L.db, L.vb);
@@ -292,10 +310,10 @@ struct DnnlNet : bench_dnnl::Cpu {  // eng, strm
     }
 };
 
-void run_onednn(benchmark::State &st, bool any_weights, const size_t *sizes) {
+void run_onednn(benchmark::State &st, bool any_weights, const Shape &shape) {
     const size_t batch = (size_t)st.range(0);
     omp_set_num_threads((int)st.range(1));
-    DnnlNet net(batch, any_weights, sizes);
+    DnnlNet net(batch, any_weights, shape);
     const Data &d = data();
     size_t pos = 0;
     for (auto _ : st) {
@@ -307,9 +325,10 @@ void run_onednn(benchmark::State &st, bool any_weights, const size_t *sizes) {
     st.SetLabel(net.impl);
 }
 
-void bm_onednn(benchmark::State &st) { run_onednn(st, false, kSizes); }
-void bm_onednn_any(benchmark::State &st) { run_onednn(st, true, kSizes); }
-void bm_onednn_wide(benchmark::State &st) { run_onednn(st, false, kWide); }
+void bm_onednn(benchmark::State &st) { run_onednn(st, false, kSmallNet); }
+void bm_onednn_any(benchmark::State &st) { run_onednn(st, true, kSmallNet); }
+void bm_onednn_wide(benchmark::State &st) { run_onednn(st, false, kWideNet); }
+void bm_onednn_deep(benchmark::State &st) { run_onednn(st, false, kDeepNet); }
 #endif
 
 int register_all() {
@@ -320,6 +339,7 @@ int register_all() {
     };
     args(benchmark::RegisterBenchmark("train/nerve", bm_nerve));
     args(benchmark::RegisterBenchmark("train/nerve_wide", bm_nerve_wide));
+    args(benchmark::RegisterBenchmark("train/nerve_deep", bm_nerve_deep));
     args(benchmark::RegisterBenchmark("train/nerve_bf16", bm_nerve_bf16));
     args(benchmark::RegisterBenchmark("train/nerve_wide_bf16", bm_nerve_wide_bf16));
     benchmark::RegisterBenchmark("train/nerve_epoch", bm_nerve_epoch)
@@ -329,6 +349,7 @@ int register_all() {
     args(benchmark::RegisterBenchmark("train/onednn", bm_onednn));
     args(benchmark::RegisterBenchmark("train/onednn_any", bm_onednn_any));
     args(benchmark::RegisterBenchmark("train/onednn_wide", bm_onednn_wide));
+    args(benchmark::RegisterBenchmark("train/onednn_deep", bm_onednn_deep));
 #endif
     return 0;
 }
