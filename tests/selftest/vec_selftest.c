@@ -88,15 +88,6 @@ static void fail(ctx *c, const char *what, size_t lane, uint32_t got, uint32_t w
                  (unsigned)b[lane], (unsigned)cc[lane]);
 }
 
-static const char *const op_names[VOP_COUNT] = {
-    "vf_zero", "vf_set1", "copy",      "vf_keep",   "vf_add",   "vf_sub",   "vf_mul",
-    "vf_div",  "vf_sqrt", "vf_abs",    "vf_neg",    "vf_fma",   "vf_fnma",  "vf_max",
-    "vf_min",  "vf_lt",   "vf_le",     "vf_gt",     "vf_ge",    "vf_eq",    "vf_isnan",
-    "vm_and",  "vm_or",   "vm_andnot", "vf_select", "vi_set1",  "vi_add",   "vi_sub",
-    "vi_and",  "vi_or",   "vi_shl23",  "vi_sra23",  "vi_to_vf", "vf_to_vi", "vi_shl16",
-};
-_Static_assert(sizeof op_names / sizeof op_names[0] == VOP_COUNT, "one name per vec_check op");
-
 /* Every op on one group of 16 lanes. */
 static void check_group(ctx *c, const uint32_t *a, const uint32_t *b, const uint32_t *cc) {
     uint32_t got[16], want[16];
@@ -112,7 +103,7 @@ static void check_group(ctx *c, const uint32_t *a, const uint32_t *b, const uint
         for (size_t i = 0; i < 16; i++) {
             if (got[i] == want[i]) continue;
             if (arith(op) && is_nan(got[i]) && is_nan(want[i])) continue;
-            fail(c, op_names[op], i, got[i], want[i], x, b, cc);
+            fail(c, vec_check_op_name((int)op), i, got[i], want[i], x, b, cc);
         }
     }
     float v[16];

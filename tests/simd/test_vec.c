@@ -59,15 +59,6 @@ static size_t vec_isas(nerve_isa *out) {
         return cr_make_param_array(nerve_isa, isas, n);                                            \
     }
 
-static const char *const op_names[VOP_COUNT] = {
-    "zero",   "set1",  "copy",     "keep",     "add",      "sub",      "mul",
-    "div",    "sqrt",  "abs",      "neg",      "fma",      "fnma",     "max",
-    "min",    "lt",    "le",       "gt",       "ge",       "eq",       "isnan",
-    "and",    "or",    "andnot",   "select",   "vi_set1",  "vi_add",   "vi_sub",
-    "vi_and", "vi_or", "vi_shl23", "vi_sra23", "vi_to_vf", "vf_to_vi", "vi_shl16",
-};
-_Static_assert(sizeof op_names / sizeof op_names[0] == VOP_COUNT, "one name per vec_check op");
-
 /* ---- bits <-> values ---------------------------------------------------- */
 static float fl(uint32_t u) {
     float f;
@@ -339,10 +330,12 @@ static void check_op(nerve_isa isa, int op, const lanes *in) {
             uint32_t want = ref_lane(op, a[i], b[i], c[i], a[0]);
             cr_assert(same(op, got[i], want, a[i], b[i], c[i]),
                       "%s %s lane %zu: a=%08x b=%08x c=%08x: got %08x, want %08x",
-                      nerve_isa_name(isa), op_names[op], i, a[i], b[i], c[i], got[i], want);
+                      nerve_isa_name(isa), vec_check_op_name((int)op), i, a[i], b[i], c[i], got[i],
+                      want);
             cr_assert(same(op, got[i], sc[i], a[i], b[i], c[i]),
                       "%s %s lane %zu: a=%08x b=%08x c=%08x: got %08x, scalar header %08x",
-                      nerve_isa_name(isa), op_names[op], i, a[i], b[i], c[i], got[i], sc[i]);
+                      nerve_isa_name(isa), vec_check_op_name((int)op), i, a[i], b[i], c[i], got[i],
+                      sc[i]);
         }
     }
 }

@@ -54,6 +54,21 @@ typedef enum vop {
     VOP_COUNT
 } vop;
 
+/* The vec.h name of an op, for messages (test_vec.c and the self-test's
+ * vec_selftest.c); "?" outside [0, VOP_COUNT). Inline, so that the per-ISA
+ * vec_check objects, which do not name ops, carry no copy. */
+static inline const char *vec_check_op_name(int op) {
+    static const char *const names[VOP_COUNT] = {
+        "vf_zero", "vf_set1", "copy",      "vf_keep",   "vf_add",   "vf_sub",   "vf_mul",
+        "vf_div",  "vf_sqrt", "vf_abs",    "vf_neg",    "vf_fma",   "vf_fnma",  "vf_max",
+        "vf_min",  "vf_lt",   "vf_le",     "vf_gt",     "vf_ge",    "vf_eq",    "vf_isnan",
+        "vm_and",  "vm_or",   "vm_andnot", "vf_select", "vi_set1",  "vi_add",   "vi_sub",
+        "vi_and",  "vi_or",   "vi_shl23",  "vi_sra23",  "vi_to_vf", "vf_to_vi", "vi_shl16",
+    };
+    _Static_assert(sizeof names / sizeof names[0] == VOP_COUNT, "one name per op");
+    return op >= 0 && op < VOP_COUNT ? names[op] : "?";
+}
+
 typedef struct vec_check_api {
     void (*apply)(int op, const uint32_t *a, const uint32_t *b, const uint32_t *c, uint32_t *out);
     /* out[0..15] = vf_load_tail(p, n) */
