@@ -122,10 +122,11 @@ struct nerve_net {
     /* Upper bounds on |parameter|, |opt_m| and |opt_v| (src/net/optim.c,
      * optim_bound), valid while bound_valid != 0: what lets
      * nerve_net_train_batch prove its update finite and skip the undo copy.
-     * A proven step replaces them; everything else that writes parameters
-     * or state clears bound_valid (the same places as packed_valid, plus
-     * nerve_net_bias, nerve_net_set_optimizer and an update that was not
-     * proven). */
+     * Every successful update replaces them with the magnitudes its kernels
+     * stored (amax); everything else that writes parameters or state clears
+     * bound_valid (the same places as packed_valid, plus nerve_net_bias,
+     * nerve_net_set_optimizer and an update that stored a NaN or Inf), and
+     * the next guarded step measures them (optim_bound_prepare). */
     float bound[3];
     int bound_valid;
     /* guarded steps (nerve_net_train_batch, MPI) whose update could not be
