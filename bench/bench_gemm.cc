@@ -317,11 +317,19 @@ int register_all() {
                     bm_gemm, Gemm{false, false, s, s, s, 0.0f}, i.impl, i.isa, t), t);
     // MLP 784 -> 256 -> 128 -> 10 at batch 64 and 256: the three products of
     // each layer (in -> out).
-    const size_t layers[][2] = {{784, 256}, {256, 128}, {128, 10}};
+    // The wide network 784 -> 1024 -> 1024 -> 10 (train/nerve_wide) at batch
+    // 32 and 256: its two wide layers.
+    struct Layer { size_t batch, in, out; };
+    std::vector<Layer> layers;
+    for (size_t batch : {64, 256})
+        for (const auto &l : {Layer{0, 784, 256}, Layer{0, 256, 128}, Layer{0, 128, 10}})
+            layers.push_back({batch, l.in, l.out});
+    for (size_t batch : {32, 256})
+        for (const auto &l : {Layer{0, 784, 1024}, Layer{0, 1024, 1024}})
+            layers.push_back({batch, l.in, l.out});
     for (int t : threads)
-        for (size_t batch : {64, 256})
-            for (const auto &l : layers) {
-                const size_t in = l[0], out = l[1];
+            for (const Layer &l : layers) {
+                const size_t batch = l.batch, in = l.in, out = l.out;
                 const std::string shape = "b" + std::to_string(batch) + "_" + std::to_string(in) + "x" + std::to_string(out);
                 const std::string suffix = "/threads:" + std::to_string(t);
                 const struct { const char *name; Gemm g; } probs[] = {

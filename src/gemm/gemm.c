@@ -85,7 +85,13 @@ static double pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1
  * then reading a contiguous, L1-friendly panel instead of scattered rows.
  *   A (one float per row and k step, broadcast) is reused by every NR-wide
  *     tile of the thread's columns. Transposed (a_rs == 1) the MR floats of
- *     a k step are adjacent, as in a packed panel: always read in place.
+ *     a k step are adjacent, as in a packed panel: read in place unless the
+ *     k steps' stride a_cs aliases (below) and more than one B panel would
+ *     reuse the A panel. Aliased, the kc lines of one A micro-panel all fall
+ *     in one or two L1 sets, evict the B panel's lines there on every pass,
+ *     and come back from L2 for every B panel: the weight gradient of a
+ *     1024-wide layer (a_cs = 1024) ran at 0.65-0.78x oneDNN's that way and
+ *     1.2-1.5x faster packed (docs/performance.md, "Aliased A").
  *     Otherwise the tile reads MR separate rows (MR streams, which share L1
  *     sets when the row stride is a multiple of 4 KiB): packed when there
  *     are more than DIRECT_A_MAX_COLS columns to amortise it.
@@ -105,8 +111,10 @@ static double pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1
 static int stride_aliases(size_t floats) { return floats % (2048 / sizeof(float)) == 0; }
 
 static int direct_a(const kernel_table *kt, const gemm_args *g, const rect *r) {
-    return kt->gemm_ukr_strided != NULL &&
-           (g->a_rs == 1 || (r->j1 - r->j0 <= DIRECT_A_MAX_COLS && !stride_aliases(g->a_rs)));
+    const size_t cols = r->j1 - r->j0;
+    if (kt->gemm_ukr_strided == NULL) return 0;
+    if (g->a_rs == 1) return !stride_aliases(g->a_cs) || cols <= kt->nr;
+    return cols <= DIRECT_A_MAX_COLS && !stride_aliases(g->a_rs);
 }
 static int direct_b(const kernel_table *kt, const gemm_args *g, const rect *r) {
     return kt->gemm_ukr_strided != NULL && g->b_cs == 1 && r->i1 - r->i0 <= DIRECT_B_MAX_ROWS &&
@@ -216,8 +224,8 @@ static inline void run_tile(const tile_ctx *t, size_t i, size_t j, int prefetch_
         kt->gemm_ukr(kc, t->pa + i * kc, bp, c, ldc, rows, cols, t->acc);
 }
 
-void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws, int tid,
-               int nt) {
+void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
+               int tid, int nt) {
     if (nt < 1) nt = 1;
     if (g->m == 0 || g->n == 0) return;
     const rect r = gemm_thread_rect(kt, g, tid, nt);

@@ -76,8 +76,11 @@ static void pack_block(const uint32_t *src, size_t xs, size_t ps, size_t width, 
 #define DIRECT_B_MAX_ROWS 256
 static int stride_aliases(size_t words) { return words % (2048 / sizeof(uint32_t)) == 0; }
 
-static int direct_a(const gemm_bf16_args *g, size_t cols) {
-    return g->a_rs == 1 || (cols <= DIRECT_A_MAX_COLS && !stride_aliases(g->a_rs));
+/* A transposed (a_rs == 1) is packed when its k stride aliases and more than
+ * one B panel reuses it: gemm.c's direct_a says why. */
+static int direct_a(const gemm_bf16_args *g, size_t cols, size_t nr) {
+    if (g->a_rs == 1) return !stride_aliases(g->a_cs) || cols <= nr;
+    return cols <= DIRECT_A_MAX_COLS && !stride_aliases(g->a_rs);
 }
 static int direct_b(const gemm_bf16_args *g, size_t rows) {
     return g->b_cs == 1 && rows <= DIRECT_B_MAX_ROWS && !stride_aliases(g->b_rs);
@@ -86,7 +89,8 @@ static int direct_b(const gemm_bf16_args *g, size_t rows) {
 static double pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1 ? 0.5 : 1.0); }
 
 static double rect_cost(const kernel_table *kt, const gemm_bf16_args *g, size_t rows, size_t cols) {
-    const double pa = direct_a(g, cols) ? 0.0 : (double)rows * pack_cost(g->a_rs, g->a_cs);
+    const double pa =
+        direct_a(g, cols, kt->bf16_nr) ? 0.0 : (double)rows * pack_cost(g->a_rs, g->a_cs);
     const double pb = direct_b(g, rows) ? 0.0 : (double)cols * pack_cost(g->b_cs, g->b_rs);
     return (double)g->kq * ((double)rows * (double)cols / (double)kt->bf16_nr + pa + pb);
 }
@@ -144,7 +148,8 @@ void gemm_bf16_part(const kernel_table *kt, const gemm_bf16_args *g, const gemm_
     const size_t mc = block_len(r.i1 - r.i0, kt->bf16_mc, mr);
     const size_t nc = block_len(r.j1 - r.j0, kt->bf16_nc, nr);
     const size_t kc_max = block_len(kq, kt->bf16_kc, 1);
-    const int a_in_place = direct_a(g, r.j1 - r.j0), b_in_place = direct_b(g, r.i1 - r.i0);
+    const int a_in_place = direct_a(g, r.j1 - r.j0, kt->bf16_nr),
+              b_in_place = direct_b(g, r.i1 - r.i0);
     const gemm_bf16_ukr_fn ukr = kt->gemm_bf16_ukr;
 
     for (size_t jc = r.j0; jc < r.j1; jc += nc) {

@@ -14,52 +14,64 @@
 #include <xmmintrin.h>
 #endif
 
-/* Software prefetch distance in the transposing pack: the rows it reads are
- * far apart (large stride), so each is its own short stream that the
- * hardware prefetcher picks up late; 4 cache lines ahead hides most of the
- * L3/DRAM latency. Prefetches past the end of a row are harmless hints. */
-#define PREFETCH_AHEAD 64
+/* Both packs walk k in chunks of PACK_CHUNK steps, and within a chunk over all
+ * lanes (docs/performance.md, "Packing"):
+ *   transposing: each chunk reads one 64-byte line of every source row (the
+ *     rows are far apart, one stream each) and writes a contiguous
+ *     PACK_CHUNK x w block of the panel. Lane by lane over the whole depth
+ *     (the previous order) wrote every panel row in 16-byte pieces,
+ *     revisiting the whole 32 KiB panel once per 4 lanes; chunked packed a
+ *     1024-wide W^T 20-30 % faster. 16 floats = one cache line; 8 and 64
+ *     measured slower, 32 the same.
+ *   copy (xs == 1): each chunk reads PACK_CHUNK source rows (a few KiB, kept
+ *     in L1) and writes a PACK_CHUNK x w run of every panel. Row by row (one
+ *     w-float piece into every panel per row: 40 write streams for an A
+ *     block of 480 rows) measured 2x slower for w = 12; chunks of 8-64 rows
+ *     were equal. */
+#define PACK_CHUNK 16
 
 static void zero_tail(float *dst, size_t width, size_t kc, size_t w) {
     if (width == w) return;
     for (size_t p = 0; p < kc; p++) memset(dst + p * w + width, 0, (w - width) * sizeof(float));
 }
 
+#if defined(__SSE2__)
+/* Lanes x .. x+3 (source rows s, s + xs, ...), k steps [p0, p0 + len), len a
+ * multiple of 4: one 4 x 4 transpose per 4 steps. */
+static inline void transpose_4_lanes(const float *s, size_t xs, size_t p0, size_t len, float *d,
+                                     size_t w) {
+    for (size_t p = p0; p < p0 + len; p += 4) {
+        __m128 r0 = _mm_loadu_ps(s + p), r1 = _mm_loadu_ps(s + xs + p);
+        __m128 r2 = _mm_loadu_ps(s + 2 * xs + p), r3 = _mm_loadu_ps(s + 3 * xs + p);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        float *o = d + p * w;
+        _mm_storeu_ps(o, r0);
+        _mm_storeu_ps(o + w, r1);
+        _mm_storeu_ps(o + 2 * w, r2);
+        _mm_storeu_ps(o + 3 * w, r3);
+    }
+}
+#endif
+
 /* dst[p*w + x] = src[x*xs + p] for x < width, p < kc. */
 static void pack_transpose(const float *src, size_t xs, size_t width, size_t kc, size_t w,
                            float *dst) {
-    size_t x = 0;
+    size_t w4 = 0, k4 = 0; /* lanes and k steps done in 4 x 4 blocks */
 #if defined(__SSE2__)
-    for (; x + 4 <= width; x += 4) {
-        const float *s0 = src + x * xs, *s1 = s0 + xs, *s2 = s1 + xs, *s3 = s2 + xs;
-        size_t p = 0;
-        for (; p + 4 <= kc; p += 4) {
-            if (p % 16 == 0) { /* one line per row, PREFETCH_AHEAD floats ahead */
-                __builtin_prefetch(s0 + p + PREFETCH_AHEAD);
-                __builtin_prefetch(s1 + p + PREFETCH_AHEAD);
-                __builtin_prefetch(s2 + p + PREFETCH_AHEAD);
-                __builtin_prefetch(s3 + p + PREFETCH_AHEAD);
-            }
-            __m128 r0 = _mm_loadu_ps(s0 + p), r1 = _mm_loadu_ps(s1 + p);
-            __m128 r2 = _mm_loadu_ps(s2 + p), r3 = _mm_loadu_ps(s3 + p);
-            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-            _mm_storeu_ps(dst + (p + 0) * w + x, r0);
-            _mm_storeu_ps(dst + (p + 1) * w + x, r1);
-            _mm_storeu_ps(dst + (p + 2) * w + x, r2);
-            _mm_storeu_ps(dst + (p + 3) * w + x, r3);
-        }
-        for (; p < kc; p++) {
-            dst[p * w + x + 0] = s0[p];
-            dst[p * w + x + 1] = s1[p];
-            dst[p * w + x + 2] = s2[p];
-            dst[p * w + x + 3] = s3[p];
-        }
-    }
+    w4 = width / 4 * 4;
+    k4 = kc / 4 * 4;
+    size_t p0 = 0;
+    for (; p0 + PACK_CHUNK <= k4; p0 += PACK_CHUNK) /* constant length: unrolled */
+        for (size_t x = 0; x < w4; x += 4)
+            transpose_4_lanes(src + x * xs, xs, p0, PACK_CHUNK, dst + x, w);
+    if (p0 < k4)
+        for (size_t x = 0; x < w4; x += 4)
+            transpose_4_lanes(src + x * xs, xs, p0, k4 - p0, dst + x, w);
 #endif
-    for (; x < width; x++) {
-        const float *s = src + x * xs;
-        for (size_t p = 0; p < kc; p++) dst[p * w + x] = s[p];
-    }
+    for (size_t x = 0; x < w4; x++) /* the last kc % 4 steps of the blocked lanes */
+        for (size_t p = k4; p < kc; p++) dst[p * w + x] = src[x * xs + p];
+    for (size_t x = w4; x < width; x++)
+        for (size_t p = 0; p < kc; p++) dst[p * w + x] = src[x * xs + p];
 }
 
 void gemm_pack_panel(const float *src, size_t xs, size_t ps, size_t width, size_t kc, size_t w,
@@ -77,6 +89,24 @@ void gemm_pack_panel(const float *src, size_t xs, size_t ps, size_t width, size_
     zero_tail(dst, width, kc, w);
 }
 
+/* The xs == 1 case of gemm_pack_block for the full panels, lanes [0, full):
+ * row p of the source goes to row p of every panel, PACK_CHUNK rows at a
+ * time. Inlined with w a
+ * constant (the tables' MR and NR) the w-float copies compile to a few vector
+ * moves; with w only known at run time they measured up to 2x slower. */
+static inline void copy_panels(const float *src, size_t ps, size_t full, size_t kc, size_t w,
+                               float *dst) {
+    for (size_t p0 = 0; p0 < kc; p0 += PACK_CHUNK) {
+        const size_t p1 = p0 + PACK_CHUNK < kc ? p0 + PACK_CHUNK : kc;
+        for (size_t x = 0; x < full; x += w)
+            for (size_t p = p0; p < p1; p++) {
+                const float *s = src + p * ps + x;
+                float *d = dst + x * kc + p * w;
+                for (size_t q = 0; q < w; q++) d[q] = s[q];
+            }
+    }
+}
+
 void gemm_pack_block(const float *src, size_t xs, size_t ps, size_t width, size_t kc, size_t w,
                      float *dst) {
     if (xs != 1) {
@@ -86,12 +116,14 @@ void gemm_pack_block(const float *src, size_t xs, size_t ps, size_t width, size_
         return;
     }
     const size_t full = width / w * w;
-    for (size_t p = 0; p < kc; p++) {
-        const float *s = src + p * ps;
-        for (size_t x = 0; x < full; x += w) {
-            float *d = dst + x * kc + p * w;
-            for (size_t q = 0; q < w; q++) d[q] = s[x + q];
-        }
+    /* w as a constant for every MR and NR of simd/gemm_*.h */
+    /* clang-format off */
+#define COPY_CASE(W) case W: copy_panels(src, ps, full, kc, W, dst); break;
+    switch (w) {
+        COPY_CASE(4) COPY_CASE(6) COPY_CASE(8) COPY_CASE(12) COPY_CASE(16) COPY_CASE(32)
+        default: copy_panels(src, ps, full, kc, w, dst); break;
     }
+#undef COPY_CASE
+    /* clang-format on */
     if (full < width) gemm_pack_panel(src + full, 1, ps, width - full, kc, w, dst + full * kc);
 }

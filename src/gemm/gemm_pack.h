@@ -18,9 +18,9 @@ void gemm_pack_panel(const float *src, size_t xs, size_t ps, size_t width, size_
 
 /* Packs lanes [0, width) as ceil(width / w) consecutive panels (panel q at
  * dst + q*w*kc, the last one zero-padded): the same result as one
- * gemm_pack_panel per panel, but when xs == 1 it walks the source row by
- * row across all panels (long contiguous reads; panel by panel would touch
- * kc rows of a large stride for every panel, a TLB miss per row). */
+ * gemm_pack_panel per panel, but when xs == 1 it walks the source a few rows
+ * at a time across all panels (panel by panel would touch kc rows of a large
+ * stride for every panel, a TLB miss per row). */
 void gemm_pack_block(const float *src, size_t xs, size_t ps, size_t width, size_t kc, size_t w,
                      float *dst);
 

@@ -87,7 +87,10 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, ukr_edges) {
 
 /* Shapes chosen around the driver's decisions: few columns (A read in
  * place) vs many (A packed), few rows (B read in place) vs many (B packed),
- * B transposed (always packed), k across KC blocks, narrow n. */
+ * B transposed (always packed), k across KC blocks, narrow n; each with
+ * padded leading dimensions and with ones that are multiples of 512 floats
+ * (the L1-aliasing strides that make the driver pack an operand it would
+ * otherwise read in place, transposed A included). */
 ParameterizedTestParameters(gemm_strided, driver_paths) {
     static nerve_isa isas[NERVE_ISA_COUNT];
     size_t n = test_supported_isas(isas);
@@ -103,9 +106,13 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, driver_paths) {
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++)
-                for (int acc = 0; acc < 2; acc++) {
+                for (int acc_alias = 0; acc_alias < 4; acc_alias++) {
                     const size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
-                    const size_t lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2, ldc = n + 3;
+                    const int acc = acc_alias % 2;
+                    const int alias = acc_alias / 2; /* leading dimensions a multiple of 512 */
+                    const size_t lda = alias ? ((ta ? m : k) + 511) / 512 * 512 : (ta ? m : k) + 1;
+                    const size_t ldb = alias ? ((tb ? k : n) + 511) / 512 * 512 : (tb ? k : n) + 2;
+                    const size_t ldc = n + 3;
                     float *a = malloc((ta ? k : m) * lda * 4), *b = malloc((tb ? n : k) * ldb * 4);
                     float *c0 = malloc(m * ldc * 4), *want = malloc(m * ldc * 4),
                           *c = malloc(m * ldc * 4);
@@ -124,9 +131,9 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, driver_paths) {
                         g.c = want;
                         size_t bad = test_first_bit_mismatch(c, want, m * ldc);
                         cr_assert_eq(bad, SIZE_MAX,
-                                     "%s %zux%zux%zu ta=%d tb=%d acc=%d threads=%d: differs from "
-                                     "scalar at %zu",
-                                     kt->name, m, n, k, ta, tb, acc, nt, bad);
+                                     "%s %zux%zux%zu ta=%d tb=%d acc=%d lda=%zu ldb=%zu "
+                                     "threads=%d: differs from scalar at %zu",
+                                     kt->name, m, n, k, ta, tb, acc, lda, ldb, nt, bad);
                     }
                     free(a);
                     free(b);
