@@ -128,7 +128,7 @@ static double rect_cost(const kernel_table *kt, const gemm_args *g, size_t rows,
     const double wa = pack_cost(g->a_rs, g->a_cs), wb = pack_cost(g->b_cs, g->b_rs);
     const rect cand = {0, rows, 0, cols};
     const double pa = direct_a(kt, g, &cand) ? 0.0 : (double)rows * wa;
-    const double pb = direct_b(kt, g, &cand) ? 0.0 : (double)cols * wb;
+    const double pb = g->b_packed || direct_b(kt, g, &cand) ? 0.0 : (double)cols * wb;
     return (double)g->k * ((double)rows * (double)cols / (double)kt->nr + pa + pb);
 }
 
@@ -193,7 +193,7 @@ static void run_epilogue_zero(const kernel_table *kt, const gemm_args *g, const 
 typedef struct tile_ctx {
     const kernel_table *kt;
     const gemm_args *g;
-    float *pa, *pb; /* packed A block / B block (or only their edge panels) */
+    const float *pa, *pb; /* packed A block / B block (or only their edge panels) */
     size_t pc, kc, ic, mcur, jc, ncur;
     int a_in_place, b_in_place, acc; /* A / B read in place (not packed); accumulate into C */
 } tile_ctx;
@@ -240,7 +240,9 @@ void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *
     const size_t mc = block_len(r.i1 - r.i0, kt->mc, mr);
     const size_t nc = block_len(r.j1 - r.j0, kt->nc, nr);
     const size_t kc_max = block_len(k, kt->kc, 1);
-    const int a_in_place = direct_a(kt, g, &r), b_in_place = direct_b(kt, g, &r);
+    const int a_in_place = direct_a(kt, g, &r);
+    const int b_in_place = !g->b_packed && direct_b(kt, g, &r);
+    const size_t npad = round_up(g->n, nr); /* columns of one slice of a prepacked B */
 
     for (size_t jc = r.j0; jc < r.j1; jc += nc) {
         const size_t ncur = min_sz(nc, r.j1 - jc);
@@ -248,8 +250,12 @@ void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *
             const size_t kc = min_sz(kc_max, k - pc);
             const int acc = g->accumulate || pc > 0;
             const int last = pc + kc == k;
-            /* B panels: packed (all, or only a partial last one when read in place) */
-            if (!b_in_place) {
+            /* B panels: prepacked, packed (all, or only a partial last one
+             * when read in place) */
+            const float *pbc = pb;
+            if (g->b_packed) {
+                pbc = g->b_packed + pc * npad + jc * kc;
+            } else if (!b_in_place) {
                 gemm_pack_block(g->b + pc * g->b_rs + jc * g->b_cs, g->b_cs, g->b_rs, ncur, kc, nr,
                                 pb);
             } else if (ncur % nr) {
@@ -267,7 +273,7 @@ void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *
                     gemm_pack_panel(g->a + (ic + i) * g->a_rs + pc * g->a_cs, g->a_rs, g->a_cs,
                                     mcur - i, kc, mr, pa + i * kc);
                 }
-                const tile_ctx t = {kt,   g,  pa,   pb,         pc,         kc, ic,
+                const tile_ctx t = {kt,   g,  pa,   pbc,        pc,         kc, ic,
                                     mcur, jc, ncur, a_in_place, b_in_place, acc};
                 if (last && ep) {
                     /* Last k slice with an epilogue: row strips outer, so each
@@ -286,6 +292,18 @@ void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *
             }
         }
     }
+}
+
+const float *gemm_prepack_b(const kernel_table *kt, const gemm_args *g, float *thread_ws) {
+    const size_t nr = kt->nr, npad = round_up(g->n, nr);
+    if (g->k == 0 || g->n == 0 || npad * g->k > pack_b_floats(kt)) return NULL;
+    float *dst = thread_ws + pack_a_floats(kt);
+    const size_t kc_max = block_len(g->k, kt->kc, 1); /* gemm_part's slices */
+    for (size_t pc = 0; pc < g->k; pc += kc_max) {
+        const size_t kc = min_sz(kc_max, g->k - pc);
+        gemm_pack_block(g->b + pc * g->b_rs, g->b_cs, g->b_rs, g->n, kc, nr, dst + pc * npad);
+    }
+    return dst;
 }
 
 void gemm_chain_ep(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,

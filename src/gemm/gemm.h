@@ -22,6 +22,9 @@ typedef struct gemm_args {
     float *c;
     size_t ldc;
     int accumulate;
+    /* NULL, or all of B already packed by gemm_prepack_b (b, b_rs and b_cs
+     * are then not read): for a B that several products share. */
+    const float *b_packed;
 } gemm_args;
 
 /* Optional epilogue: called once for every finished strip of C (after the
@@ -60,8 +63,18 @@ void gemm_chain_ep(const kernel_table *kt, const gemm_args *g, const gemm_epilog
  * barrier inside: each thread packs what its block of C needs into its own
  * slice of ws (ws as for gemm_chain with nt threads). The caller must
  * synchronise before reading C. */
-void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws, int tid,
-               int nt);
+void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
+               int tid, int nt);
+
+/* Packs all of B (k x n, through g's b, b_rs and b_cs) into the B block of
+ * one thread's workspace `thread_ws` (gemm_thread_workspace_floats floats),
+ * in the layout gemm_part reads: its KC slices one after another, each
+ * ceil(n / NR) panels. Returns the pointer for g->b_packed, or NULL (nothing
+ * written) when B does not fit the block. For products that share their B
+ * and differ in A and C: the rows of a weight gradient computed in chunks
+ * (src/net/linear.c) pack their input once instead of once per chunk. The
+ * products that use it run with the A block of the same thread_ws. */
+const float *gemm_prepack_b(const kernel_table *kt, const gemm_args *g, float *thread_ws);
 
 /* The partition of gemm_part, exposed for the partition simulation
  * (bench/partition_sim.c) and tests/net/test_partition.c: the rectangle

@@ -169,7 +169,7 @@ Test(gemm, thread_count_does_not_change_bits) {
     test_fill(a, m * k, 1, -1, 1);
     test_fill(b, k * n, 2, -1, 1);
     const kernel_table *kt = kernels_active();
-    gemm_args g = {m, n, k, a, k, 1, b, n, 1, c1, n, 0};
+    gemm_args g = {m, n, k, a, k, 1, b, n, 1, c1, n, 0, NULL};
     float *ws = aligned_alloc(64, (gemm_workspace_floats(kt, 8) * 4 + 63) / 64 * 64);
     gemm_chain(kt, &g, ws, 1);
     for (int nt = 2; nt <= 8; nt++) {

@@ -119,9 +119,19 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, driver_paths) {
                     test_fill(a, (ta ? k : m) * lda, 3 + s, -1, 1);
                     test_fill(b, (tb ? n : k) * ldb, 5 + s, -1, 1);
                     test_fill(c0, m * ldc, 7 + s, -1, 1);
-                    gemm_args g = {
-                        m,    n,   k,  a, ta ? 1 : lda, ta ? lda : 1, b, tb ? 1 : ldb, tb ? ldb : 1,
-                        want, ldc, acc};
+                    gemm_args g = {m,
+                                   n,
+                                   k,
+                                   a,
+                                   ta ? 1 : lda,
+                                   ta ? lda : 1,
+                                   b,
+                                   tb ? 1 : ldb,
+                                   tb ? ldb : 1,
+                                   want,
+                                   ldc,
+                                   acc,
+                                   NULL};
                     memcpy(want, c0, m * ldc * 4);
                     gemm_chain(ks, &g, wss, 1);
                     for (int nt = 1; nt <= 3; nt++) {
@@ -135,6 +145,28 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, driver_paths) {
                                      "threads=%d: differs from scalar at %zu",
                                      kt->name, m, n, k, ta, tb, acc, lda, ldb, nt, bad);
                     }
+                    /* B prepacked once (gemm_prepack_b), then the product in
+                     * two row halves on one thread, as linear_grad_part runs
+                     * its chunks; every shape here fits the B block */
+                    memcpy(c, c0, m * ldc * 4);
+                    gemm_args gp = g;
+                    gp.b_packed = gemm_prepack_b(kt, &g, ws);
+                    cr_assert_not_null(gp.b_packed, "%s %zux%zux%zu: B does not fit", kt->name, m,
+                                       n, k);
+                    const size_t half = m / 2 / kt->mr * kt->mr;
+                    gp.b = NULL; /* must not be read */
+                    gp.m = half;
+                    gp.c = c;
+                    gemm_part(kt, &gp, NULL, ws, 0, 1);
+                    gp.m = m - half;
+                    gp.a = g.a + half * g.a_rs;
+                    gp.c = c + half * ldc;
+                    gemm_part(kt, &gp, NULL, ws, 0, 1);
+                    size_t bad = test_first_bit_mismatch(c, want, m * ldc);
+                    cr_assert_eq(bad, SIZE_MAX,
+                                 "%s %zux%zux%zu ta=%d tb=%d acc=%d lda=%zu ldb=%zu prepacked B: "
+                                 "differs from scalar at %zu",
+                                 kt->name, m, n, k, ta, tb, acc, lda, ldb, bad);
                     free(a);
                     free(b);
                     free(c0);
