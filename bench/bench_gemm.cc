@@ -6,7 +6,9 @@
 // Names: <group>/<shape>/<impl>/threads:<t>
 //   group  sgemm (square), mlp_fwd (Y = X W^T), mlp_bwd_data (dX = dY W),
 //          mlp_bwd_weights (dW += dY^T X), linear_fwd (nerve's fused
-//          Y = relu(X W^T + b)), sgemv_n / sgemv_t, peak
+//          Y = relu(X W^T + b)), sgemv_n / sgemv_t, peak, pack (the
+//          driver's operand packing, gemm_pack_block; counter GB/s: bytes
+//          read plus bytes written)
 //   shape  MxNxK for sgemm, b<batch>_<in>x<out> for the MLP layers
 //   impl   nerve_<isa> | openblas | onednn
 // Counter GFLOPS: 2*M*N*K per iteration, per second (i.e. GFLOP/s).
@@ -40,6 +42,7 @@
 #include "nerve/kernels.h"
 
 extern "C" {
+#include "gemm_pack.h"
 #include "table.h"
 }
 
@@ -273,6 +276,39 @@ void bm_gemv(benchmark::State &st, bool trans, Impl impl, nerve_isa isa, int thr
     restore_best_isa();
 }
 
+// The packing cases of the wide layer's products (src/gemm/gemm_pack.c), on a
+// 1024 x 1024 row-major source (4 MiB: from L3, as W is in a training step),
+// in the driver's KC = 256 slices; w is the panel width (MR or NR of the
+// AVX-512 table). copy: xs == 1 (B = W for backward-data, A = dZ^T for the
+// weight gradient); transpose: ps == 1 (B = W^T and A = X for the forward).
+struct PackCase {
+    const char *name;
+    bool transpose;
+    size_t width, w;
+};
+const PackCase kPacks[] = {
+    {"copy_w32_1024", false, 1024, 32},
+    {"copy_w12_480", false, 480, 12},
+    {"transpose_w32_1024", true, 1024, 32},
+    {"transpose_w12_480", true, 480, 12},
+};
+
+void bm_pack(benchmark::State &st, PackCase pc) {
+    const size_t ld = 1024, kc = 256;
+    Mat src(ld * ld), dst(((pc.width + pc.w - 1) / pc.w * pc.w) * kc);
+    for (auto _ : st) {
+        for (size_t p0 = 0; p0 < ld; p0 += kc) {
+            if (pc.transpose)
+                gemm_pack_block(src.p + p0, ld, 1, pc.width, kc, pc.w, dst.p);
+            else
+                gemm_pack_block(src.p + p0 * ld, 1, ld, pc.width, kc, pc.w, dst.p);
+        }
+        benchmark::ClobberMemory();
+    }
+    const double bytes = 2.0 * 4.0 * static_cast<double>(pc.width) * static_cast<double>(ld);
+    st.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // ---- registration -----------------------------------------------------------
 struct ImplName {
     Impl impl;
@@ -347,6 +383,8 @@ int register_all() {
                             ("linear_fwd/" + shape + "/nerve_" + nerve_isa_name(isa) + suffix).c_str(),
                             bm_linear, batch, in, out, isa, t), t);
             }
+    for (const PackCase &pc : kPacks)
+        benchmark::RegisterBenchmark((std::string("pack/") + pc.name).c_str(), bm_pack, pc);
     for (int t : threads)
         for (bool trans : {false, true})
             for (const ImplName &i : im)
