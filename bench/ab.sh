@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Two sides alternately, ROUNDS times per item (so a machine whose speed
-# drifts affects both alike); prints the median items/s of each side (runs
-# per second of real time where a benchmark counts no items), their ratio
-# B/A, and each side's spread (its slowest run over its fastest).
+# drifts affects both alike); prints the median items/s of each side (1 /
+# real time, in the benchmark's time unit, where it counts no items), their
+# ratio B/A, and each side's spread (its slowest run over its fastest).
 #
 # Two builds, the same benchmarks (each filter one item):
 #   bench/ab.sh A/nerve_bench B/nerve_bench ROUNDS 'train/nerve/batch:32/threads:1/' ...
@@ -46,7 +46,7 @@ import csv, statistics, sys, collections
 runs = collections.defaultdict(list)
 for row in csv.reader(open(sys.argv[1])):
     # side, item, name, iterations, real_time, cpu_time, time_unit, bytes/s, items/s, ...
-    # items/s where the benchmark counts items, else runs per second of real time
+    # items/s where the benchmark counts items, else 1 / real time
     v = float(row[8]) if len(row) > 8 and row[8] else 1.0 / float(row[4])
     runs[(row[1], row[0])].append(v)
 for item in dict.fromkeys(k[0] for k in runs):

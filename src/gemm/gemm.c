@@ -90,8 +90,9 @@ static double pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1
  *     reuse the A panel. Aliased, the kc lines of one A micro-panel all fall
  *     in one or two L1 sets, evict the B panel's lines there on every pass,
  *     and come back from L2 for every B panel: the weight gradient of a
- *     1024-wide layer (a_cs = 1024) ran at 0.65-0.78x oneDNN's that way and
- *     1.2-1.5x faster packed (docs/performance.md, "Aliased A").
+ *     1024-wide layer (a_cs = 1024) ran at 0.65-0.78x oneDNN's that way, and
+ *     packed 1.15-1.43x faster (docs/performance.md, "Aliased A, the input
+ *     packed once, chunked packs").
  *     Otherwise the tile reads MR separate rows (MR streams, which share L1
  *     sets when the row stride is a multiple of 4 KiB): packed when there
  *     are more than DIRECT_A_MAX_COLS columns to amortise it.
@@ -292,6 +293,11 @@ void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *
             }
         }
     }
+}
+
+int gemm_packs_b(const kernel_table *kt, const gemm_args *g) {
+    const rect whole = {0, g->m, 0, g->n};
+    return !direct_b(kt, g, &whole);
 }
 
 const float *gemm_prepack_b(const kernel_table *kt, const gemm_args *g, float *thread_ws) {

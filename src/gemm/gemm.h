@@ -72,9 +72,18 @@ void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *
  * ceil(n / NR) panels. Returns the pointer for g->b_packed, or NULL (nothing
  * written) when B does not fit the block. For products that share their B
  * and differ in A and C: the rows of a weight gradient computed in chunks
- * (src/net/linear.c) pack their input once instead of once per chunk. The
- * products that use it run with the A block of the same thread_ws. */
+ * (src/net/linear.c) pack their input once instead of once per chunk.
+ * The products that read it must have the same kt, n, k and B as g (their
+ * m, A and C are free); they may run on several threads (gemm_part with
+ * nt > 1, after a barrier that follows the packing), each thread using its
+ * own slice's A block only. Anything else run on the same slice of
+ * workspace (another product without b_packed) overwrites it. */
 const float *gemm_prepack_b(const kernel_table *kt, const gemm_args *g, float *thread_ws);
+
+/* Whether gemm_part on one thread would pack B for g (rather than read it in
+ * place): when it would, several products sharing that B gain from
+ * gemm_prepack_b. */
+int gemm_packs_b(const kernel_table *kt, const gemm_args *g);
 
 /* The partition of gemm_part, exposed for the partition simulation
  * (bench/partition_sim.c) and tests/net/test_partition.c: the rectangle

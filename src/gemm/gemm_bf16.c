@@ -6,8 +6,9 @@
  * A (or read it in place) and run the micro-kernel over the tiles. The chain
  * of every element continues across KC slices through C (accumulate), which
  * the micro-kernel's contract makes the same chain. Operands are read in
- * place by the same rules as gemm.c (A when transposed or when few columns
- * reuse it, B when its rows are contiguous and few rows reuse it), only
+ * place by the same rules as gemm.c (A when transposed, unless its k stride
+ * aliases in L1, or when few columns reuse it; B when its rows are
+ * contiguous and few rows reuse it), only
  * full tiles in place, partial edge panels always packed (the micro-kernel
  * reads all bf16_mr rows and bf16_nr columns). Packing is a copy of words: no
  * arithmetic, so no decision here changes a bit. */

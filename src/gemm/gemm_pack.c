@@ -15,19 +15,21 @@
 #endif
 
 /* Both packs walk k in chunks of PACK_CHUNK steps, and within a chunk over all
- * lanes (docs/performance.md, "Packing"):
+ * lanes (docs/performance.md, "Aliased A, the input packed once, chunked packs"):
  *   transposing: each chunk reads one 64-byte line of every source row (the
  *     rows are far apart, one stream each) and writes a contiguous
  *     PACK_CHUNK x w block of the panel. Lane by lane over the whole depth
  *     (the previous order) wrote every panel row in 16-byte pieces,
- *     revisiting the whole 32 KiB panel once per 4 lanes; chunked packed a
- *     1024-wide W^T 20-30 % faster. 16 floats = one cache line; 8 and 64
- *     measured slower, 32 the same.
+ *     revisiting the whole 32 KiB panel once per 4 lanes; chunked packs a
+ *     1024-wide W^T 1.39x faster (pack/transpose_w32_1024). 16 floats = one
+ *     cache line; chunks of 8 and 64 measured slower, 32 the same. A
+ *     software prefetch of the next lines (the old order had one) only
+ *     slowed the chunked order down.
  *   copy (xs == 1): each chunk reads PACK_CHUNK source rows (a few KiB, kept
  *     in L1) and writes a PACK_CHUNK x w run of every panel. Row by row (one
  *     w-float piece into every panel per row: 40 write streams for an A
- *     block of 480 rows) measured 2x slower for w = 12; chunks of 8-64 rows
- *     were equal. */
+ *     block of 480 rows) was 1.58x slower for w = 12 (pack/copy_w12_480);
+ *     chunks of 8-64 rows measured equal. */
 #define PACK_CHUNK 16
 
 static void zero_tail(float *dst, size_t width, size_t kc, size_t w) {
@@ -91,9 +93,9 @@ void gemm_pack_panel(const float *src, size_t xs, size_t ps, size_t width, size_
 
 /* The xs == 1 case of gemm_pack_block for the full panels, lanes [0, full):
  * row p of the source goes to row p of every panel, PACK_CHUNK rows at a
- * time. Inlined with w a
- * constant (the tables' MR and NR) the w-float copies compile to a few vector
- * moves; with w only known at run time they measured up to 2x slower. */
+ * time. Inlined with w a constant (the tables' MR and NR) the w-float copies
+ * compile to a few vector moves; with w only known at run time the w = 32
+ * copy measured 1.4x slower. */
 static inline void copy_panels(const float *src, size_t ps, size_t full, size_t kc, size_t w,
                                float *dst) {
     for (size_t p0 = 0; p0 < kc; p0 += PACK_CHUNK) {

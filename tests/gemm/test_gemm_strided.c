@@ -91,11 +91,14 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, ukr_edges) {
  * padded leading dimensions and with ones that are multiples of 512 floats
  * (the L1-aliasing strides that make the driver pack an operand it would
  * otherwise read in place, transposed A included). */
-ParameterizedTestParameters(gemm_strided, driver_paths) {
+/* Every ISA this CPU supports (the parameters of the driver tests). */
+static struct criterion_test_params supported_isas(void) {
     static nerve_isa isas[NERVE_ISA_COUNT];
     size_t n = test_supported_isas(isas);
     return cr_make_param_array(nerve_isa, isas, n);
 }
+
+ParameterizedTestParameters(gemm_strided, driver_paths) { return supported_isas(); }
 
 ParameterizedTest(nerve_isa *isa, gemm_strided, driver_paths) {
     const kernel_table *kt = kernels_for(*isa), *ks = kernels_for(NERVE_ISA_SCALAR);
@@ -173,6 +176,50 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, driver_paths) {
                     free(want);
                     free(c);
                 }
+    free(ws);
+    free(wss);
+}
+
+/* A B prepacked once (gemm_prepack_b) and read by a product split over 1-3
+ * threads (gemm_part's rectangles, run one after another): column blocks
+ * past NC (n = 3200), several KC slices whose last one is shorter (k = 257
+ * and 601), n not a multiple of NR (each fits the B block of every table).
+ * Equal bits to the scalar table. */
+ParameterizedTestParameters(gemm_strided, prepacked_b_threads) { return supported_isas(); }
+
+ParameterizedTest(nerve_isa *isa, gemm_strided, prepacked_b_threads) {
+    const kernel_table *kt = kernels_for(*isa), *ks = kernels_for(NERVE_ISA_SCALAR);
+    const size_t shapes[][3] = {{30, 3200, 64}, {30, 1000, 257}, {50, 400, 601}};
+    float *ws = aligned_alloc(64, (gemm_workspace_floats(kt, 3) * 4 + 63) / 64 * 64);
+    float *wss = aligned_alloc(64, (gemm_workspace_floats(ks, 1) * 4 + 63) / 64 * 64);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        const size_t lda = k + 1, ldb = n + 2, ldc = n + 3;
+        float *a = malloc(m * lda * 4), *b = malloc(k * ldb * 4);
+        float *want = malloc(m * ldc * 4), *c = malloc(m * ldc * 4);
+        test_fill(a, m * lda, 11 + s, -1, 1);
+        test_fill(b, k * ldb, 13 + s, -1, 1);
+        test_fill(want, m * ldc, 17 + s, -1, 1);
+        memcpy(c, want, m * ldc * 4);
+        gemm_args g = {m, n, k, a, lda, 1, b, ldb, 1, want, ldc, 0, NULL};
+        gemm_chain(ks, &g, wss, 1);
+        g.b_packed = gemm_prepack_b(kt, &g, ws);
+        cr_assert_not_null(g.b_packed, "%s %zux%zux%zu: B does not fit", kt->name, m, n, k);
+        g.b = NULL; /* must not be read */
+        g.c = c;
+        for (int nt = 1; nt <= 3; nt++) {
+            for (size_t i = 0; i < m; i++) memset(c + i * ldc, 0xff, n * 4); /* NaN */
+            for (int t = 0; t < nt; t++) gemm_part(kt, &g, NULL, ws, t, nt);
+            const size_t bad = test_first_bit_mismatch(c, want, m * ldc);
+            cr_assert_eq(bad, SIZE_MAX,
+                         "%s %zux%zux%zu prepacked B, %d threads: differs from scalar at %zu",
+                         kt->name, m, n, k, nt, bad);
+        }
+        free(a);
+        free(b);
+        free(want);
+        free(c);
+    }
     free(ws);
     free(wss);
 }
