@@ -295,11 +295,6 @@ void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *
     }
 }
 
-int gemm_packs_b(const kernel_table *kt, const gemm_args *g) {
-    const rect whole = {0, g->m, 0, g->n};
-    return !direct_b(kt, g, &whole);
-}
-
 const float *gemm_prepack_b(const kernel_table *kt, const gemm_args *g, float *thread_ws) {
     const size_t nr = kt->nr, npad = round_up(g->n, nr);
     if (g->k == 0 || g->n == 0 || npad * g->k > pack_b_floats(kt)) return NULL;

@@ -80,11 +80,6 @@ void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *
  * workspace (another product without b_packed) overwrites it. */
 const float *gemm_prepack_b(const kernel_table *kt, const gemm_args *g, float *thread_ws);
 
-/* Whether gemm_part on one thread would pack B for g (rather than read it in
- * place): when it would, several products sharing that B gain from
- * gemm_prepack_b. */
-int gemm_packs_b(const kernel_table *kt, const gemm_args *g);
-
 /* The partition of gemm_part, exposed for the partition simulation
  * (bench/partition_sim.c) and tests/net/test_partition.c: the rectangle
  * [i0, i1) x [j0, j1) of C that thread tid of nt computes (empty when

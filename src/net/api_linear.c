@@ -24,8 +24,8 @@ typedef struct fwd_job {
 } fwd_job;
 
 static void fwd_thread(const fwd_job *j, int t, int nt) {
-    linear_forward_part(j->kt, j->n, j->in, j->out, j->x, j->w, j->b, j->act, LINEAR_ONE_DOT,
-                        j->z, j->y, j->ws, t, nt);
+    linear_forward_part(j->kt, j->n, j->in, j->out, j->x, j->w, j->b, j->act, LINEAR_ONE_DOT, j->z,
+                        j->y, j->ws, t, nt, NULL);
 }
 
 nerve_status nerve_linear_forward(size_t n, size_t in, size_t out, const float *x, const float *w,

@@ -31,10 +31,11 @@
 #include "omp_sync.h"
 #include "plan.h"
 
-void fwd_run(const fwd_pass *f, int t, int nt) {
+void fwd_run(const fwd_pass *f, int t, int nt, float *amax) {
     const kernel_table *kt = f->kt;
     const nerve_net *net = f->net;
     for (size_t l = 0; l < net->n_layers; l++) {
+        const int last = l + 1 == net->n_layers;
         const size_t in = net->sizes[l], out = net->sizes[l + 1];
         const float *x = l == 0 ? f->x : f->z ? f->a[l - 1] : f->pp[(l - 1) & 1];
         const float *w = net->params + net->w_off[l], *b = net->params + net->b_off[l];
@@ -48,13 +49,12 @@ void fwd_run(const fwd_pass *f, int t, int nt) {
         /* Z kept separately only when the activation is not the identity
          * (backward needs both); otherwise the product lands in a. The
          * path (GEMV or GEMM) is linear.c's choice. */
-        linear_forward_part(kt, f->n, in, out, x, w, b,
-                            (int)net->acts[l], f->gemv ? LINEAR_ONE_DOT : LINEAR_CHAIN, z, a,
-                            f->ws, t, nt);
-        if (nt > 1 && l + 1 < net->n_layers) OMP_BARRIER(f);
+        linear_forward_part(kt, f->n, in, out, x, w, b, (int)net->acts[l],
+                            f->gemv ? LINEAR_ONE_DOT : LINEAR_CHAIN, z, a, f->ws, t, nt,
+                            last ? NULL : amax);
+        if (nt > 1 && !last) OMP_BARRIER(f);
     }
 }
-
 
 /* ---- public inference ---------------------------------------------------- */
 
@@ -144,7 +144,7 @@ nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *
             if (c.p)
                 infer_run(c.p, 0, 1);
             else
-                fwd_run(c.f, 0, 1);
+                fwd_run(c.f, 0, 1, NULL);
             continue;
         }
         OMP_FORK(&c);
@@ -157,7 +157,7 @@ nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *
             if (cp->p)
                 infer_run(cp->p, omp_get_thread_num(), omp_get_num_threads());
             else
-                fwd_run(cp->f, omp_get_thread_num(), omp_get_num_threads());
+                fwd_run(cp->f, omp_get_thread_num(), omp_get_num_threads(), NULL);
             OMP_LEAVE(cp);
         }
         OMP_JOIN(&c);
@@ -240,7 +240,7 @@ nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_
                                 .pp = {base + wsf, base + wsf + bw},
                                 .out = out + r * outw,
                                 .ws = base};
-            fwd_run(&f, 0, 1);
+            fwd_run(&f, 0, 1, NULL);
         }
     }
     free(own);

@@ -4,6 +4,8 @@
  * their per-block hook. */
 #include "linear.h"
 
+#include <math.h>
+
 #include "gemm.h"
 #include "split.h"
 
@@ -15,23 +17,35 @@ typedef struct fwd_ctx {
     int act;
     float *y; /* Y when Z is kept separately, else NULL (Y is C itself) */
     size_t ldy;
+    float *amax; /* this thread's max |Y| so far, or NULL */
 } fwd_ctx;
 
 /* Strip of C = Z (or Y when Z is not kept): add the bias (one rounding),
  * then the activation into Y; one call for the whole strip when its rows
  * are contiguous (the kernels are elementwise, so splitting the calls
- * differently gives the same bits). */
+ * differently gives the same bits). Then, when asked, the strip's max |Y|
+ * while it is in L1. */
 static void fwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
                      float *c, size_t ldc) {
     const fwd_ctx *f = ep->ctx;
-    if (f->b) f->kt->bias_add(rows, cols, c, ldc, f->b + j0);
+    const kernel_table *kt = f->kt;
+    if (f->b) kt->bias_add(rows, cols, c, ldc, f->b + j0);
     float *y = f->y ? f->y + i0 * f->ldy + j0 : c;
     const size_t ldy = f->y ? f->ldy : ldc;
-    if (!f->y && f->act == ACT_IDENTITY) return;
-    if (ldc == cols && ldy == cols)
-        f->kt->act_fwd[f->act](rows * cols, c, y);
+    const int contiguous = ldc == cols && ldy == cols;
+    if (f->y || f->act != ACT_IDENTITY) {
+        if (contiguous)
+            kt->act_fwd[f->act](rows * cols, c, y);
+        else
+            for (size_t i = 0; i < rows; i++) kt->act_fwd[f->act](cols, c + i * ldc, y + i * ldy);
+    }
+    if (!f->amax) return;
+    float m = *f->amax;
+    if (contiguous)
+        m = fmaxf(m, kt->maxabs(rows * cols, y));
     else
-        for (size_t i = 0; i < rows; i++) f->kt->act_fwd[f->act](cols, c + i * ldc, y + i * ldy);
+        for (size_t i = 0; i < rows; i++) m = fmaxf(m, kt->maxabs(cols, y + i * ldy));
+    *f->amax = m;
 }
 
 /* B = W^T for the product X W^T, read from W: B(p, o) = W[o*in + p],
@@ -56,8 +70,8 @@ gemm_args linear_fwd_args(size_t n, size_t in, size_t out, const float *x, const
 }
 
 void linear_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out, const float *x,
-                         const float *w, const float *b, int act, linear_path path,
-                         float *z, float *y, float *ws, int tid, int nt) {
+                         const float *w, const float *b, int act, linear_path path, float *z,
+                         float *y, float *ws, int tid, int nt, float *amax) {
     if (nt < 1) nt = 1;
     if (z == y) z = NULL;
     if (n == 1 && path == LINEAR_ONE_DOT) {
@@ -71,9 +85,10 @@ void linear_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out
         kt->gemv_n(cols, in, 1.0f, w + o0 * in, in, x, 0.0f, zz + o0); /* the 16-lane dot */
         if (b) kt->bias_add(1, cols, zz + o0, cols, b + o0);
         if (act != ACT_IDENTITY || z) kt->act_fwd[act](cols, zz + o0, y + o0);
+        if (amax) *amax = fmaxf(*amax, kt->maxabs(cols, y + o0));
         return;
     }
-    const fwd_ctx f = {kt, b, act, z ? y : NULL, out};
+    const fwd_ctx f = {kt, b, act, z ? y : NULL, out, amax};
     const gemm_epilogue ep = {fwd_tile, &f};
     const gemm_args g = linear_fwd_args(n, in, out, x, w, z ? z : y);
     gemm_part(kt, &g, &ep, ws, tid, nt);
@@ -176,8 +191,12 @@ void linear_grad_part(const kernel_table *kt, size_t n, size_t in, size_t out, c
     if (chunk < mr) chunk = mr;
     /* Every chunk's product has the same B (the input columns [c0, c1)):
      * packed once for all of them when there are several and it fits the
-     * workspace. Otherwise each chunk packs it again when it cannot read it
-     * in place: 17 times per step for the 1024-wide layer at batch 256. */
+     * workspace. Where B cannot be read in place (a 1024-wide input's row
+     * stride aliases in L1) each chunk packed it again before: 18 chunks of
+     * 60 rows for a 1024 x 1024 layer at batch 256. Where it can, the packed
+     * panels still measured faster than the strided reads (784-256-128-10 at
+     * batch 256, docs/performance.md, "Aliased A, the input packed once,
+     * chunked packs"). */
     const float *x_packed = NULL;
     if (dw && cols && n > 1 && r1 - r0 > chunk && tws) {
         const gemm_args gb = {.k = n, .n = cols, .b = x + c0, .b_rs = in, .b_cs = 1};

@@ -67,10 +67,14 @@ typedef enum linear_path {
 /* Thread tid's share of Y = act(X W^T + b). b may be NULL. z may
  * be NULL or equal y: then Y is computed in place and Z is not kept
  * separately (Z is needed by backward only for non-identity activations).
- * n == 1 splits the outputs in 16-float units, the GEMM its output tiles. */
+ * n == 1 splits the outputs in 16-float units, the GEMM its output tiles.
+ * amax may be NULL; else *amax is raised to the largest |Y| of this
+ * thread's share (kt->maxabs: +Inf when one is NaN or Inf), measured while
+ * each strip is in L1; over all threads' calls, max |Y| (the training
+ * step's update guard, src/net/train.c). */
 void linear_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out, const float *x,
-                         const float *w, const float *b, int act, linear_path path,
-                         float *z, float *y, float *ws, int tid, int nt);
+                         const float *w, const float *b, int act, linear_path path, float *z,
+                         float *y, float *ws, int tid, int nt, float *amax);
 
 /* Thread tid's share of dX = (dZ W) * act'_{prev}(Zp, Yp) (no factor for
  * ACT_IDENTITY, then zp and yp are not read). n == 1 splits the columns of

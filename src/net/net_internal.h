@@ -134,6 +134,7 @@ struct nerve_net {
      * diagnosis of the fast path */
     uint64_t guard_copies;
     float guard_g; /* the last guarded step's bound on every |gradient| (train.c) */
+    float guard_x; /* ... and its measured max |x| over every layer's input */
 };
 
 

@@ -177,7 +177,9 @@ typedef struct fwd_pass {
 
 /* Runs the forward pass as thread `t` of `nt` (call from every thread of a
  * parallel region, or with t = 0, nt = 1). Barriers between layers when
- * nt > 1; none after the last layer. */
-void fwd_run(const fwd_pass *f, int t, int nt);
+ * nt > 1; none after the last layer. amax may be NULL; else *amax is raised
+ * to the largest |A| this thread stored in the activations that are a
+ * layer's input (all but the last layer's; linear_forward_part). */
+void fwd_run(const fwd_pass *f, int t, int nt, float *amax);
 
 #endif

@@ -173,7 +173,9 @@ static void backward_weights(step_ctx *c, size_t l, const float *dz, const optim
  *   dZ_{l-1} = act'(Z_{l-1}) (dZ_l W_l): |dZ_{l-1}| <= ACT_DERIV_MAX
  *     out_l D_l W, with W >= |w| the tracked bound (net->bound) of the
  *     weights before the step, which backward reads.
- * D_{L-1} and X are measured (kt->maxabs) right after the loss, while the
+ * D_{L-1} and X are measured (kt->maxabs): the activations in the forward
+ * pass's epilogue, strip by strip while in L1 (fp32; bf16 measures them
+ * after the loss), the batch and D_{L-1} right after the loss, while the
  * rows are in cache; every thread then computes the same chain and reaches
  * the same verdict. Proven: the updates run fused with the gradient blocks,
  * in place. Not proven (non-finite or huge values, a deep chain of wide
@@ -207,15 +209,16 @@ static float bits_load(atomic_uint *a) {
 
 /* This thread's part of the measurements: its loss rows of the top dZ,
  * and a share of every layer's input (the batch, then each activation:
- * n x width, contiguous). */
-static void guard_measure(step_ctx *c, size_t r0, size_t r1, int t, int nt) {
+ * n x width, contiguous). act_max: the activations' part, when the forward
+ * pass measured it (this thread's max |A|); NULL to measure them here. */
+static void guard_measure(step_ctx *c, size_t r0, size_t r1, int t, int nt, const float *act_max) {
     const kernel_table *kt = c->kt;
     const nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
     const size_t L = net->n_layers, n = c->batch->n, C = net->sizes[L];
     bits_max_publish(&c->dz_bits, kt->maxabs((r1 - r0) * C, pl->dz_ring[0] + r0 * C));
-    float x = 0.0f;
-    for (size_t l = 0; l < L; l++) {
+    float x = act_max ? *act_max : 0.0f;
+    for (size_t l = 0; l < (act_max ? 1 : L); l++) {
         const float *in = l ? pl->a[l - 1] : c->batch->x;
         size_t e0, e1;
         split_range(n * net->sizes[l], 16, (size_t)t, (size_t)nt, &e0, &e1);
@@ -287,15 +290,16 @@ static void step_thread(step_ctx *c, int t, int nt) {
     const size_t L = net->n_layers, n = c->batch->n;
     const int bf16 = net->precision == NERVE_PRECISION_BF16;
 
+    float act_max = 0.0f; /* the guard's max |A| of this thread's strips (fp32) */
     if (bf16)
         forward_bf16(c, t, nt);
     else
-        fwd_run(c->fwd, t, nt);
+        fwd_run(c->fwd, t, nt, c->guarded ? &act_max : NULL);
     OMP_BARRIER(c);
     size_t r0, r1;
     train_loss_rows(n, t, nt, &r0, &r1);
     loss_rows(c, r0, r1, pl->dz_ring[0]);
-    if (c->guarded) guard_measure(c, r0, r1, t, nt);
+    if (c->guarded) guard_measure(c, r0, r1, t, nt, bf16 ? NULL : &act_max);
     OMP_BARRIER(c);
     /* every thread sums the rows in the same order: same value everywhere */
     double sum = 0;
@@ -423,6 +427,7 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
     if (guarded && !c.bad) {
         if (!c.proven) net->guard_copies++;
         net->guard_g = c.gbound;
+        net->guard_x = bits_load(&c.x_bits);
     }
     if (hook && !c.bad) /* layers 1 and 0 finish together, at the region's end */
         for (size_t l = net->n_layers < 2 ? 1 : 2; l-- > 0;) hook->ready(hook->user, l);

@@ -159,12 +159,12 @@ static void run_forward(const kernel_table *kt, size_t n, size_t in, size_t out,
                         const float *w, const float *b, int act, linear_path path,
                         float *z, float *y, float *ws, int nt) {
     if (nt <= 1) {
-        linear_forward_part(kt, n, in, out, x, w, b, act, path, z, y, ws, 0, 1);
+        linear_forward_part(kt, n, in, out, x, w, b, act, path, z, y, ws, 0, 1, NULL);
         return;
     }
 #pragma omp parallel num_threads(nt)
     linear_forward_part(kt, n, in, out, x, w, b, act, path, z, y, ws, omp_get_thread_num(),
-                        omp_get_num_threads());
+                        omp_get_num_threads(), NULL);
 }
 
 ISA_PARAMS(linear, forward)

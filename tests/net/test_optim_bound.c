@@ -264,7 +264,10 @@ Test(optim_bound, proven_steps_match_the_fused_path) {
 
 /* The gradient bound the guard derives before backward (train.c) holds:
  * after every proven step, each weight and bias gradient is within it, for
- * every activation, deep and wide layers, both precisions, 1-3 threads. */
+ * every activation, deep and wide layers, both precisions, 1-3 threads. And
+ * the measurement it starts from is exact: max |x| over the batch and every
+ * hidden activation (fp32 measures those in the forward epilogue, bf16
+ * after the loss). */
 Test(optim_bound, gradient_bound_holds) {
     enum { ROWS = 64, IN = 45 };
     float *x = malloc(ROWS * IN * sizeof *x);
@@ -292,6 +295,12 @@ Test(optim_bound, gradient_bound_holds) {
                 cr_assert_eq(nerve_net_train_batch(net, &b, NULL), NERVE_OK, "%s",
                              nerve_last_error());
                 if (net->guard_copies) break; /* that step copied: no bound to check */
+                float want_x = kernels_active()->maxabs(n * IN, x);
+                for (size_t l = 0; l + 1 < 5; l++)
+                    want_x =
+                        fmaxf(want_x, kernels_active()->maxabs(n * sizes[l + 1], net->plan->a[l]));
+                cr_assert_eq(net->guard_x, want_x, "acts %d prec %d step %d: measured %g, max %g",
+                             a, prec, step, (double)net->guard_x, (double)want_x);
                 const float got = kernels_active()->maxabs(net->n_alloc, net->grads);
                 cr_assert(got <= net->guard_g, "acts %d prec %d step %d: |gradient| %g above %g",
                           a, prec, step, (double)got, (double)net->guard_g);
