@@ -356,13 +356,10 @@ int register_all() {
     // The wide network 784 -> 1024 -> 1024 -> 10 (train/nerve_wide) at batch
     // 32 and 256: its two wide layers.
     struct Layer { size_t batch, in, out; };
-    std::vector<Layer> layers;
-    for (size_t batch : {64, 256})
-        for (const auto &l : {Layer{0, 784, 256}, Layer{0, 256, 128}, Layer{0, 128, 10}})
-            layers.push_back({batch, l.in, l.out});
-    for (size_t batch : {32, 256})
-        for (const auto &l : {Layer{0, 784, 1024}, Layer{0, 1024, 1024}})
-            layers.push_back({batch, l.in, l.out});
+    const Layer layers[] = {
+        {64, 784, 256},  {64, 256, 128},   {64, 128, 10},    {256, 784, 256},  {256, 256, 128},
+        {256, 128, 10},  {32, 784, 1024},  {32, 1024, 1024}, {256, 784, 1024}, {256, 1024, 1024},
+    };
     for (int t : threads)
             for (const Layer &l : layers) {
                 const size_t batch = l.batch, in = l.in, out = l.out;

@@ -77,7 +77,7 @@ typedef gemm_rect rect;
  * run over k) costs about twice a row copy. In units of one cycle of the
  * micro-kernel, which does NR fmas per cycle on the x86 tables (two FMA pipes
  * x NR/2 lanes). Only the choice of grid depends on these. */
-static double pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1 ? 0.5 : 1.0); }
+double gemm_pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1 ? 0.5 : 1.0); }
 
 /* Whether to read an operand in place (strided micro-kernel) instead of
  * packing it. Packing costs ~0.3-0.5 cycle per element (src/gemm/gemm_pack.c);
@@ -111,22 +111,26 @@ static double pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1
  * same set or two and evict each other. Such operands are packed. */
 static int stride_aliases(size_t floats) { return floats % (2048 / sizeof(float)) == 0; }
 
+int gemm_a_in_place(size_t a_rs, size_t a_cs, size_t cols, size_t nr) {
+    if (a_rs == 1) return !stride_aliases(a_cs) || cols <= nr;
+    return cols <= DIRECT_A_MAX_COLS && !stride_aliases(a_rs);
+}
+int gemm_b_in_place(size_t b_rs, size_t b_cs, size_t rows) {
+    return b_cs == 1 && rows <= DIRECT_B_MAX_ROWS && !stride_aliases(b_rs);
+}
+
 static int direct_a(const kernel_table *kt, const gemm_args *g, const rect *r) {
-    const size_t cols = r->j1 - r->j0;
-    if (kt->gemm_ukr_strided == NULL) return 0;
-    if (g->a_rs == 1) return !stride_aliases(g->a_cs) || cols <= kt->nr;
-    return cols <= DIRECT_A_MAX_COLS && !stride_aliases(g->a_rs);
+    return kt->gemm_ukr_strided != NULL && gemm_a_in_place(g->a_rs, g->a_cs, r->j1 - r->j0, kt->nr);
 }
 static int direct_b(const kernel_table *kt, const gemm_args *g, const rect *r) {
-    return kt->gemm_ukr_strided != NULL && g->b_cs == 1 && r->i1 - r->i0 <= DIRECT_B_MAX_ROWS &&
-           !stride_aliases(g->b_rs);
+    return kt->gemm_ukr_strided != NULL && gemm_b_in_place(g->b_rs, g->b_cs, r->i1 - r->i0);
 }
 
 /* Modelled time of one thread's rect of `rows` x `cols` (whole tiles):
  * micro-kernel cycles plus the packing it does. Only the choice of grid
  * depends on it. */
 static double rect_cost(const kernel_table *kt, const gemm_args *g, size_t rows, size_t cols) {
-    const double wa = pack_cost(g->a_rs, g->a_cs), wb = pack_cost(g->b_cs, g->b_rs);
+    const double wa = gemm_pack_cost(g->a_rs, g->a_cs), wb = gemm_pack_cost(g->b_cs, g->b_rs);
     const rect cand = {0, rows, 0, cols};
     const double pa = direct_a(kt, g, &cand) ? 0.0 : (double)rows * wa;
     const double pb = g->b_packed || direct_b(kt, g, &cand) ? 0.0 : (double)cols * wb;

@@ -80,6 +80,16 @@ void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *
  * workspace (another product without b_packed) overwrites it. */
 const float *gemm_prepack_b(const kernel_table *kt, const gemm_args *g, float *thread_ws);
 
+/* The driver's in-place rules (reasoning in gemm.c), shared with the bf16
+ * driver (gemm_bf16.c); strides and counts in 4-byte elements (floats, or
+ * pairs of bf16). Whether A, with `cols` columns of C reusing it, is read in
+ * place by a strided micro-kernel of tile width nr; whether B, with `rows`
+ * rows of C reusing it, is. And the relative cost of packing one element
+ * (xs, ps: gemm_pack.h's strides), by which the thread grid is chosen. */
+int gemm_a_in_place(size_t a_rs, size_t a_cs, size_t cols, size_t nr);
+int gemm_b_in_place(size_t b_rs, size_t b_cs, size_t rows);
+double gemm_pack_cost(size_t xs, size_t ps);
+
 /* The partition of gemm_part, exposed for the partition simulation
  * (bench/partition_sim.c) and tests/net/test_partition.c: the rectangle
  * [i0, i1) x [j0, j1) of C that thread tid of nt computes (empty when

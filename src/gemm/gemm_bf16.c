@@ -73,26 +73,19 @@ static void pack_block(const uint32_t *src, size_t xs, size_t ps, size_t width, 
 
 /* ---- partition (gemm.c's rule, on the bf16 tile) --------------------------- */
 
-#define DIRECT_A_MAX_COLS 512
-#define DIRECT_B_MAX_ROWS 256
-static int stride_aliases(size_t words) { return words % (2048 / sizeof(uint32_t)) == 0; }
-
-/* A transposed (a_rs == 1) is packed when its k stride aliases and more than
- * one B panel reuses it: gemm.c's direct_a says why. */
+/* gemm.c's in-place rules and packing costs, in words of two bf16 (4 bytes,
+ * as a float) */
 static int direct_a(const gemm_bf16_args *g, size_t cols, size_t nr) {
-    if (g->a_rs == 1) return !stride_aliases(g->a_cs) || cols <= nr;
-    return cols <= DIRECT_A_MAX_COLS && !stride_aliases(g->a_rs);
+    return gemm_a_in_place(g->a_rs, g->a_cs, cols, nr);
 }
 static int direct_b(const gemm_bf16_args *g, size_t rows) {
-    return g->b_cs == 1 && rows <= DIRECT_B_MAX_ROWS && !stride_aliases(g->b_rs);
+    return gemm_b_in_place(g->b_rs, g->b_cs, rows);
 }
-
-static double pack_cost(size_t xs, size_t ps) { return xs == 1 ? 0.25 : (ps == 1 ? 0.5 : 1.0); }
 
 static double rect_cost(const kernel_table *kt, const gemm_bf16_args *g, size_t rows, size_t cols) {
     const double pa =
-        direct_a(g, cols, kt->bf16_nr) ? 0.0 : (double)rows * pack_cost(g->a_rs, g->a_cs);
-    const double pb = direct_b(g, rows) ? 0.0 : (double)cols * pack_cost(g->b_cs, g->b_rs);
+        direct_a(g, cols, kt->bf16_nr) ? 0.0 : (double)rows * gemm_pack_cost(g->a_rs, g->a_cs);
+    const double pb = direct_b(g, rows) ? 0.0 : (double)cols * gemm_pack_cost(g->b_cs, g->b_rs);
     return (double)g->kq * ((double)rows * (double)cols / (double)kt->bf16_nr + pa + pb);
 }
 
