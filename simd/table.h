@@ -109,6 +109,11 @@ typedef void (*act_fwd_fn)(size_t n, const float *x, float *y);
  * sigmoid and tanh use y (PyTorch's (dy * (1 - y)) * y and dy * (1 - y^2));
  * the others use x. Definitions and accuracy: docs/math.md. */
 typedef void (*act_bwd_fn)(size_t n, const float *x, const float *y, const float *dy, float *dx);
+/* y[i*ldy + j] = f(y[i*ldy + j] + b[j]) over rows x cols, in place: the bits
+ * of bias_add followed by act_fwd on each row, in one pass (the epilogue of
+ * a finished tile while it is in L1: src/net/infer.c, src/net/linear.c).
+ * y beyond cols in each row is neither read nor written. */
+typedef void (*bias_act_fn)(size_t rows, size_t cols, float *y, size_t ldy, const float *b);
 
 /* Parameters of one optimizer step, computed by the caller (src/net/optim.c). */
 typedef struct opt_step {
@@ -156,6 +161,7 @@ typedef struct kernel_table {
 
     act_fwd_fn act_fwd[ACT_COUNT];
     act_bwd_fn act_bwd[ACT_COUNT];
+    bias_act_fn bias_act[ACT_COUNT];
 
     /* Row-wise softmax, rows x cols contiguous; y may equal x. */
     void (*softmax)(size_t rows, size_t cols, const float *x, float *y);

@@ -28,6 +28,24 @@
         }                                                                                          \
     }
 
+/* f(y + b) over a strided tile, in place: per row the blocks of DEFINE_FWD
+ * with the bias added first (one rounding, as bias_add), so the same bits as
+ * bias_add then f32_<act>_fwd. */
+#define DEFINE_BIAS_ACT(act, F)                                                                    \
+    void KNAME(f32_bias_##act)(size_t rows, size_t cols, float *y, size_t ldy, const float *b) {   \
+        for (size_t r = 0; r < rows; r++) {                                                        \
+            float *yr = y + r * ldy;                                                               \
+            size_t j = 0;                                                                          \
+            for (; j + VL <= cols; j += VL)                                                        \
+                vf_storeu(yr + j, F(vf_add(vf_loadu(yr + j), vf_loadu(b + j))));                   \
+            if (j < cols) {                                                                        \
+                const size_t t = cols - j;                                                         \
+                vf_store_tail(yr + j, F(vf_add(vf_load_tail(yr + j, t), vf_load_tail(b + j, t))),  \
+                              t);                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
 static inline vm is_neg(vf x) { return vf_lt(x, vf_zero()); }
 static inline vf keep_nan(vf x, vf r) { return vf_select(vf_isnan(x), x, r); }
 
@@ -157,7 +175,9 @@ static inline vf softplus_b(vf x, vf y, vf dy) {
 static inline vf sigmoid_f(vf x) { return vx_sigmoid(x); }
 static inline vf tanh_f(vf x) { return vx_tanh(x); }
 
-/* One forward and one backward kernel per entry of the activation list:
- * f32_<name>_fwd from <name>_f, f32_<name>_bwd from <name>_b. */
-#define DEFINE_ACT(E, act) DEFINE_FWD(act, act##_f) DEFINE_BWD(act, act##_b)
+/* Per entry of the activation list: forward, backward and bias + forward
+ * kernels, f32_<name>_fwd and f32_bias_<name> from <name>_f, f32_<name>_bwd
+ * from <name>_b. */
+#define DEFINE_ACT(E, act)                                                                         \
+    DEFINE_FWD(act, act##_f) DEFINE_BWD(act, act##_b) DEFINE_BIAS_ACT(act, act##_f)
 NERVE_ACT_LIST(DEFINE_ACT)

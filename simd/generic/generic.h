@@ -10,7 +10,8 @@
 #define DECLARE_ACT(E, act)                                                                        \
     void KNAME(f32_##act##_fwd)(size_t n, const float *x, float *y);                               \
     void KNAME(f32_##act##_bwd)(size_t n, const float *x, const float *y, const float *dy,         \
-                                float *dx);
+                                float *dx);                                                        \
+    void KNAME(f32_bias_##act)(size_t rows, size_t cols, float *y, size_t ldy, const float *b);
 NERVE_ACT_LIST(DECLARE_ACT)
 #undef DECLARE_ACT
 

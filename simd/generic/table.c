@@ -27,6 +27,7 @@
  * loss_<name> fields from the loss list */
 #define ACT_FWD_(E, act) [ACT_##E] = KNAME(f32_##act##_fwd),
 #define ACT_BWD_(E, act) [ACT_##E] = KNAME(f32_##act##_bwd),
+#define BIAS_ACT_(E, act)                     [ACT_##E] = KNAME(f32_bias_##act),
 #define LOSS_(E, name, targets, mean, gscale) .loss_##name = KNAME(f32_loss_##name),
 
 const kernel_table TABLE = {
@@ -46,6 +47,7 @@ const kernel_table TABLE = {
     .gemv_packed = KNAME(f32_gemv_packed),
     .act_fwd = {NERVE_ACT_LIST(ACT_FWD_)},
     .act_bwd = {NERVE_ACT_LIST(ACT_BWD_)},
+    .bias_act = {NERVE_ACT_LIST(BIAS_ACT_)},
     .softmax = KNAME(f32_softmax),
     .sgd = KNAME(f32_sgd),
     .adam = KNAME(f32_adam),
@@ -57,8 +59,8 @@ const kernel_table TABLE = {
     .bias_add = KNAME(f32_bias_add),
     /* clang-format off: the list expands to designators and commas */
     NERVE_LOSS_LIST(LOSS_)
-    /* clang-format on */
-    .bf16_cvt_rows = KNAME(bf16_cvt_rows),
+        /* clang-format on */
+        .bf16_cvt_rows = KNAME(bf16_cvt_rows),
     .bf16_cvt_cols = KNAME(bf16_cvt_cols),
     .gemm_bf16_ukr = KNAME(bf16_gemm_ukr),
     .bf16_mr = BF16E_MR,

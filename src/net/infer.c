@@ -16,11 +16,11 @@
  *     be bound by its fmas, not by L2), then bias and activation;
  *   - n >= 3: row blocks of up to MC rows (the table's L2 row blocking,
  *     gemm_<isa>.h), each taken through every layer: per layer, K slices of
- *     at most KC, then panels, then the block's MR-row tiles, the
- *     micro-kernel reading A (the layer's input rows) in place and the
- *     panel's KC x NR slice from L1 for every tile (src/gemm/gemm.c's loop nest,
- *     B packed once instead of per call); then bias and activation over the
- *     block's rows. The 12 x 32 AVX-512 tile needs B at ~11 bytes a cycle
+ *     at most KC (or the whole depth for a small block: block_layer), then panels, then the block's
+ * MR-row tiles, the micro-kernel reading A (the layer's input rows) in place and the panel's KC x
+ * NR slice from L1 for every tile (src/gemm/gemm.c's loop nest, B packed once instead of per call);
+ * in the last K slice each tile's bias and activation (bias_act) right after its micro-kernel call,
+ *     while the tile is in L1. The 12 x 32 AVX-512 tile needs B at ~11 bytes a cycle
  *     (2 loads per 24 fmas), so small blocks run at the fma peak with the
  *     weights in L2.
  * Threads: with enough row tiles (split_rows) each thread takes its tiles
@@ -42,7 +42,8 @@
  * 16 floats a row, and such an x is staged.
  *
  * Every output is one chain: fma over k = 0 .. in-1 from 0 (continued
- * across K slices through C), then bias_add, then act_fwd: the bits of
+ * across K slices through C), then + b[j], then the activation (bias_act:
+ * the bits of bias_add then act_fwd): the bits of
  * fwd_run on W, for any n, tile position, thread count and ISA. */
 #include "infer.h"
 
@@ -192,16 +193,10 @@ typedef struct layer_io {
     int first, last;
 } layer_io;
 
-/* Bias and activation of rows x [j0, j1) at c. */
+/* Bias and activation of rows x [j0, j1) at c, in one pass. */
 static void epilogue(const kernel_table *kt, const layer_io *io, size_t rows, size_t j0, size_t j1,
                      float *c) {
-    kt->bias_add(rows, j1 - j0, c + j0, io->ldc, io->b + j0);
-    if (io->act == NERVE_ACT_IDENTITY) return;
-    if (j1 - j0 == io->ldc)
-        kt->act_fwd[io->act](rows * io->ldc, c, c);
-    else
-        for (size_t r = 0; r < rows; r++)
-            kt->act_fwd[io->act](j1 - j0, c + r * io->ldc + j0, c + r * io->ldc + j0);
+    kt->bias_act[io->act](rows, j1 - j0, c + j0, io->ldc, io->b + j0);
 }
 
 /* One layer of a row block (at most block_rows rows, whole tiles but the
@@ -222,11 +217,24 @@ static void block_layer(const kernel_table *kt, const layer_io *io, size_t rows,
         s0 = 0;
     else if (io->first && rows % mr)
         s0 = tiles - 1;
-    /* one tile reuses nothing from L1: the whole depth in one slice */
-    const size_t slices = tiles > 1 ? (in + kt->kc - 1) / kt->kc : 1;
+    /* The whole depth in one slice when the block's A fits the budget of
+     * the table's packed A block (MC x KC floats, half of L2) and at most
+     * one tile is staged (the stage holds one tile of any depth): the B
+     * panel then streams from L2 once per tile instead of sitting in L1,
+     * which the prefetchers sustain (2 loads of B per 24 fmas), and C is
+     * written once. Measured on the Intel Xeon (784-256-128-10, one
+     * thread, best of 150 passes against the micro-kernel's in-L1 speed in
+     * the same process, five runs): one slice instead of slices of KC took
+     * 64 rows from 0.944 to 0.958 of it; 256 rows 0.950 -> 0.956 and 1024
+     * rows level, but those A blocks are past the budget, so they stay
+     * sliced (an A block past L2 would be read from L3 once per panel).
+     * One tile reuses nothing from L1: one slice too. */
+    const int whole = tiles == 1 || (rows * in <= kt->mc * kt->kc && s0 + 1 >= tiles);
+    const size_t slices = whole ? 1 : (in + kt->kc - 1) / kt->kc;
     const size_t kc_max = (in + slices - 1) / slices;
     for (size_t pc = 0; pc < in; pc += kc_max) {
         const size_t kc = min_sz(kc_max, in - pc), sld = buf_ld(kc), pst = align16(mr * kc);
+        const int last = pc + kc == in;
         for (size_t i = s0; i < tiles; i++) {
             const size_t m = min_sz(mr, rows - i * mr);
             const float *src = io->a + i * mr * io->lda + pc;
@@ -253,11 +261,12 @@ static void block_layer(const kernel_table *kt, const layer_io *io, size_t rows,
                 else
                     kt->gemm_ukr_strided(kc, io->a + i * mr * io->lda + pc, io->lda, 1, bq, nr, c,
                                          io->ldc, m, cols, pc > 0);
+                /* the tile is final: its bias and activation while it is in L1 */
+                if (last) kt->bias_act[io->act](m, cols, c, io->ldc, io->b + j);
             }
         }
     }
     const size_t j0 = q0 * nr, j1 = min_sz(q1 * nr, io->out);
-    epilogue(kt, io, rows, j0, j1, io->c);
     /* rows past n of an output the next layer reads in place: zeros (the
      * micro-kernel stores only real rows; the next layer's last tile reads
      * them, and its results there are discarded) */

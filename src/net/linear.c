@@ -21,19 +21,23 @@ typedef struct fwd_ctx {
 } fwd_ctx;
 
 /* Strip of C = Z (or Y when Z is not kept): add the bias (one rounding),
- * then the activation into Y; one call for the whole strip when its rows
- * are contiguous (the kernels are elementwise, so splitting the calls
- * differently gives the same bits). Then, when asked, the strip's max |Y|
- * while it is in L1. */
+ * then the activation into Y (both in one pass, bias_act, when Y is C);
+ * one call for the whole strip when its rows are contiguous (the kernels are elementwise, so
+ * splitting the calls differently gives the same bits). Then, when asked, the strip's max |Y| while
+ * it is in L1. */
 static void fwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
                      float *c, size_t ldc) {
     const fwd_ctx *f = ep->ctx;
     const kernel_table *kt = f->kt;
-    if (f->b) kt->bias_add(rows, cols, c, ldc, f->b + j0);
     float *y = f->y ? f->y + i0 * f->ldy + j0 : c;
     const size_t ldy = f->y ? f->ldy : ldc;
     const int contiguous = ldc == cols && ldy == cols;
-    if (f->y || f->act != ACT_IDENTITY) {
+    if (f->b && !f->y) {
+        kt->bias_act[f->act](rows, cols, c, ldc, f->b + j0); /* Y in place: one pass */
+    } else if (f->b) {
+        kt->bias_add(rows, cols, c, ldc, f->b + j0);
+    }
+    if (f->y || (!f->b && f->act != ACT_IDENTITY)) {
         if (contiguous)
             kt->act_fwd[f->act](rows * cols, c, y);
         else

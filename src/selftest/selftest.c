@@ -511,14 +511,52 @@ static int check_act_bwd(int act, const kernel_table *ref, const kernel_table *k
     return ok;
 }
 
+/* Bias + activation on a strided tile (rows x cols at a row stride of
+ * cols + 3, in place), values with specials; the gaps between rows must be
+ * left as they are (the whole buffer is compared). */
+static int check_act_bias(int act, const kernel_table *ref, const kernel_table *kt, char *msg,
+                          size_t cap) {
+    int ok = 1;
+    for (size_t ri = 0; ri < 3 && ok; ri++)
+        for (size_t si = 0; si < NSIZES && ok; si++) {
+            const size_t rows = ri == 2 ? 13 : ri, cols = sizes[si], ldy = cols + 3;
+            fbuf b = {0}, yr = {0}, yk = {0};
+            int have = fb_alloc(&b, cols, 1);
+            have = have && fb_alloc(&yr, rows * ldy, 2);
+            have = have && fb_alloc(&yk, rows * ldy, 2);
+            if (!have) {
+                ok = oom(msg, cap);
+            } else {
+                fill(b.p, cols, 4000 + cols, 2.0f, 1);
+                fill(yr.p, rows * ldy, 5000 + (uint64_t)act * 43 + cols, 4.0f, 1);
+                fb_copy(&yk, &yr);
+                char what[64];
+                snprintf(what, sizeof what, "rows=%zu cols=%zu", rows, cols);
+                ref->bias_act[act](rows, cols, yr.p, ldy, b.p);
+                kt->bias_act[act](rows, cols, yk.p, ldy, b.p);
+                ok = cmp_fb(&yr, &yk, "y", what, msg, cap);
+            }
+            fb_free(&b);
+            fb_free(&yr);
+            fb_free(&yk);
+        }
+    return ok;
+}
+
 /* check_fwd_<name> and check_bwd_<name> for every entry of the activation
  * list (kernels.h, NERVE_ACT_LIST). */
 #define ACT_CHECKS(E, name)                                                                        \
-    static int check_fwd_##name(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {    \
+    static int check_fwd_##name(const kernel_table *ref, const kernel_table *kt, char *msg,        \
+                                size_t cap) {                                                      \
         return check_act_fwd(ACT_##E, ref, kt, msg, cap);                                          \
     }                                                                                              \
-    static int check_bwd_##name(const kernel_table *ref, const kernel_table *kt, char *msg, size_t cap) {    \
+    static int check_bwd_##name(const kernel_table *ref, const kernel_table *kt, char *msg,        \
+                                size_t cap) {                                                      \
         return check_act_bwd(ACT_##E, ref, kt, msg, cap);                                          \
+    }                                                                                              \
+    static int check_bias_##name(const kernel_table *ref, const kernel_table *kt, char *msg,       \
+                                 size_t cap) {                                                     \
+        return check_act_bias(ACT_##E, ref, kt, msg, cap);                                         \
     }
 NERVE_ACT_LIST(ACT_CHECKS)
 
@@ -928,14 +966,16 @@ static const struct {
     {"gemv_packed", check_gemv_packed},
 #define ACT_FWD_ENTRY(E, name) {"act_fwd." #name, check_fwd_##name},
 #define ACT_BWD_ENTRY(E, name) {"act_bwd." #name, check_bwd_##name},
-    NERVE_ACT_LIST(ACT_FWD_ENTRY) NERVE_ACT_LIST(ACT_BWD_ENTRY)
+#define BIAS_ACT_ENTRY(E, name) {"bias_act." #name, check_bias_##name},
+    NERVE_ACT_LIST(ACT_FWD_ENTRY) NERVE_ACT_LIST(ACT_BWD_ENTRY) NERVE_ACT_LIST(BIAS_ACT_ENTRY)
 #undef ACT_FWD_ENTRY
 #undef ACT_BWD_ENTRY
-    {"softmax", check_softmax},
+#undef BIAS_ACT_ENTRY
+        {"softmax", check_softmax},
 #define LOSS_ENTRY(E, name, targets, mean, gscale) {"loss_" #name, check_loss_##name},
     NERVE_LOSS_LIST(LOSS_ENTRY)
 #undef LOSS_ENTRY
-    {"sgd", check_sgd},
+        {"sgd", check_sgd},
     {"adam", check_adam},
     {"sum", check_sum},
     {"dot", check_dot},

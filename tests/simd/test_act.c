@@ -313,6 +313,50 @@ ParameterizedTest(nerve_isa *isa, act, sizes_and_in_place) {
         }
 }
 
+/* bias + activation on a strided tile (the inference and training
+ * epilogues): bit for bit bias_add then act_fwd of the same table, row by
+ * row, at every size and a few row counts, with special values among the
+ * inputs and the bias; nothing between rows (columns cols .. ldy-1) is read
+ * into a result or written. */
+ParameterizedTestParameters(act, bias_act_tile) {
+    static nerve_isa isas[NERVE_ISA_COUNT];
+    size_t n = test_supported_isas(isas);
+    return cr_make_param_array(nerve_isa, isas, n);
+}
+
+ParameterizedTest(nerve_isa *isa, act, bias_act_tile) {
+    const kernel_table *kt = kernels_for(*isa);
+    const size_t rows_list[] = {0, 1, 3, 12, 13};
+    const float special[] = {NAN, INFINITY, -INFINITY, -0.0f, 0x1p-149f, -25.0f, 30.0f};
+    for (int act = 0; act < ACT_COUNT; act++)
+        for (size_t ri = 0; ri < sizeof rows_list / sizeof rows_list[0]; ri++)
+            for (size_t si = 0; si < test_sizes_count; si++) {
+                const size_t rows = rows_list[ri], cols = test_sizes[si], ldy = cols + 3;
+                const size_t len = rows * ldy + 1;
+                float *y = test_alloc(len, 1), *want = malloc(len * sizeof(float));
+                float *b = test_alloc(cols + 1, 2);
+                test_fill(y, len, 41 + cols + rows, -8, 8);
+                test_fill(b, cols, 43 + cols, -2, 2);
+                for (size_t i = 0; i < len; i += 7) y[i] = special[i / 7 % 7];
+                if (cols > 2) b[cols / 2] = -INFINITY;
+                for (size_t r = 0; r < rows; r++) /* gaps between rows: a marker */
+                    for (size_t j = cols; j < ldy; j++) y[r * ldy + j] = 1234.5f;
+                memcpy(want, y, len * sizeof(float));
+                kt->bias_add(rows, cols, want, ldy, b);
+                for (size_t r = 0; r < rows; r++)
+                    kt->act_fwd[act](cols, want + r * ldy, want + r * ldy);
+                kt->bias_act[act](rows, cols, y, ldy, b);
+                const size_t at = test_first_bit_mismatch(y, want, len);
+                cr_assert_eq(at, SIZE_MAX,
+                             "%s bias_%s rows=%zu cols=%zu: element %zu is %a, want %a", kt->name,
+                             act_name[act], rows, cols, at, (double)y[at == SIZE_MAX ? 0 : at],
+                             (double)want[at == SIZE_MAX ? 0 : at]);
+                test_free(y);
+                test_free(b);
+                free(want);
+            }
+}
+
 /* Backward special cases that carry PyTorch semantics. */
 ParameterizedTestParameters(act, backward_specials) {
     static nerve_isa isas[NERVE_ISA_COUNT];
