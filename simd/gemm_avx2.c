@@ -11,9 +11,10 @@
  * register-only FMA peak on this machine.
  *
  * Strided A: rows 0-2 and 3-5 are addressed from two base pointers plus 1x
- * and 2x the row stride (2 pointer increments per k step). The k loop is
- * unrolled 4 times, so those and the loop test come once per 48 fmas
- * (gemm_avx512.c says why; here 1.00-1.02x on the Intel Xeon).
+ * and 2x the row stride (3 pointer increments per k step, with B's). The k
+ * loop is unrolled 4 times, so those and the loop test come once per 48
+ * fmas of a full tile (gemm_avx512.c says why; here 1.00-1.02x on the
+ * Intel Xeon).
  *
  * Reproducibility: each lane is one C element's fma chain in increasing k
  * from 0 (or from C), the same as the scalar reference, so results are

@@ -16,11 +16,11 @@
  * FMA peak on this machine.
  *
  * Strided A: rows are addressed from three base pointers (rows 0-3, 4-7,
- * 8-11) plus 1x, 2x, 3x the row stride, so the loop needs 3 pointer
- * increments per k step and no spills.
+ * 8-11) plus 1x, 2x, 3x the row stride, so the loop needs 4 pointer
+ * increments per k step (with B's) and no spills.
  *
  * The k loop is unrolled 4 times: the pointer increments and the loop test
- * then come once per 96 fmas instead of once per 24. On the Intel Xeon
+ * then come once per 96 fmas of a full tile instead of once per 24. On the Intel Xeon
  * (Golden Cove cores) the integer ALU ports include the two that issue the
  * 512-bit fmas, so every scalar op there can take an fma slot: unrolled,
  * the strided form ran 1.00-1.04x and the packed form 1.01-1.02x faster

@@ -23,11 +23,11 @@
 
 #define STR2(x) #x
 #define STR(x)  STR2(x)
-/* act_fwd / act_bwd from the activation list, indexed by ACT_<ENUM>; the
- * loss_<name> fields from the loss list */
+/* act_fwd / act_bwd / bias_act from the activation list, indexed by
+ * ACT_<ENUM>; the loss_<name> fields from the loss list */
 #define ACT_FWD_(E, act) [ACT_##E] = KNAME(f32_##act##_fwd),
 #define ACT_BWD_(E, act) [ACT_##E] = KNAME(f32_##act##_bwd),
-#define BIAS_ACT_(E, act)                     [ACT_##E] = KNAME(f32_bias_##act),
+#define BIAS_ACT_(E, act) [ACT_##E] = KNAME(f32_bias_##act),
 #define LOSS_(E, name, targets, mean, gscale) .loss_##name = KNAME(f32_loss_##name),
 
 const kernel_table TABLE = {
@@ -59,8 +59,8 @@ const kernel_table TABLE = {
     .bias_add = KNAME(f32_bias_add),
     /* clang-format off: the list expands to designators and commas */
     NERVE_LOSS_LIST(LOSS_)
-        /* clang-format on */
-        .bf16_cvt_rows = KNAME(bf16_cvt_rows),
+    /* clang-format on */
+    .bf16_cvt_rows = KNAME(bf16_cvt_rows),
     .bf16_cvt_cols = KNAME(bf16_cvt_cols),
     .gemm_bf16_ukr = KNAME(bf16_gemm_ukr),
     .bf16_mr = BF16E_MR,

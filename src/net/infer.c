@@ -15,12 +15,14 @@
  *     the weights, where the 12 x 32 micro-kernel would compute 4 rows and
  *     be bound by its fmas, not by L2), then bias and activation;
  *   - n >= 3: row blocks of up to MC rows (the table's L2 row blocking,
- *     gemm_<isa>.h), each taken through every layer: per layer, K slices of
- *     at most KC (or the whole depth for a small block: block_layer), then panels, then the block's
- * MR-row tiles, the micro-kernel reading A (the layer's input rows) in place and the panel's KC x
- * NR slice from L1 for every tile (src/gemm/gemm.c's loop nest, B packed once instead of per call);
- * in the last K slice each tile's bias and activation (bias_act) right after its micro-kernel call,
- *     while the tile is in L1. The 12 x 32 AVX-512 tile needs B at ~11 bytes a cycle
+ *     gemm_<isa>.h), each taken through every layer: per layer, K slices
+ *     of at most KC (or the whole depth for a small block: block_layer),
+ *     then panels, then the block's MR-row tiles, the micro-kernel reading
+ *     A (the layer's input rows) in place and the panel's KC x NR slice
+ *     from L1 for every tile (src/gemm/gemm.c's loop nest, B packed once
+ *     instead of per call); in the last K slice each tile's bias and
+ *     activation (bias_act) right after its micro-kernel call, while the
+ *     tile is in L1. The 12 x 32 AVX-512 tile needs B at ~11 bytes a cycle
  *     (2 loads per 24 fmas), so small blocks run at the fma peak with the
  *     weights in L2.
  * Threads: with enough row tiles (split_rows) each thread takes its tiles
@@ -160,8 +162,9 @@ static size_t max_in(const nerve_net *net) {
 }
 
 /* Staging of a block of `rows` rows: one K slice of its A tiles, copied
- * (rows at a padded stride of at most KC + 16) or packed; a block of one
- * tile takes the whole depth in one slice. */
+ * (rows at a padded stride of at most KC + 16) or packed; or one tile of
+ * the whole depth (a block of one tile, or a block taken in one slice with
+ * only its last tile staged: block_layer). */
 static size_t stage_floats(const nerve_net *net, const kernel_table *kt, size_t rows) {
     const size_t mr = kt->mr, t = tiles_of(rows < block_rows(kt) ? rows : block_rows(kt), mr);
     const size_t k1 = max_in(net);
@@ -201,9 +204,11 @@ static void epilogue(const kernel_table *kt, const layer_io *io, size_t rows, si
 
 /* One layer of a row block (at most block_rows rows, whole tiles but the
  * pass's last) over the panels [q0, q1): C = act(A W^T + b) in those
- * columns. Loops: K slices of at most KC (nearly equal: the chains continue
- * across them through C, accumulate, the same bits as one call), panels,
- * tiles, so each panel's slice is read from L1 by every tile of the block. */
+ * columns. Loops: K slices of at most KC, or one slice of the whole depth
+ * for a small block (nearly equal slices: the chains continue across them
+ * through C, accumulate, the same bits as one call), panels, tiles, so each
+ * panel's slice is read by every tile of the block (from L1 when it is at
+ * most KC deep); each tile's bias and activation after its last slice. */
 static void block_layer(const kernel_table *kt, const layer_io *io, size_t rows, size_t q0, size_t q1,
                         float *stage) {
     const size_t mr = kt->mr, nr = kt->nr, in = io->in, ps = infer_panel_stride(in, nr);

@@ -44,8 +44,9 @@ const float *infer_weights(const nerve_net *net, const kernel_table *kt);
 /* Scratch of a pass of at most n rows with kt: two ping-pong buffers shared
  * by the team (infer_buf_floats each: the rows rounded up to whole tiles,
  * at the stride of the widest hidden layer) and one staging area per
- * thread (infer_work_floats: a K slice of a row block's A tiles). With kt
- * NULL: bounds over every table (nerve_net_forward_scratch_floats). */
+ * thread (infer_work_floats: a K slice of a row block's A tiles, or one
+ * tile of the whole depth). With kt NULL: bounds over every table
+ * (nerve_net_forward_scratch_floats). */
 size_t infer_buf_floats(const nerve_net *net, const kernel_table *kt, size_t n);
 size_t infer_work_floats(const nerve_net *net, const kernel_table *kt, size_t n);
 

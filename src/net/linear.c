@@ -21,10 +21,11 @@ typedef struct fwd_ctx {
 } fwd_ctx;
 
 /* Strip of C = Z (or Y when Z is not kept): add the bias (one rounding),
- * then the activation into Y (both in one pass, bias_act, when Y is C);
- * one call for the whole strip when its rows are contiguous (the kernels are elementwise, so
- * splitting the calls differently gives the same bits). Then, when asked, the strip's max |Y| while
- * it is in L1. */
+ * then the activation into Y. With a bias and Y in place (Y is C) both in
+ * one pass (bias_act); otherwise the activation is one call for the whole
+ * strip when its rows are contiguous (the kernels are elementwise, so
+ * splitting the calls differently gives the same bits). Then, when asked,
+ * the strip's max |Y| while it is in L1. */
 static void fwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
                      float *c, size_t ldc) {
     const fwd_ctx *f = ep->ctx;
