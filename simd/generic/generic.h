@@ -36,7 +36,6 @@ float KNAME(f32_maxabs)(size_t n, const float *x);
 void KNAME(f32_colsum)(size_t rows, size_t cols, const float *x, size_t ldx, float *y,
                        int accumulate);
 void KNAME(f32_axpby)(size_t n, float alpha, const float *x, float beta, float *y);
-void KNAME(f32_bias_add)(size_t rows, size_t cols, float *y, size_t ldy, const float *b);
 
 /* bf16 (simd/generic/bf16.c): the conversions and the exact emulation of the
  * vdpbf16ps micro-kernel, tile BF16E_MR x BF16E_NR (NR: BF16E_NRV logical

@@ -110,16 +110,3 @@ void KNAME(f32_axpby)(size_t n, float alpha, const float *x, float beta, float *
                       r);
     }
 }
-
-void KNAME(f32_bias_add)(size_t rows, size_t cols, float *y, size_t ldy, const float *b) {
-    for (size_t i = 0; i < rows; i++) {
-        float *yr = y + i * ldy;
-        size_t j = 0;
-        for (; j + VL <= cols; j += VL)
-            vf_storeu(yr + j, vf_add(vf_loadu(yr + j), vf_loadu(b + j)));
-        if (j < cols)
-            vf_store_tail(yr + j,
-                          vf_add(vf_load_tail(yr + j, cols - j), vf_load_tail(b + j, cols - j)),
-                          cols - j);
-    }
-}

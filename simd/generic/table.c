@@ -56,7 +56,7 @@ const kernel_table TABLE = {
     .maxabs = KNAME(f32_maxabs),
     .colsum = KNAME(f32_colsum),
     .axpby = KNAME(f32_axpby),
-    .bias_add = KNAME(f32_bias_add),
+    .bias_add = KNAME(f32_bias_identity), /* f(y + b) with f the identity */
     /* clang-format off: the list expands to designators and commas */
     NERVE_LOSS_LIST(LOSS_)
     /* clang-format on */

@@ -196,11 +196,6 @@ typedef struct layer_io {
     int first, last;
 } layer_io;
 
-/* Bias and activation of rows x [j0, j1) at c, in one pass. */
-static void epilogue(const kernel_table *kt, const layer_io *io, size_t rows, size_t j0, size_t j1,
-                     float *c) {
-    kt->bias_act[io->act](rows, j1 - j0, c + j0, io->ldc, io->b + j0);
-}
 
 /* One layer of a row block (at most block_rows rows, whole tiles but the
  * pass's last) over the panels [q0, q1): C = act(A W^T + b) in those
@@ -335,7 +330,7 @@ void infer_run(const infer_pass *f, int t, int nt) {
             const size_t j0 = q0 * nr, j1 = min_sz(q1 * nr, io.out);
             kt->gemv_packed(io.in, j1 - j0, io.w + q0 * ps, nr, ps, n, io.a, io.lda, io.c + j0,
                             io.ldc);
-            epilogue(kt, &io, n, j0, j1, io.c);
+            kt->bias_act[io.act](n, j1 - j0, io.c + j0, io.ldc, io.b + j0);
         } else if (q1 > q0) {
             for (size_t r0 = 0; r0 < n; r0 += brows) {
                 const layer_io blk = layer_at(f, l, pk, r0);
