@@ -280,7 +280,9 @@ void bm_gemv(benchmark::State &st, bool trans, Impl impl, nerve_isa isa, int thr
 // 1024 x 1024 row-major source (4 MiB: from L3, as W is in a training step),
 // in the driver's KC = 256 slices; w is the panel width (MR or NR of the
 // AVX-512 table). copy: xs == 1 (B = W for backward-data, A = dZ^T for the
-// weight gradient); transpose: ps == 1 (B = W^T and A = X for the forward).
+// weight gradient); transpose: ps == 1 (B = W^T and A = X for the forward),
+// the table's gemm_pack_t kernel, so one row per table (the copy is the same
+// code in every row).
 struct PackCase {
     const char *name;
     bool transpose;
@@ -293,15 +295,16 @@ const PackCase kPacks[] = {
     {"transpose_w12_480", true, 480, 12},
 };
 
-void bm_pack(benchmark::State &st, PackCase pc) {
+void bm_pack(benchmark::State &st, PackCase pc, nerve_isa isa) {
+    const kernel_table *kt = kernels_for(isa);
     const size_t ld = 1024, kc = 256;
     Mat src(ld * ld), dst(((pc.width + pc.w - 1) / pc.w * pc.w) * kc);
     for (auto _ : st) {
         for (size_t p0 = 0; p0 < ld; p0 += kc) {
             if (pc.transpose)
-                gemm_pack_block(src.p + p0, ld, 1, pc.width, kc, pc.w, dst.p);
+                gemm_pack_block(kt, src.p + p0, ld, 1, pc.width, kc, pc.w, dst.p);
             else
-                gemm_pack_block(src.p + p0 * ld, 1, ld, pc.width, kc, pc.w, dst.p);
+                gemm_pack_block(kt, src.p + p0 * ld, 1, ld, pc.width, kc, pc.w, dst.p);
         }
         benchmark::ClobberMemory();
     }
@@ -381,7 +384,11 @@ int register_all() {
                             bm_linear, batch, in, out, isa, t), t);
             }
     for (const PackCase &pc : kPacks)
-        benchmark::RegisterBenchmark((std::string("pack/") + pc.name).c_str(), bm_pack, pc);
+        for (nerve_isa isa : {NERVE_ISA_SCALAR, NERVE_ISA_AVX2, NERVE_ISA_AVX512, NERVE_ISA_NEON})
+            if (kernels_for(isa))
+                benchmark::RegisterBenchmark(
+                    (std::string("pack/") + pc.name + "/nerve_" + nerve_isa_name(isa)).c_str(),
+                    bm_pack, pc, isa);
     for (int t : threads)
         for (bool trans : {false, true})
             for (const ImplName &i : im)

@@ -165,3 +165,69 @@ void f32_gemm_12x32_strided__avx512(size_t k, const float *a, size_t a_rs, size_
                                     size_t n, int accumulate) {
     ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate);
 }
+
+/* ---- transposing panel pack (contract: gemm_pack_t_fn, table.h) --------
+ *
+ * 16 lanes x 16 k steps at a time: 16 loads (one 64-byte line of each of 16
+ * source rows), a 16 x 16 transpose in registers, 16 stores (16 k steps of
+ * the panel, 16 lanes each). The transpose is the usual four stages of
+ * shuffles: 32-bit and 64-bit interleaves of row pairs inside each 128-bit
+ * lane, then two 128-bit lane shuffles. 64 shuffles per 256 floats, against
+ * 128 for the generic 4 x 4 SSE blocks, and a sixteenth of their loads and
+ * stores. A group of fewer than 16 lanes (the last of a panel, or a panel of
+ * width 12 = MR) loads zeros for the missing rows and stores only its lanes;
+ * the last kc % 16 steps load and store through masks; nothing outside the
+ * panel's [0, width) x [0, kc) is read or written. The chunk order is the
+ * generic kernel's (simd/generic/pack.c): k outer, lanes inner. */
+static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);     /* r_i[4L], r_i+1[4L], r_i[4L+1], .. */
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]); /* .. [4L+2], [4L+3] */
+    }
+    for (int i = 0; i < 16; i += 4) { /* rows i..i+3, element 4L + q in u[i + q] */
+        const __m512d a0 = _mm512_castps_pd(t[i]), a1 = _mm512_castps_pd(t[i + 1]);
+        const __m512d a2 = _mm512_castps_pd(t[i + 2]), a3 = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+    }
+    /* r[4j + q], 128-bit lane L, holds rows 4j..4j+3 of step 4L + q; the
+     * output of step 4L + q takes lane L of r[q], r[4 + q], r[8 + q],
+     * r[12 + q]: a 4 x 4 transpose of 128-bit lanes per q */
+    for (int q = 0; q < 4; q++) {
+        const __m512 c0 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x44); /* L0 L1 | L0 L1 */
+        const __m512 c1 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xEE); /* L2 L3 | L2 L3 */
+        const __m512 c2 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x44);
+        const __m512 c3 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xEE);
+        t[q] = _mm512_shuffle_f32x4(c0, c2, 0x88);      /* lanes 0, 2 of each: L = 0 */
+        t[4 + q] = _mm512_shuffle_f32x4(c0, c2, 0xDD);  /* lanes 1, 3: L = 1 */
+        t[8 + q] = _mm512_shuffle_f32x4(c1, c3, 0x88);  /* L = 2 */
+        t[12 + q] = _mm512_shuffle_f32x4(c1, c3, 0xDD); /* L = 3 */
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+/* Lanes [x, x + g) (g <= 16) of k steps [p, p + len) (len <= 16). */
+static inline __attribute__((always_inline)) void
+pack_t_block(const float *src, size_t xs, size_t g, size_t p, size_t len, size_t w, float *dst) {
+    __m512 r[16];
+    const __mmask16 km = lane_mask(len), lm = lane_mask(g);
+    for (size_t i = 0; i < 16; i++)
+        r[i] = i < g ? _mm512_maskz_loadu_ps(km, src + i * xs + p) : _mm512_setzero_ps();
+    transpose16(r);
+    for (size_t j = 0; j < len; j++) _mm512_mask_storeu_ps(dst + (p + j) * w, lm, r[j]);
+}
+
+void f32_pack_t_16x16__avx512(const float *src, size_t xs, size_t width, size_t kc, size_t w,
+                              float *dst) {
+    const size_t k16 = kc / 16 * 16;
+    for (size_t p = 0; p < k16; p += 16)
+        for (size_t x = 0; x < width; x += 16)
+            pack_t_block(src + x * xs, xs, width - x < 16 ? width - x : 16, p, 16, w, dst + x);
+    if (k16 < kc)
+        for (size_t x = 0; x < width; x += 16)
+            pack_t_block(src + x * xs, xs, width - x < 16 ? width - x : 16, k16, kc - k16, w,
+                         dst + x);
+}

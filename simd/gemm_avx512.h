@@ -21,6 +21,9 @@ void f32_gemm_12x32_strided__avx512(size_t k, const float *a, size_t a_rs, size_
                                     const float *b, size_t ldb, float *c, size_t ldc, size_t m,
                                     size_t n, int accumulate);
 
+void f32_pack_t_16x16__avx512(const float *src, size_t xs, size_t width, size_t kc, size_t w,
+                              float *dst);
+
 #define GEMM_UKR         f32_gemm_12x32__avx512
 #define GEMM_UKR_STRIDED f32_gemm_12x32_strided__avx512
 #define GEMM_MR          12
@@ -28,4 +31,5 @@ void f32_gemm_12x32_strided__avx512(size_t k, const float *a, size_t a_rs, size_
 #define GEMM_MC          480
 #define GEMM_KC          256
 #define GEMM_NC          3072
+#define GEMM_PACK_T      f32_pack_t_16x16__avx512
 #endif

@@ -66,6 +66,14 @@ typedef void (*gemm_ukr_strided_fn)(size_t k, const float *a, size_t a_rs, size_
                                     const float *b, size_t ldb, float *c, size_t ldc, size_t m,
                                     size_t n, int accumulate);
 
+/* Transposing pack of one GEMM panel (src/gemm/gemm_pack.c's ps == 1 case:
+ * A not transposed, B transposed, where each lane of the panel is a run over
+ * k in the source): dst[p*w + x] = src[x*xs + p] for x < width, p < kc,
+ * width <= w. Writes nothing else (the caller zero-fills lanes width..w-1).
+ * Pure data movement: it cannot change a bit of a product. */
+typedef void (*gemm_pack_t_fn)(const float *src, size_t xs, size_t width, size_t kc, size_t w,
+                               float *dst);
+
 /* ---- bf16 mixed precision (arithmetic: simd/bf16.h) --------------------
  * Operands are bf16 PAIRS in 32-bit words: low half the even element
  * (k = 2q), high half the odd one (k = 2q + 1).
@@ -135,6 +143,7 @@ typedef struct kernel_table {
     gemm_ukr_strided_fn gemm_ukr_strided; /* optional, may be NULL */
     size_t mr, nr;                        /* micro-tile */
     size_t mc, kc, nc; /* blocking: A block mc x kc in L2, B panel kc x nr in L1 */
+    gemm_pack_t_fn gemm_pack_t; /* transposing panel pack */
 
     /* y = alpha * A x + beta * y; A m x n row-major (lda), x n, y m.
      * beta == 0 never reads y. Each y_i: 16-lane dot + fixed tree.

@@ -21,6 +21,11 @@
 #define TABLE_ISA NERVE_ISA_NEON
 #endif
 
+/* the generic transposing pack unless the ISA's header names its own */
+#ifndef GEMM_PACK_T
+#define GEMM_PACK_T KNAME(f32_pack_t)
+#endif
+
 #define STR2(x) #x
 #define STR(x)  STR2(x)
 /* act_fwd / act_bwd / bias_act from the activation list, indexed by
@@ -42,6 +47,7 @@ const kernel_table TABLE = {
     .mc = GEMM_MC,
     .kc = GEMM_KC,
     .nc = GEMM_NC,
+    .gemm_pack_t = GEMM_PACK_T,
     .gemv_n = KNAME(f32_gemv_n),
     .gemv_t = KNAME(f32_gemv_t),
     .gemv_packed = KNAME(f32_gemv_packed),

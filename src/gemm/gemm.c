@@ -261,21 +261,21 @@ void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *
             if (g->b_packed) {
                 pbc = g->b_packed + pc * npad + jc * kc;
             } else if (!b_in_place) {
-                gemm_pack_block(g->b + pc * g->b_rs + jc * g->b_cs, g->b_cs, g->b_rs, ncur, kc, nr,
-                                pb);
+                gemm_pack_block(kt, g->b + pc * g->b_rs + jc * g->b_cs, g->b_cs, g->b_rs, ncur, kc,
+                                nr, pb);
             } else if (ncur % nr) {
                 const size_t j = ncur / nr * nr;
-                gemm_pack_panel(g->b + pc * g->b_rs + (jc + j) * g->b_cs, g->b_cs, g->b_rs,
+                gemm_pack_panel(kt, g->b + pc * g->b_rs + (jc + j) * g->b_cs, g->b_cs, g->b_rs,
                                 ncur - j, kc, nr, pb + j * kc);
             }
             for (size_t ic = r.i0; ic < r.i1; ic += mc) {
                 const size_t mcur = min_sz(mc, r.i1 - ic);
                 if (!a_in_place) {
-                    gemm_pack_block(g->a + ic * g->a_rs + pc * g->a_cs, g->a_rs, g->a_cs, mcur, kc,
-                                    mr, pa);
+                    gemm_pack_block(kt, g->a + ic * g->a_rs + pc * g->a_cs, g->a_rs, g->a_cs, mcur,
+                                    kc, mr, pa);
                 } else if (mcur % mr) {
                     const size_t i = mcur / mr * mr;
-                    gemm_pack_panel(g->a + (ic + i) * g->a_rs + pc * g->a_cs, g->a_rs, g->a_cs,
+                    gemm_pack_panel(kt, g->a + (ic + i) * g->a_rs + pc * g->a_cs, g->a_rs, g->a_cs,
                                     mcur - i, kc, mr, pa + i * kc);
                 }
                 const tile_ctx t = {kt,   g,  pa,   pbc,        pc,         kc, ic,
@@ -306,7 +306,7 @@ const float *gemm_prepack_b(const kernel_table *kt, const gemm_args *g, float *t
     const size_t kc_max = block_len(g->k, kt->kc, 1); /* gemm_part's slices */
     for (size_t pc = 0; pc < g->k; pc += kc_max) {
         const size_t kc = min_sz(kc_max, g->k - pc);
-        gemm_pack_block(g->b + pc * g->b_rs, g->b_cs, g->b_rs, g->n, kc, nr, dst + pc * npad);
+        gemm_pack_block(kt, g->b + pc * g->b_rs, g->b_cs, g->b_rs, g->n, kc, nr, dst + pc * npad);
     }
     return dst;
 }

@@ -100,7 +100,7 @@ nerve_status infer_prepare(nerve_net *net, const kernel_table *kt) {
         const float *w = net->params + net->w_off[l];
         for (size_t j = 0; j < out; j += nr, dst += ps) {
             /* panel row p = column p of W's rows j .. j+nr-1: a transposing pack */
-            gemm_pack_panel(w + j * in, in, 1, min_sz(nr, out - j), in, nr, dst);
+            gemm_pack_panel(kt, w + j * in, in, 1, min_sz(nr, out - j), in, nr, dst);
             memset(dst + in * nr, 0, (ps - in * nr) * sizeof(float));
         }
     }
@@ -239,7 +239,7 @@ static void block_layer(const kernel_table *kt, const layer_io *io, size_t rows,
             const size_t m = min_sz(mr, rows - i * mr);
             const float *src = io->a + i * mr * io->lda + pc;
             if (packed_a) {
-                gemm_pack_panel(src, io->lda, 1, m, kc, mr, stage + i * pst); /* zero-padded */
+                gemm_pack_panel(kt, src, io->lda, 1, m, kc, mr, stage + i * pst); /* zero-padded */
             } else {
                 float *dst = stage + (i - s0) * mr * sld;
                 for (size_t r = 0; r < m; r++)

@@ -235,6 +235,45 @@ static int check_gemm_ukr_strided(const kernel_table *ref, const kernel_table *k
     return ok;
 }
 
+/* The transposing panel pack against its definition (table.h): widths
+ * 0..w of the table's MR and NR panels, depths around its 4- and 16-step
+ * blocks; dst floats outside the panel's lanes keep their marker. */
+static int check_gemm_pack_t(const kernel_table *ref, const kernel_table *kt, char *msg,
+                             size_t cap) {
+    (void)ref;
+    static const size_t kcs[] = {0, 1, 3, 4, 15, 16, 17, 33, 257};
+    const size_t ws[] = {kt->mr, kt->nr};
+    const float marker = -1e30f;
+    int ok = 1;
+    for (size_t wi = 0; wi < 2 && ok; wi++)
+        for (size_t ki = 0; ki < sizeof kcs / sizeof kcs[0] && ok; ki++) {
+            const size_t w = ws[wi], kc = kcs[ki], xs = kc + 3;
+            float *src = malloc((w * xs + 1) * sizeof(float));
+            float *dst = malloc((w * kc + 1) * sizeof(float));
+            if (!src || !dst) {
+                free(src);
+                free(dst);
+                return oom(msg, cap);
+            }
+            for (size_t i = 0; i < w * xs; i++) src[i] = (float)(i + 1);
+            for (size_t width = 0; width <= w && ok; width++) {
+                fill_value(dst, w * kc, marker);
+                kt->gemm_pack_t(src, xs, width, kc, w, dst);
+                for (size_t i = 0; i < w * kc && ok; i++) {
+                    const size_t p = i / w, x = i % w;
+                    const float want = x < width ? src[x * xs + p] : marker;
+                    if (!same_float(want, dst[i]))
+                        ok = not_passed(msg, cap,
+                                        "w=%zu width=%zu kc=%zu: dst[%zu][%zu] = %a, want %a", w,
+                                        width, kc, p, x, (double)dst[i], (double)want);
+                }
+            }
+            free(src);
+            free(dst);
+        }
+    return ok;
+}
+
 /* ---- GEMM driver ----------------------------------------------------------- */
 
 static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
@@ -960,6 +999,7 @@ static const struct {
 } checks[] = {
     {"gemm_ukr", check_gemm_ukr},
     {"gemm_ukr_strided", check_gemm_ukr_strided},
+    {"gemm_pack_t", check_gemm_pack_t},
     {"gemm_chain", check_gemm_chain},
     {"gemv_n", check_gemv_n},
     {"gemv_t", check_gemv_t},

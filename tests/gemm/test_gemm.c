@@ -61,11 +61,14 @@ static const shape shapes[] = {
                                                                     across K blocks */
 };
 
-ParameterizedTestParameters(gemm, matches_reference) {
+/* The parameters of every per-ISA test below: the tables this CPU runs. */
+static struct criterion_test_params supported_isa_params(void) {
     static nerve_isa isas[NERVE_ISA_COUNT];
     size_t n = test_supported_isas(isas);
     return cr_make_param_array(nerve_isa, isas, n);
 }
+
+ParameterizedTestParameters(gemm, matches_reference) { return supported_isa_params(); }
 
 ParameterizedTest(nerve_isa *isa, gemm, matches_reference) {
     cr_assert_eq(nerve_set_max_isa(*isa), NERVE_OK);
@@ -118,11 +121,7 @@ ParameterizedTest(nerve_isa *isa, gemm, matches_reference) {
 
 /* Direct micro-kernel test: every m <= MR, n <= NR, a few k, both accumulate
  * modes; equal bits to a plain fmaf chain; nothing outside m x n touched. */
-ParameterizedTestParameters(gemm, ukr_edges) {
-    static nerve_isa isas[NERVE_ISA_COUNT];
-    size_t n = test_supported_isas(isas);
-    return cr_make_param_array(nerve_isa, isas, n);
-}
+ParameterizedTestParameters(gemm, ukr_edges) { return supported_isa_params(); }
 
 ParameterizedTest(nerve_isa *isa, gemm, ukr_edges) {
     const kernel_table *kt = kernels_for(*isa);
@@ -160,6 +159,52 @@ ParameterizedTest(nerve_isa *isa, gemm, ukr_edges) {
         free(c);
         free(init);
     }
+}
+
+/* The transposing panel pack (gemm_pack_t) of every table, directly:
+ * dst[p*w + x] = src[x*xs + p] for x < width, p < kc, and not one other
+ * float of dst written. Widths 0..w for the panel widths the driver uses
+ * (MR, NR) and 16 (a full AVX-512 lane group); depths around the 4- and
+ * 16-step blocks of the kernels and the driver's KC; source strides just past
+ * kc and aliasing ones (multiples of 4 KiB). Every source value is distinct,
+ * so a lane or a step out of place cannot go unseen; the source's floats
+ * outside the panel are NaN markers that must not be copied. */
+ParameterizedTestParameters(gemm, pack_transpose) { return supported_isa_params(); }
+
+ParameterizedTest(nerve_isa *isa, gemm, pack_transpose) {
+    const kernel_table *kt = kernels_for(*isa);
+    cr_assert_not_null(kt);
+    cr_assert_not_null(kt->gemm_pack_t, "%s has no gemm_pack_t", kt->name);
+    const size_t ws[] = {kt->mr, kt->nr, 16};
+    const size_t ks[] = {0, 1, 3, 4, 5, 15, 16, 17, 31, 32, 33, 47, 255, 256, 257};
+    const float marker = -1e30f;
+    for (size_t wi = 0; wi < sizeof ws / sizeof ws[0]; wi++)
+        for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+            const size_t w = ws[wi], kc = ks[ki];
+            const size_t xss[] = {kc + 1, kc + 19, 1024};
+            for (size_t si = 0; si < 3; si++) {
+                const size_t xs = xss[si] < kc ? kc : xss[si];
+                float *src = malloc((w * xs + 1) * sizeof(float));
+                float *dst = malloc((kc * w + 1) * sizeof(float));
+                for (size_t i = 0; i < w * xs; i++) src[i] = nanf("");
+                for (size_t x = 0; x < w; x++)
+                    for (size_t p = 0; p < kc; p++) src[x * xs + p] = (float)(x * 4096 + p + 1);
+                for (size_t width = 0; width <= w; width++) {
+                    for (size_t i = 0; i < kc * w; i++) dst[i] = marker;
+                    kt->gemm_pack_t(src, xs, width, kc, w, dst);
+                    for (size_t p = 0; p < kc; p++)
+                        for (size_t x = 0; x < w; x++) {
+                            const float want = x < width ? src[x * xs + p] : marker;
+                            cr_assert_eq(memcmp(&want, &dst[p * w + x], sizeof want), 0,
+                                         "%s pack_t w=%zu width=%zu kc=%zu xs=%zu: dst[%zu][%zu] "
+                                         "= %g, want %g",
+                                         kt->name, w, width, kc, xs, p, x, dst[p * w + x], want);
+                        }
+                }
+                free(src);
+                free(dst);
+            }
+        }
 }
 
 Test(gemm, thread_count_does_not_change_bits) {
@@ -244,11 +289,7 @@ Test(gemm, invalid_arguments) {
 
 /* GEMV y = alpha op(A) x + beta y, both transpositions, vs double reference
  * and bit-exact vs scalar. */
-ParameterizedTestParameters(gemv, matches_reference) {
-    static nerve_isa isas[NERVE_ISA_COUNT];
-    size_t n = test_supported_isas(isas);
-    return cr_make_param_array(nerve_isa, isas, n);
-}
+ParameterizedTestParameters(gemv, matches_reference) { return supported_isa_params(); }
 
 ParameterizedTest(nerve_isa *isa, gemv, matches_reference) {
     const float ab[][2] = {{1, 0}, {1, 1}, {-2, 0.5f}};
@@ -294,11 +335,7 @@ ParameterizedTest(nerve_isa *isa, gemv, matches_reference) {
 /* gemv_t blocks columns into panels of 1024 and rows into blocks of 8
  * (simd/generic/gemv.c): cross both boundaries, against the double reference
  * and bit-exact against scalar. */
-ParameterizedTestParameters(gemv, wide_panels) {
-    static nerve_isa isas[NERVE_ISA_COUNT];
-    size_t n = test_supported_isas(isas);
-    return cr_make_param_array(nerve_isa, isas, n);
-}
+ParameterizedTestParameters(gemv, wide_panels) { return supported_isa_params(); }
 
 ParameterizedTest(nerve_isa *isa, gemv, wide_panels) {
     const size_t ms[] = {1, 9, 17}, ns[] = {1023, 1025, 2049};

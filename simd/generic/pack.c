@@ -1,0 +1,62 @@
+/* The generic transposing panel pack (contract: gemm_pack_t_fn, table.h):
+ * the reference every table starts from; an ISA whose header defines
+ * GEMM_PACK_T (simd/gemm_<isa>.h) replaces it with its own.
+ *
+ * Each lane of the panel is a run over k in the source (rows far apart, one
+ * stream each). k is walked in chunks of PACK_CHUNK steps, and within a
+ * chunk over all lanes (docs/performance.md, "Aliased A, the input packed
+ * once, chunked packs"): each chunk reads one 64-byte line of every source
+ * row and writes a contiguous PACK_CHUNK x w block of the panel. Lane by
+ * lane over the whole depth (the order before) wrote every panel row in
+ * 16-byte pieces, revisiting the whole 32 KiB panel once per 4 lanes; the
+ * chunked order packed a 1024-wide W^T 1.39x faster (pack/transpose_w32_1024).
+ * 16 floats = one cache line; chunks of 8 and 64 measured slower, 32 the
+ * same. A software prefetch of the next lines only slowed it down.
+ *
+ * On x86-64 the lanes go 4 at a time through a 4 x 4 transpose of SSE
+ * registers (SSE2 is baseline there, so every x86 table can use it);
+ * elsewhere (NEON, and the kc % 4 steps left) element by element. */
+#include "generic.h"
+
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
+#define PACK_CHUNK 16 /* k steps per chunk: one cache line of a source row */
+
+#if defined(__SSE2__)
+/* Lanes x .. x+3 (source rows s, s + xs, ...), k steps [p0, p0 + len), len a
+ * multiple of 4: one 4 x 4 transpose per 4 steps. */
+static inline void transpose_4_lanes(const float *s, size_t xs, size_t p0, size_t len, float *d,
+                                     size_t w) {
+    for (size_t p = p0; p < p0 + len; p += 4) {
+        __m128 r0 = _mm_loadu_ps(s + p), r1 = _mm_loadu_ps(s + xs + p);
+        __m128 r2 = _mm_loadu_ps(s + 2 * xs + p), r3 = _mm_loadu_ps(s + 3 * xs + p);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        float *o = d + p * w;
+        _mm_storeu_ps(o, r0);
+        _mm_storeu_ps(o + w, r1);
+        _mm_storeu_ps(o + 2 * w, r2);
+        _mm_storeu_ps(o + 3 * w, r3);
+    }
+}
+#endif
+
+void KNAME(f32_pack_t)(const float *src, size_t xs, size_t width, size_t kc, size_t w, float *dst) {
+    size_t w4 = 0, k4 = 0; /* lanes and k steps done in 4 x 4 blocks */
+#if defined(__SSE2__)
+    w4 = width / 4 * 4;
+    k4 = kc / 4 * 4;
+    size_t p0 = 0;
+    for (; p0 + PACK_CHUNK <= k4; p0 += PACK_CHUNK) /* constant length: unrolled */
+        for (size_t x = 0; x < w4; x += 4)
+            transpose_4_lanes(src + x * xs, xs, p0, PACK_CHUNK, dst + x, w);
+    if (p0 < k4)
+        for (size_t x = 0; x < w4; x += 4)
+            transpose_4_lanes(src + x * xs, xs, p0, k4 - p0, dst + x, w);
+#endif
+    for (size_t x = 0; x < w4; x++) /* the last kc % 4 steps of the blocked lanes */
+        for (size_t p = k4; p < kc; p++) dst[p * w + x] = src[x * xs + p];
+    for (size_t x = w4; x < width; x++)
+        for (size_t p = 0; p < kc; p++) dst[p * w + x] = src[x * xs + p];
+}
