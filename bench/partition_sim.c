@@ -37,7 +37,9 @@ typedef struct phase {
 
 static size_t cdiv(size_t a, size_t b) { return (a + b - 1) / b; }
 
-static void gemm_phase(const kernel_table *kt, const gemm_args *g, int nt, phase *p, size_t *tm_tn) {
+static void gemm_phase(const kernel_table *kt, const gemm_args *asked, int nt, phase *p,
+                       size_t *tm_tn) {
+    const gemm_args d = gemm_driver_args(kt, asked), *g = &d; /* as the driver cuts it */
     p->units_max = 0;
     p->units_min = (size_t)-1;
     p->busy = 0;
@@ -115,11 +117,12 @@ static double simulate(const kernel_table *kt, const char *name, nerve_net *net,
     for (size_t l = 0; l < L; l++) {
         const size_t in = net->sizes[l], out = net->sizes[l + 1];
         const gemm_args g = linear_fwd_args(batch, in, out, NULL, NULL, NULL);
+        const gemm_args d = gemm_driver_args(kt, &g); /* C^T at a small batch */
         phase p = {{0}, 0, 0, 0};
         size_t tt[2];
         gemm_phase(kt, &g, nt, &p, tt);
-        snprintf(grid, sizeof grid, "%zux%zu of %zux%zu tiles", tt[0], tt[1], cdiv(batch, kt->mr),
-                 cdiv(out, kt->nr));
+        snprintf(grid, sizeof grid, "%zux%zu of %zux%zu tiles%s", tt[0], tt[1], cdiv(d.m, kt->mr),
+                 cdiv(d.n, kt->nr), d.m == g.m ? "" : " of C^T");
         char nm[32];
         snprintf(nm, sizeof nm, "fwd %zu (%zux%zu)", l, in, out);
         if (print) row(name, batch, nt, nm, &p, "tiles", grid);
@@ -215,7 +218,8 @@ int main(int argc, char **argv) {
                     return 1;
                 }
                 omp_set_num_threads(threads[ti]);
-                const int pick = net_threads(net, batches[b], 1);
+                /* as on a machine with that many CPUs, not this one's */
+                const int pick = net_threads_on(net, batches[b], 1, threads[ti]);
                 printf("| %s | %zu | %d | %d | %.2f | %.2f |\n", nets[i].name, batches[b],
                        threads[ti], pick, simulate(kt, nets[i].name, net, batches[b], threads[ti], 0),
                        simulate(kt, nets[i].name, net, batches[b], pick, 0));
@@ -232,7 +236,7 @@ int main(int argc, char **argv) {
                 if (nerve_net_create(&net, 3, nets[i].sizes, acts, NERVE_LOSS_XENT, 1) != NERVE_OK)
                     return 1;
                 omp_set_num_threads(threads[ti]);
-                const int pick = net_threads(net, batches[b], 1);
+                const int pick = net_threads_on(net, batches[b], 1, threads[ti]);
                 simulate(kt, nets[i].name, net, batches[b], pick, 1);
                 nerve_net_free(net);
             }

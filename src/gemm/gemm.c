@@ -229,10 +229,132 @@ static inline void run_tile(const tile_ctx *t, size_t i, size_t j, int prefetch_
         kt->gemm_ukr(kc, t->pa + i * kc, bp, c, ldc, rows, cols, t->acc);
 }
 
-void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
-               int tid, int nt) {
+/* ---- a few rows times a transposed B: C^T = B^T A^T ----------------------
+ *
+ * The forward of a linear layer at a small batch, C = X W^T (m = batch rows,
+ * B = W^T stored transposed), packs all of W^T (k x n floats, a transpose)
+ * for a product of only m rows: at batch 32 on a 784 x 256 layer the pack
+ * costs about as much as the micro-kernel. The same product transposed,
+ * C^T = W X^T, reads W's rows in place as the strided micro-kernel's A and
+ * packs only X^T (k x m floats); each finished strip of C^T is transposed
+ * into C, where the caller's epilogue then runs on it. Every element is the
+ * same chain: C^T(j, i) takes fma(W(j, p), X(i, p), acc) for p in
+ * increasing order, and the product of two floats does not depend on their
+ * order, so the bits are those of the untransposed product.
+ *
+ * Measured (Intel Xeon, AVX-512, one thread, best of 80 alternated calls;
+ * docs/performance.md, "A small batch's forward computed transposed, and
+ * the AVX-512 transposing pack"): m = 32 ran 1.19-1.45x faster (784x256,
+ * 256x128, 128x128, 784x1024 layers), m = 64 0.96-1.03x, m >= 128 slower
+ * (0.43-0.79x: X^T's pack then costs as much as W^T's, and C^T's transpose
+ * is extra). Hence SWAP_MAX_M. */
+#define SWAP_MAX_M      32
+#define SWAP_MIN_PANELS 4 /* C at least 4 NR-wide panels wide: 128 columns on AVX-512 */
+
+/* Floats of the C^T scratch of one row block (the table's MC rows of C^T by
+ * the padded m columns). */
+static size_t swap_ct_floats(const kernel_table *kt, size_t m) {
+    return round_up(round_up(kt->mc, kt->mr) * round_up(m, kt->nr), ALIGN_FLOATS);
+}
+
+/* Whether the driver computes g as C^T = B^T A^T (above): few rows, C
+ * written (not accumulated), B stored transposed and not prepacked, B^T's
+ * rows readable in place by the strided micro-kernel, and all of A^T packed
+ * (or one KC slice of it) plus one row block of C^T fitting the thread's B
+ * workspace. */
+static int swap_pays(const kernel_table *kt, const gemm_args *g) {
+    if (g->m > SWAP_MAX_M || g->accumulate || g->b_packed || !kt->gemm_ukr_strided) return 0;
+    /* a narrow C (the 10 outputs of a classifier): W^T's pack is small, and
+     * C^T's few rows fill fewer tiles than C's (32 x 10 x 128: 0.86-0.98x) */
+    if (g->n < SWAP_MIN_PANELS * kt->nr) return 0;
+    if (g->b_rs != 1 || g->b_cs == 1) return 0;
+    if (!gemm_a_in_place(g->b_cs, 1, g->m, kt->nr)) return 0;
+    const size_t ap = round_up(round_up(g->m, kt->nr) * g->k, ALIGN_FLOATS);
+    return ap + swap_ct_floats(kt, g->m) <= pack_b_floats(kt);
+}
+
+/* The transposed product's arguments: A' = B^T, B' = A^T, C' = C^T. */
+static gemm_args swapped_args(const gemm_args *g) {
+    gemm_args s = {
+        .m = g->n,
+        .n = g->m,
+        .k = g->k,
+        .a = g->b,
+        .a_rs = g->b_cs,
+        .a_cs = g->b_rs,
+        .b = g->a,
+        .b_rs = g->a_cs,
+        .b_cs = g->a_rs,
+        .accumulate = 0,
+    };
+    return s;
+}
+
+gemm_args gemm_driver_args(const kernel_table *kt, const gemm_args *g) {
+    return g->m > 0 && g->n > 0 && g->k > 0 && swap_pays(kt, g) ? swapped_args(g) : *g;
+}
+
+typedef struct swap_ctx {
+    const gemm_args *g;      /* the product as asked: C = A B */
+    const gemm_epilogue *ep; /* the caller's epilogue on C, or NULL */
+    size_t j_base;           /* this block's first row of C^T = column of C */
+    size_t i_base;           /* the thread's first column of C^T = row of C */
+} swap_ctx;
+
+/* A finished strip of C^T (rows = columns of C): transposed into C, then
+ * the caller's epilogue on the same elements of C. */
+static void swap_tile(const gemm_epilogue *tep, size_t i0, size_t j0, size_t rows, size_t cols,
+                      float *ct, size_t ldt) {
+    const swap_ctx *sc = tep->ctx;
+    const size_t ldc = sc->g->ldc, jc = sc->j_base + i0, ic = sc->i_base + j0;
+    float *c = sc->g->c + ic * ldc + jc;
+    for (size_t q = 0; q < cols; q++)
+        for (size_t r = 0; r < rows; r++) c[q * ldc + r] = ct[r * ldt + q];
+    if (sc->ep) sc->ep->fn(sc->ep, ic, jc, cols, rows, c, ldc);
+}
+
+static void part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
+                 int tid, int nt, int may_swap);
+
+static void gemm_part_swapped(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep,
+                              float *ws, int tid, int nt) {
+    gemm_args s = swapped_args(g);
+    const rect r = gemm_thread_rect(kt, &s, tid, nt);
+    if (r.i0 >= r.i1 || r.j0 >= r.j1) return;
+    float *tws = ws + (size_t)tid * gemm_thread_workspace_floats(kt);
+    /* this thread's columns of C^T (rows of C; all of them unless NR < m) */
+    s.n = r.j1 - r.j0;
+    s.b += r.j0 * s.b_cs;
+    const size_t block = round_up(kt->mc, kt->mr);
+    /* Several row blocks: their A^T packed once for all (at the start of the
+     * B workspace). One block: packed slice by slice by gemm_part, so each
+     * slice's panel is fresh in L1 (all of A^T packed up front measured 3-8 %
+     * slower at 16-32 x 256 x 784). The block's C^T at the end of the B
+     * workspace, clear of both (swap_pays). */
+    if (r.i1 - r.i0 > block) s.b_packed = gemm_prepack_b(kt, &s, tws);
+    float *ct = tws + pack_a_floats(kt) + pack_b_floats(kt) - swap_ct_floats(kt, g->m);
+    for (size_t j = r.i0; j < r.i1; j += block) {
+        gemm_args sb = s;
+        sb.m = min_sz(block, r.i1 - j);
+        sb.a = s.a + j * s.a_rs;
+        sb.c = ct;
+        sb.ldc = round_up(s.n, kt->nr);
+        const swap_ctx sc = {g, ep, j, r.j0};
+        const gemm_epilogue tep = {swap_tile, &sc};
+        part(kt, &sb, &tep, tws, 0, 1, 0);
+    }
+}
+
+/* gemm_part; may_swap == 0 for the transposed product's own blocks, which
+ * must not be transposed back. */
+static void part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
+                 int tid, int nt, int may_swap) {
     if (nt < 1) nt = 1;
     if (g->m == 0 || g->n == 0) return;
+    if (may_swap && g->k > 0 && swap_pays(kt, g)) {
+        gemm_part_swapped(kt, g, ep, ws, tid, nt);
+        return;
+    }
     const rect r = gemm_thread_rect(kt, g, tid, nt);
     if (r.i0 >= r.i1 || r.j0 >= r.j1) return;
     if (g->k == 0) {
@@ -297,6 +419,11 @@ void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *
             }
         }
     }
+}
+
+void gemm_part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
+               int tid, int nt) {
+    part(kt, g, ep, ws, tid, nt, 1);
 }
 
 const float *gemm_prepack_b(const kernel_table *kt, const gemm_args *g, float *thread_ws) {

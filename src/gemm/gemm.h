@@ -31,7 +31,9 @@ typedef struct gemm_args {
  * last k block, while the strip is still in L1), with its position (rows
  * [i0, i0+rows), columns [j0, j0+cols)) and its address c = &C(i0, j0).
  * A strip is at most MR rows by at most NC columns (one row block of one
- * thread's column block); strips never overlap or straddle threads. It may
+ * thread's column block), or, when the driver computes a product of a few
+ * rows transposed (gemm.c, "C^T = B^T A^T"), all of C's rows (at most 32)
+ * by at most MR columns; strips never overlap or straddle threads. It may
  * rewrite that strip (and data indexed by the same rows/columns) and nothing
  * else. Used for the bias + activation of linear layers (src/net/linear.c). */
 typedef struct gemm_epilogue {
@@ -99,6 +101,11 @@ typedef struct gemm_rect {
     size_t i0, i1, j0, j1;
 } gemm_rect;
 gemm_rect gemm_thread_rect(const kernel_table *kt, const gemm_args *g, int tid, int nt);
+/* The product whose C gemm_part cuts into threads' rectangles: g itself, or,
+ * when the driver computes it transposed (a few rows times a transposed B,
+ * gemm.c), C^T = B^T A^T with A, B and C's roles swapped (pointers and C
+ * unset). For the partition's simulation and tests. */
+gemm_args gemm_driver_args(const kernel_table *kt, const gemm_args *g);
 double gemm_rect_cost(const kernel_table *kt, const gemm_args *g, const gemm_rect *r);
 
 /* Threads worth using for an m x n x k product on this machine (1 when

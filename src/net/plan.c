@@ -55,6 +55,10 @@ static int cpus_allowed(void) {
 #define UPDATE_FLOPS_PER_PARAM 16.0
 
 int net_threads(const nerve_net *net, size_t rows, int training) {
+    return net_threads_on(net, rows, training, cpus_allowed());
+}
+
+int net_threads_on(const nerve_net *net, size_t rows, int training, int cpus) {
     double fwd = 0;
     for (size_t l = 0; l < net->n_layers; l++)
         fwd += 2.0 * (double)rows * (double)net->sizes[l] * (double)net->sizes[l + 1];
@@ -63,7 +67,6 @@ int net_threads(const nerve_net *net, size_t rows, int training) {
     int nt = omp_in_parallel() ? 1 : lib_max_threads(); /* nerve_set_num_threads */
     const double fpt = atomic_load_explicit(&flops_per_thread, memory_order_relaxed);
     if (fpt > 0) { /* 0: every thread asked for (tests of thread-count invariance) */
-        const int cpus = cpus_allowed();
         if (cpus > 0 && nt > cpus) nt = cpus;
         const double useful = 1.0 + work / fpt;
         if ((double)nt > useful) nt = (int)useful;

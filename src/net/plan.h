@@ -86,6 +86,10 @@ void plan_free(struct net_plan *plan);
  * CPUs the process may run on (sched_getaffinity), one per
  * `flops_per_thread` flops of estimated work. */
 int net_threads(const nerve_net *net, size_t rows, int training);
+/* The same choice on a machine whose process may run on `cpus` CPUs (0: no
+ * such cap), for the partition's simulation of bigger machines
+ * (bench/partition_sim.c). */
+int net_threads_on(const nerve_net *net, size_t rows, int training, int cpus);
 /* Changes that threshold (tests set 0 to use every thread asked for, even
  * on tiny networks and beyond the CPU count; the results never depend on
  * it). An atomic store: safe at any time, read by the next call. */

@@ -287,11 +287,16 @@ static int check_gemm_chain(const kernel_table *ref, const kernel_table *kt, cha
     const size_t kc = max_sz(ref->kc, kt->kc), mc = max_sz(ref->mc, kt->mc),
                  nc = max_sz(ref->nc, kt->nc);
     const size_t shapes[][3] = {
-        {1, 1, 1},      {2, 3, 4},
-        {15, 17, 16},   {17, 33, 31},
-        {33, 64, 100},  {kt->mr + 1, kt->nr + 1, kc + 17}, /* k crosses a K block */
-        {100, 37, 257}, {mc + 5, 20, 9},                   /* more than one M block */
-        {3, nc + 7, 5},                                    /* more than one N block */
+        {1, 1, 1},
+        {2, 3, 4},
+        {15, 17, 16},
+        {17, 33, 31},
+        {33, 64, 100},
+        {kt->mr + 1, kt->nr + 1, kc + 17}, /* k crosses a K block */
+        {100, 37, 257},
+        {mc + 5, 20, 9},              /* more than one M block */
+        {3, nc + 7, 5},               /* more than one N block */
+        {32, 4 * kt->nr + 5, kc + 9}, /* few rows: with B transposed, computed as C^T */
     };
     float *ws_ref = alloc_ws(ref, 1), *ws_kt = alloc_ws(kt, 2);
     if (!ws_ref || !ws_kt) {

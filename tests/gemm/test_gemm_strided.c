@@ -224,6 +224,87 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, prepacked_b_threads) {
     free(wss);
 }
 
+/* A few rows times a transposed B (the forward X W^T at a small batch),
+ * which the driver computes as C^T = B^T A^T (src/gemm/gemm.c): m = 1..33
+ * around MR, 16 and 32 (at most 32 rows are transposed, and AVX2's NR = 16
+ * splits them into two panels that two threads may share out), n around
+ * MR and past MC (row blocks of C^T), k over KC slices with a shorter last
+ * one, 1-3 threads. Equal bits to the scalar table (which has no strided
+ * micro-kernel and never transposes), nothing outside C written, and the
+ * epilogue called exactly once on every element of C, with the element's
+ * final value. */
+typedef struct visit_ctx {
+    const gemm_args *g;
+    unsigned char *seen;
+    int bad; /* an element visited twice, outside C, or not yet final */
+    const float *want;
+} visit_ctx;
+
+static void visit_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
+                       float *c, size_t ldc) {
+    visit_ctx *v = (visit_ctx *)ep->ctx;
+    if (i0 + rows > v->g->m || j0 + cols > v->g->n || c != v->g->c + i0 * ldc + j0) {
+        v->bad = 1;
+        return;
+    }
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < cols; j++) {
+            const size_t e = (i0 + i) * v->g->n + j0 + j;
+            if (v->seen[e]++ || memcmp(&c[i * ldc + j], &v->want[(i0 + i) * ldc + j0 + j], 4))
+                v->bad = 1;
+        }
+}
+
+ParameterizedTestParameters(gemm_strided, few_rows_transposed_b) { return supported_isas(); }
+
+ParameterizedTest(nerve_isa *isa, gemm_strided, few_rows_transposed_b) {
+    const kernel_table *kt = kernels_for(*isa), *ks = kernels_for(NERVE_ISA_SCALAR);
+    const size_t ms[] = {1, 2, 11, 12, 13, 16, 17, 31, 32, 33};
+    const size_t nks[][2] = {{1, 1}, {13, 7}, {100, 257}, {1000, 601}};
+    float *ws = aligned_alloc(64, (gemm_workspace_floats(kt, 3) * 4 + 63) / 64 * 64);
+    float *wss = aligned_alloc(64, (gemm_workspace_floats(ks, 1) * 4 + 63) / 64 * 64);
+    for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
+        for (size_t s = 0; s < sizeof nks / sizeof nks[0]; s++) {
+            const size_t m = ms[mi], n = nks[s][0], k = nks[s][1];
+            const size_t lda = k + 3, ldw = k + 1, ldc = n + 2;
+            float *a = malloc(m * lda * 4), *w = malloc(n * ldw * 4);
+            float *want = malloc(m * ldc * 4), *c = malloc(m * ldc * 4);
+            unsigned char *seen = malloc(m * n);
+            test_fill(a, m * lda, 5 + s, -1, 1);
+            test_fill(w, n * ldw, 7 + mi, -1, 1);
+            test_fill(want, m * ldc, 9, -1, 1); /* the gaps past n: must stay */
+            memcpy(c, want, m * ldc * 4);
+            /* C = A W^T: B(p, j) = W[j*ldw + p] */
+            gemm_args g = {m, n, k, a, lda, 1, w, 1, ldw, want, ldc, 0, NULL};
+            gemm_chain(ks, &g, wss, 1);
+            g.c = c;
+            for (int nt = 1; nt <= 3; nt++) {
+                for (size_t i = 0; i < m; i++) memset(c + i * ldc, 0xff, n * 4); /* NaN */
+                memset(seen, 0, m * n);
+                visit_ctx v = {&g, seen, 0, want};
+                const gemm_epilogue ep = {visit_tile, &v};
+                for (int t = 0; t < nt; t++) gemm_part(kt, &g, &ep, ws, t, nt);
+                const size_t bad = test_first_bit_mismatch(c, want, m * ldc);
+                cr_assert_eq(bad, SIZE_MAX,
+                             "%s %zux%zux%zu, %d threads: differs from scalar at %zu", kt->name, m,
+                             n, k, nt, bad);
+                cr_assert_not(v.bad, "%s %zux%zux%zu, %d threads: epilogue misplaced or repeated",
+                              kt->name, m, n, k, nt);
+                for (size_t e = 0; e < m * n; e++)
+                    cr_assert_eq(seen[e], 1,
+                                 "%s %zux%zux%zu, %d threads: epilogue missed (%zu, %zu)", kt->name,
+                                 m, n, k, nt, e / n, e % n);
+            }
+            free(a);
+            free(w);
+            free(want);
+            free(c);
+            free(seen);
+        }
+    free(ws);
+    free(wss);
+}
+
 /* nerve_sgemv splits y between threads for large products: the same bits
  * for 1 and 2 threads, and as the scalar table, both transpositions. */
 Test(gemm_strided, gemv_threads_same_bits) {

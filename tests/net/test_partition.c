@@ -31,9 +31,12 @@
 static const size_t batches[] = {1, 13, 32, 256};
 static const size_t widths[] = {10, 31, 128, 784, 1024};
 
-/* The three products of a layer in -> out at batch n. */
-static void layer_products(size_t n, size_t in, size_t out, gemm_args g[3]) {
-    g[0] = linear_fwd_args(n, in, out, NULL, NULL, NULL);
+/* The three products of a layer in -> out at batch n, as the driver cuts
+ * them into rectangles (a forward of few rows is computed transposed). */
+static void layer_products(const kernel_table *kt, size_t n, size_t in, size_t out,
+                           gemm_args g[3]) {
+    const gemm_args fwd = linear_fwd_args(n, in, out, NULL, NULL, NULL);
+    g[0] = gemm_driver_args(kt, &fwd);
     g[1] = linear_bwd_data_args(n, in, out, NULL, NULL, NULL);
     /* the weight gradient's product dZ^T X (linear_grad_part computes it by
      * linear_grad_block's blocks; nerve_sgemm splits the same shape by
@@ -84,7 +87,7 @@ ParameterizedTest(nerve_isa *isa, partition, gemm_grid) {
         for (size_t i = 0; i < sizeof widths / sizeof *widths; i++)
             for (size_t o = 0; o < sizeof widths / sizeof *widths; o++) {
                 gemm_args g[3];
-                layer_products(batches[b], widths[i], widths[o], g);
+                layer_products(kt, batches[b], widths[i], widths[o], g);
                 for (int p = 0; p < 3; p++) {
                     double prev = 0;
                     for (int nt = 1; nt <= MAX_NT; nt++) {
