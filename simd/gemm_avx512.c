@@ -173,7 +173,7 @@ void f32_gemm_12x32_strided__avx512(size_t k, const float *a, size_t a_rs, size_
  * the panel, 16 lanes each). The transpose is the usual four stages of
  * shuffles: 32-bit and 64-bit interleaves of row pairs inside each 128-bit
  * lane, then two 128-bit lane shuffles. 64 shuffles per 256 floats, against
- * 128 for the generic 4 x 4 SSE blocks, and a sixteenth of their loads and
+ * 128 for the generic 4 x 4 SSE blocks, and a quarter of their loads and
  * stores. A group of fewer than 16 lanes (the last of a panel, or a panel of
  * width 12 = MR) loads zeros for the missing rows and stores only its lanes;
  * the last kc % 16 steps load and store through masks; nothing outside the

@@ -240,14 +240,18 @@ static inline void run_tile(const tile_ctx *t, size_t i, size_t j, int prefetch_
  * into C, where the caller's epilogue then runs on it. Every element is the
  * same chain: C^T(j, i) takes fma(W(j, p), X(i, p), acc) for p in
  * increasing order, and the product of two floats does not depend on their
- * order, so the bits are those of the untransposed product.
+ * order, so the bits are those of the untransposed product (a NaN's payload
+ * aside: with NaNs in both operands the other one's may propagate; NaNs are
+ * compared by position only, src/selftest/selftest.h: the x86 and Arm
+ * tables already differ in their payloads).
  *
  * Measured (Intel Xeon, AVX-512, one thread, best of 80 alternated calls;
  * docs/performance.md, "A small batch's forward computed transposed, and
  * the AVX-512 transposing pack"): m = 32 ran 1.19-1.45x faster (784x256,
  * 256x128, 128x128, 784x1024 layers), m = 64 0.96-1.03x, m >= 128 slower
  * (0.43-0.79x: X^T's pack then costs as much as W^T's, and C^T's transpose
- * is extra). Hence SWAP_MAX_M. */
+ * is extra). Hence SWAP_MAX_M. As built, m = 16-32: 1.11-1.68x on AVX-512,
+ * 1.16-1.82x on AVX2 (where 32 rows are two NR = 16 panels). */
 #define SWAP_MAX_M      32
 #define SWAP_MIN_PANELS 4 /* C at least 4 NR-wide panels wide: 128 columns on AVX-512 */
 
@@ -257,11 +261,11 @@ static size_t swap_ct_floats(const kernel_table *kt, size_t m) {
     return round_up(round_up(kt->mc, kt->mr) * round_up(m, kt->nr), ALIGN_FLOATS);
 }
 
-/* Whether the driver computes g as C^T = B^T A^T (above): few rows, C
- * written (not accumulated), B stored transposed and not prepacked, B^T's
- * rows readable in place by the strided micro-kernel, and all of A^T packed
- * (or one KC slice of it) plus one row block of C^T fitting the thread's B
- * workspace. */
+/* Whether the driver computes g as C^T = B^T A^T (above): few rows, C at
+ * least SWAP_MIN_PANELS panels wide, C written (not accumulated), B stored
+ * transposed and not prepacked, B^T's rows readable in place by the strided
+ * micro-kernel, and all of A^T packed plus one row block of C^T fitting the
+ * thread's B workspace (one block packs A^T slice by slice, in less). */
 static int swap_pays(const kernel_table *kt, const gemm_args *g) {
     if (g->m > SWAP_MAX_M || g->accumulate || g->b_packed || !kt->gemm_ukr_strided) return 0;
     /* a narrow C (the 10 outputs of a classifier): W^T's pack is small, and

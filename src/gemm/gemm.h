@@ -32,8 +32,8 @@ typedef struct gemm_args {
  * [i0, i0+rows), columns [j0, j0+cols)) and its address c = &C(i0, j0).
  * A strip is at most MR rows by at most NC columns (one row block of one
  * thread's column block), or, when the driver computes a product of a few
- * rows transposed (gemm.c, "C^T = B^T A^T"), all of C's rows (at most 32)
- * by at most MR columns; strips never overlap or straddle threads. It may
+ * rows transposed (gemm.c, "C^T = B^T A^T"), the thread's rows of C (at
+ * most 32) by at most MR columns; strips never overlap or straddle threads. It may
  * rewrite that strip (and data indexed by the same rows/columns) and nothing
  * else. Used for the bias + activation of linear layers (src/net/linear.c). */
 typedef struct gemm_epilogue {
@@ -103,8 +103,8 @@ typedef struct gemm_rect {
 gemm_rect gemm_thread_rect(const kernel_table *kt, const gemm_args *g, int tid, int nt);
 /* The product whose C gemm_part cuts into threads' rectangles: g itself, or,
  * when the driver computes it transposed (a few rows times a transposed B,
- * gemm.c), C^T = B^T A^T with A, B and C's roles swapped (pointers and C
- * unset). For the partition's simulation and tests. */
+ * gemm.c), C^T = B^T A^T with A and B swapped (c and ldc unset). For the
+ * partition's simulation and tests. */
 gemm_args gemm_driver_args(const kernel_table *kt, const gemm_args *g);
 double gemm_rect_cost(const kernel_table *kt, const gemm_args *g, const gemm_rect *r);
 

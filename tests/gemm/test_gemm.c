@@ -166,9 +166,10 @@ ParameterizedTest(nerve_isa *isa, gemm, ukr_edges) {
  * float of dst written. Widths 0..w for the panel widths the driver uses
  * (MR, NR) and 16 (a full AVX-512 lane group); depths around the 4- and
  * 16-step blocks of the kernels and the driver's KC; source strides just past
- * kc and aliasing ones (multiples of 4 KiB). Every source value is distinct,
- * so a lane or a step out of place cannot go unseen; the source's floats
- * outside the panel are NaN markers that must not be copied. */
+ * kc and an aliasing one (4 KiB). Every source value is distinct, so a lane
+ * or a step out of place cannot go unseen; rows width..w-1 of the source
+ * hold values that must not be copied, the floats past kc in each row are
+ * NaN, and a marker just past the panel in dst must stay. */
 ParameterizedTestParameters(gemm, pack_transpose) { return supported_isa_params(); }
 
 ParameterizedTest(nerve_isa *isa, gemm, pack_transpose) {
@@ -183,15 +184,18 @@ ParameterizedTest(nerve_isa *isa, gemm, pack_transpose) {
             const size_t w = ws[wi], kc = ks[ki];
             const size_t xss[] = {kc + 1, kc + 19, 1024};
             for (size_t si = 0; si < 3; si++) {
-                const size_t xs = xss[si] < kc ? kc : xss[si];
+                const size_t xs = xss[si];
                 float *src = malloc((w * xs + 1) * sizeof(float));
                 float *dst = malloc((kc * w + 1) * sizeof(float));
                 for (size_t i = 0; i < w * xs; i++) src[i] = nanf("");
                 for (size_t x = 0; x < w; x++)
                     for (size_t p = 0; p < kc; p++) src[x * xs + p] = (float)(x * 4096 + p + 1);
                 for (size_t width = 0; width <= w; width++) {
-                    for (size_t i = 0; i < kc * w; i++) dst[i] = marker;
+                    for (size_t i = 0; i <= kc * w; i++) dst[i] = marker;
                     kt->gemm_pack_t(src, xs, width, kc, w, dst);
+                    cr_assert_eq(memcmp(&marker, &dst[kc * w], sizeof marker), 0,
+                                 "%s pack_t w=%zu width=%zu kc=%zu: wrote past the panel", kt->name,
+                                 w, width, kc);
                     for (size_t p = 0; p < kc; p++)
                         for (size_t x = 0; x < w; x++) {
                             const float want = x < width ? src[x * xs + p] : marker;

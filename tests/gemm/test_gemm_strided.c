@@ -225,11 +225,14 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, prepacked_b_threads) {
 }
 
 /* A few rows times a transposed B (the forward X W^T at a small batch),
- * which the driver computes as C^T = B^T A^T (src/gemm/gemm.c): m = 1..33
- * around MR, 16 and 32 (at most 32 rows are transposed, and AVX2's NR = 16
- * splits them into two panels that two threads may share out), n around
- * MR and past MC (row blocks of C^T), k over KC slices with a shorter last
- * one, 1-3 threads. Equal bits to the scalar table (which has no strided
+ * which the driver computes as C^T = B^T A^T (src/gemm/gemm.c) when C has at
+ * least 4 NR-wide panels: m = 1..33 around MR, 16 and 32 (at most 32 rows
+ * are transposed, and AVX2's NR = 16 and NEON's 12 split them into panels
+ * that threads may share out), n below 4 panels (not transposed), at 4-5
+ * panels and past MC (row blocks of C^T), k in one KC slice and over
+ * several with a shorter last one, 1-3 threads. Each shape first checks that
+ * the driver transposes exactly the products the rule says it does
+ * (gemm_driver_args). Equal bits to the scalar table (which has no strided
  * micro-kernel and never transposes), nothing outside C written, and the
  * epilogue called exactly once on every element of C, with the element's
  * final value. */
@@ -260,7 +263,8 @@ ParameterizedTestParameters(gemm_strided, few_rows_transposed_b) { return suppor
 ParameterizedTest(nerve_isa *isa, gemm_strided, few_rows_transposed_b) {
     const kernel_table *kt = kernels_for(*isa), *ks = kernels_for(NERVE_ISA_SCALAR);
     const size_t ms[] = {1, 2, 11, 12, 13, 16, 17, 31, 32, 33};
-    const size_t nks[][2] = {{1, 1}, {13, 7}, {100, 257}, {1000, 601}};
+    const size_t nks[][2] = {
+        {1, 1}, {13, 7}, {4 * kt->nr, 200}, {5 * kt->nr + 3, 257}, {1000, 601}};
     float *ws = aligned_alloc(64, (gemm_workspace_floats(kt, 3) * 4 + 63) / 64 * 64);
     float *wss = aligned_alloc(64, (gemm_workspace_floats(ks, 1) * 4 + 63) / 64 * 64);
     for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
@@ -276,6 +280,11 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, few_rows_transposed_b) {
             memcpy(c, want, m * ldc * 4);
             /* C = A W^T: B(p, j) = W[j*ldw + p] */
             gemm_args g = {m, n, k, a, lda, 1, w, 1, ldw, want, ldc, 0, NULL};
+            /* ldw = k + 1 never aliases, so the rule is rows, width, kernel */
+            const int transposed = kt->gemm_ukr_strided && m <= 32 && n >= 4 * kt->nr;
+            cr_assert_eq(gemm_driver_args(kt, &g).m == n && n != m, transposed,
+                         "%s %zux%zux%zu: transposed is %d, want %d", kt->name, m, n, k,
+                         !transposed, transposed);
             gemm_chain(ks, &g, wss, 1);
             g.c = c;
             for (int nt = 1; nt <= 3; nt++) {
