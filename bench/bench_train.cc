@@ -19,11 +19,17 @@
 // weights of the first layer). train/onednn_wide and train/onednn_deep: the
 // plain-layout loop on the wide and the deep-narrow network (784-128x7-10,
 // train/nerve_deep), the peers of train/nerve_wide and train/nerve_deep.
+// train/paired, train/paired_wide and train/paired_deep run nerve and the
+// plain-layout loop alternately, step by step, and report nerve's speed-up
+// (run_paired, below): the comparison these benchmarks exist for, with the
+// machine's drift taken out.
 //
 //   build/<dir>/bench/nerve_bench --benchmark_filter='^train/'
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -81,21 +87,30 @@ struct Shape {
 constexpr Shape kSmallNet = {kLayers, kSizes}, kWideNet = {kLayers, kWide},
                 kDeepNet = {kDeepLayers, kDeep};
 
-void run_nerve(benchmark::State &st, const Shape &shape, nerve_precision precision) {
-    const size_t batch = (size_t)st.range(0);
-    omp_set_num_threads((int)st.range(1));
+// The benchmarked network: ReLU hidden layers, identity output, softmax
+// cross-entropy, SGD with momentum 0.9 (lr 0.01); NULL (the benchmark
+// skipped with the error) if it cannot be made.
+nerve_net *make_net(benchmark::State &st, const Shape &shape) {
     std::vector<nerve_act> acts(shape.layers, NERVE_ACT_RELU);
     acts.back() = NERVE_ACT_IDENTITY;
     nerve_net *net = nullptr;
     if (nerve_net_create(&net, shape.layers, shape.sizes, acts.data(), NERVE_LOSS_XENT, 1) !=
         NERVE_OK) {
         st.SkipWithError(nerve_last_error());
-        return;
+        return nullptr;
     }
     nerve_opt o = nerve_opt_default(NERVE_OPT_SGD);
     o.lr = 0.01f;
     o.momentum = 0.9f;
     nerve_net_set_optimizer(net, &o);
+    return net;
+}
+
+void run_nerve(benchmark::State &st, const Shape &shape, nerve_precision precision) {
+    const size_t batch = (size_t)st.range(0);
+    omp_set_num_threads((int)st.range(1));
+    nerve_net *net = make_net(st, shape);
+    if (!net) return;
     nerve_net_set_precision(net, precision);
     const Data &d = data();
     size_t pos = 0;
@@ -325,6 +340,96 @@ void run_onednn(benchmark::State &st, bool any_weights, const Shape &shape) {
     st.SetLabel(net.impl);
 }
 
+// nerve and the oneDNN loop side by side, step by step: one iteration runs
+// kPairSteps steps of one, then as many of the other (which goes first
+// alternates), on their own networks and the same batches. The first step
+// of each block is not timed: it finds the other system's data in cache, and
+// a training loop's steps find their own. The counter "nerve_x" is the median
+// over iterations of (oneDNN's timed steps' time / nerve's), so a machine
+// whose speed drifts affects both sides of every ratio alike; nerve_lo /
+// nerve_hi are the quartiles of the same ratios. samples_per_s is nerve's,
+// over its timed steps.
+//
+// Why blocks of 2 (one warm step, one timed): on the 2-core Intel Xeon of
+// 2026-12-02 one network's step time alone drifted 0.4-1.4 ms over a second
+// (5th to 95th percentile, deep-narrow at batch 32), so the longer a block
+// the less its two sides saw the same machine. The deep-narrow network at
+// batch 32 on 1 thread: blocks of 2 gave medians of 1.00-1.09 (four runs),
+// blocks of 6, 20 and 60 steps 0.76-1.15 (six runs).
+//   nerve_bench --benchmark_filter='^train/paired'
+constexpr int kPairSteps = 2;
+
+void run_paired(benchmark::State &st, const Shape &shape) {
+    const size_t batch = (size_t)st.range(0);
+    omp_set_num_threads((int)st.range(1));
+    nerve_net *net = make_net(st, shape);
+    if (!net) return;
+    DnnlNet peer(batch, false, shape);
+    const Data &d = data();
+    size_t pos = 0;
+    auto next = [&]() {
+        if (pos + batch > kData) pos = 0;
+        const size_t at = pos;
+        pos += batch;
+        return at;
+    };
+    bool ok = true;
+    // one block of one side: seconds of its timed steps
+    auto block = [&](bool nerve_side) {
+        double t = 0;
+        for (int s = 0; s < kPairSteps; s++) {
+            const size_t at = next();
+            const auto t0 = std::chrono::steady_clock::now();
+            if (nerve_side) {
+                nerve_batch b = {d.x.data() + at * kSizes[0], nullptr, d.labels.data() + at, batch};
+                float loss;
+                ok = ok && nerve_net_train_batch(net, &b, &loss) == NERVE_OK;
+            } else {
+                peer.step(d.x.data() + at * kSizes[0], d.labels.data() + at);
+            }
+            const double dt =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            if (s > 0) t += dt;
+        }
+        return t;
+    };
+    std::vector<double> ratios;
+    double nerve_time = 0;
+    bool nerve_first = true;
+    for (auto _ : st) {
+        double tn, to;
+        if (nerve_first) {
+            tn = block(true);
+            to = block(false);
+        } else {
+            to = block(false);
+            tn = block(true);
+        }
+        nerve_first = !nerve_first;
+        nerve_time += tn;
+        ratios.push_back(to / tn);
+    }
+    if (!ok) {
+        st.SkipWithError(nerve_last_error());
+    } else if (!ratios.empty()) {
+        std::sort(ratios.begin(), ratios.end());
+        const size_t n = ratios.size();
+        st.counters["nerve_x"] = ratios[n / 2];
+        st.counters["nerve_lo"] = ratios[n / 4];
+        st.counters["nerve_hi"] = ratios[(3 * n) / 4];
+        st.counters["pairs"] = (double)n;
+        st.counters["threads"] = (double)omp_get_max_threads();
+        st.counters["samples_per_s"] =
+            (double)n * (double)(kPairSteps - 1) * (double)batch / nerve_time;
+    }
+    st.SetLabel(std::string(nerve_isa_name(nerve_isa_active())) + " vs " + peer.impl);
+    nerve_net_free(net);
+}
+
+void bm_paired(benchmark::State &st) { run_paired(st, kSmallNet); }
+void bm_paired_wide(benchmark::State &st) { run_paired(st, kWideNet); }
+void bm_paired_deep(benchmark::State &st) { run_paired(st, kDeepNet); }
+
 void bm_onednn(benchmark::State &st) { run_onednn(st, false, kSmallNet); }
 void bm_onednn_any(benchmark::State &st) { run_onednn(st, true, kSmallNet); }
 void bm_onednn_wide(benchmark::State &st) { run_onednn(st, false, kWideNet); }
@@ -350,6 +455,14 @@ int register_all() {
     args(benchmark::RegisterBenchmark("train/onednn_any", bm_onednn_any));
     args(benchmark::RegisterBenchmark("train/onednn_wide", bm_onednn_wide));
     args(benchmark::RegisterBenchmark("train/onednn_deep", bm_onednn_deep));
+    for (auto [name, fn] :
+         {std::pair{"train/paired", bm_paired}, std::pair{"train/paired_wide", bm_paired_wide},
+          std::pair{"train/paired_deep", bm_paired_deep}}) {
+        auto *b = benchmark::RegisterBenchmark(name, fn);
+        for (int64_t batch : {32, 256})
+            for (int64_t t : {1, 2}) b->Args({batch, t});
+        b->ArgNames({"batch", "threads"})->UseRealTime()->MinTime(3.0);
+    }
 #endif
     return 0;
 }

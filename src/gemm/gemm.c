@@ -237,7 +237,8 @@ static inline void run_tile(const tile_ctx *t, size_t i, size_t j, int prefetch_
  * costs about as much as the micro-kernel. The same product transposed,
  * C^T = W X^T, reads W's rows in place as the strided micro-kernel's A and
  * packs only X^T (k x m floats); each finished strip of C^T is transposed
- * into C, where the caller's epilogue then runs on it. Every element is the
+ * into C, and once a row block of C^T is done the caller's epilogue runs on
+ * the C rows it fills (whole rows of one block of columns). Every element is the
  * same chain: C^T(j, i) takes fma(W(j, p), X(i, p), acc) for p in
  * increasing order, and the product of two floats does not depend on their
  * order, so the bits are those of the untransposed product (a NaN's payload
@@ -299,22 +300,20 @@ gemm_args gemm_driver_args(const kernel_table *kt, const gemm_args *g) {
 }
 
 typedef struct swap_ctx {
-    const gemm_args *g;      /* the product as asked: C = A B */
-    const gemm_epilogue *ep; /* the caller's epilogue on C, or NULL */
-    size_t j_base;           /* this block's first row of C^T = column of C */
-    size_t i_base;           /* the thread's first column of C^T = row of C */
+    const kernel_table *kt;
+    const gemm_args *g; /* the product as asked: C = A B */
+    size_t j_base;      /* this block's first row of C^T = column of C */
+    size_t i_base;      /* the thread's first column of C^T = row of C */
 } swap_ctx;
 
-/* A finished strip of C^T (rows = columns of C): transposed into C, then
- * the caller's epilogue on the same elements of C. */
+/* A finished strip of C^T (rows = columns of C), transposed into C while it
+ * is in L1, by the table's transposing pack: C(ic + q, jc + r) =
+ * C^T(r, q) is its dst[q*ldc + r] = src[r*ldt + q] (ldc >= rows). */
 static void swap_tile(const gemm_epilogue *tep, size_t i0, size_t j0, size_t rows, size_t cols,
                       float *ct, size_t ldt) {
     const swap_ctx *sc = tep->ctx;
     const size_t ldc = sc->g->ldc, jc = sc->j_base + i0, ic = sc->i_base + j0;
-    float *c = sc->g->c + ic * ldc + jc;
-    for (size_t q = 0; q < cols; q++)
-        for (size_t r = 0; r < rows; r++) c[q * ldc + r] = ct[r * ldt + q];
-    if (sc->ep) sc->ep->fn(sc->ep, ic, jc, cols, rows, c, ldc);
+    sc->kt->gemm_pack_t(ct, ldt, rows, cols, ldc, sc->g->c + ic * ldc + jc);
 }
 
 static void part(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
@@ -343,9 +342,17 @@ static void gemm_part_swapped(const kernel_table *kt, const gemm_args *g, const 
         sb.a = s.a + j * s.a_rs;
         sb.c = ct;
         sb.ldc = round_up(s.n, kt->nr);
-        const swap_ctx sc = {g, ep, j, r.j0};
+        const swap_ctx sc = {kt, g, j, r.j0};
         const gemm_epilogue tep = {swap_tile, &sc};
         part(kt, &sb, &tep, tws, 0, 1, 0);
+        /* The caller's epilogue once per block, on whole rows of C (just
+         * written). Run per strip, it took MR-column pieces of each of up
+         * to 32 rows, a masked tail per call: with the scalar transpose
+         * that was 9 % of a deep-narrow step at batch 32 (perf); this way
+         * whole steps at batch 32 ran 1.07-1.13x faster (784-128x7-10 and
+         * 784-256-128-10, AVX-512 and AVX2), level on 784-1024-1024-10
+         * (docs/performance.md, "The transposed forward's epilogue"). */
+        if (ep) ep->fn(ep, r.j0, j, s.n, sb.m, g->c + r.j0 * g->ldc + j, g->ldc);
     }
 }
 

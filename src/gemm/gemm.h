@@ -33,7 +33,9 @@ typedef struct gemm_args {
  * A strip is at most MR rows by at most NC columns (one row block of one
  * thread's column block), or, when the driver computes a product of a few
  * rows transposed (gemm.c, "C^T = B^T A^T"), the thread's rows of C (at
- * most 32) by at most MR columns; strips never overlap or straddle threads. It may
+ * most 32) by the columns of one row block of C^T (at most MC, rounded up to
+ * MR; called when the whole block is final, just written, mostly in L1 or
+ * L2); strips never overlap or straddle threads. It may
  * rewrite that strip (and data indexed by the same rows/columns) and nothing
  * else. Used for the bias + activation of linear layers (src/net/linear.c). */
 typedef struct gemm_epilogue {

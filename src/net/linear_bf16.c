@@ -43,10 +43,15 @@ typedef struct fwd_ctx {
 static void fwd_strip(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
                       float *c, size_t ldc) {
     const fwd_ctx *f = ep->ctx;
-    if (f->b) f->kt->bias_add(rows, cols, c, ldc, f->b + j0);
     float *y = f->y ? f->y + i0 * f->out + j0 : c;
-    if (f->y || f->act != ACT_IDENTITY)
-        for (size_t i = 0; i < rows; i++) f->kt->act_fwd[f->act](cols, c + i * ldc, y + i * f->out);
+    if (f->b && !f->y) {
+        f->kt->bias_act[f->act](rows, cols, c, ldc, f->b + j0); /* Y in place: one pass */
+    } else {
+        if (f->b) f->kt->bias_add(rows, cols, c, ldc, f->b + j0);
+        if (f->y || f->act != ACT_IDENTITY)
+            for (size_t i = 0; i < rows; i++)
+                f->kt->act_fwd[f->act](cols, c + i * ldc, y + i * f->out);
+    }
     convert_strip(f->kt, i0, j0, rows, cols, y, f->out, f->out, f->yr, f->yc);
 }
 

@@ -235,18 +235,23 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, prepacked_b_threads) {
  * (gemm_driver_args). Equal bits to the scalar table (which has no strided
  * micro-kernel and never transposes), nothing outside C written, and the
  * epilogue called exactly once on every element of C, with the element's
- * final value. */
+ * final value, on strips of the sizes gemm.h promises; transposed, once per
+ * row block of C^T (whole rows of C, not MR-column pieces of them). */
 typedef struct visit_ctx {
     const gemm_args *g;
     unsigned char *seen;
-    int bad; /* an element visited twice, outside C, or not yet final */
+    int bad; /* an element visited twice, outside C, not yet final, or a strip too big */
     const float *want;
+    size_t max_rows, max_cols; /* the largest strip gemm.h allows */
+    size_t calls;
 } visit_ctx;
 
 static void visit_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
                        float *c, size_t ldc) {
     visit_ctx *v = (visit_ctx *)ep->ctx;
-    if (i0 + rows > v->g->m || j0 + cols > v->g->n || c != v->g->c + i0 * ldc + j0) {
+    v->calls++;
+    if (i0 + rows > v->g->m || j0 + cols > v->g->n || c != v->g->c + i0 * ldc + j0 ||
+        rows > v->max_rows || cols > v->max_cols) {
         v->bad = 1;
         return;
     }
@@ -290,9 +295,17 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, few_rows_transposed_b) {
             for (int nt = 1; nt <= 3; nt++) {
                 for (size_t i = 0; i < m; i++) memset(c + i * ldc, 0xff, n * 4); /* NaN */
                 memset(seen, 0, m * n);
-                visit_ctx v = {&g, seen, 0, want};
+                /* gemm.h: MR x NC strips, or transposed the thread's rows
+                 * (at most 32) by one row block of C^T (MC rounded to MR) */
+                const size_t block = (kt->mc + kt->mr - 1) / kt->mr * kt->mr;
+                visit_ctx v = {
+                    &g, seen, 0, want, transposed ? 32 : kt->mr, transposed ? block : kt->nc, 0};
                 const gemm_epilogue ep = {visit_tile, &v};
                 for (int t = 0; t < nt; t++) gemm_part(kt, &g, &ep, ws, t, nt);
+                if (transposed && nt == 1)
+                    cr_assert_eq(v.calls, (n + block - 1) / block,
+                                 "%s %zux%zux%zu: %zu epilogue calls, want one per block of %zu",
+                                 kt->name, m, n, k, v.calls, block);
                 const size_t bad = test_first_bit_mismatch(c, want, m * ldc);
                 cr_assert_eq(bad, SIZE_MAX,
                              "%s %zux%zux%zu, %d threads: differs from scalar at %zu", kt->name, m,
