@@ -18,6 +18,8 @@
  * meaningful (the return value says so). */
 #include "generic.h"
 
+#include <stdint.h>
+
 /* Lanes of a whose value is NaN or infinite. */
 static inline vm nonfinite(vf a) { return vf_isnan(vf_sub(a, a)); }
 
@@ -35,6 +37,27 @@ static void raise_amax(float *amax, const vf *acc, int k) {
         vf_storeu(lanes, acc[i]);
         for (int l = 0; l < VL; l++) amax[i] = lanes[l] > amax[i] ? lanes[l] : amax[i];
     }
+}
+
+/* SGD's prefetch for the arrays it writes: the line PREFETCH_FLOATS past
+ * element i of w (and of v), once every 16 floats (64 bytes: each cache line
+ * once, whatever the alignment; every VL divides 16). The update runs on each
+ * finished gradient block (src/net/train.c, update_block): the gradient is
+ * in cache, but w and v come from L3 or memory, the next block's right
+ * behind this one's, and the hardware prefetcher starts over at every
+ * block. The address is formed as an integer: a prefetch past an array
+ * cannot fault, but a pointer past its end would be undefined. Measured
+ * (Intel Xeon, AVX-512 and AVX2, whole steps, the two variants alternated
+ * in one process, SGD with momentum): 1.03-1.10x at batch 32, 1.01-1.02x
+ * at 256; distances of 256 to 4096 floats alike. Adam's loop (a division
+ * and a square root per element) measured 0.98-1.00x with the same, so it
+ * has none (docs/performance.md, "The optimizer's streams prefetched"). */
+#define PREFETCH_FLOATS 1024 /* 4 KiB ahead */
+static inline void prefetch_ahead(size_t i, const float *w, const float *v) {
+    if (i % 16) return;
+    const uintptr_t ahead = PREFETCH_FLOATS * sizeof(float);
+    __builtin_prefetch((const void *)((uintptr_t)(w + i) + ahead), 1);
+    if (v) __builtin_prefetch((const void *)((uintptr_t)(v + i) + ahead), 1);
 }
 
 /* SGD, per element:
@@ -65,6 +88,7 @@ int KNAME(f32_sgd)(size_t n, float *w, const float *g, float *v, const opt_step 
     vf acc[2] = {vf_zero(), vf_zero()};
     size_t i = 0;
     for (; i + VL <= n; i += VL) {
+        prefetch_ahead(i, w, use_mom ? v : NULL);
         vf vv = use_mom ? vf_loadu(v + i) : vf_zero();
         vf nw = sgd_one(vf_loadu(w + i), vf_loadu(g + i), &vv, s, use_wd, use_mom);
         vf_storeu(w + i, nw);
