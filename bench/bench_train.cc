@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nerve/nerve.h"
@@ -342,7 +343,7 @@ void run_onednn(benchmark::State &st, bool any_weights, const Shape &shape) {
 
 // nerve and the oneDNN loop side by side, step by step: one iteration runs
 // kPairSteps steps of one, then as many of the other (which goes first
-// alternates), on their own networks and the same batches. The first step
+// alternates), on their own networks, with batches from the same data. The first step
 // of each block is not timed: it finds the other system's data in cache, and
 // a training loop's steps find their own. The counter "nerve_x" is the median
 // over iterations of (oneDNN's timed steps' time / nerve's), so a machine
@@ -354,7 +355,8 @@ void run_onednn(benchmark::State &st, bool any_weights, const Shape &shape) {
 // 2026-12-02 one network's step time alone drifted 0.4-1.4 ms over a second
 // (5th to 95th percentile, deep-narrow at batch 32), so the longer a block
 // the less its two sides saw the same machine. The deep-narrow network at
-// batch 32 on 1 thread: blocks of 2 gave medians of 1.00-1.09 (four runs),
+// batch 32 on 1 thread, on the build before the transposed forward's
+// epilogue was batched: blocks of 2 gave medians of 1.00-1.09 (four runs),
 // blocks of 6, 20 and 60 steps 0.76-1.15 (six runs).
 //   nerve_bench --benchmark_filter='^train/paired'
 constexpr int kPairSteps = 2;
@@ -405,13 +407,15 @@ void run_paired(benchmark::State &st, const Shape &shape) {
             to = block(false);
             tn = block(true);
         }
+        if (!ok) {
+            st.SkipWithError(nerve_last_error());
+            break;
+        }
         nerve_first = !nerve_first;
         nerve_time += tn;
         ratios.push_back(to / tn);
     }
-    if (!ok) {
-        st.SkipWithError(nerve_last_error());
-    } else if (!ratios.empty()) {
+    if (ok && !ratios.empty()) {
         std::sort(ratios.begin(), ratios.end());
         const size_t n = ratios.size();
         st.counters["nerve_x"] = ratios[n / 2];

@@ -119,7 +119,7 @@ typedef void (*act_fwd_fn)(size_t n, const float *x, float *y);
 typedef void (*act_bwd_fn)(size_t n, const float *x, const float *y, const float *dy, float *dx);
 /* y[i*ldy + j] = f(y[i*ldy + j] + b[j]) over rows x cols, in place: the bits
  * of bias_add followed by act_fwd on each row, in one pass (the epilogue of
- * a finished tile while it is in L1: src/net/infer.c, src/net/linear.c,
+ * a finished tile, just written: src/net/infer.c, src/net/linear.c,
  * src/net/linear_bf16.c).
  * y beyond cols in each row is neither read nor written. */
 typedef void (*bias_act_fn)(size_t rows, size_t cols, float *y, size_t ldy, const float *b);

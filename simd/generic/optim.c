@@ -41,7 +41,8 @@ static void raise_amax(float *amax, const vf *acc, int k) {
 
 /* SGD's prefetch for the arrays it writes: the line PREFETCH_FLOATS past
  * element i of w (and of v), once every 16 floats (64 bytes: each cache line
- * once, whatever the alignment; every VL divides 16). The update runs on each
+ * once, whatever the alignment; VL is 16, vec.h, so that is every vector
+ * step). The update runs on each
  * finished gradient block (src/net/train.c, update_block): the gradient is
  * in cache, but w and v come from L3 or memory, the next block's right
  * behind this one's, and the hardware prefetcher starts over at every
@@ -51,8 +52,12 @@ static void raise_amax(float *amax, const vf *acc, int k) {
  * in one process, SGD with momentum): 1.03-1.10x at batch 32, 1.01-1.02x
  * at 256; distances of 256 to 4096 floats alike. Adam's loop (a division
  * and a square root per element) measured 0.98-1.00x with the same, so it
- * has none (docs/performance.md, "The optimizer's streams prefetched"). */
+ * has none (docs/performance.md, "The optimizer's streams prefetched").
+ * With several threads the last 4 KiB may be the start of the next
+ * thread's block (x86 makes these prefetches for write): the 2-thread
+ * steps measured 1.00-1.05x, so it costs less than it gains. */
 #define PREFETCH_FLOATS 1024 /* 4 KiB ahead */
+_Static_assert(16 % VL == 0, "prefetch_ahead: one prefetch per 64-byte step of i");
 static inline void prefetch_ahead(size_t i, const float *w, const float *v) {
     if (i % 16) return;
     const uintptr_t ahead = PREFETCH_FLOATS * sizeof(float);

@@ -238,7 +238,7 @@ static inline void run_tile(const tile_ctx *t, size_t i, size_t j, int prefetch_
  * C^T = W X^T, reads W's rows in place as the strided micro-kernel's A and
  * packs only X^T (k x m floats); each finished strip of C^T is transposed
  * into C, and once a row block of C^T is done the caller's epilogue runs on
- * the C rows it fills (whole rows of one block of columns). Every element is the
+ * its image in C (the thread's rows of C by the block's columns). Every element is the
  * same chain: C^T(j, i) takes fma(W(j, p), X(i, p), acc) for p in
  * increasing order, and the product of two floats does not depend on their
  * order, so the bits are those of the untransposed product (a NaN's payload
@@ -345,13 +345,15 @@ static void gemm_part_swapped(const kernel_table *kt, const gemm_args *g, const 
         const swap_ctx sc = {kt, g, j, r.j0};
         const gemm_epilogue tep = {swap_tile, &sc};
         part(kt, &sb, &tep, tws, 0, 1, 0);
-        /* The caller's epilogue once per block, on whole rows of C (just
-         * written). Run per strip, it took MR-column pieces of each of up
-         * to 32 rows, a masked tail per call: with the scalar transpose
-         * that was 9 % of a deep-narrow step at batch 32 (perf); this way
-         * whole steps at batch 32 ran 1.07-1.13x faster (784-128x7-10 and
-         * 784-256-128-10, AVX-512 and AVX2), level on 784-1024-1024-10
-         * (docs/performance.md, "The transposed forward's epilogue"). */
+        /* The caller's epilogue once per block, on the thread's rows of C
+         * by the block's columns (just written). Run per strip, it took
+         * MR-column pieces of each of up to 32 rows, a masked tail per
+         * call: with the scalar transpose it replaced, that was 9 % of a
+         * deep-narrow step at batch 32 (perf). The two changes together
+         * (this and swap_tile's pack) made whole steps at batch 32
+         * 1.07-1.13x faster (784-128x7-10 and 784-256-128-10, AVX-512 and
+         * AVX2), level on 784-1024-1024-10 (docs/performance.md, "The
+         * transposed forward's epilogue"). */
         if (ep) ep->fn(ep, r.j0, j, s.n, sb.m, g->c + r.j0 * g->ldc + j, g->ldc);
     }
 }

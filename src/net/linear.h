@@ -21,9 +21,10 @@
  *   So on LINEAR_CHAIN one output row computed alone equals the same row in
  *   any batch, bit for bit (net.h's batch invariance). In the GEMM paths the
  *   bias add and activation run in the GEMM epilogue on each finished strip
- *   of C (MR rows x the thread's columns; at a batch of <= 32 rows, where the
- *   driver computes Z^T, the thread's rows x MR columns) while it is in L1,
- *   so Z/Y are written once; bit-identical to the unfused GEMM, bias_add,
+ *   of C (MR rows x the thread's columns) while it is in L1; at a batch of
+ *   <= 32 rows, where the driver computes Z^T, on the thread's rows x one
+ *   row block of Z^T (at most MC columns), just written (L1 or L2). So Z/Y
+ *   are written once; bit-identical to the unfused GEMM, bias_add,
  *   act_fwd.
  *
  * Backward-data, given dZ (the gradient w.r.t. this layer's pre-activation):

@@ -243,6 +243,8 @@ typedef struct visit_ctx {
     int bad; /* an element visited twice, outside C, not yet final, or a strip too big */
     const float *want;
     size_t max_rows, max_cols; /* the largest strip gemm.h allows */
+    size_t block; /* transposed on one thread: each strip all m rows by min(block, n - j0)
+                     columns from j0 = 0, 1 block, ...; else 0 */
     size_t calls;
 } visit_ctx;
 
@@ -251,7 +253,9 @@ static void visit_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t row
     visit_ctx *v = (visit_ctx *)ep->ctx;
     v->calls++;
     if (i0 + rows > v->g->m || j0 + cols > v->g->n || c != v->g->c + i0 * ldc + j0 ||
-        rows > v->max_rows || cols > v->max_cols) {
+        rows > v->max_rows || cols > v->max_cols ||
+        (v->block && (i0 != 0 || rows != v->g->m || j0 % v->block ||
+                      cols != (v->g->n - j0 < v->block ? v->g->n - j0 : v->block)))) {
         v->bad = 1;
         return;
     }
@@ -298,8 +302,14 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, few_rows_transposed_b) {
                 /* gemm.h: MR x NC strips, or transposed the thread's rows
                  * (at most 32) by one row block of C^T (MC rounded to MR) */
                 const size_t block = (kt->mc + kt->mr - 1) / kt->mr * kt->mr;
-                visit_ctx v = {
-                    &g, seen, 0, want, transposed ? 32 : kt->mr, transposed ? block : kt->nc, 0};
+                visit_ctx v = {&g,
+                               seen,
+                               0,
+                               want,
+                               transposed ? 32 : kt->mr,
+                               transposed ? block : kt->nc,
+                               transposed && nt == 1 ? block : 0,
+                               0};
                 const gemm_epilogue ep = {visit_tile, &v};
                 for (int t = 0; t < nt; t++) gemm_part(kt, &g, &ep, ws, t, nt);
                 if (transposed && nt == 1)
