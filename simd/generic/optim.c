@@ -40,9 +40,9 @@ static void raise_amax(float *amax, const vf *acc, int k) {
 }
 
 /* SGD's prefetch for the arrays it writes: the line PREFETCH_FLOATS past
- * element i of w (and of v), once every 16 floats (64 bytes: each cache line
- * once, whatever the alignment; VL is 16, vec.h, so that is every vector
- * step). The update runs on each
+ * element i of w (and of v), once per vector step (VL = 16 floats, vec.h:
+ * 64 bytes, so each cache line once whatever the alignment). The update
+ * runs on each
  * finished gradient block (src/net/train.c, update_block): the gradient is
  * in cache, but w and v come from L3 or memory, the next block's right
  * behind this one's, and the hardware prefetcher starts over at every
@@ -57,9 +57,8 @@ static void raise_amax(float *amax, const vf *acc, int k) {
  * thread's block (x86 makes these prefetches for write): the 2-thread
  * steps measured 1.00-1.05x, so it costs less than it gains. */
 #define PREFETCH_FLOATS 1024 /* 4 KiB ahead */
-_Static_assert(16 % VL == 0, "prefetch_ahead: one prefetch per 64-byte step of i");
+_Static_assert(VL * sizeof(float) == 64, "prefetch_ahead: one prefetch per cache line");
 static inline void prefetch_ahead(size_t i, const float *w, const float *v) {
-    if (i % 16) return;
     const uintptr_t ahead = PREFETCH_FLOATS * sizeof(float);
     __builtin_prefetch((const void *)((uintptr_t)(w + i) + ahead), 1);
     if (v) __builtin_prefetch((const void *)((uintptr_t)(v + i) + ahead), 1);

@@ -20,12 +20,24 @@ typedef struct fwd_ctx {
     float *amax; /* this thread's max |Y| so far, or NULL */
 } fwd_ctx;
 
-/* Strip of C = Z (or Y when Z is not kept): add the bias (one rounding),
- * then the activation into Y. With a bias and Y in place (Y is C) both in
- * one pass (bias_act); otherwise the activation is one call for the whole
- * strip when its rows are contiguous (the kernels are elementwise, so
- * splitting the calls differently gives the same bits). Then, when asked,
- * the strip's max |Y| while it is in L1. */
+void linear_bias_act_strip(const kernel_table *kt, const float *b, int act, size_t rows,
+                           size_t cols, float *c, size_t ldc, float *y, size_t ldy) {
+    if (b && !y) {
+        kt->bias_act[act](rows, cols, c, ldc, b); /* Y in place: one pass */
+        return;
+    }
+    if (b) kt->bias_add(rows, cols, c, ldc, b);
+    if (!y && act == ACT_IDENTITY) return;
+    if (!y) y = c, ldy = ldc;
+    if (ldc == cols && ldy == cols)
+        kt->act_fwd[act](rows * cols, c, y);
+    else
+        for (size_t i = 0; i < rows; i++) kt->act_fwd[act](cols, c + i * ldc, y + i * ldy);
+}
+
+/* Strip of C = Z (or Y when Z is not kept): bias and activation
+ * (linear_bias_act_strip), then, when asked, the strip's max |Y| while it
+ * is in L1. */
 static void fwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
                      float *c, size_t ldc) {
     const fwd_ctx *f = ep->ctx;
@@ -33,17 +45,8 @@ static void fwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows,
     float *y = f->y ? f->y + i0 * f->ldy + j0 : c;
     const size_t ldy = f->y ? f->ldy : ldc;
     const int contiguous = ldc == cols && ldy == cols;
-    if (f->b && !f->y) {
-        kt->bias_act[f->act](rows, cols, c, ldc, f->b + j0); /* Y in place: one pass */
-    } else if (f->b) {
-        kt->bias_add(rows, cols, c, ldc, f->b + j0);
-    }
-    if (f->y || (!f->b && f->act != ACT_IDENTITY)) {
-        if (contiguous)
-            kt->act_fwd[f->act](rows * cols, c, y);
-        else
-            for (size_t i = 0; i < rows; i++) kt->act_fwd[f->act](cols, c + i * ldc, y + i * ldy);
-    }
+    linear_bias_act_strip(kt, f->b ? f->b + j0 : NULL, f->act, rows, cols, c, ldc, f->y ? y : NULL,
+                          ldy);
     if (!f->amax) return;
     float m = *f->amax;
     if (contiguous)

@@ -75,6 +75,16 @@ typedef enum linear_path {
  * thread's share (kt->maxabs: +Inf when one is NaN or Inf), measured while
  * each strip is in L1; over all threads' calls, max |Y| (the training
  * step's update guard, src/net/train.c). */
+/* A finished strip of C = Z (rows x cols, row stride ldc): + b (NULL: no
+ * bias; one rounding), then the activation, into Y (row stride ldy) or in
+ * place when y is NULL. With a bias and Y in place both in one pass
+ * (bias_act); otherwise the activation is one call for the whole strip when
+ * its rows are contiguous (the kernels are elementwise, so splitting the
+ * calls differently gives the same bits). The fp32 and bf16 forward
+ * epilogues (linear.c, linear_bf16.c). */
+void linear_bias_act_strip(const kernel_table *kt, const float *b, int act, size_t rows,
+                           size_t cols, float *c, size_t ldc, float *y, size_t ldy);
+
 void linear_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out, const float *x,
                          const float *w, const float *b, int act, linear_path path, float *z,
                          float *y, float *ws, int tid, int nt, float *amax);

@@ -5,6 +5,7 @@
  * even height and width, tests/gemm/test_gemm_bf16.c), so its pairs are
  * whole and no two strips write the same word. */
 #include "linear_bf16.h"
+#include "linear.h"
 
 #include "gemm_bf16.h"
 #include "split.h"
@@ -44,14 +45,8 @@ static void fwd_strip(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows
                       float *c, size_t ldc) {
     const fwd_ctx *f = ep->ctx;
     float *y = f->y ? f->y + i0 * f->out + j0 : c;
-    if (f->b && !f->y) {
-        f->kt->bias_act[f->act](rows, cols, c, ldc, f->b + j0); /* Y in place: one pass */
-    } else {
-        if (f->b) f->kt->bias_add(rows, cols, c, ldc, f->b + j0);
-        if (f->y || f->act != ACT_IDENTITY)
-            for (size_t i = 0; i < rows; i++)
-                f->kt->act_fwd[f->act](cols, c + i * ldc, y + i * f->out);
-    }
+    linear_bias_act_strip(f->kt, f->b ? f->b + j0 : NULL, f->act, rows, cols, c, ldc,
+                          f->y ? y : NULL, f->out);
     convert_strip(f->kt, i0, j0, rows, cols, y, f->out, f->out, f->yr, f->yc);
 }
 

@@ -236,7 +236,8 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, prepacked_b_threads) {
  * micro-kernel and never transposes), nothing outside C written, and the
  * epilogue called exactly once on every element of C, with the element's
  * final value, on strips of the sizes gemm.h promises; transposed, once per
- * row block of C^T (whole rows of C, not MR-column pieces of them). */
+ * row block of C^T (the thread's rows of C by the block's columns, not
+ * MR-column pieces of them). */
 typedef struct visit_ctx {
     const gemm_args *g;
     unsigned char *seen;
