@@ -21,8 +21,9 @@
 // train/nerve_deep), the peers of train/nerve_wide and train/nerve_deep.
 // train/paired, train/paired_wide and train/paired_deep run nerve and the
 // plain-layout loop alternately, step by step, and report nerve's speed-up
-// (run_paired, below): the comparison these benchmarks exist for, with the
-// machine's drift taken out.
+// (run_pairs, below): the comparison these benchmarks exist for, with the
+// machine's drift taken out. train/paired_bf16 and train/paired_wide_bf16 do
+// the same for nerve in bf16 against nerve in fp32 (no oneDNN needed).
 //
 //   build/<dir>/bench/nerve_bench --benchmark_filter='^train/'
 #include <benchmark/benchmark.h>
@@ -33,6 +34,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -168,6 +170,120 @@ void bm_nerve_epoch(benchmark::State &st) {
     st.SetLabel(nerve_isa_name(nerve_isa_active()));
     nerve_net_free(net);
 }
+
+// Two training loops side by side, step by step: one iteration runs
+// kPairSteps steps of one, then as many of the other (which goes first
+// alternates), on their own networks, with batches from the same data. The
+// first step of each block is not timed: it finds the other loop's data in
+// cache, and a training loop's steps find their own. The counter <name>_x
+// is the median over iterations of (base's timed steps' time / subject's),
+// so a machine whose speed drifts affects both sides of every ratio alike;
+// <name>_lo / _hi are the quartiles of the same ratios. samples_per_s is
+// the subject's, over its timed steps. Users: train/paired* (base the oneDNN
+// loop, subject nerve: nerve_x) and train/paired_bf16* (base nerve in fp32,
+// subject nerve in bf16: bf16_x).
+//
+// Why blocks of 2 (one warm step, one timed): on the 2-core Intel Xeon of
+// 2026-12-02 one network's step time alone drifted 0.4-1.4 ms over a second
+// (5th to 95th percentile, deep-narrow at batch 32), so the longer a block
+// the less its two sides saw the same machine. The deep-narrow network at
+// batch 32 on 1 thread, nerve against oneDNN, on the build before the
+// transposed forward's epilogue was batched: blocks of 2 gave medians of
+// 1.00-1.09 (four runs), blocks of 6, 20 and 60 steps 0.76-1.15 (six runs).
+//   nerve_bench --benchmark_filter='^train/paired'
+constexpr int kPairSteps = 2;
+
+// One side of a pair: one training step on the batch at sample `at` of
+// data(); false when the step failed (nerve_last_error says why).
+using StepFn = std::function<bool(size_t at)>;
+
+StepFn nerve_step(nerve_net *net, size_t batch) {
+    return [net, batch](size_t at) {
+        const Data &d = data();
+        nerve_batch b = {d.x.data() + at * kSizes[0], nullptr, d.labels.data() + at, batch};
+        float loss;
+        return nerve_net_train_batch(net, &b, &loss) == NERVE_OK;
+    };
+}
+
+void run_pairs(benchmark::State &st, size_t batch, const StepFn &base, const StepFn &subject,
+               const std::string &name) {
+    size_t pos = 0;
+    auto next = [&]() {
+        if (pos + batch > kData) pos = 0;
+        const size_t at = pos;
+        pos += batch;
+        return at;
+    };
+    bool ok = true;
+    // one block of one side: seconds of its timed steps
+    auto block = [&](const StepFn &step) {
+        double t = 0;
+        for (int s = 0; s < kPairSteps; s++) {
+            const size_t at = next();
+            const auto t0 = std::chrono::steady_clock::now();
+            ok = ok && step(at);
+            const double dt =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            if (s > 0) t += dt;
+        }
+        return t;
+    };
+    std::vector<double> ratios;
+    double subject_time = 0;
+    bool subject_first = true;
+    for (auto _ : st) {
+        double ts, tb;
+        if (subject_first) {
+            ts = block(subject);
+            tb = block(base);
+        } else {
+            tb = block(base);
+            ts = block(subject);
+        }
+        if (!ok) {
+            st.SkipWithError(nerve_last_error());
+            return;
+        }
+        subject_first = !subject_first;
+        subject_time += ts;
+        ratios.push_back(tb / ts);
+    }
+    if (ratios.empty()) return;
+    std::sort(ratios.begin(), ratios.end());
+    const size_t n = ratios.size();
+    st.counters[name + "_x"] = ratios[n / 2];
+    st.counters[name + "_lo"] = ratios[n / 4];
+    st.counters[name + "_hi"] = ratios[(3 * n) / 4];
+    st.counters["pairs"] = (double)n;
+    st.counters["threads"] = (double)omp_get_max_threads();
+    st.counters["samples_per_s"] =
+        (double)n * (double)(kPairSteps - 1) * (double)batch / subject_time;
+}
+
+// nerve in bf16 mixed precision against nerve in fp32, step by step
+// (run_pairs; issue 16 item 3: bf16_x >= 1.6 at batch 256 on all cores).
+void run_paired_bf16(benchmark::State &st, const Shape &shape) {
+    const size_t batch = (size_t)st.range(0);
+    omp_set_num_threads((int)st.range(1));
+    nerve_net *fp32 = make_net(st, shape);
+    if (!fp32) return;
+    nerve_net *bf16 = make_net(st, shape);
+    if (!bf16) {
+        nerve_net_free(fp32);
+        return;
+    }
+    if (nerve_net_set_precision(bf16, NERVE_PRECISION_BF16) != NERVE_OK)
+        st.SkipWithError(nerve_last_error());
+    else
+        run_pairs(st, batch, nerve_step(fp32, batch), nerve_step(bf16, batch), "bf16");
+    st.SetLabel(std::string(nerve_isa_name(nerve_isa_active())) + " bf16 " +
+                nerve_isa_bf16(nerve_isa_active()));
+    nerve_net_free(bf16);
+    nerve_net_free(fp32);
+}
+void bm_paired_bf16(benchmark::State &st) { run_paired_bf16(st, kSmallNet); }
+void bm_paired_wide_bf16(benchmark::State &st) { run_paired_bf16(st, kWideNet); }
 
 void bm_nerve(benchmark::State &st) { run_nerve(st, kSmallNet, NERVE_PRECISION_FP32); }
 void bm_nerve_wide(benchmark::State &st) { run_nerve(st, kWideNet, NERVE_PRECISION_FP32); }
@@ -341,26 +457,7 @@ void run_onednn(benchmark::State &st, bool any_weights, const Shape &shape) {
     st.SetLabel(net.impl);
 }
 
-// nerve and the oneDNN loop side by side, step by step: one iteration runs
-// kPairSteps steps of one, then as many of the other (which goes first
-// alternates), on their own networks, with batches from the same data. The first step
-// of each block is not timed: it finds the other system's data in cache, and
-// a training loop's steps find their own. The counter "nerve_x" is the median
-// over iterations of (oneDNN's timed steps' time / nerve's), so a machine
-// whose speed drifts affects both sides of every ratio alike; nerve_lo /
-// nerve_hi are the quartiles of the same ratios. samples_per_s is nerve's,
-// over its timed steps.
-//
-// Why blocks of 2 (one warm step, one timed): on the 2-core Intel Xeon of
-// 2026-12-02 one network's step time alone drifted 0.4-1.4 ms over a second
-// (5th to 95th percentile, deep-narrow at batch 32), so the longer a block
-// the less its two sides saw the same machine. The deep-narrow network at
-// batch 32 on 1 thread, on the build before the transposed forward's
-// epilogue was batched: blocks of 2 gave medians of 1.00-1.09 (four runs),
-// blocks of 6, 20 and 60 steps 0.76-1.15 (six runs).
-//   nerve_bench --benchmark_filter='^train/paired'
-constexpr int kPairSteps = 2;
-
+// nerve and the oneDNN loop side by side, step by step (run_pairs).
 void run_paired(benchmark::State &st, const Shape &shape) {
     const size_t batch = (size_t)st.range(0);
     omp_set_num_threads((int)st.range(1));
@@ -368,64 +465,11 @@ void run_paired(benchmark::State &st, const Shape &shape) {
     if (!net) return;
     DnnlNet peer(batch, false, shape);
     const Data &d = data();
-    size_t pos = 0;
-    auto next = [&]() {
-        if (pos + batch > kData) pos = 0;
-        const size_t at = pos;
-        pos += batch;
-        return at;
+    const StepFn peer_step = [&](size_t at) {
+        peer.step(d.x.data() + at * kSizes[0], d.labels.data() + at);
+        return true;
     };
-    bool ok = true;
-    // one block of one side: seconds of its timed steps
-    auto block = [&](bool nerve_side) {
-        double t = 0;
-        for (int s = 0; s < kPairSteps; s++) {
-            const size_t at = next();
-            const auto t0 = std::chrono::steady_clock::now();
-            if (nerve_side) {
-                nerve_batch b = {d.x.data() + at * kSizes[0], nullptr, d.labels.data() + at, batch};
-                float loss;
-                ok = ok && nerve_net_train_batch(net, &b, &loss) == NERVE_OK;
-            } else {
-                peer.step(d.x.data() + at * kSizes[0], d.labels.data() + at);
-            }
-            const double dt =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            if (s > 0) t += dt;
-        }
-        return t;
-    };
-    std::vector<double> ratios;
-    double nerve_time = 0;
-    bool nerve_first = true;
-    for (auto _ : st) {
-        double tn, to;
-        if (nerve_first) {
-            tn = block(true);
-            to = block(false);
-        } else {
-            to = block(false);
-            tn = block(true);
-        }
-        if (!ok) {
-            st.SkipWithError(nerve_last_error());
-            break;
-        }
-        nerve_first = !nerve_first;
-        nerve_time += tn;
-        ratios.push_back(to / tn);
-    }
-    if (ok && !ratios.empty()) {
-        std::sort(ratios.begin(), ratios.end());
-        const size_t n = ratios.size();
-        st.counters["nerve_x"] = ratios[n / 2];
-        st.counters["nerve_lo"] = ratios[n / 4];
-        st.counters["nerve_hi"] = ratios[(3 * n) / 4];
-        st.counters["pairs"] = (double)n;
-        st.counters["threads"] = (double)omp_get_max_threads();
-        st.counters["samples_per_s"] =
-            (double)n * (double)(kPairSteps - 1) * (double)batch / nerve_time;
-    }
+    run_pairs(st, batch, peer_step, nerve_step(net, batch), "nerve");
     st.SetLabel(std::string(nerve_isa_name(nerve_isa_active())) + " vs " + peer.impl);
     nerve_net_free(net);
 }
@@ -451,6 +495,13 @@ int register_all() {
     args(benchmark::RegisterBenchmark("train/nerve_deep", bm_nerve_deep));
     args(benchmark::RegisterBenchmark("train/nerve_bf16", bm_nerve_bf16));
     args(benchmark::RegisterBenchmark("train/nerve_wide_bf16", bm_nerve_wide_bf16));
+    for (auto [name, fn] : {std::pair{"train/paired_bf16", bm_paired_bf16},
+                            std::pair{"train/paired_wide_bf16", bm_paired_wide_bf16}}) {
+        auto *b = benchmark::RegisterBenchmark(name, fn);
+        for (int64_t batch : {32, 256})
+            for (int64_t t : {1, 2}) b->Args({batch, t});
+        b->ArgNames({"batch", "threads"})->UseRealTime()->MinTime(3.0);
+    }
     benchmark::RegisterBenchmark("train/nerve_epoch", bm_nerve_epoch)
         ->Args({32, 1})->Args({32, 2})->Args({256, 1})->Args({256, 2})
         ->ArgNames({"batch", "threads"})->UseRealTime()->MinTime(0.5);

@@ -210,8 +210,9 @@ static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
 }
 
 /* Lanes [x, x + g) (g <= 16) of k steps [p, p + len) (len <= 16). */
-static inline __attribute__((always_inline)) void
-pack_t_block(const float *src, size_t xs, size_t g, size_t p, size_t len, size_t w, float *dst) {
+static inline __attribute__((always_inline)) void pack_t_block(const pack_word *src, size_t xs,
+                                                               size_t g, size_t p, size_t len,
+                                                               size_t w, pack_word *dst) {
     __m512 r[16];
     const __mmask16 km = lane_mask(len), lm = lane_mask(g);
     for (size_t i = 0; i < 16; i++)
@@ -220,8 +221,8 @@ pack_t_block(const float *src, size_t xs, size_t g, size_t p, size_t len, size_t
     for (size_t j = 0; j < len; j++) _mm512_mask_storeu_ps(dst + (p + j) * w, lm, r[j]);
 }
 
-void f32_pack_t_16x16__avx512(const float *src, size_t xs, size_t width, size_t kc, size_t w,
-                              float *dst) {
+void f32_pack_t_16x16__avx512(const pack_word *src, size_t xs, size_t width, size_t kc, size_t w,
+                              pack_word *dst) {
     const size_t k16 = kc / 16 * 16;
     for (size_t p = 0; p < k16; p += 16)
         for (size_t x = 0; x < width; x += 16)

@@ -15,14 +15,16 @@
 #define NERVE_GEMM_AVX512_H
 #include <stddef.h>
 
+#include "table.h" /* pack_word */
+
 void f32_gemm_12x32__avx512(size_t k, const float *a, const float *b, float *c, size_t ldc,
                             size_t m, size_t n, int accumulate);
 void f32_gemm_12x32_strided__avx512(size_t k, const float *a, size_t a_rs, size_t a_cs,
                                     const float *b, size_t ldb, float *c, size_t ldc, size_t m,
                                     size_t n, int accumulate);
 
-void f32_pack_t_16x16__avx512(const float *src, size_t xs, size_t width, size_t kc, size_t w,
-                              float *dst);
+void f32_pack_t_16x16__avx512(const pack_word *src, size_t xs, size_t width, size_t kc, size_t w,
+                              pack_word *dst);
 
 #define GEMM_UKR         f32_gemm_12x32__avx512
 #define GEMM_UKR_STRIDED f32_gemm_12x32_strided__avx512

@@ -66,13 +66,21 @@ typedef void (*gemm_ukr_strided_fn)(size_t k, const float *a, size_t a_rs, size_
                                     const float *b, size_t ldb, float *c, size_t ldc, size_t m,
                                     size_t n, int accumulate);
 
+/* A 32-bit element of a packed panel: a float of an fp32 product, or a word
+ * of two bf16 (below) of a bf16 product. Packing moves words without
+ * looking at them, so one code packs both (src/gemm/gemm_pack.c serves
+ * gemm.c and gemm_bf16.c); may_alias makes reading a pair word through it
+ * defined C. */
+typedef float pack_word __attribute__((may_alias));
+
 /* Transposing pack of one GEMM panel (src/gemm/gemm_pack.c's ps == 1 case:
  * A not transposed, B transposed, where each lane of the panel is a run over
  * k in the source): dst[p*w + x] = src[x*xs + p] for x < width, p < kc,
  * width <= w. Writes nothing else (the caller zero-fills lanes width..w-1).
- * Pure data movement: it cannot change a bit of a product. */
-typedef void (*gemm_pack_t_fn)(const float *src, size_t xs, size_t width, size_t kc, size_t w,
-                               float *dst);
+ * Pure data movement: it cannot change a bit of a product, and it moves
+ * bf16 pair words as well as floats. */
+typedef void (*gemm_pack_t_fn)(const pack_word *src, size_t xs, size_t width, size_t kc, size_t w,
+                               pack_word *dst);
 
 /* ---- bf16 mixed precision (arithmetic: simd/bf16.h) --------------------
  * Operands are bf16 PAIRS in 32-bit words: low half the even element

@@ -21,7 +21,8 @@ void KNAME(f32_gemv_t)(size_t m, size_t n, float alpha, const float *a, size_t l
                        float beta, float *y);
 void KNAME(f32_gemv_packed)(size_t k, size_t n, const float *b, size_t nr, size_t ldp, size_t m,
                             const float *x, size_t ldx, float *y, size_t ldy);
-void KNAME(f32_pack_t)(const float *src, size_t xs, size_t width, size_t kc, size_t w, float *dst);
+void KNAME(f32_pack_t)(const pack_word *src, size_t xs, size_t width, size_t kc, size_t w,
+                       pack_word *dst);
 void KNAME(f32_softmax)(size_t rows, size_t cols, const float *x, float *y);
 #define DECLARE_LOSS(E, name, targets, mean, gscale)                                               \
     void KNAME(f32_loss_##name) LOSS_KERNEL(targets);

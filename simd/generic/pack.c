@@ -27,13 +27,13 @@
 #if defined(__SSE2__)
 /* Lanes x .. x+3 (source rows s, s + xs, ...), k steps [p0, p0 + len), len a
  * multiple of 4: one 4 x 4 transpose per 4 steps. */
-static inline void transpose_4_lanes(const float *s, size_t xs, size_t p0, size_t len, float *d,
-                                     size_t w) {
+static inline void transpose_4_lanes(const pack_word *s, size_t xs, size_t p0, size_t len,
+                                     pack_word *d, size_t w) {
     for (size_t p = p0; p < p0 + len; p += 4) {
         __m128 r0 = _mm_loadu_ps(s + p), r1 = _mm_loadu_ps(s + xs + p);
         __m128 r2 = _mm_loadu_ps(s + 2 * xs + p), r3 = _mm_loadu_ps(s + 3 * xs + p);
         _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-        float *o = d + p * w;
+        pack_word *o = d + p * w;
         _mm_storeu_ps(o, r0);
         _mm_storeu_ps(o + w, r1);
         _mm_storeu_ps(o + 2 * w, r2);
@@ -42,7 +42,8 @@ static inline void transpose_4_lanes(const float *s, size_t xs, size_t p0, size_
 }
 #endif
 
-void KNAME(f32_pack_t)(const float *src, size_t xs, size_t width, size_t kc, size_t w, float *dst) {
+void KNAME(f32_pack_t)(const pack_word *src, size_t xs, size_t width, size_t kc, size_t w,
+                       pack_word *dst) {
     size_t w4 = 0, k4 = 0; /* lanes and k steps done in 4 x 4 blocks */
 #if defined(__SSE2__)
     w4 = width / 4 * 4;

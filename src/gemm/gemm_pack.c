@@ -18,13 +18,13 @@
  * measured equal. */
 #define PACK_CHUNK 16
 
-static void zero_tail(float *dst, size_t width, size_t kc, size_t w) {
+static void zero_tail(pack_word *dst, size_t width, size_t kc, size_t w) {
     if (width == w) return;
-    for (size_t p = 0; p < kc; p++) memset(dst + p * w + width, 0, (w - width) * sizeof(float));
+    for (size_t p = 0; p < kc; p++) memset(dst + p * w + width, 0, (w - width) * sizeof *dst);
 }
 
-void gemm_pack_panel(const kernel_table *kt, const float *src, size_t xs, size_t ps, size_t width,
-                     size_t kc, size_t w, float *dst) {
+void gemm_pack_panel(const kernel_table *kt, const pack_word *src, size_t xs, size_t ps,
+                     size_t width, size_t kc, size_t w, pack_word *dst) {
     if (xs == 1) {
         /* a plain loop: width is at most NR, too short for a memcpy call */
         for (size_t p = 0; p < kc; p++)
@@ -43,21 +43,21 @@ void gemm_pack_panel(const kernel_table *kt, const float *src, size_t xs, size_t
  * time. Inlined with w a constant (the tables' MR and NR) the w-float copies
  * compile to a few vector moves; with w only known at run time the w = 32
  * copy measured 1.4x slower. */
-static inline void copy_panels(const float *src, size_t ps, size_t full, size_t kc, size_t w,
-                               float *dst) {
+static inline void copy_panels(const pack_word *src, size_t ps, size_t full, size_t kc, size_t w,
+                               pack_word *dst) {
     for (size_t p0 = 0; p0 < kc; p0 += PACK_CHUNK) {
         const size_t p1 = p0 + PACK_CHUNK < kc ? p0 + PACK_CHUNK : kc;
         for (size_t x = 0; x < full; x += w)
             for (size_t p = p0; p < p1; p++) {
-                const float *s = src + p * ps + x;
-                float *d = dst + x * kc + p * w;
+                const pack_word *s = src + p * ps + x;
+                pack_word *d = dst + x * kc + p * w;
                 for (size_t q = 0; q < w; q++) d[q] = s[q];
             }
     }
 }
 
-void gemm_pack_block(const kernel_table *kt, const float *src, size_t xs, size_t ps, size_t width,
-                     size_t kc, size_t w, float *dst) {
+void gemm_pack_block(const kernel_table *kt, const pack_word *src, size_t xs, size_t ps,
+                     size_t width, size_t kc, size_t w, pack_word *dst) {
     if (xs != 1) {
         for (size_t x = 0; x < width; x += w)
             gemm_pack_panel(kt, src + x * xs, xs, ps, width - x < w ? width - x : w, kc, w,

@@ -8,7 +8,10 @@
  *   B panel: x = col j, p = k index  -> xs = b_cs, ps = b_rs
  * Pure data movement (no arithmetic), so it cannot affect the bits of the
  * result; it only has to be fast. The transposing case (ps == 1) is the
- * table's gemm_pack_t kernel, so kt is the table of the product. */
+ * table's gemm_pack_t kernel, so kt is the table of the product. The
+ * elements are 32-bit words (pack_word, table.h): floats for gemm.c, bf16
+ * pair words for gemm_bf16.c, whose panels are the same layout with W =
+ * bf16_mr / bf16_nr and kc counted in pairs. */
 #ifndef NERVE_SRC_GEMM_PACK_H
 #define NERVE_SRC_GEMM_PACK_H
 
@@ -16,15 +19,15 @@
 
 #include "table.h"
 
-void gemm_pack_panel(const kernel_table *kt, const float *src, size_t xs, size_t ps, size_t width,
-                     size_t kc, size_t w, float *dst);
+void gemm_pack_panel(const kernel_table *kt, const pack_word *src, size_t xs, size_t ps,
+                     size_t width, size_t kc, size_t w, pack_word *dst);
 
 /* Packs lanes [0, width) as ceil(width / w) consecutive panels (panel q at
  * dst + q*w*kc, the last one zero-padded): the same result as one
  * gemm_pack_panel per panel, but when xs == 1 it walks the source a few rows
  * at a time across all panels (panel by panel would touch kc rows of a large
  * stride for every panel, a TLB miss per row). */
-void gemm_pack_block(const kernel_table *kt, const float *src, size_t xs, size_t ps, size_t width,
-                     size_t kc, size_t w, float *dst);
+void gemm_pack_block(const kernel_table *kt, const pack_word *src, size_t xs, size_t ps,
+                     size_t width, size_t kc, size_t w, pack_word *dst);
 
 #endif

@@ -7,6 +7,8 @@
 #include "linear_bf16.h"
 #include "linear.h"
 
+#include <math.h>
+
 #include "gemm_bf16.h"
 #include "split.h"
 
@@ -39,6 +41,7 @@ typedef struct fwd_ctx {
     float *y; /* Y when Z is kept separately, else NULL (Y is C itself) */
     size_t out;
     uint32_t *yr, *yc;
+    float *amax; /* this thread's max |Y| so far, or NULL */
 } fwd_ctx;
 
 static void fwd_strip(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows, size_t cols,
@@ -48,14 +51,21 @@ static void fwd_strip(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows
     linear_bias_act_strip(f->kt, f->b ? f->b + j0 : NULL, f->act, rows, cols, c, ldc,
                           f->y ? y : NULL, f->out);
     convert_strip(f->kt, i0, j0, rows, cols, y, f->out, f->out, f->yr, f->yc);
+    if (!f->amax) return;
+    float m = *f->amax;
+    if (cols == f->out)
+        m = fmaxf(m, f->kt->maxabs(rows * cols, y));
+    else
+        for (size_t i = 0; i < rows; i++) m = fmaxf(m, f->kt->maxabs(cols, y + i * f->out));
+    *f->amax = m;
 }
 
 void linear_bf16_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out,
                               const uint32_t *xr, const uint32_t *wr, const float *b, int act,
                               float *z, float *y, uint32_t *yr, uint32_t *yc, uint32_t *ws, int tid,
-                              int nt) {
+                              int nt, float *amax) {
     if (z == y) z = NULL;
-    const fwd_ctx f = {kt, b, act, z ? y : NULL, out, yr, yc};
+    const fwd_ctx f = {kt, b, act, z ? y : NULL, out, yr, yc, amax};
     const gemm_epilogue ep = {fwd_strip, &f};
     const size_t kq = half_up(in);
     const gemm_bf16_args g = {

@@ -33,11 +33,13 @@ void linear_bf16_convert_part(const kernel_table *kt, size_t rows, size_t cols, 
 
 /* Thread tid's share of Y = act(X W^T + b) from xr (X rows) and wr (W
  * rows), as linear_forward_part (z NULL or equal to y: Y in place), and of
- * Y's rows and cols copies yr, yc (either may be NULL: not needed). */
+ * Y's rows and cols copies yr, yc (either may be NULL: not needed). amax
+ * as linear_forward_part's: NULL, or raised to the largest |Y| (fp32) of
+ * this thread's strips, measured in the epilogue while each is in L1. */
 void linear_bf16_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out,
                               const uint32_t *xr, const uint32_t *wr, const float *b, int act,
                               float *z, float *y, uint32_t *yr, uint32_t *yc, uint32_t *ws, int tid,
-                              int nt);
+                              int nt, float *amax);
 
 /* Thread tid's share of dX = (dZ W) * act'_{prev}(Zp, Yp) from dzr (dZ
  * rows) and wc (W cols), into fp32 dx and its copies dxr, dxc (either may

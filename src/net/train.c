@@ -174,8 +174,8 @@ static void backward_weights(step_ctx *c, size_t l, const float *dz, const optim
  *     out_l D_l W, with W >= |w| the tracked bound (net->bound) of the
  *     weights before the step, which backward reads.
  * D_{L-1} and X are measured (kt->maxabs): the activations in the forward
- * pass's epilogue, strip by strip while in L1 (fp32; bf16 measures them
- * after the loss), the batch and D_{L-1} right after the loss, while the
+ * pass's epilogue, strip by strip while in L1 (fp32 and bf16 alike), the
+ * batch and D_{L-1} right after the loss, while the
  * rows are in cache; every thread then computes the same chain and reaches
  * the same verdict. Proven: the updates run fused with the gradient blocks,
  * in place. Not proven (non-finite or huge values, a deep chain of wide
@@ -207,24 +207,18 @@ static float bits_load(atomic_uint *a) {
     return f;
 }
 
-/* This thread's part of the measurements: its loss rows of the top dZ,
- * and a share of every layer's input (the batch, then each activation:
- * n x width, contiguous). act_max: the activations' part, when the forward
- * pass measured it (this thread's max |A|); NULL to measure them here. */
-static void guard_measure(step_ctx *c, size_t r0, size_t r1, int t, int nt, const float *act_max) {
+/* This thread's part of the measurements: its loss rows of the top dZ and
+ * a share of the batch; act_max is the activations' part, which the forward
+ * pass measured (this thread's max |A|, the inputs of layers 1 .. L-1). */
+static void guard_measure(step_ctx *c, size_t r0, size_t r1, int t, int nt, float act_max) {
     const kernel_table *kt = c->kt;
     const nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
     const size_t L = net->n_layers, n = c->batch->n, C = net->sizes[L];
     bits_max_publish(&c->dz_bits, kt->maxabs((r1 - r0) * C, pl->dz_ring[0] + r0 * C));
-    float x = act_max ? *act_max : 0.0f;
-    for (size_t l = 0; l < (act_max ? 1 : L); l++) {
-        const float *in = l ? pl->a[l - 1] : c->batch->x;
-        size_t e0, e1;
-        split_range(n * net->sizes[l], 16, (size_t)t, (size_t)nt, &e0, &e1);
-        x = fmaxf(x, kt->maxabs(e1 - e0, in + e0));
-    }
-    bits_max_publish(&c->x_bits, x);
+    size_t e0, e1;
+    split_range(n * net->sizes[0], 16, (size_t)t, (size_t)nt, &e0, &e1);
+    bits_max_publish(&c->x_bits, fmaxf(act_max, kt->maxabs(e1 - e0, c->batch->x + e0)));
 }
 
 /* After the measurements: whether every update of the step is proven.
@@ -263,7 +257,7 @@ static int guard_proven(step_ctx *c, int t) {
  * every product one chain per element (gemm_bf16.h): no split changes a
  * bit. The fp32 Z, A and dZ are kept as in fp32 training (activation
  * derivatives, loss, bias gradients). */
-static void forward_bf16(step_ctx *c, int t, int nt) {
+static void forward_bf16(step_ctx *c, int t, int nt, float *amax) {
     const nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
     const size_t L = net->n_layers, n = c->batch->n;
@@ -277,9 +271,9 @@ static void forward_bf16(step_ctx *c, int t, int nt) {
     for (size_t l = 0; l < L; l++) {
         const int last = l + 1 == L;
         linear_bf16_forward_part(c->kt, n, net->sizes[l], net->sizes[l + 1], pl->xr[l], pl->wr[l],
-                                 net->params + net->b_off[l], (int)net->acts[l], pl->z[l],
-                                 pl->a[l], last ? NULL : pl->xr[l + 1],
-                                 last ? NULL : pl->xc[l + 1], pl->bf16_ws, t, nt);
+                                 net->params + net->b_off[l], (int)net->acts[l], pl->z[l], pl->a[l],
+                                 last ? NULL : pl->xr[l + 1], last ? NULL : pl->xc[l + 1],
+                                 pl->bf16_ws, t, nt, last ? NULL : amax);
         if (!last) OMP_BARRIER(c);
     }
 }
@@ -290,16 +284,16 @@ static void step_thread(step_ctx *c, int t, int nt) {
     const size_t L = net->n_layers, n = c->batch->n;
     const int bf16 = net->precision == NERVE_PRECISION_BF16;
 
-    float act_max = 0.0f; /* the guard's max |A| of this thread's strips (fp32) */
+    float act_max = 0.0f; /* the guard's max |A| of this thread's strips */
     if (bf16)
-        forward_bf16(c, t, nt);
+        forward_bf16(c, t, nt, c->guarded ? &act_max : NULL);
     else
         fwd_run(c->fwd, t, nt, c->guarded ? &act_max : NULL);
     OMP_BARRIER(c);
     size_t r0, r1;
     train_loss_rows(n, t, nt, &r0, &r1);
     loss_rows(c, r0, r1, pl->dz_ring[0]);
-    if (c->guarded) guard_measure(c, r0, r1, t, nt, bf16 ? NULL : &act_max);
+    if (c->guarded) guard_measure(c, r0, r1, t, nt, act_max);
     OMP_BARRIER(c);
     /* every thread sums the rows in the same order: same value everywhere */
     double sum = 0;

@@ -266,8 +266,8 @@ Test(optim_bound, proven_steps_match_the_fused_path) {
  * after every proven step, each weight and bias gradient is within it, for
  * every activation, deep and wide layers, both precisions, 1-3 threads. And
  * the measurement it starts from is exact: max |x| over the batch and every
- * hidden activation (fp32 measures those in the forward epilogue, bf16
- * after the loss). */
+ * hidden activation (both precisions measure those in the forward
+ * epilogue). */
 Test(optim_bound, gradient_bound_holds) {
     enum { ROWS = 64, IN = 45 };
     float *x = malloc(ROWS * IN * sizeof *x);
