@@ -10,9 +10,11 @@
  * aliases in L1, or when few columns reuse it; B when its rows are
  * contiguous and few rows reuse it), only
  * full tiles in place, partial edge panels always packed (the micro-kernel
- * reads all bf16_mr rows and bf16_nr columns). Packing is a copy of words: no
+ * reads all bf16_mr rows and bf16_nr columns). Packing is gemm_pack.c's copy
+ * of 32-bit words (its transposing case the table's gemm_pack_t): no
  * arithmetic, so no decision here changes a bit. */
 #include "gemm_bf16.h"
+#include "gemm_pack.h"
 
 #include <math.h>
 #include <string.h>
@@ -42,33 +44,15 @@ size_t gemm_bf16_workspace_words(const kernel_table *kt, int nthreads) {
     return (nthreads < 1 ? 1 : (size_t)nthreads) * gemm_bf16_thread_workspace_words(kt);
 }
 
-/* ---- packing: dst[p*w + x] = src[x*xs + p*ps], lanes x >= width zero ------- */
+/* ---- packing: gemm_pack.c's, on pair words ------------------------------ */
 
-static void pack_panel(const uint32_t *src, size_t xs, size_t ps, size_t width, size_t kq, size_t w,
-                       uint32_t *dst) {
-    for (size_t p = 0; p < kq; p++) {
-        uint32_t *d = dst + p * w;
-        if (xs == 1)
-            memcpy(d, src + p * ps, width * sizeof *d);
-        else
-            for (size_t x = 0; x < width; x++) d[x] = src[x * xs + p * ps];
-        if (width < w) memset(d + width, 0, (w - width) * sizeof *d);
-    }
+static void pack_panel(const kernel_table *kt, const uint32_t *src, size_t xs, size_t ps,
+                       size_t width, size_t kq, size_t w, uint32_t *dst) {
+    gemm_pack_panel(kt, (const pack_word *)src, xs, ps, width, kq, w, (pack_word *)dst);
 }
-
-/* ceil(width / w) panels, panel r at dst + r*w*kq. With xs == 1 the source
- * is walked row by row across the panels (long contiguous reads). */
-static void pack_block(const uint32_t *src, size_t xs, size_t ps, size_t width, size_t kq, size_t w,
-                       uint32_t *dst) {
-    if (xs != 1) {
-        for (size_t x = 0; x < width; x += w)
-            pack_panel(src + x * xs, xs, ps, min_sz(w, width - x), kq, w, dst + x * kq);
-        return;
-    }
-    const size_t full = width / w * w;
-    for (size_t p = 0; p < kq; p++)
-        for (size_t x = 0; x < full; x += w) memcpy(dst + x * kq + p * w, src + p * ps + x, w * 4);
-    if (full < width) pack_panel(src + full, 1, ps, width - full, kq, w, dst + full * kq);
+static void pack_block(const kernel_table *kt, const uint32_t *src, size_t xs, size_t ps,
+                       size_t width, size_t kq, size_t w, uint32_t *dst) {
+    gemm_pack_block(kt, (const pack_word *)src, xs, ps, width, kq, w, (pack_word *)dst);
 }
 
 /* ---- partition (gemm.c's rule, on the bf16 tile) --------------------------- */
@@ -153,19 +137,20 @@ void gemm_bf16_part(const kernel_table *kt, const gemm_bf16_args *g, const gemm_
             const int acc = g->accumulate || pc > 0, last = pc + kc == kq;
             const uint32_t *bsrc = g->b + pc * g->b_rs + jc * g->b_cs;
             if (!b_in_place)
-                pack_block(bsrc, g->b_cs, g->b_rs, ncur, kc, nr, pb);
+                pack_block(kt, bsrc, g->b_cs, g->b_rs, ncur, kc, nr, pb);
             else if (ncur % nr) {
                 const size_t j = ncur / nr * nr;
-                pack_panel(bsrc + j * g->b_cs, g->b_cs, g->b_rs, ncur - j, kc, nr, pb + j * kc);
+                pack_panel(kt, bsrc + j * g->b_cs, g->b_cs, g->b_rs, ncur - j, kc, nr, pb + j * kc);
             }
             for (size_t ic = r.i0; ic < r.i1; ic += mc) {
                 const size_t mcur = min_sz(mc, r.i1 - ic);
                 const uint32_t *asrc = g->a + ic * g->a_rs + pc * g->a_cs;
                 if (!a_in_place)
-                    pack_block(asrc, g->a_rs, g->a_cs, mcur, kc, mr, pa);
+                    pack_block(kt, asrc, g->a_rs, g->a_cs, mcur, kc, mr, pa);
                 else if (mcur % mr) {
                     const size_t i = mcur / mr * mr;
-                    pack_panel(asrc + i * g->a_rs, g->a_rs, g->a_cs, mcur - i, kc, mr, pa + i * kc);
+                    pack_panel(kt, asrc + i * g->a_rs, g->a_rs, g->a_cs, mcur - i, kc, mr,
+                               pa + i * kc);
                 }
                 /* one tile; row strips outer on the last slice when an
                  * epilogue waits for them, else B panel outer (L1) */

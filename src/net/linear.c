@@ -35,6 +35,16 @@ void linear_bias_act_strip(const kernel_table *kt, const float *b, int act, size
         for (size_t i = 0; i < rows; i++) kt->act_fwd[act](cols, c + i * ldc, y + i * ldy);
 }
 
+void linear_strip_maxabs(const kernel_table *kt, size_t rows, size_t cols, const float *y,
+                         size_t ldy, float *amax) {
+    float m = *amax;
+    if (ldy == cols)
+        m = fmaxf(m, kt->maxabs(rows * cols, y));
+    else
+        for (size_t i = 0; i < rows; i++) m = fmaxf(m, kt->maxabs(cols, y + i * ldy));
+    *amax = m;
+}
+
 /* Strip of C = Z (or Y when Z is not kept): bias and activation
  * (linear_bias_act_strip), then, when asked, the strip's max |Y| while it
  * is in L1. */
@@ -44,16 +54,9 @@ static void fwd_tile(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows,
     const kernel_table *kt = f->kt;
     float *y = f->y ? f->y + i0 * f->ldy + j0 : c;
     const size_t ldy = f->y ? f->ldy : ldc;
-    const int contiguous = ldc == cols && ldy == cols;
     linear_bias_act_strip(kt, f->b ? f->b + j0 : NULL, f->act, rows, cols, c, ldc, f->y ? y : NULL,
                           ldy);
-    if (!f->amax) return;
-    float m = *f->amax;
-    if (contiguous)
-        m = fmaxf(m, kt->maxabs(rows * cols, y));
-    else
-        for (size_t i = 0; i < rows; i++) m = fmaxf(m, kt->maxabs(cols, y + i * ldy));
-    *f->amax = m;
+    if (f->amax) linear_strip_maxabs(kt, rows, cols, y, ldy, f->amax);
 }
 
 /* B = W^T for the product X W^T, read from W: B(p, o) = W[o*in + p],

@@ -67,14 +67,6 @@ typedef enum linear_path {
     LINEAR_ONE_DOT = 1, /* n == 1: gemv_n's dot (training, public API) */
 } linear_path;
 
-/* Thread tid's share of Y = act(X W^T + b). b may be NULL. z may
- * be NULL or equal y: then Y is computed in place and Z is not kept
- * separately (Z is needed by backward only for non-identity activations).
- * n == 1 splits the outputs in 16-float units, the GEMM its output tiles.
- * amax may be NULL; else *amax is raised to the largest |Y| of this
- * thread's share (kt->maxabs: +Inf when one is NaN or Inf), measured while
- * each strip is in L1; over all threads' calls, max |Y| (the training
- * step's update guard, src/net/train.c). */
 /* A finished strip of C = Z (rows x cols, row stride ldc): + b (NULL: no
  * bias; one rounding), then the activation, into Y (row stride ldy) or in
  * place when y is NULL. With a bias and Y in place both in one pass
@@ -84,6 +76,21 @@ typedef enum linear_path {
  * epilogues (linear.c, linear_bf16.c). */
 void linear_bias_act_strip(const kernel_table *kt, const float *b, int act, size_t rows,
                            size_t cols, float *c, size_t ldc, float *y, size_t ldy);
+/* *amax raised to the largest |Y| of a finished strip of Y (rows x cols,
+ * row stride ldy; kt->maxabs: +Inf when one is NaN or Inf), one call when
+ * its rows are contiguous: the update guard's measurement in the fp32 and
+ * bf16 forward epilogues. */
+void linear_strip_maxabs(const kernel_table *kt, size_t rows, size_t cols, const float *y,
+                         size_t ldy, float *amax);
+
+/* Thread tid's share of Y = act(X W^T + b). b may be NULL. z may
+ * be NULL or equal y: then Y is computed in place and Z is not kept
+ * separately (Z is needed by backward only for non-identity activations).
+ * n == 1 splits the outputs in 16-float units, the GEMM its output tiles.
+ * amax may be NULL; else *amax is raised to the largest |Y| of this
+ * thread's share (kt->maxabs: +Inf when one is NaN or Inf), measured while
+ * each strip is in L1; over all threads' calls, max |Y| (the training
+ * step's update guard, src/net/train.c). */
 
 void linear_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out, const float *x,
                          const float *w, const float *b, int act, linear_path path, float *z,

@@ -7,8 +7,6 @@
 #include "linear_bf16.h"
 #include "linear.h"
 
-#include <math.h>
-
 #include "gemm_bf16.h"
 #include "split.h"
 
@@ -51,13 +49,7 @@ static void fwd_strip(const gemm_epilogue *ep, size_t i0, size_t j0, size_t rows
     linear_bias_act_strip(f->kt, f->b ? f->b + j0 : NULL, f->act, rows, cols, c, ldc,
                           f->y ? y : NULL, f->out);
     convert_strip(f->kt, i0, j0, rows, cols, y, f->out, f->out, f->yr, f->yc);
-    if (!f->amax) return;
-    float m = *f->amax;
-    if (cols == f->out)
-        m = fmaxf(m, f->kt->maxabs(rows * cols, y));
-    else
-        for (size_t i = 0; i < rows; i++) m = fmaxf(m, f->kt->maxabs(cols, y + i * f->out));
-    *f->amax = m;
+    if (f->amax) linear_strip_maxabs(f->kt, rows, cols, y, f->out, f->amax);
 }
 
 void linear_bf16_forward_part(const kernel_table *kt, size_t n, size_t in, size_t out,

@@ -175,8 +175,8 @@ static void backward_weights(step_ctx *c, size_t l, const float *dz, const optim
  *     weights before the step, which backward reads.
  * D_{L-1} and X are measured (kt->maxabs): the activations in the forward
  * pass's epilogue, strip by strip while in L1 (fp32 and bf16 alike), the
- * batch and D_{L-1} right after the loss, while the
- * rows are in cache; every thread then computes the same chain and reaches
+ * batch and D_{L-1} right after the loss, while the rows are in cache;
+ * every thread then computes the same chain and reaches
  * the same verdict. Proven: the updates run fused with the gradient blocks,
  * in place. Not proven (non-finite or huge values, a deep chain of wide
  * layers, Adam with eps 0): each block is copied aside before its update
