@@ -148,8 +148,8 @@ void bm_mlp(benchmark::State &st, const kernel_table *kt, Prod p, int threads) {
     Words a(alen), b(blen);
     std::vector<float> c(p.m * p.n);
     Words ws(gemm_bf16_workspace_words(kt, threads));
-    const gemm_bf16_args g = {p.m, p.n,    p.kq,   a.p,      p.a_rs, p.a_cs,
-                              b.p, p.b_rs, p.b_cs, c.data(), p.n,    0};
+    const gemm_bf16_args g = {p.m,    p.n,    p.kq,     a.p, p.a_rs, p.a_cs, b.p,
+                              p.b_rs, p.b_cs, c.data(), p.n, 0,      nullptr};
     for (auto _ : st) {
         gemm_bf16_chain(kt, &g, nullptr, ws.p, threads);
         benchmark::ClobberMemory();

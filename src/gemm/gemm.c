@@ -443,11 +443,8 @@ const float *gemm_prepack_b(const kernel_table *kt, const gemm_args *g, float *t
     const size_t nr = kt->nr, npad = round_up(g->n, nr);
     if (g->k == 0 || g->n == 0 || npad * g->k > pack_b_floats(kt)) return NULL;
     float *dst = thread_ws + pack_a_floats(kt);
-    const size_t kc_max = block_len(g->k, kt->kc, 1); /* gemm_part's slices */
-    for (size_t pc = 0; pc < g->k; pc += kc_max) {
-        const size_t kc = min_sz(kc_max, g->k - pc);
-        gemm_pack_block(kt, g->b + pc * g->b_rs, g->b_cs, g->b_rs, g->n, kc, nr, dst + pc * npad);
-    }
+    /* gemm_part's slices */
+    gemm_pack_slices(kt, g->b, g->b_cs, g->b_rs, g->n, g->k, block_len(g->k, kt->kc, 1), nr, dst);
     return dst;
 }
 

@@ -69,7 +69,8 @@ static int direct_b(const gemm_bf16_args *g, size_t rows) {
 static double rect_cost(const kernel_table *kt, const gemm_bf16_args *g, size_t rows, size_t cols) {
     const double pa =
         direct_a(g, cols, kt->bf16_nr) ? 0.0 : (double)rows * gemm_pack_cost(g->a_rs, g->a_cs);
-    const double pb = direct_b(g, rows) ? 0.0 : (double)cols * gemm_pack_cost(g->b_cs, g->b_rs);
+    const double pb =
+        g->b_packed || direct_b(g, rows) ? 0.0 : (double)cols * gemm_pack_cost(g->b_cs, g->b_rs);
     return (double)g->kq * ((double)rows * (double)cols / (double)kt->bf16_nr + pa + pb);
 }
 
@@ -127,7 +128,8 @@ void gemm_bf16_part(const kernel_table *kt, const gemm_bf16_args *g, const gemm_
     const size_t nc = block_len(r.j1 - r.j0, kt->bf16_nc, nr);
     const size_t kc_max = block_len(kq, kt->bf16_kc, 1);
     const int a_in_place = direct_a(g, r.j1 - r.j0, kt->bf16_nr),
-              b_in_place = direct_b(g, r.i1 - r.i0);
+              b_in_place = !g->b_packed && direct_b(g, r.i1 - r.i0);
+    const size_t npad = round_up(g->n, nr); /* columns of one slice of a prepacked B */
     const gemm_bf16_ukr_fn ukr = kt->gemm_bf16_ukr;
 
     for (size_t jc = r.j0; jc < r.j1; jc += nc) {
@@ -136,7 +138,10 @@ void gemm_bf16_part(const kernel_table *kt, const gemm_bf16_args *g, const gemm_
             const size_t kc = min_sz(kc_max, kq - pc);
             const int acc = g->accumulate || pc > 0, last = pc + kc == kq;
             const uint32_t *bsrc = g->b + pc * g->b_rs + jc * g->b_cs;
-            if (!b_in_place)
+            const uint32_t *pbc = pb; /* the packed panels of this slice */
+            if (g->b_packed)
+                pbc = g->b_packed + pc * npad + jc * kc;
+            else if (!b_in_place)
                 pack_block(kt, bsrc, g->b_cs, g->b_rs, ncur, kc, nr, pb);
             else if (ncur % nr) {
                 const size_t j = ncur / nr * nr;
@@ -158,7 +163,7 @@ void gemm_bf16_part(const kernel_table *kt, const gemm_bf16_args *g, const gemm_
     do {                                                                                           \
         const size_t rows_ = min_sz(mr, mcur - (i)), cols_ = min_sz(nr, ncur - (j));               \
         const int bin_ = b_in_place && cols_ == nr, ain_ = a_in_place && rows_ == mr;              \
-        const uint32_t *bp_ = bin_ ? bsrc + (j) : pb + (j)*kc;                                     \
+        const uint32_t *bp_ = bin_ ? bsrc + (j) : pbc + (j)*kc;                                    \
         const uint32_t *ap_ = ain_ ? asrc + (i)*g->a_rs : pa + (i)*kc;                             \
         ukr(kc, ap_, ain_ ? g->a_rs : 1, ain_ ? g->a_cs : mr, bp_, bin_ ? g->b_rs : nr,            \
             g->c + (ic + (i)) * ldc + jc + (j), ldc, rows_, cols_, acc);                           \
@@ -177,6 +182,17 @@ void gemm_bf16_part(const kernel_table *kt, const gemm_bf16_args *g, const gemm_
             }
         }
     }
+}
+
+const uint32_t *gemm_bf16_prepack_b(const kernel_table *kt, const gemm_bf16_args *g,
+                                    uint32_t *thread_ws) {
+    const size_t nr = kt->bf16_nr, npad = round_up(g->n, nr);
+    if (g->kq == 0 || g->n == 0 || npad * g->kq > pack_b_words(kt)) return NULL;
+    uint32_t *dst = thread_ws + pack_a_words(kt);
+    /* gemm_bf16_part's slices */
+    gemm_pack_slices(kt, (const pack_word *)g->b, g->b_cs, g->b_rs, g->n, g->kq,
+                     block_len(g->kq, kt->bf16_kc, 1), nr, (pack_word *)dst);
+    return dst;
 }
 
 void gemm_bf16_chain(const kernel_table *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,

@@ -30,6 +30,9 @@ typedef struct gemm_bf16_args {
     float *c;
     size_t ldc;
     int accumulate;
+    /* NULL, or all of B already packed by gemm_bf16_prepack_b (b, b_rs and
+     * b_cs are then not read), as gemm_args.b_packed */
+    const uint32_t *b_packed;
 } gemm_bf16_args;
 
 /* Words of packing workspace one thread needs, and `nthreads` threads
@@ -46,6 +49,13 @@ gemm_rect gemm_bf16_thread_rect(const kernel_table *kt, const gemm_bf16_args *g,
  * gemm.h, once per finished strip of at most bf16_mr rows. */
 void gemm_bf16_part(const kernel_table *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,
                     uint32_t *ws, int tid, int nt);
+
+/* gemm_prepack_b (gemm.h) for the bf16 driver: all of B packed once into
+ * the B block of one thread's workspace (gemm_bf16_thread_workspace_words
+ * words), for products that share kt, n, kq and B; NULL when it does not
+ * fit. */
+const uint32_t *gemm_bf16_prepack_b(const kernel_table *kt, const gemm_bf16_args *g,
+                                    uint32_t *thread_ws);
 
 /* The whole product with nthreads threads (<= 1: the calling thread). */
 void gemm_bf16_chain(const kernel_table *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,

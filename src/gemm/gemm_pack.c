@@ -76,3 +76,12 @@ void gemm_pack_block(const kernel_table *kt, const pack_word *src, size_t xs, si
     /* clang-format on */
     if (full < width) gemm_pack_panel(kt, src + full, 1, ps, width - full, kc, w, dst + full * kc);
 }
+
+void gemm_pack_slices(const kernel_table *kt, const pack_word *src, size_t xs, size_t ps, size_t n,
+                      size_t k, size_t kc_max, size_t w, pack_word *dst) {
+    const size_t npad = (n + w - 1) / w * w;
+    for (size_t pc = 0; pc < k; pc += kc_max) {
+        const size_t kc = k - pc < kc_max ? k - pc : kc_max;
+        gemm_pack_block(kt, src + pc * ps, xs, ps, n, kc, w, dst + pc * npad);
+    }
+}

@@ -30,4 +30,11 @@ void gemm_pack_panel(const kernel_table *kt, const pack_word *src, size_t xs, si
 void gemm_pack_block(const kernel_table *kt, const pack_word *src, size_t xs, size_t ps,
                      size_t width, size_t kc, size_t w, pack_word *dst);
 
+/* All of a B operand of k steps and n lanes packed as the drivers' prepacked
+ * layout (gemm_prepack_b, gemm_bf16_prepack_b): slices of kc_max steps
+ * (the last one shorter) one after another, each ceil(n / w) panels
+ * (gemm_pack_block), round_up(n, w) * k words in all. */
+void gemm_pack_slices(const kernel_table *kt, const pack_word *src, size_t xs, size_t ps, size_t n,
+                      size_t k, size_t kc_max, size_t w, pack_word *dst);
+
 #endif

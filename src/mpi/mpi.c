@@ -288,6 +288,7 @@ static nerve_status combine_and_update(const char *fn, dp *d, const size_t *shar
     p.undo = proven ? NULL : net->plan->undo;
     if (!proven) net->guard_copies++;
     net->packed_valid = 0;
+    net->bf16_w_valid = 0;
     int bad = 0;
     float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f; /* the largest magnitudes stored */
     const int nt = omp_get_max_threads();

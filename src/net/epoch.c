@@ -79,6 +79,7 @@ static void snapshot_restore(nerve_net *net, const epoch_snapshot *s) {
     net->beta1_pow = s->beta1_pow;
     net->beta2_pow = s->beta2_pow;
     net->packed_valid = 0; /* the weights changed */
+    net->bf16_w_valid = 0;
     net->bound_valid = 0;
 }
 

@@ -8,7 +8,7 @@
  * row, leading dimension ceil(c/2)) and its "cols" copy ceil(n/2) x c words
  * (pairs down a column, leading dimension c). Per layer of W [out x in]:
  *   forward       Z = X W^T:   A = X rows,  B(q, o) = W rows[o][q] (packed)
- *   backward-data dX = dZ W:   A = dZ rows, B = W cols (read in place)
+ *   backward-data dX = dZ W:   A = dZ rows, B = W cols (in place or packed)
  *   weights       dW = dZ^T X: A(o, q) = dZ cols[q][o], B = X cols
  * Each element of each product is the chain of bf16_dp_ref over its pairs
  * in increasing order, then (forward) + b in fp32 and the activation, or
@@ -30,6 +30,14 @@
  * pairs of rows. */
 void linear_bf16_convert_part(const kernel_table *kt, size_t rows, size_t cols, const float *x,
                               size_t ldx, uint32_t *r, uint32_t *c, int tid, int nt);
+
+/* The rows copy r and cols copy c (either may be NULL) of the block [i0,
+ * i0+rows) x [j0, j0+cols) of a matrix x of cols_all columns (leading
+ * dimension cols_all), i0 and j0 even (whole pairs: blocks that share no
+ * element share no word): for a block of W just updated, while in cache. */
+void linear_bf16_convert_block(const kernel_table *kt, size_t i0, size_t j0, size_t rows,
+                               size_t cols, const float *x, size_t cols_all, uint32_t *r,
+                               uint32_t *c);
 
 /* Thread tid's share of Y = act(X W^T + b) from xr (X rows) and wr (W
  * rows), as linear_forward_part (z NULL or equal to y: Y in place), and of

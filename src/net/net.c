@@ -160,6 +160,7 @@ size_t nerve_net_param_count(const nerve_net *net) { return net ? net->n_params 
 float *nerve_net_weights(nerve_net *net, size_t layer) {
     if (!net || layer >= net->n_layers) return NULL;
     net->packed_valid = 0; /* the caller may write through the pointer */
+    net->bf16_w_valid = 0;
     net->bound_valid = 0;
     return net->params + net->w_off[layer];
 }

@@ -119,6 +119,14 @@ struct nerve_net {
     float *packed;
     size_t packed_cap, packed_nr;
     int packed_valid;
+    /* bf16 training (src/net/train.c): the plan's bf16 copies of every W
+     * (wr, wc) equal the current weights, so the next bf16 step need not
+     * convert them first: a bf16 step's update writes them block by block
+     * as it updates W. Cleared by everything else that writes the weights
+     * (as packed_valid: an fp32 update, nerve_net_weights, an epoch rolled
+     * back, an MPI update, an update that stored a NaN or Inf) and when the
+     * plan's bf16 buffers are allocated. */
+    int bf16_w_valid;
     /* Upper bounds on |parameter|, |opt_m| and |opt_v| (src/net/optim.c,
      * optim_bound), valid while bound_valid != 0: what lets
      * nerve_net_train_batch prove its update finite and skip the undo copy.

@@ -224,7 +224,8 @@ nerve_status plan_ensure_bf16(nerve_net *net, const kernel_table *kt, size_t row
         const size_t in = net->sizes[l], out = net->sizes[l + 1];
         total += align16(rows * ((in + 1) / 2)) + align16(half * in);    /* xr, xc */
         total += align16(rows * ((out + 1) / 2)) + align16(half * out);  /* dzr, dzc */
-        total += align16(out * ((in + 1) / 2)) + align16((out + 1) / 2 * in); /* wr, wc */
+        total += align16(out * ((in + 1) / 2));                          /* wr */
+        if (l) total += align16((out + 1) / 2 * in);                     /* wc */
     }
     uint32_t **ptrs = malloc(6 * L * sizeof *ptrs);
     uint32_t *block = ptrs ? aligned_alloc(64, total * sizeof(uint32_t)) : NULL;
@@ -252,9 +253,11 @@ nerve_status plan_ensure_bf16(nerve_net *net, const kernel_table *kt, size_t row
         p->dzr[l] = q, q += align16(rows * ((out + 1) / 2));
         p->dzc[l] = q, q += align16(half * out);
         p->wr[l] = q, q += align16(out * ((in + 1) / 2));
-        p->wc[l] = q, q += align16((out + 1) / 2 * in);
+        p->wc[l] = NULL;
+        if (l) p->wc[l] = q, q += align16((out + 1) / 2 * in);
     }
     p->bf16_cap = rows;
     p->bf16_ws_words = wsw;
+    net->bf16_w_valid = 0; /* new copies, not yet written */
     return NERVE_OK;
 }

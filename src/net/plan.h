@@ -55,7 +55,8 @@ struct net_plan {
      *   dzr[l] n x ceil(out/2)   the layer's dZ, pairs along a row
      *   dzc[l] ceil(n/2) x out   the same, pairs down a column
      *   wr[l]  out x ceil(in/2)  W, pairs along a row
-     *   wc[l]  ceil(out/2) x in  W, pairs down a column
+     *   wc[l]  ceil(out/2) x in  W, pairs down a column (backward-data's;
+     *          NULL for l = 0, which has none)
      * and the bf16 GEMM workspace of the team. */
     size_t bf16_cap;     /* rows xr .. dzc hold (0: not allocated) */
     size_t bf16_ws_words; /* words in bf16_ws (gemm_bf16_workspace_words) */

@@ -57,6 +57,9 @@ typedef struct step_ctx {
     float gbound;           /* guarded: the bound on every |gradient| (thread 0) */
     /* per-layer "gradients ready" callback (net_plan.h), may be NULL */
     const net_grad_hook *hook;
+    /* bf16: convert every W at the start (its copies are stale), and have
+     * the update write the copies of each block it updates (fused) */
+    int convert_w, fuse_w;
 } step_ctx;
 
 /* Loss rows [r0, r1): per-row losses and the gradient of the mean loss with
@@ -125,6 +128,7 @@ typedef struct update_ctx {
     size_t layer;
     int bad;      /* an update stored a NaN or Inf */
     float *amax;  /* this thread's largest stored magnitudes (optim_update) */
+    uint32_t *wr, *wc; /* bf16 copies of W to write from the updated block, or NULL */
 } update_ctx;
 
 static void update_block(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1) {
@@ -137,6 +141,11 @@ static void update_block(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1) 
     else
         for (size_t i = r0; i < r1; i++)
             u->bad |= optim_update(u->kt, net, u->opt, w_off + i * in + c0, c1 - c0, u->amax);
+    /* the next bf16 step's copies of the block, from L1 (fuse_w: r0 and c0
+     * are even, so no two blocks share a word) */
+    if (u->wr)
+        linear_bf16_convert_block(u->kt, r0, c0, r1 - r0, c1 - c0, net->params + w_off, in, u->wr,
+                                  u->wc);
 }
 
 /* (c): this thread's block of layer l's weight and bias gradients
@@ -146,7 +155,11 @@ static void backward_weights(step_ctx *c, size_t l, const float *dz, const optim
                              float *amax, int t, int nt) {
     nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
-    update_ctx u = {c->kt, net, opt, l, 0, amax};
+    update_ctx u = {c->kt, net, opt, l, 0, amax, NULL, NULL};
+    if (c->fuse_w) {
+        u.wr = pl->wr[l];
+        u.wc = pl->wc[l];
+    }
     const linear_grad_hook hook = {update_block, &u};
     if (net->precision == NERVE_PRECISION_BF16)
         linear_bf16_grad_part(c->kt, c->batch->n, net->sizes[l], net->sizes[l + 1], pl->xc[l],
@@ -249,8 +262,9 @@ static int guard_proven(step_ctx *c, int t) {
 
 /* ---- bf16 mixed precision (net.h) ----------------------------------------
  * The step's phases with bf16 operands (linear_bf16.h): the weights of every
- * layer (both layouts: the step's only conversion of W) and the batch are
- * converted first | then the forward pass layer by layer, each layer's
+ * layer (the step's only conversion of W: rows for the forward, cols for
+ * backward-data, which layer 0 has none of) and the batch are converted
+ * first | then the forward pass layer by layer, each layer's
  * activation converted for the next layer in its epilogue | (loss as
  * above) | the top layer's dZ converted | backward as above, each lower dZ
  * converted in the epilogue of (a). Every conversion is elementwise and
@@ -261,7 +275,7 @@ static void forward_bf16(step_ctx *c, int t, int nt, float *amax) {
     const nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
     const size_t L = net->n_layers, n = c->batch->n;
-    for (size_t l = 0; l < L; l++)
+    for (size_t l = 0; c->convert_w && l < L; l++)
         linear_bf16_convert_part(c->kt, net->sizes[l + 1], net->sizes[l],
                                  net->params + net->w_off[l], net->sizes[l], pl->wr[l], pl->wc[l],
                                  t, nt);
@@ -403,6 +417,14 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
                         .ws = pl->ws};
     step_ctx c = {.kt = kt, .net = net, .batch = batch, .fwd = &f, .update = update,
                   .guarded = guarded, .opt = &p, .hook = hook};
+    if (net->precision == NERVE_PRECISION_BF16) {
+        c.convert_w = !net->bf16_w_valid;
+        /* the update's blocks start on multiples of the fp32 tile (even on
+         * every table): whole pairs */
+        c.fuse_w = update && kt->mr % 2 == 0 && kt->nr % 2 == 0;
+    }
+    /* until the step has written copies of the weights it leaves */
+    if (update) net->bf16_w_valid = 0;
     atomic_init(&c.update_bad, 0);
     atomic_init(&c.dz_bits, 0u);
     atomic_init(&c.x_bits, 0u);
@@ -425,6 +447,11 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
     }
     if (hook && !c.bad) /* layers 1 and 0 finish together, at the region's end */
         for (size_t l = net->n_layers < 2 ? 1 : 2; l-- > 0;) hook->ready(hook->user, l);
+    /* bf16: the copies now hold the weights: converted at the start (no
+     * update, or the loss was not finite and nothing was updated), or by
+     * every block of the update (restored below if it failed: stale) */
+    if (net->precision == NERVE_PRECISION_BF16 && (!update || c.bad || c.fuse_w))
+        net->bf16_w_valid = 1;
     if (loss) *loss = c.loss;
     if (c.bad)
         return error_set(NERVE_ENUMERIC,
@@ -433,6 +460,7 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
                          fn, isnan(c.loss) ? "NaN" : "infinite", (unsigned long long)net->step + 1,
                          (unsigned long long)net->epoch + 1, n);
     if (update && atomic_load_explicit(&c.update_bad, memory_order_relaxed)) {
+        net->bf16_w_valid = 0;
         net->bound_valid = 0; /* measured again before the next proof */
         if (update_failed) { /* the caller restores the state (epoch.c) */
             *update_failed = 1;

@@ -1,7 +1,8 @@
 /* The bf16 GEMM driver (gemm_bf16.h) on every table this CPU supports:
  * every element equals the reference chain of simd/bf16.h computed here
  * element by element, for several thread counts and layouts, K, M and N
- * blocks crossed; the epilogue sees each finished strip once, in strips
+ * blocks crossed, B read in place, packed per slice or prepacked once
+ * (gemm_bf16_prepack_b); the epilogue sees each finished strip once, in strips
  * that start on even rows and columns (what the network's conversions of
  * the strips into pairs rely on). */
 #include <criterion/criterion.h>
@@ -104,6 +105,36 @@ ParameterizedTest(nerve_isa *isa, gemm_bf16, matches_the_reference_chain, .timeo
                             cr_assert(!memcmp(c, want, m * ldc * 4),
                                       "%s (%s) m=%zu n=%zu kq=%zu ta=%d tb=%d acc=%d threads=%d",
                                       kt->name, kt->bf16_impl, m, n, kq, ta, tb, acc, threads[ti]);
+                        }
+                        /* B prepacked once (gemm_bf16_prepack_b, into thread 0's
+                         * slice), then the product as linear_bf16_grad_part runs
+                         * its chunks (two row blocks on one thread), and split
+                         * over 2 and 3 threads; B itself must not be read */
+                        gemm_bf16_args gp = g;
+                        gp.b_packed = gemm_bf16_prepack_b(kt, &g, ws);
+                        cr_assert_not_null(gp.b_packed, "%s m=%zu n=%zu kq=%zu: B does not fit",
+                                           kt->name, m, n, kq);
+                        gp.b = NULL;
+                        const size_t half = m / 2 / kt->bf16_mr * kt->bf16_mr;
+                        memcpy(c, c0, m * ldc * 4);
+                        gemm_bf16_args g1 = gp;
+                        g1.m = half;
+                        gemm_bf16_part(kt, &g1, NULL, ws, 0, 1);
+                        g1.m = m - half;
+                        g1.a = a + half * g.a_rs;
+                        g1.c = c + half * ldc;
+                        gemm_bf16_part(kt, &g1, NULL, ws, 0, 1);
+                        cr_assert(!memcmp(c, want, m * ldc * 4),
+                                  "%s (%s) m=%zu n=%zu kq=%zu ta=%d tb=%d acc=%d prepacked B, "
+                                  "two row blocks",
+                                  kt->name, kt->bf16_impl, m, n, kq, ta, tb, acc);
+                        for (int nt = 2; nt <= 3; nt++) {
+                            memcpy(c, c0, m * ldc * 4);
+                            for (int p = 0; p < nt; p++) gemm_bf16_part(kt, &gp, NULL, ws, p, nt);
+                            cr_assert(!memcmp(c, want, m * ldc * 4),
+                                      "%s (%s) m=%zu n=%zu kq=%zu ta=%d tb=%d acc=%d prepacked B, "
+                                      "%d threads",
+                                      kt->name, kt->bf16_impl, m, n, kq, ta, tb, acc, nt);
                         }
                     }
                     free(a);

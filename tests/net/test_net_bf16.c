@@ -2,7 +2,9 @@
  *   - the step's gradients equal a naive re-implementation written here from
  *     the definitions (every operand rounded by bf16_round, every product
  *     element the chain of bf16_dp_ref over its pairs), bit for bit, on odd
- *     widths and an odd batch (the padding halves);
+ *     widths and an odd batch (the padding halves), and on a 1024-wide
+ *     input (the weight gradient's chunks sharing one packed input), and
+ *     again after each way the weights change (the update's bf16 copies);
  *   - bit-identical weights and losses for 1, 2, 3 and 8 threads and every
  *     kernel table this CPU supports (vdpbf16ps and the emulations);
  *   - close to fp32, learns digits as well, and the API's bad arguments. */
@@ -44,19 +46,26 @@ static void bf16_product(size_t m, size_t n, size_t k, const float *a, size_t ar
 }
 
 #define L_ 2
-static const size_t sizes[L_ + 1] = {7, 5, 3};
 static const nerve_act acts[L_] = {NERVE_ACT_TANH, NERVE_ACT_IDENTITY};
 #define N_ 5
 
-/* dW, db of both layers for one xent batch, as the definitions say. The
- * elementwise parts (activations, the loss gradient) are the scalar table's
- * kernels, which fp32 training uses the same way. */
-static void reference_grads(const nerve_net *net, const float *x, const int32_t *labels,
-                            float *dw[L_], float *db[L_]) {
+/* dW, db of both layers of a net of widths sz for one xent batch of N_, as
+ * the definitions say. The elementwise parts (activations, the loss
+ * gradient) are the scalar table's kernels, which fp32 training uses the
+ * same way. */
+static void reference_grads(const nerve_net *net, const size_t sz[L_ + 1], const float *x,
+                            const int32_t *labels, float *dw[L_], float *db[L_]) {
     const kernel_table *kt = kernels_for(NERVE_ISA_SCALAR);
-    float z[L_][N_ * 8], a[L_][N_ * 8], dz[L_][N_ * 8], loss[N_];
+    float *z[L_], *a[L_], *dz[L_], loss[N_];
     for (size_t l = 0; l < L_; l++) {
-        const size_t in = sizes[l], out = sizes[l + 1];
+        const size_t w = sz[l + 1] > sz[l] ? sz[l + 1] : sz[l];
+        z[l] = malloc(N_ * w * 4);
+        a[l] = malloc(N_ * w * 4);
+        dz[l] = malloc(N_ * w * 4);
+        cr_assert(z[l] && a[l] && dz[l]);
+    }
+    for (size_t l = 0; l < L_; l++) {
+        const size_t in = sz[l], out = sz[l + 1];
         const float *w = nerve_net_weights((nerve_net *)net, l);
         const float *b = nerve_net_bias((nerve_net *)net, l), *xin = l ? a[l - 1] : x;
         /* Z = X W^T: A = X (row-major), B(p, o) = W[o][p] */
@@ -65,10 +74,10 @@ static void reference_grads(const nerve_net *net, const float *x, const int32_t 
             for (size_t o = 0; o < out; o++) z[l][i * out + o] = z[l][i * out + o] + b[o];
         kt->act_fwd[acts[l]](N_ * out, z[l], a[l]);
     }
-    const size_t C = sizes[L_];
+    const size_t C = sz[L_];
     kt->loss_xent(N_, C, a[L_ - 1], labels, (float)(1.0 / N_), dz[L_ - 1], loss);
     for (size_t l = L_; l-- > 0;) {
-        const size_t in = sizes[l], out = sizes[l + 1];
+        const size_t in = sz[l], out = sz[l + 1];
         const float *xin = l ? a[l - 1] : x;
         /* dW = dZ^T X: A(o, i) = dZ[i][o], B(i, j) = X[i][j] */
         bf16_product(out, in, N_, dz[l], 1, out, xin, in, 1, dw[l]);
@@ -83,43 +92,149 @@ static void reference_grads(const nerve_net *net, const float *x, const int32_t 
         bf16_product(N_, in, out, dz[l], out, 1, w, in, 1, dz[l - 1]);
         kt->act_bwd[acts[l - 1]](N_ * in, z[l - 1], a[l - 1], dz[l - 1], dz[l - 1]);
     }
+    for (size_t l = 0; l < L_; l++) {
+        free(z[l]);
+        free(a[l]);
+        free(dz[l]);
+    }
 }
 
-Test(net_bf16, gradients_match_the_definition) {
+/* Two shapes: odd widths, and a 1024-wide input under 100 outputs, whose
+ * weight gradient runs in chunks of rows that share their packed input
+ * (linear_bf16_grad_part's prepacked B, on one thread) */
+static const size_t def_sizes[2][L_ + 1] = {{7, 5, 3}, {1024, 100, 3}};
+static const int32_t def_labels[N_] = {0, 2, 1, 1, 2};
+
+/* The gradients of net (nerve_net_gradients on x, labels) equal the
+ * definition on its current weights, bit for bit; dw0: NULL, or where the
+ * definition's dW of layer 0 is kept. */
+static void check_definition(nerve_net *net, const size_t sz[L_ + 1], const float *x,
+                             const int32_t *labels, const char *when, float *dw0) {
+    float *dw[L_], *db[L_];
+    for (size_t l = 0; l < L_; l++) {
+        dw[l] = malloc(sz[l] * sz[l + 1] * 4);
+        db[l] = malloc(sz[l + 1] * 4);
+        cr_assert(dw[l] && db[l]);
+    }
+    const nerve_batch bt = {.x = x, .labels = labels, .n = N_};
+    float lossv;
+    cr_assert_eq(nerve_net_gradients(net, &bt, &lossv), NERVE_OK, "%s", nerve_last_error());
+    reference_grads(net, sz, x, labels, dw, db);
+    const char *isa = nerve_isa_name(nerve_isa_active());
+    for (size_t l = 0; l < L_; l++) {
+        size_t bad =
+            test_first_bit_mismatch(dw[l], nerve_net_weight_grad(net, l), sz[l] * sz[l + 1]);
+        cr_assert_eq(bad, SIZE_MAX,
+                     "%zu-%zu-%zu, %s, %d threads, %s: dW%zu[%zu] = %a, definition %a", sz[0],
+                     sz[1], sz[2], isa, omp_get_max_threads(), when, l, bad,
+                     (double)nerve_net_weight_grad(net, l)[bad], (double)dw[l][bad]);
+        bad = test_first_bit_mismatch(db[l], nerve_net_bias_grad(net, l), sz[l + 1]);
+        cr_assert_eq(bad, SIZE_MAX, "%zu-%zu-%zu, %s, %s: db%zu[%zu]", sz[0], sz[1], sz[2], isa,
+                     when, l, bad);
+    }
+    if (dw0) memcpy(dw0, dw[0], sz[0] * sz[1] * 4);
+    for (size_t l = 0; l < L_; l++) {
+        free(dw[l]);
+        free(db[l]);
+    }
+}
+
+/* For the tests on def_sizes: every thread gets work however small the
+ * step (net_set_flops_per_thread(0)); returns the tables to run. */
+static size_t def_setup(nerve_isa isas[NERVE_ISA_COUNT]) {
     net_set_flops_per_thread(0);
+    return test_supported_isas(isas);
+}
+
+/* A bf16 network of widths sz on `isa` and nt threads. */
+static nerve_net *bf16_net(const size_t sz[L_ + 1], nerve_isa isa, int nt, uint64_t seed) {
+    cr_assert_eq(nerve_set_max_isa(isa), NERVE_OK);
+    omp_set_num_threads(nt);
+    nerve_net *net;
+    cr_assert_eq(nerve_net_create(&net, L_, sz, acts, NERVE_LOSS_XENT, seed), NERVE_OK);
+    cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_BF16), NERVE_OK);
+    return net;
+}
+
+Test(net_bf16, gradients_match_the_definition, .timeout = 300) {
     nerve_isa isas[NERVE_ISA_COUNT];
-    const size_t ni = test_supported_isas(isas);
-    float x[N_ * 7];
-    const int32_t labels[N_] = {0, 2, 1, 1, 2};
-    test_fill(x, N_ * 7, 99, -2.0f, 2.0f);
-    for (size_t ii = 0; ii < ni; ii++)
-        for (int nt = 1; nt <= 3; nt += 2) {
-            cr_assert_eq(nerve_set_max_isa(isas[ii]), NERVE_OK);
-            omp_set_num_threads(nt);
-            nerve_net *net;
-            cr_assert_eq(nerve_net_create(&net, L_, sizes, acts, NERVE_LOSS_XENT, 5), NERVE_OK);
-            cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_BF16), NERVE_OK);
-            const nerve_batch bt = {.x = x, .labels = labels, .n = N_};
-            float lossv;
-            cr_assert_eq(nerve_net_gradients(net, &bt, &lossv), NERVE_OK, "%s", nerve_last_error());
-            float w0[35], w1[15], b0[5], b1[3];
-            float *dw[L_] = {w0, w1}, *db[L_] = {b0, b1};
-            reference_grads(net, x, labels, dw, db);
-            for (size_t l = 0; l < L_; l++) {
-                const size_t nw = sizes[l] * sizes[l + 1];
-                size_t bad = test_first_bit_mismatch(dw[l], nerve_net_weight_grad(net, l), nw);
-                cr_assert_eq(bad, SIZE_MAX, "%s, %d threads: dW%zu[%zu] = %a, definition %a",
-                             nerve_isa_name(isas[ii]), nt, l, bad,
-                             (double)nerve_net_weight_grad(net, l)[bad], (double)dw[l][bad]);
-                bad = test_first_bit_mismatch(db[l], nerve_net_bias_grad(net, l), sizes[l + 1]);
-                cr_assert_eq(bad, SIZE_MAX, "%s: db%zu[%zu]", nerve_isa_name(isas[ii]), l, bad);
+    const size_t ni = def_setup(isas);
+    const int32_t *labels = def_labels;
+    for (size_t si = 0; si < 2; si++) {
+        const size_t *sz = def_sizes[si];
+        float *x = malloc(N_ * sz[0] * 4), *dw0 = malloc(sz[0] * sz[1] * 4);
+        cr_assert(x && dw0);
+        test_fill(x, N_ * sz[0], 99, -2.0f, 2.0f);
+        for (size_t ii = 0; ii < ni; ii++)
+            for (int nt = 1; nt <= 3; nt += 2) {
+                nerve_net *net = bf16_net(sz, isas[ii], nt, 5);
+                check_definition(net, sz, x, labels, "a new network", dw0);
+                /* and not the fp32 gradients: the precision did something */
+                cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_FP32), NERVE_OK);
+                const nerve_batch bt = {.x = x, .labels = labels, .n = N_};
+                float lossv;
+                cr_assert_eq(nerve_net_gradients(net, &bt, &lossv), NERVE_OK);
+                cr_assert_neq(
+                    test_first_bit_mismatch(dw0, nerve_net_weight_grad(net, 0), sz[0] * sz[1]),
+                    SIZE_MAX);
+                nerve_net_free(net);
             }
-            /* and not the fp32 gradients: the precision did something */
-            cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_FP32), NERVE_OK);
-            cr_assert_eq(nerve_net_gradients(net, &bt, &lossv), NERVE_OK);
-            cr_assert_neq(test_first_bit_mismatch(w0, nerve_net_weight_grad(net, 0), 35), SIZE_MAX);
-            nerve_net_free(net);
-        }
+        free(x);
+        free(dw0);
+    }
+    nerve_set_max_isa(nerve_isa_best());
+}
+
+/* A bf16 step's update writes the next step's bf16 copies of the weights
+ * as it updates them (train.c, fuse_w), and the next step skips converting
+ * them. Every other way the weights change must make that step convert
+ * again: after each of them the gradients equal the definition on the
+ * weights as they now are. */
+Test(net_bf16, weight_copies_follow_the_weights, .timeout = 300) {
+    nerve_isa isas[NERVE_ISA_COUNT];
+    const size_t ni = def_setup(isas);
+    const int32_t *labels = def_labels;
+    for (size_t si = 0; si < 2; si++) {
+        const size_t *sz = def_sizes[si];
+        float *x = malloc(N_ * sz[0] * 4);
+        cr_assert_not_null(x);
+        test_fill(x, N_ * sz[0], 98, -2.0f, 2.0f);
+        const nerve_batch bt = {.x = x, .labels = labels, .n = N_};
+        for (size_t ii = 0; ii < ni; ii++)
+            for (int nt = 1; nt <= 3; nt += 2) {
+                nerve_net *net = bf16_net(sz, isas[ii], nt, 6);
+                nerve_opt o = nerve_opt_default(NERVE_OPT_SGD);
+                o.lr = 0.05f;
+                o.momentum = 0.9f;
+                cr_assert_eq(nerve_net_set_optimizer(net, &o), NERVE_OK);
+                float lossv;
+                for (int s = 0; s < 2; s++) {
+                    cr_assert_eq(nerve_net_train_batch(net, &bt, &lossv), NERVE_OK);
+                    check_definition(net, sz, x, labels, "after a bf16 step", NULL);
+                }
+                float *w0 = nerve_net_weights(net, 0), *w1 = nerve_net_weights(net, 1);
+                w0[0] += 0.5f;
+                w1[sz[1] * sz[2] - 1] *= -1.0f;
+                check_definition(net, sz, x, labels, "after writes through nerve_net_weights",
+                                 NULL);
+                cr_assert_eq(nerve_net_train_batch(net, &bt, &lossv), NERVE_OK);
+                cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_FP32), NERVE_OK);
+                cr_assert_eq(nerve_net_train_batch(net, &bt, &lossv), NERVE_OK);
+                cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_BF16), NERVE_OK);
+                check_definition(net, sz, x, labels, "after an fp32 step", NULL);
+                /* an update that overflows is undone: the weights are as before
+                 * it, the copies it wrote are not */
+                cr_assert_eq(nerve_net_train_batch(net, &bt, &lossv), NERVE_OK);
+                o.lr = 1e30f;
+                o.weight_decay = 1e30f; /* lr * wd * w overflows for every w != 0 */
+                cr_assert_eq(nerve_net_set_optimizer(net, &o), NERVE_OK);
+                cr_assert_eq(nerve_net_train_batch(net, &bt, &lossv), NERVE_ENUMERIC,
+                             "the update did not overflow");
+                check_definition(net, sz, x, labels, "after an update undone", NULL);
+                nerve_net_free(net);
+            }
+        free(x);
+    }
     nerve_set_max_isa(nerve_isa_best());
 }
 
