@@ -7,8 +7,15 @@
  *
  * Tile 12 x 32, as the fp32 kernel (gemm_avx512.h): 24 zmm accumulators,
  * two zmm of B pairs per k pair, one broadcast pair word of A per row.
- * Blocking (kc in pairs): the B micro-panel kc x nr words = 128 * 32 * 4 B =
- * 16 KiB in L1; the A block 480 x 128 words = 240 KiB in L2. */
+ * Blocking (kc in pairs): kc = 256, so each 12 x 32 tile of C is loaded and
+ * stored once per 256 pairs (512 k) of vdpbf16ps work, as often per flop as
+ * the fp32 kernel's once per 256 k. The B micro-panel is then kc x nr words
+ * = 256 * 32 * 4 B = 32 KiB, a whole Zen 4 L1D: it streams from L2 rather
+ * than staying in L1 while the A panels pass; the A block 480 x 256 words =
+ * 480 KiB and a 1024-wide B block 1 MiB are in L2 (Zen 4: 1 MiB per core) or
+ * L3. Measured against kc = 128 (16 KiB panels in L1) in one process, steps
+ * alternating (docs/performance.md, "bf16 mixed precision"): 1.02-1.05x on
+ * the 784-1024-1024-10 network at batch 256, level or better on the others. */
 #ifndef NERVE_GEMM_AVX512BF16_H
 #define NERVE_GEMM_AVX512BF16_H
 #include <stddef.h>
@@ -25,6 +32,6 @@ void bf16_cvt_cols__avx512bf16(size_t rows, size_t cols, const float *x, size_t 
 #define BF16N_MR 12
 #define BF16N_NR 32
 #define BF16N_MC 480
-#define BF16N_KC 128
+#define BF16N_KC 256
 #define BF16N_NC 3072
 #endif
