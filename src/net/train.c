@@ -261,15 +261,16 @@ static int guard_proven(step_ctx *c, int t) {
 }
 
 /* ---- bf16 mixed precision (net.h) ----------------------------------------
- * The step's phases with bf16 operands (linear_bf16.h): the weights of every
- * layer (the step's only conversion of W: rows for the forward, cols for
- * backward-data, which layer 0 has none of) and the batch are converted
- * first | then the forward pass layer by layer, each layer's
- * activation converted for the next layer in its epilogue | (loss as
- * above) | the top layer's dZ converted | backward as above, each lower dZ
- * converted in the epilogue of (a). Every conversion is elementwise and
- * every product one chain per element (gemm_bf16.h): no split changes a
- * bit. The fp32 Z, A and dZ are kept as in fp32 training (activation
+ * The step's phases with bf16 operands (linear_bf16.h): the batch is
+ * converted first, and the weights of every layer (rows for the forward,
+ * cols for backward-data, which layer 0 has none of) when their copies are
+ * stale (net->bf16_w_valid == 0; otherwise the last step's update wrote
+ * them, block by block in update_block) | then the forward pass layer by
+ * layer, each layer's activation converted for the next layer in its
+ * epilogue | (loss as above) | the top layer's dZ converted | backward as
+ * above, each lower dZ converted in the epilogue of (a). Every conversion
+ * is elementwise and every product one chain per element (gemm_bf16.h): no
+ * split changes a bit. The fp32 Z, A and dZ are kept as in fp32 training (activation
  * derivatives, loss, bias gradients). */
 static void forward_bf16(step_ctx *c, int t, int nt, float *amax) {
     const nerve_net *net = c->net;
