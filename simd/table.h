@@ -125,6 +125,17 @@ typedef void (*act_fwd_fn)(size_t n, const float *x, float *y);
  * sigmoid and tanh use y (PyTorch's (dy * (1 - y)) * y and dy * (1 - y^2));
  * the others use x. Definitions and accuracy: docs/math.md. */
 typedef void (*act_bwd_fn)(size_t n, const float *x, const float *y, const float *dy, float *dx);
+/* Whether act_bwd[act] gives the same bits when handed y for x, so that
+ * training need not keep the pre-activation (src/net/plan.c): identity,
+ * sigmoid and tanh read no x; relu tests x <= 0 and leaky relu x > 0,
+ * which y = f(x) answers the same way for every x (relu: y = +0 for x < 0,
+ * y = x otherwise, -0 and NaN included; leaky relu: 0.01 x has x's sign,
+ * NaN stays NaN). The others (elu, gelu, silu, softplus) need x. Checked
+ * on every table at the awkward values (tests/simd/test_act.c). */
+static inline int act_bwd_from_y(int act) {
+    return act == ACT_IDENTITY || act == ACT_SIGMOID || act == ACT_TANH || act == ACT_RELU ||
+           act == ACT_LEAKY_RELU;
+}
 /* y[i*ldy + j] = f(y[i*ldy + j] + b[j]) over rows x cols, in place: the bits
  * of bias_add followed by act_fwd on each row, in one pass (the epilogue of
  * a finished tile, just written: src/net/infer.c, src/net/linear.c,

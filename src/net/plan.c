@@ -160,7 +160,7 @@ nerve_status plan_ensure_training(nerve_net *net, const kernel_table *kt, size_t
     size_t total = 3 * align16(rows * maxw) + align16(rows);
     for (size_t l = 0; l < L; l++) {
         const size_t one = align16(rows * net->sizes[l + 1]);
-        total += net->acts[l] == NERVE_ACT_IDENTITY ? one : 2 * one;
+        total += act_bwd_from_y((int)net->acts[l]) ? one : 2 * one; /* Y in place of Z: below */
     }
     float **ptrs = malloc(2 * L * sizeof *ptrs);
     float *block = ptrs ? aligned_alloc(64, total * sizeof(float)) : NULL;
@@ -179,7 +179,10 @@ nerve_status plan_ensure_training(nerve_net *net, const kernel_table *kt, size_t
         const size_t one = align16(rows * net->sizes[l + 1]);
         p->z[l] = q;
         q += one;
-        if (net->acts[l] == NERVE_ACT_IDENTITY) {
+        /* Y in place of Z where the derivative reads Y only (table.h): one
+         * fused bias + activation pass in the forward's epilogue, and one
+         * buffer less to write and read */
+        if (act_bwd_from_y((int)net->acts[l])) {
             p->a[l] = p->z[l];
         } else {
             p->a[l] = q;

@@ -34,7 +34,8 @@ struct net_plan {
 
     size_t train_cap;   /* rows the training buffers hold (0: not allocated) */
     float **z;          /* z[l]: train_cap x sizes[l+1], pre-activation of layer l */
-    float **a;          /* a[l]: ... after the activation (== z[l] for identity) */
+    float **a;          /* a[l]: ... after the activation (== z[l] where the
+                         * derivative reads Y only, act_bwd_from_y) */
     float *dz_ring[3];  /* train_cap x max width: gradients w.r.t. pre-activations,
                          * rotating (layer l's dZ stays readable while the next
                          * layer down is computed; see train.c) */

@@ -392,3 +392,45 @@ ParameterizedTest(nerve_isa *isa, act, backward_specials) {
     kt->act_bwd[ACT_SILU](1, x, y, dy, dx);
     cr_assert(isnan(dx[0]));
 }
+
+/* act_bwd_from_y (table.h): where it holds, the derivative handed Y for X
+ * gives the same bits, at the awkward values (signed zeros, denormals,
+ * infinities, NaN) and over a sweep, on every table; training then keeps
+ * no Z (src/net/plan.c). Where it does not hold, some value tells them
+ * apart (the list is not merely cautious). */
+ParameterizedTestParameters(act, backward_from_y) {
+    static nerve_isa isas[NERVE_ISA_COUNT];
+    size_t n = test_supported_isas(isas);
+    return cr_make_param_array(nerve_isa, isas, n);
+}
+
+ParameterizedTest(nerve_isa *isa, act, backward_from_y) {
+    const kernel_table *kt = kernels_for(*isa);
+    enum { NS = 16, NX = NS + 2000 };
+    static const float special[NS] = {0.0f,    -0.0f,    1e-40f,   -1e-40f, FLT_MIN, -FLT_MIN,
+                                      1e-30f,  -1e-30f,  1.0f,     -1.0f,   88.0f,   -88.0f,
+                                      FLT_MAX, -FLT_MAX, INFINITY, NAN};
+    float *x = malloc(NX * 4), *y = malloc(NX * 4), *dy = malloc(NX * 4), *d1 = malloc(NX * 4),
+          *d2 = malloc(NX * 4);
+    cr_assert(x && y && dy && d1 && d2);
+    memcpy(x, special, sizeof special);
+    test_fill(x + NS, NX - NS, 41, -12.0f, 12.0f);
+    test_fill(dy, NX, 43, -3.0f, 3.0f);
+    for (int a = 0; a < ACT_COUNT; a++) {
+        kt->act_fwd[a](NX, x, y);
+        kt->act_bwd[a](NX, x, y, dy, d1);
+        kt->act_bwd[a](NX, y, y, dy, d2);
+        const size_t bad = test_first_bit_mismatch(d1, d2, NX);
+        if (act_bwd_from_y(a))
+            cr_assert_eq(bad, SIZE_MAX, "%s %s: from y differs at x = %a (%a against %a)", kt->name,
+                         act_name[a], (double)x[bad], (double)d2[bad], (double)d1[bad]);
+        else
+            cr_assert_neq(bad, SIZE_MAX, "%s %s: needs x, yet y gave the same bits", kt->name,
+                          act_name[a]);
+    }
+    free(x);
+    free(y);
+    free(dy);
+    free(d1);
+    free(d2);
+}
