@@ -21,6 +21,12 @@
 #define TABLE_ISA NERVE_ISA_NEON
 #endif
 
+/* Even tiles: the network's weight-gradient blocks start on multiples of
+ * MR rows and NR columns (linear_grad_block), and bf16 training writes W's
+ * pair copies block by block (src/net/train.c, update_block), which is race
+ * free only if no pair straddles two blocks. */
+TABLE_STATIC_ASSERT(GEMM_MR % 2 == 0 && GEMM_NR % 2 == 0, "even fp32 tile");
+
 /* the generic transposing pack unless the ISA's header names its own */
 #ifndef GEMM_PACK_T
 #define GEMM_PACK_T KNAME(f32_pack_t)

@@ -46,9 +46,10 @@ void fwd_run(const fwd_pass *f, int t, int nt, float *amax) {
         } else {
             z = a = l + 1 == net->n_layers ? f->out : f->pp[l & 1];
         }
-        /* Z kept separately only when the activation is not the identity
-         * (backward needs both); otherwise the product lands in a. The
-         * path (GEMV or GEMM) is linear.c's choice. */
+        /* Z kept separately only when the activation's derivative needs
+         * it (the plan makes z[l] == a[l] otherwise: act_bwd_from_y);
+         * then the product lands in a. The path (GEMV or GEMM) is
+         * linear.c's choice. */
         linear_forward_part(kt, f->n, in, out, x, w, b, (int)net->acts[l],
                             f->gemv ? LINEAR_ONE_DOT : LINEAR_CHAIN, z, a, f->ws, t, nt,
                             last ? NULL : amax);

@@ -146,8 +146,8 @@ void linear_bf16_grad_part(const kernel_table *kt, size_t n, size_t in, size_t o
     if (chunk < mr) chunk = mr;
     /* the input columns, every chunk's B, packed once when several chunks
      * share them (linear_grad_part's reasoning: a 1024-wide input aliases
-     * and was packed again for each of 18 chunks, 3.6% of the wide
-     * network's batch-256 step) */
+     * and was packed again for each of 18 chunks; once: 1.008x on the wide
+     * network's batch-256 step, docs/performance.md) */
     const uint32_t *xc_packed = NULL;
     if (dw && cols && r1 - r0 > chunk) {
         const gemm_bf16_args gb = {

@@ -33,7 +33,8 @@ struct net_plan {
     float *work;        /* the threads' work areas of a pass on prepared weights (src/net/infer.h) */
 
     size_t train_cap;   /* rows the training buffers hold (0: not allocated) */
-    float **z;          /* z[l]: train_cap x sizes[l+1], pre-activation of layer l */
+    float **z;          /* z[l]: train_cap x sizes[l+1], pre-activation of layer l
+                         * (its output where a[l] == z[l]) */
     float **a;          /* a[l]: ... after the activation (== z[l] where the
                          * derivative reads Y only, act_bwd_from_y) */
     float *dz_ring[3];  /* train_cap x max width: gradients w.r.t. pre-activations,

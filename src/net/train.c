@@ -57,9 +57,8 @@ typedef struct step_ctx {
     float gbound;           /* guarded: the bound on every |gradient| (thread 0) */
     /* per-layer "gradients ready" callback (net_plan.h), may be NULL */
     const net_grad_hook *hook;
-    /* bf16: convert every W at the start (its copies are stale), and have
-     * the update write the copies of each block it updates (fused) */
-    int convert_w, fuse_w;
+    /* bf16: convert every W at the start (its copies are stale) */
+    int convert_w;
 } step_ctx;
 
 /* Loss rows [r0, r1): per-row losses and the gradient of the mean loss with
@@ -141,8 +140,9 @@ static void update_block(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1) 
     else
         for (size_t i = r0; i < r1; i++)
             u->bad |= optim_update(u->kt, net, u->opt, w_off + i * in + c0, c1 - c0, u->amax);
-    /* the next bf16 step's copies of the block, from L1 (fuse_w: r0 and c0
-     * are even, so no two blocks share a word) */
+    /* the next bf16 step's copies of the block, from L1 (r0 and c0 are
+     * multiples of the fp32 tile, even on every table as
+     * simd/generic/table.c asserts, so no two blocks share a word) */
     if (u->wr)
         linear_bf16_convert_block(u->kt, r0, c0, r1 - r0, c1 - c0, net->params + w_off, in, u->wr,
                                   u->wc);
@@ -156,7 +156,7 @@ static void backward_weights(step_ctx *c, size_t l, const float *dz, const optim
     nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
     update_ctx u = {c->kt, net, opt, l, 0, amax, NULL, NULL};
-    if (c->fuse_w) {
+    if (net->precision == NERVE_PRECISION_BF16) { /* the update writes the copies */
         u.wr = pl->wr[l];
         u.wc = pl->wc[l];
     }
@@ -270,8 +270,8 @@ static int guard_proven(step_ctx *c, int t) {
  * epilogue | (loss as above) | the top layer's dZ converted | backward as
  * above, each lower dZ converted in the epilogue of (a). Every conversion
  * is elementwise and every product one chain per element (gemm_bf16.h): no
- * split changes a bit. The fp32 Z, A and dZ are kept as in fp32 training (activation
- * derivatives, loss, bias gradients). */
+ * split changes a bit. The fp32 Z, A and dZ are kept as in fp32 training
+ * (activation derivatives, loss, bias gradients). */
 static void forward_bf16(step_ctx *c, int t, int nt, float *amax) {
     const nerve_net *net = c->net;
     const struct net_plan *pl = net->plan;
@@ -418,12 +418,7 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
                         .ws = pl->ws};
     step_ctx c = {.kt = kt, .net = net, .batch = batch, .fwd = &f, .update = update,
                   .guarded = guarded, .opt = &p, .hook = hook};
-    if (net->precision == NERVE_PRECISION_BF16) {
-        c.convert_w = !net->bf16_w_valid;
-        /* the update's blocks start on multiples of the fp32 tile (even on
-         * every table): whole pairs */
-        c.fuse_w = update && kt->mr % 2 == 0 && kt->nr % 2 == 0;
-    }
+    c.convert_w = net->precision == NERVE_PRECISION_BF16 && !net->bf16_w_valid;
     /* until the step has written copies of the weights it leaves */
     if (update) net->bf16_w_valid = 0;
     atomic_init(&c.update_bad, 0);
@@ -451,8 +446,7 @@ NERVE_PRIVATE nerve_status net_step_hooked(const char *fn, nerve_net *net, const
     /* bf16: the copies now hold the weights: converted at the start (no
      * update, or the loss was not finite and nothing was updated), or by
      * every block of the update (restored below if it failed: stale) */
-    if (net->precision == NERVE_PRECISION_BF16 && (!update || c.bad || c.fuse_w))
-        net->bf16_w_valid = 1;
+    if (net->precision == NERVE_PRECISION_BF16) net->bf16_w_valid = 1;
     if (loss) *loss = c.loss;
     if (c.bad)
         return error_set(NERVE_ENUMERIC,

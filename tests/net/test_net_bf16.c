@@ -105,21 +105,21 @@ static void reference_grads(const nerve_net *net, const size_t sz[L_ + 1], const
 static const size_t def_sizes[2][L_ + 1] = {{7, 5, 3}, {1024, 100, 3}};
 static const int32_t def_labels[N_] = {0, 2, 1, 1, 2};
 
-/* The gradients of net (nerve_net_gradients on x, labels) equal the
+/* The gradients of net (nerve_net_gradients on x, def_labels) equal the
  * definition on its current weights, bit for bit; dw0: NULL, or where the
  * definition's dW of layer 0 is kept. */
 static void check_definition(nerve_net *net, const size_t sz[L_ + 1], const float *x,
-                             const int32_t *labels, const char *when, float *dw0) {
+                             const char *when, float *dw0) {
     float *dw[L_], *db[L_];
     for (size_t l = 0; l < L_; l++) {
         dw[l] = malloc(sz[l] * sz[l + 1] * 4);
         db[l] = malloc(sz[l + 1] * 4);
         cr_assert(dw[l] && db[l]);
     }
-    const nerve_batch bt = {.x = x, .labels = labels, .n = N_};
+    const nerve_batch bt = {.x = x, .labels = def_labels, .n = N_};
     float lossv;
     cr_assert_eq(nerve_net_gradients(net, &bt, &lossv), NERVE_OK, "%s", nerve_last_error());
-    reference_grads(net, sz, x, labels, dw, db);
+    reference_grads(net, sz, x, def_labels, dw, db);
     const char *isa = nerve_isa_name(nerve_isa_active());
     for (size_t l = 0; l < L_; l++) {
         size_t bad =
@@ -146,6 +146,14 @@ static size_t def_setup(nerve_isa isas[NERVE_ISA_COUNT]) {
     return test_supported_isas(isas);
 }
 
+/* A batch of N_ inputs for widths sz, in [-2, 2] from seed. */
+static float *def_input(const size_t sz[L_ + 1], uint64_t seed) {
+    float *x = malloc(N_ * sz[0] * 4);
+    cr_assert_not_null(x);
+    test_fill(x, N_ * sz[0], seed, -2.0f, 2.0f);
+    return x;
+}
+
 /* A bf16 network of widths sz on `isa` and nt threads. */
 static nerve_net *bf16_net(const size_t sz[L_ + 1], nerve_isa isa, int nt, uint64_t seed) {
     cr_assert_eq(nerve_set_max_isa(isa), NERVE_OK);
@@ -159,19 +167,17 @@ static nerve_net *bf16_net(const size_t sz[L_ + 1], nerve_isa isa, int nt, uint6
 Test(net_bf16, gradients_match_the_definition, .timeout = 300) {
     nerve_isa isas[NERVE_ISA_COUNT];
     const size_t ni = def_setup(isas);
-    const int32_t *labels = def_labels;
     for (size_t si = 0; si < 2; si++) {
         const size_t *sz = def_sizes[si];
-        float *x = malloc(N_ * sz[0] * 4), *dw0 = malloc(sz[0] * sz[1] * 4);
-        cr_assert(x && dw0);
-        test_fill(x, N_ * sz[0], 99, -2.0f, 2.0f);
+        float *x = def_input(sz, 99), *dw0 = malloc(sz[0] * sz[1] * 4);
+        cr_assert_not_null(dw0);
         for (size_t ii = 0; ii < ni; ii++)
             for (int nt = 1; nt <= 3; nt += 2) {
                 nerve_net *net = bf16_net(sz, isas[ii], nt, 5);
-                check_definition(net, sz, x, labels, "a new network", dw0);
+                check_definition(net, sz, x, "a new network", dw0);
                 /* and not the fp32 gradients: the precision did something */
                 cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_FP32), NERVE_OK);
-                const nerve_batch bt = {.x = x, .labels = labels, .n = N_};
+                const nerve_batch bt = {.x = x, .labels = def_labels, .n = N_};
                 float lossv;
                 cr_assert_eq(nerve_net_gradients(net, &bt, &lossv), NERVE_OK);
                 cr_assert_neq(
@@ -186,20 +192,17 @@ Test(net_bf16, gradients_match_the_definition, .timeout = 300) {
 }
 
 /* A bf16 step's update writes the next step's bf16 copies of the weights
- * as it updates them (train.c, fuse_w), and the next step skips converting
+ * as it updates them (train.c, update_block), and the next step skips converting
  * them. Every other way the weights change must make that step convert
  * again: after each of them the gradients equal the definition on the
  * weights as they now are. */
 Test(net_bf16, weight_copies_follow_the_weights, .timeout = 300) {
     nerve_isa isas[NERVE_ISA_COUNT];
     const size_t ni = def_setup(isas);
-    const int32_t *labels = def_labels;
     for (size_t si = 0; si < 2; si++) {
         const size_t *sz = def_sizes[si];
-        float *x = malloc(N_ * sz[0] * 4);
-        cr_assert_not_null(x);
-        test_fill(x, N_ * sz[0], 98, -2.0f, 2.0f);
-        const nerve_batch bt = {.x = x, .labels = labels, .n = N_};
+        float *x = def_input(sz, 98);
+        const nerve_batch bt = {.x = x, .labels = def_labels, .n = N_};
         for (size_t ii = 0; ii < ni; ii++)
             for (int nt = 1; nt <= 3; nt += 2) {
                 nerve_net *net = bf16_net(sz, isas[ii], nt, 6);
@@ -210,18 +213,17 @@ Test(net_bf16, weight_copies_follow_the_weights, .timeout = 300) {
                 float lossv;
                 for (int s = 0; s < 2; s++) {
                     cr_assert_eq(nerve_net_train_batch(net, &bt, &lossv), NERVE_OK);
-                    check_definition(net, sz, x, labels, "after a bf16 step", NULL);
+                    check_definition(net, sz, x, "after a bf16 step", NULL);
                 }
                 float *w0 = nerve_net_weights(net, 0), *w1 = nerve_net_weights(net, 1);
                 w0[0] += 0.5f;
                 w1[sz[1] * sz[2] - 1] *= -1.0f;
-                check_definition(net, sz, x, labels, "after writes through nerve_net_weights",
-                                 NULL);
+                check_definition(net, sz, x, "after writes through nerve_net_weights", NULL);
                 cr_assert_eq(nerve_net_train_batch(net, &bt, &lossv), NERVE_OK);
                 cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_FP32), NERVE_OK);
                 cr_assert_eq(nerve_net_train_batch(net, &bt, &lossv), NERVE_OK);
                 cr_assert_eq(nerve_net_set_precision(net, NERVE_PRECISION_BF16), NERVE_OK);
-                check_definition(net, sz, x, labels, "after an fp32 step", NULL);
+                check_definition(net, sz, x, "after an fp32 step", NULL);
                 /* an update that overflows is undone: the weights are as before
                  * it, the copies it wrote are not */
                 cr_assert_eq(nerve_net_train_batch(net, &bt, &lossv), NERVE_OK);
@@ -230,7 +232,7 @@ Test(net_bf16, weight_copies_follow_the_weights, .timeout = 300) {
                 cr_assert_eq(nerve_net_set_optimizer(net, &o), NERVE_OK);
                 cr_assert_eq(nerve_net_train_batch(net, &bt, &lossv), NERVE_ENUMERIC,
                              "the update did not overflow");
-                check_definition(net, sz, x, labels, "after an update undone", NULL);
+                check_definition(net, sz, x, "after an update undone", NULL);
                 nerve_net_free(net);
             }
         free(x);
