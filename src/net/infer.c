@@ -15,8 +15,10 @@
  *     the weights, where the 12 x 32 micro-kernel would compute 4 rows and
  *     be bound by its fmas, not by L2), then bias and activation;
  *   - n >= 3: row blocks of up to MC rows (the table's L2 row blocking,
- *     gemm_<isa>.h), each taken through every layer: per layer, K slices
- *     of at most KC (or the whole depth for a small block: block_layer),
+ *     gemm_<isa>.h; fewer when the widest input would not take its whole
+ *     depth in one slice, block_rows), each taken through every layer: per
+ *     layer, the whole depth in one slice (or K slices of at most KC where
+ *     the input is staged: block_layer),
  *     then panels, then the block's MR-row tiles, the micro-kernel reading
  *     A (the layer's input rows) in place and the panel's KC x NR slice
  *     from L1 for every tile (src/gemm/gemm.c's loop nest, B packed once
@@ -125,12 +127,27 @@ static size_t max_ld(const nerve_net *net) {
 
 static size_t tiles_of(size_t rows, size_t mr) { return (rows + mr - 1) / mr; }
 
-/* Rows of a block: MC, the table's row blocking (a multiple of MR), so the
- * block's A slice (MC x KC) stays in L2 while each panel's KC x NR slice,
- * in L1, serves all its tiles (src/gemm/gemm.c's blocking, without packing). */
-static size_t block_rows(const kernel_table *kt) {
-    const size_t b = kt->mc / kt->mr * kt->mr;
-    return b ? b : kt->mr;
+static size_t max_in(const nerve_net *net) {
+    size_t m = 1;
+    for (size_t l = 0; l < net->n_layers; l++)
+        if (net->sizes[l] > m) m = net->sizes[l];
+    return m;
+}
+
+/* Rows of a block: at most MC, the table's L2 row blocking (a multiple of
+ * MR), and few enough that the block's A fits the budget of the table's
+ * packed A block (MC x KC floats, half of L2) at the widest layer input,
+ * so that every layer takes its whole depth in one slice (block_layer).
+ * Measured on the AMD Zen 4 (784-256-128-10, one thread, in one process,
+ * blocks alternating, 60 pairs): 1024 rows in blocks of 156 (MC x KC / 784)
+ * instead of 480 ran 1.05-1.06x faster, in blocks of 120-240 1.05-1.07x,
+ * 480 rows in one slice (an A block of 1.5 MB, past L2) 1.04x; 256 rows
+ * 1.02x; two threads level (docs/performance.md, Inference, "Zen 4"). */
+static size_t block_rows(const nerve_net *net, const kernel_table *kt) {
+    const size_t mr = kt->mr, cap = kt->mc * kt->kc / max_in(net) / mr * mr;
+    size_t b = kt->mc / mr * mr;
+    if (cap < b) b = cap;
+    return b ? b : mr;
 }
 
 /* Whether a pass of n > 2 rows on nt threads splits the rows (no barrier)
@@ -154,19 +171,13 @@ size_t infer_buf_floats(const nerve_net *net, const kernel_table *kt, size_t n) 
     return align16(rows * max_ld(net));
 }
 
-static size_t max_in(const nerve_net *net) {
-    size_t m = 1;
-    for (size_t l = 0; l < net->n_layers; l++)
-        if (net->sizes[l] > m) m = net->sizes[l];
-    return m;
-}
-
 /* Staging of a block of `rows` rows: one K slice of its A tiles, copied
  * (rows at a padded stride of at most KC + 16) or packed; or one tile of
  * the whole depth (a block of one tile, or a block taken in one slice with
  * only its last tile staged: block_layer). */
 static size_t stage_floats(const nerve_net *net, const kernel_table *kt, size_t rows) {
-    const size_t mr = kt->mr, t = tiles_of(rows < block_rows(kt) ? rows : block_rows(kt), mr);
+    const size_t mr = kt->mr,
+                 t = tiles_of(rows < block_rows(net, kt) ? rows : block_rows(net, kt), mr);
     const size_t k1 = max_in(net);
     size_t copied = t * mr * (kt->kc + 16), packed = t * align16(mr * kt->kc);
     if (copied < mr * (k1 + 16)) copied = mr * (k1 + 16);
@@ -226,9 +237,9 @@ static void block_layer(const kernel_table *kt, const layer_io *io, size_t rows,
      * thread, best of 150 passes against the micro-kernel's in-L1 speed in
      * the same process, five runs): one slice instead of slices of KC took
      * 64 rows from 0.944 to 0.958 of it; 256 rows 0.950 -> 0.956 and 1024
-     * rows level, but those A blocks are past the budget, so they stay
-     * sliced (an A block past L2 would be read from L3 once per panel).
-     * One tile reuses nothing from L1: one slice too. */
+     * rows level; on the AMD Zen 4 1024 rows 1.05-1.08x (block_rows, which
+     * sizes the blocks to the budget for this). One tile reuses nothing
+     * from L1: one slice too. */
     const int whole = tiles == 1 || (rows * in <= kt->mc * kt->kc && s0 + 1 >= tiles);
     const size_t slices = whole ? 1 : (in + kt->kc - 1) / kt->kc;
     const size_t kc_max = (in + slices - 1) / slices;
@@ -296,7 +307,7 @@ static layer_io layer_at(const infer_pass *f, size_t l, const float *pk, size_t 
 void infer_run(const infer_pass *f, int t, int nt) {
     const kernel_table *kt = f->kt;
     const nerve_net *net = f->net;
-    const size_t mr = kt->mr, nr = kt->nr, L = net->n_layers, n = f->n, brows = block_rows(kt);
+    const size_t mr = kt->mr, nr = kt->nr, L = net->n_layers, n = f->n, brows = block_rows(net, kt);
     float *stage = f->work + (size_t)t * infer_work_floats(net, kt, n);
 
     if (n > 2 && split_rows(n, mr, nt)) {
