@@ -1,7 +1,7 @@
 // End-to-end training throughput (samples/s): a 784-256-128-10 ReLU network
 // (train/nerve; train/nerve_wide: 784-1024-1024-10; the *_bf16 rows the same
 // in bf16 mixed precision, nerve_net_set_precision), softmax cross-entropy,
-// SGD with momentum 0.9, at batch 1, 32 and 256, on 1
+// SGD with momentum 0.9, at batch 1, 32 and 256 (train/paired_wide also 2048), on 1
 // and 2 threads (the "threads" argument is the OpenMP thread limit; the
 // library may use fewer for tiny steps). Synthetic data (uniform pixels,
 // random labels); the speed of a step does not depend on the values.
@@ -179,7 +179,9 @@ void bm_nerve_epoch(benchmark::State &st) {
 // is the median over iterations of (base's timed steps' time / subject's),
 // so a machine whose speed drifts affects both sides of every ratio alike;
 // <name>_lo / _hi are the quartiles of the same ratios. samples_per_s is
-// the subject's, over its timed steps. Users: train/paired* (base the oneDNN
+// the subject's, over its timed steps, and gflops its flop rate (step_flops:
+// read beside peak/avx512's GFLOPS, the share of the FMA bound; for the bf16
+// subject the same count, so beside peak_bf16). Users: train/paired* (base the oneDNN
 // loop, subject nerve: nerve_x) and train/paired_bf16* (base nerve in fp32,
 // subject nerve in bf16: bf16_x).
 //
@@ -206,8 +208,20 @@ StepFn nerve_step(nerve_net *net, size_t batch) {
     };
 }
 
+// Floating-point operations of one sample's training step on `shape`: per
+// layer 2 in out for the forward and for the weight gradient, and for the
+// backward-data product of every layer but the first (whose input gradient
+// nobody needs). The bias and elementwise work are left out, so
+// gflops / peak/avx512's GFLOPS is the step's share of the FMA bound.
+double step_flops(const Shape &shape) {
+    double f = 0;
+    for (size_t l = 0; l < shape.layers; l++)
+        f += 2.0 * (double)shape.sizes[l] * (double)shape.sizes[l + 1] * (l ? 3.0 : 2.0);
+    return f;
+}
+
 void run_pairs(benchmark::State &st, size_t batch, const StepFn &base, const StepFn &subject,
-               const std::string &name) {
+               const std::string &name, double flops_per_sample) {
     size_t pos = 0;
     auto next = [&]() {
         if (pos + batch > kData) pos = 0;
@@ -259,6 +273,7 @@ void run_pairs(benchmark::State &st, size_t batch, const StepFn &base, const Ste
     st.counters["threads"] = (double)omp_get_max_threads();
     st.counters["samples_per_s"] =
         (double)n * (double)(kPairSteps - 1) * (double)batch / subject_time;
+    st.counters["gflops"] = st.counters["samples_per_s"] * flops_per_sample * 1e-9;
 }
 
 // nerve in bf16 mixed precision against nerve in fp32, step by step
@@ -276,7 +291,8 @@ void run_paired_bf16(benchmark::State &st, const Shape &shape) {
     if (nerve_net_set_precision(bf16, NERVE_PRECISION_BF16) != NERVE_OK)
         st.SkipWithError(nerve_last_error());
     else
-        run_pairs(st, batch, nerve_step(fp32, batch), nerve_step(bf16, batch), "bf16");
+        run_pairs(st, batch, nerve_step(fp32, batch), nerve_step(bf16, batch), "bf16",
+                  step_flops(shape));
     st.SetLabel(std::string(nerve_isa_name(nerve_isa_active())) + " bf16 " +
                 nerve_isa_bf16(nerve_isa_active()));
     nerve_net_free(bf16);
@@ -469,7 +485,7 @@ void run_paired(benchmark::State &st, const Shape &shape) {
         peer.step(d.x.data() + at * kSizes[0], d.labels.data() + at);
         return true;
     };
-    run_pairs(st, batch, peer_step, nerve_step(net, batch), "nerve");
+    run_pairs(st, batch, peer_step, nerve_step(net, batch), "nerve", step_flops(shape));
     st.SetLabel(std::string(nerve_isa_name(nerve_isa_active())) + " vs " + peer.impl);
     nerve_net_free(net);
 }
@@ -516,6 +532,9 @@ int register_all() {
         auto *b = benchmark::RegisterBenchmark(name, fn);
         for (int64_t batch : {32, 256})
             for (int64_t t : {1, 2}) b->Args({batch, t});
+        // the wide network also at a large batch (issue 16: 256 to 2048)
+        if (fn == bm_paired_wide)
+            for (int64_t t : {1, 2}) b->Args({2048, t});
         b->ArgNames({"batch", "threads"})->UseRealTime()->MinTime(3.0);
     }
 #endif

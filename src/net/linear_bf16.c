@@ -147,34 +147,52 @@ void linear_bf16_grad_part(const kernel_table *kt, size_t n, size_t in, size_t o
     /* the input columns, every chunk's B, packed once when several chunks
      * share them (linear_grad_part's reasoning: a 1024-wide input aliases
      * and was packed again for each of 18 chunks; once: 1.008x on the wide
-     * network's batch-256 step, docs/performance.md) */
+     * network's batch-256 step, docs/performance.md); too large for that
+     * (a large batch), in slices of the driver's KC pairs, each packed once
+     * and taken through every chunk (linear_grad_part's slices) */
+    const size_t kq = half_up(n);
     const uint32_t *xc_packed = NULL;
+    size_t ks = kq; /* pairs of k rows per pass over the chunks */
     if (dw && cols && r1 - r0 > chunk) {
-        const gemm_bf16_args gb = {
-            .n = cols, .kq = half_up(n), .b = xc + c0, .b_rs = in, .b_cs = 1};
+        const gemm_bf16_args gb = {.n = cols, .kq = kq, .b = xc + c0, .b_rs = in, .b_cs = 1};
         xc_packed = gemm_bf16_prepack_b(kt, &gb, tws);
-    }
-    for (size_t r = r0; r < r1; r += chunk) {
-        const size_t rows = r1 - r < chunk ? r1 - r : chunk;
-        if (db && c0 == 0) kt->colsum(n, rows, dz + r, out, db + r, accumulate);
-        if (dw && cols) {
-            const gemm_bf16_args g = {
-                .m = rows,
-                .n = cols,
-                .kq = half_up(n),
-                .a = dzc + r, /* A(o, q) = dZ cols[q][o] */
-                .a_rs = 1,
-                .a_cs = out,
-                .b = xc + c0,
-                .b_rs = in,
-                .b_cs = 1,
-                .c = dw + r * in + c0,
-                .ldc = in,
-                .accumulate = accumulate,
-                .b_packed = xc_packed,
-            };
-            gemm_bf16_part(kt, &g, NULL, tws, 0, 1);
+        if (!xc_packed) {
+            const size_t slices = (kq + kt->bf16_kc - 1) / kt->bf16_kc;
+            ks = (kq + slices - 1) / slices;
+            const gemm_bf16_args g1 = {.n = cols, .kq = ks, .b = xc + c0, .b_rs = in, .b_cs = 1};
+            if (!(xc_packed = gemm_bf16_prepack_b(kt, &g1, tws))) ks = kq;
         }
-        if (hook) hook->block(hook->ctx, r, r + rows, c0, c1);
+    }
+    for (size_t q0 = 0; q0 < kq; q0 += ks) {
+        const size_t kc = kq - q0 < ks ? kq - q0 : ks;
+        const int last = q0 + kc == kq;
+        if (q0 > 0) { /* the next slice: no larger than the first, so it fits */
+            const gemm_bf16_args gb = {
+                .n = cols, .kq = kc, .b = xc + q0 * in + c0, .b_rs = in, .b_cs = 1};
+            xc_packed = gemm_bf16_prepack_b(kt, &gb, tws);
+        }
+        for (size_t r = r0; r < r1; r += chunk) {
+            const size_t rows = r1 - r < chunk ? r1 - r : chunk;
+            if (last && db && c0 == 0) kt->colsum(n, rows, dz + r, out, db + r, accumulate);
+            if (dw && cols) {
+                const gemm_bf16_args g = {
+                    .m = rows,
+                    .n = cols,
+                    .kq = kc,
+                    .a = dzc + q0 * out + r, /* A(o, q) = dZ cols[q][o] */
+                    .a_rs = 1,
+                    .a_cs = out,
+                    .b = xc + q0 * in + c0,
+                    .b_rs = in,
+                    .b_cs = 1,
+                    .c = dw + r * in + c0,
+                    .ldc = in,
+                    .accumulate = accumulate || q0 > 0,
+                    .b_packed = xc_packed,
+                };
+                gemm_bf16_part(kt, &g, NULL, tws, 0, 1);
+            }
+            if (last && hook) hook->block(hook->ctx, r, r + rows, c0, c1);
+        }
     }
 }

@@ -5,6 +5,7 @@
  *     widths and an odd batch (the padding halves), and on a 1024-wide
  *     input (the weight gradient's chunks sharing one packed input), and
  *     again after each way the weights change (the update's bf16 copies);
+ *   - the weight gradient of a large batch (its input packed in slices);
  *   - bit-identical weights and losses for 1, 2, 3 and 8 threads and every
  *     kernel table this CPU supports (vdpbf16ps and the emulations);
  *   - close to fp32, learns digits as well, and the API's bad arguments. */
@@ -16,6 +17,8 @@
 #include <string.h>
 
 #include "bf16.h"
+#include "gemm_bf16.h"
+#include "linear_bf16.h"
 #include "nerve/nerve.h"
 #include "net_plan.h"
 #include "testutil.h"
@@ -189,6 +192,82 @@ Test(net_bf16, gradients_match_the_definition, .timeout = 300) {
         free(dw0);
     }
     nerve_set_max_isa(nerve_isa_best());
+}
+
+/* What the hook of weight_gradient_of_a_large_batch saw: every element of
+ * dW in one block, each block final (equal to the reference) when seen. */
+typedef struct grad_seen {
+    size_t in;
+    const float *dw, *want;
+    unsigned char *seen;
+    int not_final;
+} grad_seen;
+
+static void see_block(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1) {
+    grad_seen *g = ctx;
+    for (size_t i = r0; i < r1; i++)
+        for (size_t j = c0; j < c1; j++) {
+            __atomic_fetch_add(&g->seen[i * g->in + j], 1, __ATOMIC_RELAXED);
+            if (memcmp(&g->dw[i * g->in + j], &g->want[i * g->in + j], sizeof(float)))
+                __atomic_store_n(&g->not_final, 1, __ATOMIC_RELAXED);
+        }
+}
+
+/* The weight gradient of a batch whose input is too large for one
+ * prepacked B (1700 rows of 1000 inputs: 850 pair rows of 1000 words, past
+ * the B block of every table): linear_bf16_grad_part cuts k into slices of
+ * the driver's KC pairs, each packed once for all chunks of rows. dW
+ * against the naive chain, db against the rows' sum, on every table (the
+ * emulations too), on one thread (several chunks share each slice) and
+ * two; the hook sees every element once, final. */
+Test(net_bf16, weight_gradient_of_a_large_batch, .timeout = 300) {
+    enum { N = 1700, IN = 1000, OUT = 61 };
+    const size_t kq = (N + 1) / 2;
+    float *x = malloc(N * IN * 4), *dz = malloc(N * OUT * 4), *want = malloc(OUT * IN * 4);
+    float *want_b = malloc(OUT * 4), *dw = malloc(OUT * IN * 4), *db = malloc(OUT * 4);
+    uint32_t *xc = malloc(kq * IN * 4), *dzc = malloc(kq * OUT * 4);
+    unsigned char *seen = malloc(OUT * IN);
+    cr_assert(x && dz && want && want_b && dw && db && xc && dzc && seen);
+    test_fill(x, N * IN, 41, -2.0f, 2.0f);
+    test_fill(dz, N * OUT, 42, -1.0f, 1.0f);
+    bf16_product(OUT, IN, N, dz, 1, OUT, x, IN, 1, want); /* dZ^T X */
+    for (size_t o = 0; o < OUT; o++) {
+        float sum = 0.0f;
+        for (size_t i = 0; i < N; i++) sum += dz[i * OUT + o];
+        want_b[o] = sum;
+    }
+    nerve_isa isas[NERVE_ISA_COUNT];
+    const size_t ni = test_supported_isas(isas);
+    for (size_t ii = 0; ii < 2 * ni; ii++) {
+        const kernel_table *kt = ii < ni ? kernels_for(isas[ii]) : kernels_emulated(isas[ii - ni]);
+        if (ii >= ni && kt == kernels_for(isas[ii - ni])) continue; /* no other table */
+        kt->bf16_cvt_cols(N, IN, x, IN, xc, IN);
+        kt->bf16_cvt_cols(N, OUT, dz, OUT, dzc, OUT);
+        uint32_t *ws = aligned_alloc(64, gemm_bf16_workspace_words(kt, 2) * 4);
+        cr_assert_not_null(ws);
+        for (int nt = 1; nt <= 2; nt++) {
+            memset(dw, 0xff, OUT * IN * 4);
+            memset(db, 0xff, OUT * 4);
+            memset(seen, 0, OUT * IN);
+            grad_seen g = {IN, dw, want, seen, 0};
+            const linear_grad_hook hook = {see_block, &g};
+#pragma omp parallel num_threads(nt)
+            linear_bf16_grad_part(kt, N, IN, OUT, xc, dzc, dz, dw, db, 0, &hook, ws,
+                                  omp_get_thread_num(), omp_get_num_threads());
+            size_t bad = test_first_bit_mismatch(dw, want, OUT * IN);
+            cr_assert_eq(bad, SIZE_MAX, "%s (%s), %d threads: dW[%zu] = %a, the chain %a", kt->name,
+                         kt->bf16_impl, nt, bad, (double)dw[bad], (double)want[bad]);
+            bad = test_first_bit_mismatch(db, want_b, OUT);
+            cr_assert_eq(bad, SIZE_MAX, "%s, %d threads: db[%zu]", kt->name, nt, bad);
+            cr_assert(!g.not_final, "%s, %d threads: the hook saw a block not final", kt->name, nt);
+            for (size_t e = 0; e < OUT * IN; e++)
+                cr_assert_eq(seen[e], 1, "%s, %d threads: dW[%zu] in %d blocks", kt->name, nt, e,
+                             seen[e]);
+        }
+        free(ws);
+    }
+    free(x), free(dz), free(want), free(want_b), free(dw), free(db), free(xc), free(dzc);
+    free(seen);
 }
 
 /* A bf16 step's update writes the next step's bf16 copies of the weights
