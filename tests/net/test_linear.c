@@ -353,7 +353,7 @@ static void log_block(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1) {
  * each chunk packs its own) */
 static const lshape grad_shapes[] = {
     {1, 33, 31},   {1, 600, 300}, {2, 3, 5},    {13, 33, 31}, {7, 600, 300},
-    {64, 100, 10}, {25, 600, 40}, {300, 20, 3}, {5, 0, 7},    {1100, 1500, 61},
+    {64, 100, 10}, {25, 600, 40}, {300, 20, 3}, {5, 0, 7},    {1100, 1500, 45},
 };
 
 typedef struct grad_variant {
