@@ -1,5 +1,6 @@
 /* AVX-512 GEMM micro-kernel, tile MR x NR = 12 x 32 (contract: table.h),
- * in its packed and strided forms (one body, below).
+ * in its packed and strided forms and the strided form with inference's
+ * bias + activation fused before the store (one body, below).
  *
  * Why 12 x 32 (Zen 5: 32 zmm registers, two 512-bit FMA pipes, FMA latency
  * 4 cycles, two 512-bit loads per cycle):
@@ -54,10 +55,9 @@ static inline __mmask16 lane_mask(size_t n) {
     return (__mmask16)bits;
 }
 
-static inline __attribute__((always_inline)) void ukr_body(size_t k, const float *a, size_t a_rs,
-                                                           size_t a_cs, const float *b, size_t ldb,
-                                                           float *c, size_t ldc, size_t m, size_t n,
-                                                           int accumulate) {
+static inline __attribute__((always_inline)) void
+ukr_body(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b, size_t ldb, float *c,
+         size_t ldc, size_t m, size_t n, int accumulate, const float *bias, int relu) {
     __m512 acc[MR][2];
     const int full = m == MR && n == NR;
     const __mmask16 k0 = lane_mask(n), k1 = lane_mask(n > 16 ? n - 16 : 0);
@@ -139,6 +139,25 @@ static inline __attribute__((always_inline)) void ukr_body(size_t k, const float
 #undef ROW1
 #undef ROW2
 
+    /* the fused epilogue (gemm_ukr_bias_act_fn): + b, one rounding as
+     * bias_add's, then relu's select; columns past n add a masked-off 0 */
+    if (bias) {
+        const __m512 b0 = _mm512_maskz_loadu_ps(k0, bias),
+                     b1 = _mm512_maskz_loadu_ps(k1, bias + 16);
+        const __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) {
+            acc[i][0] = _mm512_add_ps(acc[i][0], b0);
+            acc[i][1] = _mm512_add_ps(acc[i][1], b1);
+            if (relu) {
+                acc[i][0] = _mm512_mask_mov_ps(
+                    acc[i][0], _mm512_cmp_ps_mask(acc[i][0], zero, _CMP_LT_OQ), zero);
+                acc[i][1] = _mm512_mask_mov_ps(
+                    acc[i][1], _mm512_cmp_ps_mask(acc[i][1], zero, _CMP_LT_OQ), zero);
+            }
+        }
+    }
+
     if (full) {
 #pragma GCC unroll 12
         for (int i = 0; i < MR; i++) {
@@ -157,13 +176,22 @@ static inline __attribute__((always_inline)) void ukr_body(size_t k, const float
 
 void f32_gemm_12x32__avx512(size_t k, const float *a, const float *b, float *c, size_t ldc,
                             size_t m, size_t n, int accumulate) {
-    ukr_body(k, a, 1, MR, b, NR, c, ldc, m, n, accumulate);
+    ukr_body(k, a, 1, MR, b, NR, c, ldc, m, n, accumulate, NULL, 0);
 }
 
 void f32_gemm_12x32_strided__avx512(size_t k, const float *a, size_t a_rs, size_t a_cs,
                                     const float *b, size_t ldb, float *c, size_t ldc, size_t m,
                                     size_t n, int accumulate) {
-    ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate);
+    ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, NULL, 0);
+}
+
+void f32_gemm_12x32_bias_act__avx512(size_t k, const float *a, size_t a_rs, size_t a_cs,
+                                     const float *b, size_t ldb, float *c, size_t ldc, size_t m,
+                                     size_t n, int accumulate, const float *bias, int relu) {
+    if (relu)
+        ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, bias, 1);
+    else
+        ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, bias, 0);
 }
 
 /* ---- transposing panel pack (contract: gemm_pack_t_fn, table.h) --------

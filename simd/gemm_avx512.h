@@ -23,11 +23,16 @@ void f32_gemm_12x32_strided__avx512(size_t k, const float *a, size_t a_rs, size_
                                     const float *b, size_t ldb, float *c, size_t ldc, size_t m,
                                     size_t n, int accumulate);
 
+void f32_gemm_12x32_bias_act__avx512(size_t k, const float *a, size_t a_rs, size_t a_cs,
+                                     const float *b, size_t ldb, float *c, size_t ldc, size_t m,
+                                     size_t n, int accumulate, const float *bias, int relu);
+
 void f32_pack_t_16x16__avx512(const pack_word *src, size_t xs, size_t width, size_t kc, size_t w,
                               pack_word *dst);
 
 #define GEMM_UKR         f32_gemm_12x32__avx512
 #define GEMM_UKR_STRIDED f32_gemm_12x32_strided__avx512
+#define GEMM_UKR_BIAS_ACT f32_gemm_12x32_bias_act__avx512
 #define GEMM_MR          12
 #define GEMM_NR          32
 #define GEMM_MC          480

@@ -235,6 +235,75 @@ static int check_gemm_ukr_strided(const kernel_table *ref, const kernel_table *k
     return ok;
 }
 
+/* The strided form with the bias and activation fused (optional entry,
+ * gemm_ukr_bias_act_fn): the reference chain, then the reference table's
+ * bias_act (identity, relu) on the tile, for every m <= MR, n <= NR and
+ * both accumulate modes, the bias and C with NaN, infinities and -0 among
+ * their values; nothing outside the tile written. */
+static int check_gemm_ukr_bias_act(const kernel_table *ref, const kernel_table *kt, char *msg,
+                                   size_t cap) {
+    if (!kt->gemm_ukr_bias_act) return 1;
+    const size_t mr = kt->mr, nr = kt->nr, ldc = nr + 3;
+    int ok = 1;
+    for (size_t ki = 0; ki < NUKR_KS && ok; ki++) {
+        const size_t k = ukr_ks[ki], a_rs = k + 3, ldb = nr + 5;
+        fbuf a = {0}, b = {0}, bias = {0}, c = {0}, c0 = {0};
+        float *want = malloc(mr * nr * sizeof(float)), *tile = malloc(mr * nr * sizeof(float));
+        if (!want || !tile || !fb_alloc(&a, mr * a_rs, 1) || !fb_alloc(&b, ldb * k + 1, 3) ||
+            !fb_alloc(&bias, nr, 2) || !fb_alloc(&c, mr * ldc, 1) || !fb_alloc(&c0, mr * ldc, 1)) {
+            ok = oom(msg, cap);
+        } else {
+            fill(a.p, a.n, 25 + k, 2.0f, 0);
+            fill(b.p, b.n, 27 + k, 2.0f, 0);
+            fill(bias.p, nr, 29 + k, 2.0f, 1);
+            /* -0 + -0 (k = 0, accumulating) is relu's one signed-zero case */
+            for (size_t j = 3; j < nr; j += 7) bias.p[j] = -0.0f;
+            for (int acc = 0; acc < 2 && ok; acc++) {
+                if (acc) {
+                    fill(c0.p, c0.n, 31 + k, 2.0f, 1);
+                    for (size_t i = 0; i < mr; i += 3)
+                        for (size_t j = 3; j < nr; j += 7) c0.p[i * ldc + j] = -0.0f;
+                } else {
+                    fill_value(c0.p, c0.n, NAN); /* not read */
+                }
+                ukr_reference(k, mr, nr, a.p, a_rs, 1, b.p, ldb, c0.p, ldc, acc, want);
+                for (int relu = 0; relu < 2 && ok; relu++)
+                    for (size_t m = 0; m <= mr && ok; m++)
+                        for (size_t n = 0; n <= nr && ok; n++) {
+                            memcpy(tile, want, mr * nr * sizeof(float));
+                            if (m && n)
+                                ref->bias_act[relu ? ACT_RELU : ACT_IDENTITY](m, n, tile, nr,
+                                                                              bias.p);
+                            fb_copy(&c, &c0);
+                            kt->gemm_ukr_bias_act(k, a.p, a_rs, 1, b.p, ldb, c.p, ldc, m, n, acc,
+                                                  bias.p, relu);
+                            for (size_t i = 0; i < c.len && ok; i++) {
+                                long e = (long)i - (long)(c.p - c.mem);
+                                size_t r = e >= 0 ? (size_t)e / ldc : 0,
+                                       col = e >= 0 ? (size_t)e % ldc : 0;
+                                int inside = e >= 0 && (size_t)e < c.n && r < m && col < n;
+                                float w = inside ? tile[r * nr + col] : c0.mem[i];
+                                if (!same_float(w, c.mem[i]))
+                                    ok = not_passed(msg, cap,
+                                                    "k=%zu m=%zu n=%zu accumulate=%d relu=%d: "
+                                                    "C[%ld] = %a, want %a%s",
+                                                    k, m, n, acc, relu, e, (double)c.mem[i],
+                                                    (double)w, inside ? "" : " (outside the tile)");
+                            }
+                        }
+            }
+        }
+        free(want);
+        free(tile);
+        fb_free(&a);
+        fb_free(&b);
+        fb_free(&bias);
+        fb_free(&c);
+        fb_free(&c0);
+    }
+    return ok;
+}
+
 /* The transposing panel pack against its definition (table.h): widths
  * 0..w of the table's MR and NR panels, depths around its 4- and 16-step
  * blocks; dst floats outside the panel's lanes keep their marker. */
@@ -1004,6 +1073,7 @@ static const struct {
 } checks[] = {
     {"gemm_ukr", check_gemm_ukr},
     {"gemm_ukr_strided", check_gemm_ukr_strided},
+    {"gemm_ukr_bias_act", check_gemm_ukr_bias_act},
     {"gemm_pack_t", check_gemm_pack_t},
     {"gemm_chain", check_gemm_chain},
     {"gemv_n", check_gemv_n},
@@ -1016,11 +1086,11 @@ static const struct {
 #undef ACT_FWD_ENTRY
 #undef ACT_BWD_ENTRY
 #undef BIAS_ACT_ENTRY
-    {"softmax", check_softmax},
+        {"softmax", check_softmax},
 #define LOSS_ENTRY(E, name, targets, mean, gscale) {"loss_" #name, check_loss_##name},
     NERVE_LOSS_LIST(LOSS_ENTRY)
 #undef LOSS_ENTRY
-    {"sgd", check_sgd},
+        {"sgd", check_sgd},
     {"adam", check_adam},
     {"sum", check_sum},
     {"dot", check_dot},

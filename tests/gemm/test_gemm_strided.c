@@ -4,6 +4,8 @@
  *    k, both accumulate modes, A read through row/column strides in both
  *    layouts and B through a row stride: equal bits to a plain fmaf chain,
  *    nothing outside the m x n corner touched;
+ *  - the form with bias and activation fused (gemm_ukr_bias_act): the bits
+ *    of the strided kernel then bias_act, special values included;
  *  - gemm_chain on shapes on both sides of the pack/in-place thresholds and
  *    with 1-3 threads (gemm_part's grid): equal bits to the scalar table;
  *  - nerve_sgemv on 1 and 2 threads. */
@@ -83,6 +85,68 @@ ParameterizedTest(nerve_isa *isa, gemm_strided, ukr_edges) {
             free(c);
             free(init);
         }
+}
+
+/* The supported ISAs whose table fuses bias and activation into the
+ * strided micro-kernel (gemm_ukr_bias_act, simd/table.h). */
+ParameterizedTestParameters(gemm_strided, ukr_bias_act_edges) {
+    static nerve_isa isas[NERVE_ISA_COUNT];
+    size_t n = test_supported_isas(isas), w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (kernels_for(isas[i])->gemm_ukr_bias_act) isas[w++] = isas[i];
+    return cr_make_param_array(nerve_isa, isas, w);
+}
+
+/* Against the same table's strided micro-kernel followed by its bias_act
+ * (identity and relu), bit for bit: every m <= MR, n <= NR, several k, both
+ * accumulate modes; the bias holds -0, NaN and infinities, and with k = 0
+ * and accumulate C's own -0, NaN, negative and infinite values reach the
+ * sum (relu keeps -0 and NaN); nothing outside the m x n corner is
+ * written. */
+ParameterizedTest(nerve_isa *isa, gemm_strided, ukr_bias_act_edges) {
+    const kernel_table *kt = kernels_for(*isa);
+    cr_assert_not_null(kt);
+    cr_assert_not_null(kt->gemm_ukr_strided, "%s fuses into a strided kernel it lacks", kt->name);
+    const size_t mr = kt->mr, nr = kt->nr, ldc = nr + 5;
+    const size_t ks[] = {0, 1, 3, 16, 37};
+    const float special[] = {-0.0f, NAN, INFINITY, -INFINITY, -1.5f, 0.0f};
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+        const size_t k = ks[ki], a_rs = k + 3, ldb = nr + 9;
+        float *a = test_alloc(mr * a_rs + 1, 1), *b = test_alloc((k + 1) * ldb, 3);
+        float *init = malloc(mr * ldc * 4), *c = malloc(mr * ldc * 4), *want = malloc(mr * ldc * 4);
+        float *bias_all = malloc(nr * 4);
+        cr_assert(init && c && want && bias_all);
+        test_fill(a, mr * a_rs + 1, 41 + k, -2, 2);
+        test_fill(b, (k + 1) * ldb, 43 + k, -2, 2);
+        test_fill(init, mr * ldc, 47 + k, -2, 2);
+        test_fill(bias_all, nr, 53 + k, -2, 2);
+        for (size_t e = 0; e < mr * ldc; e += 7) init[e] = special[(e / 7) % 6];
+        for (size_t j = 0; j < nr; j += 5) bias_all[j] = special[(j / 5) % 6];
+        for (size_t n = 0; n <= nr; n++) {
+            float *bias = malloc((n ? n : 1) * 4); /* exactly n floats: none read past them */
+            cr_assert_not_null(bias);
+            memcpy(bias, bias_all, n * 4);
+            for (size_t m = 0; m <= mr; m++)
+                for (int acc = 0; acc < 2; acc++)
+                    for (int relu = 0; relu < 2; relu++) {
+                        memcpy(want, init, mr * ldc * 4);
+                        kt->gemm_ukr_strided(k, a, a_rs, 1, b, ldb, want, ldc, m, n, acc);
+                        if (m && n)
+                            kt->bias_act[relu ? ACT_RELU : ACT_IDENTITY](m, n, want, ldc, bias);
+                        memcpy(c, init, mr * ldc * 4);
+                        kt->gemm_ukr_bias_act(k, a, a_rs, 1, b, ldb, c, ldc, m, n, acc, bias, relu);
+                        for (size_t e = 0; e < mr * ldc; e++)
+                            cr_assert_eq(memcmp(&want[e], &c[e], 4), 0,
+                                         "%s bias_act m=%zu n=%zu k=%zu acc=%d relu=%d: C(%zu,%zu) "
+                                         "= %a, want %a",
+                                         kt->name, m, n, k, acc, relu, e / ldc, e % ldc, c[e],
+                                         want[e]);
+                    }
+            free(bias);
+        }
+        test_free(a), test_free(b);
+        free(init), free(c), free(want), free(bias_all);
+    }
 }
 
 /* Shapes chosen around the driver's decisions: few columns (A read in
