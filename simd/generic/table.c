@@ -74,8 +74,8 @@ const kernel_table TABLE = {
     .bias_add = KNAME(f32_bias_identity), /* f(y + b) with f the identity */
     /* clang-format off: the list expands to designators and commas */
     NERVE_LOSS_LIST(LOSS_)
-        /* clang-format on */
-        .bf16_cvt_rows = KNAME(bf16_cvt_rows),
+    /* clang-format on */
+    .bf16_cvt_rows = KNAME(bf16_cvt_rows),
     .bf16_cvt_cols = KNAME(bf16_cvt_cols),
     .gemm_bf16_ukr = KNAME(bf16_gemm_ukr),
     .bf16_mr = BF16E_MR,

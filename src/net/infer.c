@@ -23,9 +23,10 @@
  *     A (the layer's input rows) in place and the panel's KC x NR slice
  *     from L1 for every tile (src/gemm/gemm.c's loop nest, B packed once
  *     instead of per call); in the last K slice each tile's bias and
- *     activation (bias_act) right after its micro-kernel call, while the
- *     tile is in L1. The 12 x 32 AVX-512 tile needs B at ~11 bytes a cycle
- *     (2 loads per 24 fmas), so small blocks run at the fma peak with the
+ *     activation: in the micro-kernel before its stores for identity and
+ *     ReLU where the table has that form (gemm_ukr_bias_act), else
+ *     bias_act right after the micro-kernel call, while the tile is in L1. The 12 x 32 AVX-512 tile
+ * needs B at ~11 bytes a cycle (2 loads per 24 fmas), so small blocks run at the fma peak with the
  *     weights in L2.
  * Threads: with enough row tiles (split_rows) each thread takes its tiles
  * through all the layers, never waiting for the others (the ping-pong buffers hold every layer at
@@ -134,19 +135,36 @@ static size_t max_in(const nerve_net *net) {
     return m;
 }
 
+/* The widest input of the layers that can take their whole depth in one
+ * slice (block_layer): all of them read in place, but the first when the
+ * caller's x is staged (its stride aliases). */
+static size_t widest_unstaged_in(const nerve_net *net) {
+    size_t m = 1;
+    for (size_t l = 0; l < net->n_layers; l++)
+        if (net->sizes[l] > m && (l > 0 || !aliases(net->sizes[0]))) m = net->sizes[l];
+    return m;
+}
+
 /* Rows of a block: at most MC, the table's L2 row blocking (a multiple of
- * MR), and few enough that the block's A fits the budget of the table's
- * packed A block (MC x KC floats, half of L2) at the widest layer input,
- * so that every layer takes its whole depth in one slice (block_layer).
- * Measured on the AMD Zen 4 (784-256-128-10, one thread, in one process,
- * blocks alternating, 60 pairs): 1024 rows in blocks of 156 (MC x KC / 784)
- * instead of 480 ran 1.05-1.06x faster, in blocks of 120-240 1.05-1.07x,
- * 480 rows in one slice (an A block of 1.5 MB, past L2) 1.04x; 256 rows
- * 1.02x; two threads level (docs/performance.md, Inference, "Zen 4"). */
+ * MR), and, where A is read in place (a strided micro-kernel), few enough
+ * that the block's A fits the budget of the table's packed A block (MC x
+ * KC floats, half of L2) at the widest input read in place, so that those
+ * layers take their whole depth in one slice (block_layer); where A is
+ * packed, or staged, the layer is sliced anyway and smaller blocks would
+ * only stream the weights more often. Measured on the AMD Zen 4
+ * (784-256-128-10, one thread, in one process, blocks alternating, 60
+ * pairs): 1024 rows in blocks of 156 (MC x KC / 784) instead of 480 ran
+ * 1.078x faster, 256 rows 1.029x, 32-64 rows level (one block already);
+ * blocks of 120-240 rows 1.05-1.07x, 480 rows in one slice (an A block of
+ * 1.5 MB, past L2) 1.04x; two threads 1.008-1.016x (docs/performance.md,
+ * Inference, "Zen 4, whole-depth blocks"). */
 static size_t block_rows(const nerve_net *net, const kernel_table *kt) {
-    const size_t mr = kt->mr, cap = kt->mc * kt->kc / max_in(net) / mr * mr;
+    const size_t mr = kt->mr;
     size_t b = kt->mc / mr * mr;
-    if (cap < b) b = cap;
+    if (kt->gemm_ukr_strided) {
+        const size_t cap = kt->mc * kt->kc / widest_unstaged_in(net) / mr * mr;
+        if (cap < b) b = cap;
+    }
     return b ? b : mr;
 }
 
@@ -237,7 +255,7 @@ static void block_layer(const kernel_table *kt, const layer_io *io, size_t rows,
      * thread, best of 150 passes against the micro-kernel's in-L1 speed in
      * the same process, five runs): one slice instead of slices of KC took
      * 64 rows from 0.944 to 0.958 of it; 256 rows 0.950 -> 0.956 and 1024
-     * rows level; on the AMD Zen 4 1024 rows 1.05-1.08x (block_rows, which
+     * rows level; on the AMD Zen 4 1024 rows 1.078x (with block_rows, which
      * sizes the blocks to the budget for this). One tile reuses nothing
      * from L1: one slice too. */
     const int whole = tiles == 1 || (rows * in <= kt->mc * kt->kc && s0 + 1 >= tiles);

@@ -229,7 +229,8 @@ void linear_grad_part(const kernel_table *kt, size_t n, size_t in, size_t out, c
             if (!(x_packed = gemm_prepack_b(kt, &g1, tws))) ks = n;
         }
     }
-    for (size_t p0 = 0; p0 < n; p0 += ks) {
+    /* one pass at least: n == 0 still writes dW = 0, db = 0 and runs the hook */
+    for (size_t p0 = 0;; p0 += ks) {
         const size_t kc = n - p0 < ks ? n - p0 : ks;
         const int last = p0 + kc == n;
         if (p0 > 0) { /* the next slice: no larger than the first, so it fits */
@@ -267,5 +268,6 @@ void linear_grad_part(const kernel_table *kt, size_t n, size_t in, size_t out, c
             }
             if (last && hook) hook->block(hook->ctx, r, r + rows, c0, c1);
         }
+        if (last) break;
     }
 }

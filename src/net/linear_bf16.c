@@ -163,7 +163,7 @@ void linear_bf16_grad_part(const kernel_table *kt, size_t n, size_t in, size_t o
             if (!(xc_packed = gemm_bf16_prepack_b(kt, &g1, tws))) ks = kq;
         }
     }
-    for (size_t q0 = 0; q0 < kq; q0 += ks) {
+    for (size_t q0 = 0;; q0 += ks) { /* one pass at least, as linear_grad_part */
         const size_t kc = kq - q0 < ks ? kq - q0 : ks;
         const int last = q0 + kc == kq;
         if (q0 > 0) { /* the next slice: no larger than the first, so it fits */
@@ -194,5 +194,6 @@ void linear_bf16_grad_part(const kernel_table *kt, size_t n, size_t in, size_t o
             }
             if (last && hook) hook->block(hook->ctx, r, r + rows, c0, c1);
         }
+        if (last) break;
     }
 }

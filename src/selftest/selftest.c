@@ -1086,11 +1086,11 @@ static const struct {
 #undef ACT_FWD_ENTRY
 #undef ACT_BWD_ENTRY
 #undef BIAS_ACT_ENTRY
-        {"softmax", check_softmax},
+    {"softmax", check_softmax},
 #define LOSS_ENTRY(E, name, targets, mean, gscale) {"loss_" #name, check_loss_##name},
     NERVE_LOSS_LIST(LOSS_ENTRY)
 #undef LOSS_ENTRY
-        {"sgd", check_sgd},
+    {"sgd", check_sgd},
     {"adam", check_adam},
     {"sum", check_sum},
     {"dot", check_dot},

@@ -347,13 +347,14 @@ static void log_block(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1) {
 
 /* one row (the product), several chunks of rows (out x in > the chunk),
  * a thin output layer (threads split its columns), in == 0 (db only), and
- * a batch whose input is too large for one prepacked B on every table
- * (1100 x 1500 floats: k in slices, each packed once for both chunks, the
- * last one shorter; on the scalar table, NC 1024, not even a slice fits:
- * each chunk packs its own) */
+ * a batch whose input is too large for one prepacked B on the x86 tables
+ * (600 x 3000 floats: k in slices, each packed once for every chunk, on
+ * one thread and, 60 rows being several chunks for up to 2-3 threads,
+ * within each thread's block; on the scalar table, NC 1024, not even a
+ * slice fits: each chunk packs its own) */
 static const lshape grad_shapes[] = {
     {1, 33, 31},   {1, 600, 300}, {2, 3, 5},    {13, 33, 31}, {7, 600, 300},
-    {64, 100, 10}, {25, 600, 40}, {300, 20, 3}, {5, 0, 7},    {1100, 1500, 45},
+    {64, 100, 10}, {25, 600, 40}, {300, 20, 3}, {5, 0, 7},    {600, 3000, 60},
 };
 
 typedef struct grad_variant {

@@ -218,20 +218,27 @@ static void see_block(void *ctx, size_t r0, size_t r1, size_t c0, size_t c1) {
  * empty, of 2000 words, past the B block of every table, while one slice
  * fits): linear_bf16_grad_part cuts k into slices of the driver's KC
  * pairs, each packed once for the chunks of rows (37 rows: two or more on
- * every table). dW against the naive chain, db against the rows' sum, on
- * every table, the emulations too; the hook sees every element once,
- * final. */
+ * every table). dW against the naive chain, db against the rows' sum,
+ * written and accumulated, on every table, the emulations too; the hook
+ * sees every element once, final. */
 Test(net_bf16, weight_gradient_of_a_large_batch, .timeout = 300) {
     enum { N = 799, IN = 2000, OUT = 37 };
     const size_t kq = (N + 1) / 2;
-    float *x = malloc(N * IN * 4), *dz = malloc(N * OUT * 4), *want = malloc(OUT * IN * 4);
-    float *want_b = malloc(OUT * 4), *dw = malloc(OUT * IN * 4), *db = malloc(OUT * 4);
+    float *x = malloc(N * IN * 4), *dz = malloc(N * OUT * 4), *dw0 = malloc(OUT * IN * 4);
+    float *db0 = malloc(OUT * 4), *dw = malloc(OUT * IN * 4), *db = malloc(OUT * 4);
+    float *want[2] = {malloc(OUT * IN * 4), malloc(OUT * IN * 4)};
+    float *want_b[2] = {malloc(OUT * 4), malloc(OUT * 4)};
     uint32_t *xc = malloc(kq * IN * 4), *dzc = malloc(kq * OUT * 4);
     unsigned char *seen = malloc(OUT * IN);
-    cr_assert(x && dz && want && want_b && dw && db && xc && dzc && seen);
+    cr_assert(x && dz && dw0 && db0 && dw && db && want[0] && want[1] && want_b[0] && want_b[1]);
+    cr_assert(xc && dzc && seen);
     test_fill(x, N * IN, 41, -2.0f, 2.0f);
     test_fill(dz, N * OUT, 42, -1.0f, 1.0f);
-    /* dZ^T X, as bf16_product computes it, with each pair word formed once */
+    test_fill(dw0, OUT * IN, 43, -4.0f, 4.0f);
+    test_fill(db0, OUT, 44, -4.0f, 4.0f);
+    /* dZ^T X, as bf16_product computes it, with each pair word formed once;
+     * accumulating, each chain starts from the old dW (and db's sum from
+     * the old db) */
     uint32_t *xw = malloc(kq * IN * 4), *zw = malloc(kq * OUT * 4);
     cr_assert(xw && zw);
     for (size_t q = 0; q < kq; q++) {
@@ -241,18 +248,18 @@ Test(net_bf16, weight_gradient_of_a_large_batch, .timeout = 300) {
         for (size_t o = 0; o < OUT; o++)
             zw[q * OUT + o] = pair(dz[2 * q * OUT + o], odd ? &dz[(2 * q + 1) * OUT + o] : NULL);
     }
-    for (size_t o = 0; o < OUT; o++)
-        for (size_t j = 0; j < IN; j++) {
-            uint32_t acc = 0;
-            for (size_t q = 0; q < kq; q++) acc = bf16_dp_ref(acc, xw[q * IN + j], zw[q * OUT + o]);
-            want[o * IN + j] = bf16_f32(acc);
+    for (int acc = 0; acc < 2; acc++)
+        for (size_t o = 0; o < OUT; o++) {
+            for (size_t j = 0; j < IN; j++) {
+                uint32_t s = acc ? bf16_bits(dw0[o * IN + j]) : 0u;
+                for (size_t q = 0; q < kq; q++) s = bf16_dp_ref(s, xw[q * IN + j], zw[q * OUT + o]);
+                want[acc][o * IN + j] = bf16_f32(s);
+            }
+            float sum = acc ? db0[o] : 0.0f;
+            for (size_t i = 0; i < N; i++) sum += dz[i * OUT + o];
+            want_b[acc][o] = sum;
         }
     free(xw), free(zw);
-    for (size_t o = 0; o < OUT; o++) {
-        float sum = 0.0f;
-        for (size_t i = 0; i < N; i++) sum += dz[i * OUT + o];
-        want_b[o] = sum;
-    }
     nerve_isa isas[NERVE_ISA_COUNT];
     const size_t ni = test_supported_isas(isas);
     for (size_t ii = 0; ii < 2 * ni; ii++) {
@@ -262,24 +269,33 @@ Test(net_bf16, weight_gradient_of_a_large_batch, .timeout = 300) {
         kt->bf16_cvt_cols(N, OUT, dz, OUT, dzc, OUT);
         uint32_t *ws = aligned_alloc(64, gemm_bf16_workspace_words(kt, 1) * 4);
         cr_assert_not_null(ws);
-        memset(dw, 0xff, OUT * IN * 4);
-        memset(db, 0xff, OUT * 4);
-        memset(seen, 0, OUT * IN);
-        grad_seen g = {IN, dw, want, seen, 0};
-        const linear_grad_hook hook = {see_block, &g};
-        linear_bf16_grad_part(kt, N, IN, OUT, xc, dzc, dz, dw, db, 0, &hook, ws, 0, 1);
-        size_t bad = test_first_bit_mismatch(dw, want, OUT * IN);
-        cr_assert_eq(bad, SIZE_MAX, "%s (%s): dW[%zu] = %a, the chain %a", kt->name, kt->bf16_impl,
-                     bad, (double)dw[bad], (double)want[bad]);
-        bad = test_first_bit_mismatch(db, want_b, OUT);
-        cr_assert_eq(bad, SIZE_MAX, "%s: db[%zu]", kt->name, bad);
-        cr_assert(!g.not_final, "%s: the hook saw a block not final", kt->name);
-        for (size_t e = 0; e < OUT * IN; e++)
-            cr_assert_eq(seen[e], 1, "%s: dW[%zu] in %d blocks", kt->name, e, seen[e]);
+        for (int acc = 0; acc < 2; acc++) {
+            if (acc) {
+                memcpy(dw, dw0, OUT * IN * 4);
+                memcpy(db, db0, OUT * 4);
+            } else { /* not read */
+                memset(dw, 0xff, OUT * IN * 4);
+                memset(db, 0xff, OUT * 4);
+            }
+            memset(seen, 0, OUT * IN);
+            grad_seen g = {IN, dw, want[acc], seen, 0};
+            const linear_grad_hook hook = {see_block, &g};
+            linear_bf16_grad_part(kt, N, IN, OUT, xc, dzc, dz, dw, db, acc, &hook, ws, 0, 1);
+            size_t bad = test_first_bit_mismatch(dw, want[acc], OUT * IN);
+            cr_assert_eq(bad, SIZE_MAX, "%s (%s), accumulate %d: dW[%zu] = %a, the chain %a",
+                         kt->name, kt->bf16_impl, acc, bad, (double)dw[bad],
+                         (double)want[acc][bad]);
+            bad = test_first_bit_mismatch(db, want_b[acc], OUT);
+            cr_assert_eq(bad, SIZE_MAX, "%s, accumulate %d: db[%zu]", kt->name, acc, bad);
+            cr_assert(!g.not_final, "%s, accumulate %d: the hook saw a block not final", kt->name,
+                      acc);
+            for (size_t e = 0; e < OUT * IN; e++)
+                cr_assert_eq(seen[e], 1, "%s: dW[%zu] in %d blocks", kt->name, e, seen[e]);
+        }
         free(ws);
     }
-    free(x), free(dz), free(want), free(want_b), free(dw), free(db), free(xc), free(dzc);
-    free(seen);
+    free(x), free(dz), free(dw0), free(db0), free(dw), free(db), free(xc), free(dzc), free(seen);
+    for (int acc = 0; acc < 2; acc++) free(want[acc]), free(want_b[acc]);
 }
 
 /* A bf16 step's update writes the next step's bf16 copies of the weights
