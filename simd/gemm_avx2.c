@@ -1,5 +1,6 @@
 /* AVX2 GEMM micro-kernel, tile MR x NR = 6 x 16 (contract: table.h), in its
- * packed and strided forms (one body, below).
+ * packed and strided forms and the strided form with inference's bias +
+ * activation fused before the store (one body, below).
  *
  * Why 6 x 16 (16 ymm registers, two FMA pipes with 4-cycle latency):
  *   - >= 2 * 4 = 8 independent accumulator chains keep both pipes busy;
@@ -39,10 +40,9 @@ static inline __m256i lane_mask(size_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(nn), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-static inline __attribute__((always_inline)) void ukr_body(size_t k, const float *a, size_t a_rs,
-                                                           size_t a_cs, const float *b, size_t ldb,
-                                                           float *c, size_t ldc, size_t m, size_t n,
-                                                           int accumulate) {
+static inline __attribute__((always_inline)) void
+ukr_body(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b, size_t ldb, float *c,
+         size_t ldc, size_t m, size_t n, int accumulate, const float *bias, int relu) {
     __m256 acc[MR][2];
     const int full = m == MR && n == NR;
 
@@ -110,6 +110,25 @@ static inline __attribute__((always_inline)) void ukr_body(size_t k, const float
 #undef ROW1
 #undef ROW2
 
+    /* the fused epilogue (gemm_ukr_bias_act_fn): + b, one rounding as
+     * bias_add's, then relu's select; columns past n add a masked-off 0 */
+    if (bias) {
+        const __m256 b0 = _mm256_maskload_ps(bias, lane_mask(n)),
+                     b1 = _mm256_maskload_ps(bias + 8, lane_mask(n > 8 ? n - 8 : 0));
+        const __m256 zero = _mm256_setzero_ps();
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; i++) {
+            acc[i][0] = _mm256_add_ps(acc[i][0], b0);
+            acc[i][1] = _mm256_add_ps(acc[i][1], b1);
+            if (relu) {
+                acc[i][0] =
+                    _mm256_blendv_ps(acc[i][0], zero, _mm256_cmp_ps(acc[i][0], zero, _CMP_LT_OQ));
+                acc[i][1] =
+                    _mm256_blendv_ps(acc[i][1], zero, _mm256_cmp_ps(acc[i][1], zero, _CMP_LT_OQ));
+            }
+        }
+    }
+
     if (full) {
 #pragma GCC unroll 6
         for (int i = 0; i < MR; i++) {
@@ -129,11 +148,20 @@ static inline __attribute__((always_inline)) void ukr_body(size_t k, const float
 
 void f32_gemm_6x16__avx2(size_t k, const float *a, const float *b, float *c, size_t ldc, size_t m,
                          size_t n, int accumulate) {
-    ukr_body(k, a, 1, MR, b, NR, c, ldc, m, n, accumulate);
+    ukr_body(k, a, 1, MR, b, NR, c, ldc, m, n, accumulate, NULL, 0);
 }
 
 void f32_gemm_6x16_strided__avx2(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b,
                                  size_t ldb, float *c, size_t ldc, size_t m, size_t n,
                                  int accumulate) {
-    ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate);
+    ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, NULL, 0);
+}
+
+void f32_gemm_6x16_bias_act__avx2(size_t k, const float *a, size_t a_rs, size_t a_cs,
+                                  const float *b, size_t ldb, float *c, size_t ldc, size_t m,
+                                  size_t n, int accumulate, const float *bias, int relu) {
+    if (relu)
+        ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, bias, 1);
+    else
+        ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, bias, 0);
 }

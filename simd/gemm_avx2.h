@@ -18,8 +18,13 @@ void f32_gemm_6x16_strided__avx2(size_t k, const float *a, size_t a_rs, size_t a
                                  size_t ldb, float *c, size_t ldc, size_t m, size_t n,
                                  int accumulate);
 
+void f32_gemm_6x16_bias_act__avx2(size_t k, const float *a, size_t a_rs, size_t a_cs,
+                                  const float *b, size_t ldb, float *c, size_t ldc, size_t m,
+                                  size_t n, int accumulate, const float *bias, int relu);
+
 #define GEMM_UKR         f32_gemm_6x16__avx2
 #define GEMM_UKR_STRIDED f32_gemm_6x16_strided__avx2
+#define GEMM_UKR_BIAS_ACT f32_gemm_6x16_bias_act__avx2
 #define GEMM_MR          6
 #define GEMM_NR          16
 #define GEMM_MC          240
