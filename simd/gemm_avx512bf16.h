@@ -13,10 +13,10 @@
  * = 256 * 32 * 4 B = 32 KiB, a whole Zen 4 L1D: it streams from L2 rather
  * than staying in L1 while the A panels pass; the A block 480 x 256 words =
  * 480 KiB and a 1024-wide B block 1 MiB are in L2 (Zen 4: 1 MiB per core) or
- * L3 (a B block of NC = 3072 columns, 3 MiB, streams from L3). Measured against kc = 128 (16 KiB
- * panels in L1) in one process, steps alternating (docs/performance.md, "bf16 mixed
- * precision"): 1.02-1.05x on the 784-1024-1024-10 network at batch 256, level or better on the
- * others. */
+ * L3 (a B block of NC = 3072 columns, 3 MiB, streams from L3). Measured
+ * against kc = 128 (16 KiB panels in L1) in one process, steps alternating
+ * (docs/performance.md, "bf16 mixed precision"): 1.02-1.05x on the
+ * 784-1024-1024-10 network at batch 256, level or better on the others. */
 #ifndef NERVE_GEMM_AVX512BF16_H
 #define NERVE_GEMM_AVX512BF16_H
 #include <stddef.h>

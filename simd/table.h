@@ -71,9 +71,10 @@ typedef void (*gemm_ukr_strided_fn)(size_t k, const float *a, size_t a_rs, size_
  * corner, f the identity (relu == 0) or relu (relu != 0): the bits of
  * gemm_ukr_strided followed by bias_act[ACT_IDENTITY] or bias_act[ACT_RELU]
  * on the tile (the sum rounded once, then x < 0 ? 0 : x, -0 and NaN
- * passing). bias must not be NULL; bias[j] is read for j < n only. The last K slice of inference
- * on prepared weights (src/net/infer.c), where the separate pass over each
- * just-stored tile cost 2.7 % of a 1024-row forward. */
+ * passing). bias must not be NULL; bias[j] is read for j < n only. The
+ * last K slice of inference on prepared weights (src/net/infer.c), where
+ * the separate pass over each just-stored tile cost 2.7 % of a 1024-row
+ * forward. */
 typedef void (*gemm_ukr_bias_act_fn)(size_t k, const float *a, size_t a_rs, size_t a_cs,
                                      const float *b, size_t ldb, float *c, size_t ldc, size_t m,
                                      size_t n, int accumulate, const float *bias, int relu);

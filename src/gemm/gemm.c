@@ -448,6 +448,13 @@ const float *gemm_prepack_b(const kernel_table *kt, const gemm_args *g, float *t
     return dst;
 }
 
+size_t gemm_prepack_rows(const kernel_table *kt, size_t n, size_t k) {
+    if (n == 0 || k == 0) return 0;
+    const size_t npad = round_up(n, kt->nr), slice = block_len(k, kt->kc, 1);
+    if (npad * k <= pack_b_floats(kt)) return k;
+    return npad * slice <= pack_b_floats(kt) ? slice : 0;
+}
+
 void gemm_chain_ep(const kernel_table *kt, const gemm_args *g, const gemm_epilogue *ep, float *ws,
                    int nthreads) {
     if (g->m == 0 || g->n == 0) return;

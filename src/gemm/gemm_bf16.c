@@ -195,6 +195,13 @@ const uint32_t *gemm_bf16_prepack_b(const kernel_table *kt, const gemm_bf16_args
     return dst;
 }
 
+size_t gemm_bf16_prepack_rows(const kernel_table *kt, size_t n, size_t kq) {
+    if (n == 0 || kq == 0) return 0;
+    const size_t npad = round_up(n, kt->bf16_nr), slice = block_len(kq, kt->bf16_kc, 1);
+    if (npad * kq <= pack_b_words(kt)) return kq;
+    return npad * slice <= pack_b_words(kt) ? slice : 0;
+}
+
 void gemm_bf16_chain(const kernel_table *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,
                      uint32_t *ws, int nthreads) {
     if (g->m == 0 || g->n == 0) return;

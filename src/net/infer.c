@@ -25,9 +25,9 @@
  *     instead of per call); in the last K slice each tile's bias and
  *     activation: in the micro-kernel before its stores for identity and
  *     ReLU where the table has that form (gemm_ukr_bias_act), else
- *     bias_act right after the micro-kernel call, while the tile is in L1. The 12 x 32 AVX-512 tile
- * needs B at ~11 bytes a cycle (2 loads per 24 fmas), so small blocks run at the fma peak with the
- *     weights in L2.
+ *     bias_act right after the micro-kernel call, while the tile is in L1.
+ *     The 12 x 32 AVX-512 tile needs B at ~11 bytes a cycle (2 loads per 24
+ *     fmas), so small blocks run at the fma peak with the weights in L2.
  * Threads: with enough row tiles (split_rows) each thread takes its tiles
  * through all the layers, never waiting for the others (the ping-pong buffers hold every layer at
  * one row stride, so a thread's rows are its own memory in every layer); otherwise the threads
@@ -135,6 +135,10 @@ static size_t max_in(const nerve_net *net) {
     return m;
 }
 
+/* Floats of a block's A that one slice of the whole depth may read: the
+ * table's packed A block, MC x KC (half of L2). */
+static size_t whole_depth_budget(const kernel_table *kt) { return kt->mc * kt->kc; }
+
 /* The widest input of the layers that can take their whole depth in one
  * slice (block_layer): all of them read in place, but the first when the
  * caller's x is staged (its stride aliases). */
@@ -162,7 +166,7 @@ static size_t block_rows(const nerve_net *net, const kernel_table *kt) {
     const size_t mr = kt->mr;
     size_t b = kt->mc / mr * mr;
     if (kt->gemm_ukr_strided) {
-        const size_t cap = kt->mc * kt->kc / widest_unstaged_in(net) / mr * mr;
+        const size_t cap = whole_depth_budget(kt) / widest_unstaged_in(net) / mr * mr;
         if (cap < b) b = cap;
     }
     return b ? b : mr;
@@ -258,7 +262,7 @@ static void block_layer(const kernel_table *kt, const layer_io *io, size_t rows,
      * rows level; on the AMD Zen 4 1024 rows 1.078x (with block_rows, which
      * sizes the blocks to the budget for this). One tile reuses nothing
      * from L1: one slice too. */
-    const int whole = tiles == 1 || (rows * in <= kt->mc * kt->kc && s0 + 1 >= tiles);
+    const int whole = tiles == 1 || (rows * in <= whole_depth_budget(kt) && s0 + 1 >= tiles);
     const size_t slices = whole ? 1 : (in + kt->kc - 1) / kt->kc;
     const size_t kc_max = (in + slices - 1) / slices;
     for (size_t pc = 0; pc < in; pc += kc_max) {

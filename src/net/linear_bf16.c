@@ -151,22 +151,13 @@ void linear_bf16_grad_part(const kernel_table *kt, size_t n, size_t in, size_t o
      * (a large batch), in slices of the driver's KC pairs, each packed once
      * and taken through every chunk (linear_grad_part's slices) */
     const size_t kq = half_up(n);
-    const uint32_t *xc_packed = NULL;
-    size_t ks = kq; /* pairs of k rows per pass over the chunks */
-    if (dw && cols && r1 - r0 > chunk) {
-        const gemm_bf16_args gb = {.n = cols, .kq = kq, .b = xc + c0, .b_rs = in, .b_cs = 1};
-        xc_packed = gemm_bf16_prepack_b(kt, &gb, tws);
-        if (!xc_packed) {
-            const size_t slices = (kq + kt->bf16_kc - 1) / kt->bf16_kc;
-            ks = (kq + slices - 1) / slices;
-            const gemm_bf16_args g1 = {.n = cols, .kq = ks, .b = xc + c0, .b_rs = in, .b_cs = 1};
-            if (!(xc_packed = gemm_bf16_prepack_b(kt, &g1, tws))) ks = kq;
-        }
-    }
+    const size_t fit = dw && cols && r1 - r0 > chunk ? gemm_bf16_prepack_rows(kt, cols, kq) : 0;
+    const size_t ks = fit ? fit : kq; /* pairs of k rows per pass over the chunks */
     for (size_t q0 = 0;; q0 += ks) { /* one pass at least, as linear_grad_part */
         const size_t kc = kq - q0 < ks ? kq - q0 : ks;
         const int last = q0 + kc == kq;
-        if (q0 > 0) { /* the next slice: no larger than the first, so it fits */
+        const uint32_t *xc_packed = NULL;
+        if (fit) {
             const gemm_bf16_args gb = {
                 .n = cols, .kq = kc, .b = xc + q0 * in + c0, .b_rs = in, .b_cs = 1};
             xc_packed = gemm_bf16_prepack_b(kt, &gb, tws);
