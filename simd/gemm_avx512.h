@@ -34,6 +34,7 @@ void f32_pack_t_16x16__avx512(const pack_word *src, size_t xs, size_t width, siz
 #define GEMM_UKR_STRIDED f32_gemm_12x32_strided__avx512
 #define GEMM_UKR_BIAS_ACT f32_gemm_12x32_bias_act__avx512
 #define GEMM_MR          12
+#define GEMM_MR_STEP      4 /* edge tiles of <= 4 or <= 8 rows compute only those */
 #define GEMM_NR          32
 #define GEMM_MC          480
 #define GEMM_KC          256

@@ -176,6 +176,10 @@ typedef struct kernel_table {
     gemm_ukr_strided_fn gemm_ukr_strided; /* optional, may be NULL */
     gemm_ukr_bias_act_fn gemm_ukr_bias_act; /* optional, may be NULL */
     size_t mr, nr;                        /* micro-tile */
+    /* Rows an edge tile is computed in steps of (divides mr): a tile of m
+     * rows costs ceil(m / mr_step) / (mr / mr_step) of a full one. mr where
+     * every tile computes all MR rows; 4 on AVX-512 (gemm_avx512.c). */
+    size_t mr_step;
     size_t mc, kc, nc; /* blocking: A block mc x kc in L2, B panel kc x nr in L1 */
     gemm_pack_t_fn gemm_pack_t; /* transposing panel pack */
 

@@ -26,6 +26,10 @@
  * pair copies block by block (src/net/train.c, update_block), which is race
  * free only if no pair straddles two blocks. */
 TABLE_STATIC_ASSERT(GEMM_MR % 2 == 0 && GEMM_NR % 2 == 0, "even fp32 tile");
+#ifndef GEMM_MR_STEP
+#define GEMM_MR_STEP GEMM_MR /* every tile computes all MR rows */
+#endif
+TABLE_STATIC_ASSERT(GEMM_MR % GEMM_MR_STEP == 0, "row steps divide MR");
 
 /* the generic transposing pack unless the ISA's header names its own */
 #ifndef GEMM_PACK_T
@@ -52,6 +56,7 @@ const kernel_table TABLE = {
     .gemm_ukr_bias_act = GEMM_UKR_BIAS_ACT,
 #endif
     .mr = GEMM_MR,
+    .mr_step = GEMM_MR_STEP,
     .nr = GEMM_NR,
     .mc = GEMM_MC,
     .kc = GEMM_KC,

@@ -34,14 +34,13 @@
  * split each layer's panels, every thread doing every tile over its share
  * of the outputs, with a barrier after each layer.
  *
- * The strided micro-kernel may read all MR rows of a tile (table.h), so the
- * rows past n of the last tile must be readable and initialised: for layer
- * 0 (the caller's x) that tile is copied, one K slice at a time, into the
- * thread's staging area with zero rows after it; the other layers read the
- * ping-pong buffers, whose rows n .. ceil(n / MR) MR - 1 the pass zeroes
- * (the micro-kernel stores only the real rows, so they are never
- * otherwise written; their results are discarded). A table without a
- * strided micro-kernel (scalar) packs every A tile into the staging area.
+ * The strided micro-kernel may read all MR rows of a tile (table.h), so a
+ * partial tile (the last of the pass, or of a thread's share: shares are
+ * cut at the table's mr_step rows, below) is never read in place: it is
+ * copied, one K slice at a time (or at its whole depth), into the thread's
+ * staging area with zero rows after it, and nothing past a block's rows is
+ * read or written; their results are discarded. A table without a strided
+ * micro-kernel (scalar) packs every A tile into the staging area.
  * Row strides that are multiples of 2 KiB put the MR rows of a tile in the
  * same L1 sets (src/gemm/gemm.c, stride_aliases): the buffers are then padded by
  * 16 floats a row, and such an x is staged.
@@ -174,13 +173,11 @@ static size_t block_rows(const nerve_net *net, const kernel_table *kt) {
 
 /* Whether a pass of n > 2 rows on nt threads splits the rows (no barrier)
  * rather than each layer's outputs (a barrier per layer): from
- * ROW_SPLIT_TILES tiles per thread. A thread's share of rows is whole
- * tiles, so it can be uneven (64 rows are 6 tiles of 12, the last of 4:
- * 36 and 28 rows on 2 threads), but barriers cost more: measured with
- * 784-256-128-10 on 2 threads (infer/side_by_side, loaded 2-core machine),
- * 64 rows split by rows ran at 0.95 of oneDNN's speed, split by outputs
- * at 0.87. With fewer tiles the rows split too unevenly (3 tiles: 24 and
- * 8 rows of 32). */
+ * ROW_SPLIT_TILES tiles per thread. Measured with 784-256-128-10 on 2
+ * threads (infer/side_by_side, loaded 2-core machine), when a thread's
+ * share was whole tiles (64 rows: 36 and 28), 64 rows split by rows ran at
+ * 0.95 of oneDNN's speed, split by outputs at 0.87. With fewer tiles the
+ * rows split too unevenly (3 tiles: 24 and 8 rows of 32). */
 #define ROW_SPLIT_TILES 2
 static int split_rows(size_t n, size_t mr, int nt) {
     return nt <= 1 || tiles_of(n, mr) >= (size_t)ROW_SPLIT_TILES * (size_t)nt;
@@ -188,7 +185,8 @@ static int split_rows(size_t n, size_t mr, int nt) {
 
 size_t infer_buf_floats(const nerve_net *net, const kernel_table *kt, size_t n) {
     if (net->n_layers == 1) return 0; /* the one layer writes out */
-    /* whole tiles; n + 15 rows bound every MR <= INFER_MAX_MR */
+    /* whole tiles (more than the pass touches: partial tiles are staged);
+     * n + 15 rows bound every MR <= INFER_MAX_MR */
     const size_t rows = n == 1 ? 1 : kt ? tiles_of(n, kt->mr) * kt->mr : n + INFER_MAX_MR - 1;
     return align16(rows * max_ld(net));
 }
@@ -244,11 +242,12 @@ static void block_layer(const kernel_table *kt, const layer_io *io, size_t rows,
     const int packed_a = kt->gemm_ukr_strided == NULL;
     /* tiles [s0, tiles) are read from the stage: all of them when A is
      * packed or is the caller's x at an aliasing stride; the last one when
-     * it is x's last, partial tile (no rows past n to read); else none */
+     * it is partial (the rows after it are not the block's: past n, or
+     * another thread's); else none */
     size_t s0 = tiles;
     if (packed_a || (io->first && aliases(io->lda)))
         s0 = 0;
-    else if (io->first && rows % mr)
+    else if (rows % mr)
         s0 = tiles - 1;
     /* The whole depth in one slice when the block's A fits the budget of
      * the table's packed A block (MC x KC floats, half of L2) and at most
@@ -309,13 +308,6 @@ static void block_layer(const kernel_table *kt, const layer_io *io, size_t rows,
             }
         }
     }
-    const size_t j0 = q0 * nr, j1 = min_sz(q1 * nr, io->out);
-    /* rows past n of an output the next layer reads in place: zeros (the
-     * micro-kernel stores only real rows; the next layer's last tile reads
-     * them, and its results there are discarded) */
-    if (!io->last && !packed_a)
-        for (size_t r = rows; r < tiles * mr; r++)
-            memset(io->c + r * io->ldc + j0, 0, (j1 - j0) * sizeof(float));
 }
 
 static layer_io layer_at(const infer_pass *f, size_t l, const float *pk, size_t r0) {
@@ -343,12 +335,16 @@ void infer_run(const infer_pass *f, int t, int nt) {
     float *stage = f->work + (size_t)t * infer_work_floats(net, kt, n);
 
     if (n > 2 && split_rows(n, mr, nt)) {
-        /* this thread's tiles, a block at a time through every layer: its
-         * rows of the buffers are its own in every layer, no barrier */
-        size_t i0, i1;
-        split_range(tiles_of(n, mr), 1, (size_t)t, (size_t)nt, &i0, &i1);
-        const size_t end = min_sz(i1 * mr, n);
-        for (size_t r0 = i0 * mr; r0 < end; r0 += brows) {
+        /* this thread's rows, a block at a time through every layer: its
+         * rows of the buffers are its own in every layer, no barrier. The
+         * shares are cut at mr_step rows, not whole tiles, where the
+         * micro-kernel computes an edge tile in steps: 256 rows on 2
+         * threads are 128 + 128 (10 tiles and one of 8 rows each) instead
+         * of 132 + 124 (11 tiles against 10 and one of 4), 64 rows 32 + 32
+         * instead of 36 + 28. */
+        size_t begin, end;
+        split_range(n, kt->mr_step, (size_t)t, (size_t)nt, &begin, &end);
+        for (size_t r0 = begin; r0 < end; r0 += brows) {
             const size_t rows = min_sz(brows, end - r0);
             const float *pk = f->pk;
             for (size_t l = 0; l < L; l++) {
