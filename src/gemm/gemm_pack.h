@@ -26,7 +26,8 @@ void gemm_pack_panel(const kernel_table *kt, const pack_word *src, size_t xs, si
  * dst + q*w*kc, the last one zero-padded): the same result as one
  * gemm_pack_panel per panel, but when xs == 1 it walks the source a few rows
  * at a time across all panels (panel by panel would touch kc rows of a large
- * stride for every panel, a TLB miss per row). */
+ * stride for every panel, a TLB miss per row); when ps == 1 it packs a
+ * panel at a time, prefetching the next panel's source rows as it goes. */
 void gemm_pack_block(const kernel_table *kt, const pack_word *src, size_t xs, size_t ps,
                      size_t width, size_t kc, size_t w, pack_word *dst);
 
