@@ -75,13 +75,12 @@ static void pack_t_block(const kernel_table *kt, const pack_word *src, size_t xs
     for (size_t x = 0; x < width; x += w) {
         const size_t cur = width - x < w ? width - x : w;
         const size_t next = width - x - cur < w ? width - x - cur : w; /* the next panel's rows */
-        const pack_word *nx = src + (x + cur) * xs;
         for (size_t p0 = 0; p0 < kc; p0 += PACK_T_CHUNK) {
             const size_t len = kc - p0 < PACK_T_CHUNK ? kc - p0 : PACK_T_CHUNK;
             kt->gemm_pack_t(src + x * xs + p0, xs, cur, len, w, dst + x * kc + p0 * w);
-            for (size_t r = 0; r < next; r++)
+            for (size_t r = 0; r < next; r++) /* (addresses formed only inside the source) */
                 for (size_t q = 0; q < len; q += 64 / sizeof *src) /* a line at a time */
-                    __builtin_prefetch(nx + r * xs + p0 + q, 0, 1);
+                    __builtin_prefetch(src + (x + cur + r) * xs + p0 + q, 0, 1);
         }
         zero_tail(dst + x * kc, cur, kc, w);
     }

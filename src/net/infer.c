@@ -28,11 +28,11 @@
  *     bias_act right after the micro-kernel call, while the tile is in L1.
  *     The 12 x 32 AVX-512 tile needs B at ~11 bytes a cycle (2 loads per 24
  *     fmas), so small blocks run at the fma peak with the weights in L2.
- * Threads: with enough row tiles (split_rows) each thread takes its tiles
- * through all the layers, never waiting for the others (the ping-pong buffers hold every layer at
- * one row stride, so a thread's rows are its own memory in every layer); otherwise the threads
- * split each layer's panels, every thread doing every tile over its share
- * of the outputs, with a barrier after each layer.
+ * Threads: with enough row tiles (split_rows) each thread takes its rows
+ * (a share cut at the table's mr_step rows) through all the layers, never waiting for the others
+ * (the ping-pong buffers hold every layer at one row stride, so a thread's rows are its own memory
+ * in every layer); otherwise the threads split each layer's panels, every thread doing every tile
+ * over its share of the outputs, with a barrier after each layer.
  *
  * The strided micro-kernel may read all MR rows of a tile (table.h), so a
  * partial tile (the last of the pass, or of a thread's share: shares are
@@ -177,7 +177,8 @@ static size_t block_rows(const nerve_net *net, const kernel_table *kt) {
  * threads (infer/side_by_side, loaded 2-core machine), when a thread's
  * share was whole tiles (64 rows: 36 and 28), 64 rows split by rows ran at
  * 0.95 of oneDNN's speed, split by outputs at 0.87. With fewer tiles the
- * rows split too unevenly (3 tiles: 24 and 8 rows of 32). */
+ * rows split too unevenly in whole tiles (3 tiles: 24 and 8 rows of 32;
+ * at mr_step rows that is 16 and 16 on AVX-512, not re-measured). */
 #define ROW_SPLIT_TILES 2
 static int split_rows(size_t n, size_t mr, int nt) {
     return nt <= 1 || tiles_of(n, mr) >= (size_t)ROW_SPLIT_TILES * (size_t)nt;
@@ -227,9 +228,8 @@ typedef struct layer_io {
     int first, last;
 } layer_io;
 
-
 /* One layer of a row block (at most block_rows rows, whole tiles but the
- * pass's last) over the panels [q0, q1): C = act(A W^T + b) in those
+ * last of the pass or of a thread's share) over the panels [q0, q1): C = act(A W^T + b) in those
  * columns. Loops: K slices of at most KC, or one slice of the whole depth
  * for a small block (nearly equal slices: the chains continue across them
  * through C, accumulate, the same bits as one call), panels, tiles, so each
