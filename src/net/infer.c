@@ -29,10 +29,11 @@
  *     The 12 x 32 AVX-512 tile needs B at ~11 bytes a cycle (2 loads per 24
  *     fmas), so small blocks run at the fma peak with the weights in L2.
  * Threads: with enough row tiles (split_rows) each thread takes its rows
- * (a share cut at the table's mr_step rows) through all the layers, never waiting for the others
- * (the ping-pong buffers hold every layer at one row stride, so a thread's rows are its own memory
- * in every layer); otherwise the threads split each layer's panels, every thread doing every tile
- * over its share of the outputs, with a barrier after each layer.
+ * (a share cut at the table's mr_step rows) through all the layers, never
+ * waiting for the others (the ping-pong buffers hold every layer at one row
+ * stride, so a thread's rows are its own memory in every layer); otherwise
+ * the threads split each layer's panels, every thread doing every tile over
+ * its share of the outputs, with a barrier after each layer.
  *
  * The strided micro-kernel may read all MR rows of a tile (table.h), so a
  * partial tile (the last of the pass, or of a thread's share: shares are
@@ -229,12 +230,13 @@ typedef struct layer_io {
 } layer_io;
 
 /* One layer of a row block (at most block_rows rows, whole tiles but the
- * last of the pass or of a thread's share) over the panels [q0, q1): C = act(A W^T + b) in those
- * columns. Loops: K slices of at most KC, or one slice of the whole depth
- * for a small block (nearly equal slices: the chains continue across them
- * through C, accumulate, the same bits as one call), panels, tiles, so each
- * panel's slice is read by every tile of the block (from L1 when it is at
- * most KC deep); each tile's bias and activation after its last slice. */
+ * last of the pass or of a thread's share) over the panels [q0, q1):
+ * C = act(A W^T + b) in those columns. Loops: K slices of at most KC, or
+ * one slice of the whole depth for a small block (nearly equal slices: the
+ * chains continue across them through C, accumulate, the same bits as one
+ * call), panels, tiles, so each panel's slice is read by every tile of the
+ * block (from L1 when it is at most KC deep); each tile's bias and
+ * activation after its last slice. */
 static void block_layer(const kernel_table *kt, const layer_io *io, size_t rows, size_t q0, size_t q1,
                         float *stage) {
     const size_t mr = kt->mr, nr = kt->nr, in = io->in, ps = infer_panel_stride(in, nr);
