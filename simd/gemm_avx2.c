@@ -160,8 +160,5 @@ void f32_gemm_6x16_strided__avx2(size_t k, const float *a, size_t a_rs, size_t a
 void f32_gemm_6x16_bias_act__avx2(size_t k, const float *a, size_t a_rs, size_t a_cs,
                                   const float *b, size_t ldb, float *c, size_t ldc, size_t m,
                                   size_t n, int accumulate, const float *bias, int relu) {
-    if (relu)
-        ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, bias, 1);
-    else
-        ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, bias, 0);
+    ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, bias, relu);
 }

@@ -188,10 +188,7 @@ void f32_gemm_12x32_strided__avx512(size_t k, const float *a, size_t a_rs, size_
 void f32_gemm_12x32_bias_act__avx512(size_t k, const float *a, size_t a_rs, size_t a_cs,
                                      const float *b, size_t ldb, float *c, size_t ldc, size_t m,
                                      size_t n, int accumulate, const float *bias, int relu) {
-    if (relu)
-        ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, bias, 1);
-    else
-        ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, bias, 0);
+    ukr_body(k, a, a_rs, a_cs, b, ldb, c, ldc, m, n, accumulate, bias, relu);
 }
 
 /* ---- transposing panel pack (contract: gemm_pack_t_fn, table.h) --------

@@ -86,9 +86,9 @@ const float *gemm_prepack_b(const kernel_table *kt, const gemm_args *g, float *t
 
 /* The rows of a B of n columns and k rows that one gemm_prepack_b can
  * take: k when all of B fits, else the driver's KC slice length for k when
- * one slice does (B prepacked slice by slice, each
- * slice's products accumulating onto the last's: the weight gradient of a
- * large batch, src/net/linear.c), else 0. */
+ * one slice does (B prepacked slice by slice, each slice's products
+ * accumulating onto the last's: the weight gradient of a large batch,
+ * src/net/linear.c), else 0. */
 size_t gemm_prepack_rows(const kernel_table *kt, size_t n, size_t k);
 
 /* The driver's in-place rules (reasoning in gemm.c), shared with the bf16

@@ -54,11 +54,11 @@ void gemm_bf16_part(const kernel_table *kt, const gemm_bf16_args *g, const gemm_
  * the B block of one thread's workspace (gemm_bf16_thread_workspace_words
  * words), for products that share kt, n, kq and B; NULL when it does not
  * fit. */
-/* gemm_prepack_rows for the bf16 driver: k and its slices in pairs (kq). */
-size_t gemm_bf16_prepack_rows(const kernel_table *kt, size_t n, size_t kq);
-
 const uint32_t *gemm_bf16_prepack_b(const kernel_table *kt, const gemm_bf16_args *g,
                                     uint32_t *thread_ws);
+
+/* gemm_prepack_rows for the bf16 driver: k and its slices in pairs (kq). */
+size_t gemm_bf16_prepack_rows(const kernel_table *kt, size_t n, size_t kq);
 
 /* The whole product with nthreads threads (<= 1: the calling thread). */
 void gemm_bf16_chain(const kernel_table *kt, const gemm_bf16_args *g, const gemm_epilogue *ep,

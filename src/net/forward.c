@@ -109,7 +109,7 @@ nerve_status nerve_net_forward(nerve_net *net, const float *x, size_t n, float *
      * same bits */
     const float *pk = infer_prepare(net, kt) == NERVE_OK ? net->packed : NULL;
     if (pk)
-        st = plan_ensure_infer_packed(net, infer_buf_floats(net, kt, chunk),
+        st = plan_ensure_infer_packed(net, infer_buf_floats(net, chunk),
                                       (size_t)nthreads * infer_work_floats(net, kt, chunk));
     else
         st = plan_ensure_inference(net, kt, chunk, nthreads);
@@ -191,8 +191,7 @@ size_t nerve_net_forward_scratch_floats(const nerve_net *net, size_t n) {
     chunk_count(n, &chunk);
     const size_t w = net_max_out_width(net); /* chunk * w <= 2^10 * 2^24: no overflow */
     const size_t packed_w = 2 * ((chunk * w + 15) / 16 * 16) + const_ws_floats();
-    const size_t prepared =
-        2 * infer_buf_floats(net, NULL, chunk) + infer_work_floats(net, NULL, chunk);
+    const size_t prepared = 2 * infer_buf_floats(net, chunk) + infer_work_floats(net, NULL, chunk);
     return (packed_w > prepared ? packed_w : prepared) + 16;
 }
 
@@ -210,7 +209,7 @@ nerve_status nerve_net_forward_const(const nerve_net *net, const float *x, size_
      * else W, packed per call: the same bits */
     const float *pk = infer_weights(net, kt);
     const size_t bw =
-        pk ? infer_buf_floats(net, kt, chunk) : (chunk * net_max_out_width(net) + 15) / 16 * 16;
+        pk ? infer_buf_floats(net, chunk) : (chunk * net_max_out_width(net) + 15) / 16 * 16;
     const size_t wsf = pk ? infer_work_floats(net, kt, chunk) : const_ws_floats();
     float *own = NULL;
     if (!scratch) { /* only what this call's path needs */

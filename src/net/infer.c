@@ -185,12 +185,10 @@ static int split_rows(size_t n, size_t mr, int nt) {
     return nt <= 1 || tiles_of(n, mr) >= (size_t)ROW_SPLIT_TILES * (size_t)nt;
 }
 
-size_t infer_buf_floats(const nerve_net *net, const kernel_table *kt, size_t n) {
+size_t infer_buf_floats(const nerve_net *net, size_t n) {
     if (net->n_layers == 1) return 0; /* the one layer writes out */
-    /* whole tiles (more than the pass touches: partial tiles are staged);
-     * n + 15 rows bound every MR <= INFER_MAX_MR */
-    const size_t rows = n == 1 ? 1 : kt ? tiles_of(n, kt->mr) * kt->mr : n + INFER_MAX_MR - 1;
-    return align16(rows * max_ld(net));
+    /* n rows on every table: a partial tile is staged, never read in place */
+    return align16(n * max_ld(net));
 }
 
 /* Staging of a block of `rows` rows: one K slice of its A tiles, copied

@@ -42,16 +42,16 @@ nerve_status infer_prepare(nerve_net *net, const kernel_table *kt);
 const float *infer_weights(const nerve_net *net, const kernel_table *kt);
 
 /* Scratch of a pass of at most n rows with kt: two ping-pong buffers shared
- * by the team (infer_buf_floats each: the rows rounded up to whole tiles,
- * at the stride of the widest hidden layer) and one staging area per
- * thread (infer_work_floats: a K slice of a row block's A tiles, or one
- * tile of the whole depth). With kt NULL: bounds over every table
- * (nerve_net_forward_scratch_floats). */
-size_t infer_buf_floats(const nerve_net *net, const kernel_table *kt, size_t n);
+ * by the team (infer_buf_floats each: n rows at the stride of the widest
+ * hidden layer, on every table) and one staging area per thread
+ * (infer_work_floats: a K slice of a row block's A tiles, or one tile of
+ * the whole depth; with kt NULL a bound over every table, for
+ * nerve_net_forward_scratch_floats). */
+size_t infer_buf_floats(const nerve_net *net, size_t n);
 size_t infer_work_floats(const nerve_net *net, const kernel_table *kt, size_t n);
 
 /* One forward pass of n >= 1 rows on the packed weights pk. buf[0], buf[1]:
- * infer_buf_floats(net, kt, n) floats each; work: nt areas of
+ * infer_buf_floats(net, n) floats each; work: nt areas of
  * infer_work_floats(net, kt, n) floats; all 64-byte aligned. */
 typedef struct infer_pass {
     const kernel_table *kt;

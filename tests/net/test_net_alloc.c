@@ -130,8 +130,9 @@ Test(net_alloc, inference_plans_no_training_buffers) {
     float *x = malloc(rows * 50 * sizeof(float)), *out = malloc(rows * 10 * sizeof(float));
     test_fill(x, rows * 50, 1, -1, 1);
     const kernel_table *kt = kernels_active();
-    const size_t allowed = (infer_packed_floats(net, kt->nr) + 2 * infer_buf_floats(net, kt, rows) +
-                            infer_work_floats(net, kt, rows) + 4 * 16) * sizeof(float) + 4096;
+    const size_t floats = infer_packed_floats(net, kt->nr) + 2 * infer_buf_floats(net, rows) +
+                          infer_work_floats(net, kt, rows) + 4 * 16;
+    const size_t allowed = floats * sizeof(float) + 4096;
     bytes = 0;
     counting = 1;
     nerve_status st = nerve_net_forward(net, x, rows, out);
