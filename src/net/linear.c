@@ -211,7 +211,7 @@ void linear_grad_part(const kernel_table *kt, size_t n, size_t in, size_t out, c
      * A larger B (a large batch: 2048 x 1024 is 8 MiB) does not fit; then k
      * is cut into slices of the driver's KC, each packed once and taken
      * through every chunk before the next (each chunk's chain continues
-     * from its C, exactly), the bias and the hook with the last slice. Per
+     * from its C, exactly), the hook with the last slice. Per
      * chunk, B was packed again, or read in place from L3, for every 60
      * rows: 784-1024-1024-10 at batch 2048 ran at 0.81x oneDNN's loop on 1
      * thread, the weight gradient 45 % of the step against the forward's
@@ -219,6 +219,15 @@ void linear_grad_part(const kernel_table *kt, size_t n, size_t in, size_t out, c
     const size_t fit =
         dw && cols && n > 1 && r1 - r0 > chunk && tws ? gemm_prepack_rows(kt, cols, n) : 0;
     const size_t ks = fit ? fit : n; /* k rows per pass over the chunks */
+    /* The bias gradient of the block's rows, before the chunks (whose hook
+     * needs it final): with the first column block, each column of db one
+     * chain over the batch whatever the split. Taken chunk by chunk it read
+     * a strip of ~60 columns from each batch row, every row in another 4 KiB
+     * page (a 1024-wide dZ), out of the prefetchers' reach: 1.9-2.9 % of a
+     * 784-1024-1024-10 step at batch 2048 on Zen 3 (1.4 % at 256), 0.6-0.9 %
+     * (0.5 %) now that each row is read whole (perf; docs/performance.md,
+     * "Zen 3: the bias gradient in one pass"). */
+    if (db && c0 == 0) kt->colsum(n, r1 - r0, dz + r0, out, db + r0, accumulate);
     /* one pass at least: n == 0 still writes dW = 0, db = 0 and runs the hook */
     for (size_t p0 = 0;; p0 += ks) {
         const size_t kc = n - p0 < ks ? n - p0 : ks;
@@ -230,9 +239,6 @@ void linear_grad_part(const kernel_table *kt, size_t n, size_t in, size_t out, c
         }
         for (size_t r = r0; r < r1; r += chunk) {
             const size_t rows = r1 - r < chunk ? r1 - r : chunk;
-            /* the bias rows go with the first column block; each column of
-             * db is one chain over the rows whatever the split */
-            if (last && db && c0 == 0) kt->colsum(n, rows, dz + r, out, db + r, accumulate);
             if (dw && cols) {
                 if (n == 1 && !accumulate) {
                     /* k = 1: one product per element */

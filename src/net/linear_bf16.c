@@ -153,6 +153,8 @@ void linear_bf16_grad_part(const kernel_table *kt, size_t n, size_t in, size_t o
     const size_t kq = half_up(n);
     const size_t fit = dw && cols && r1 - r0 > chunk ? gemm_bf16_prepack_rows(kt, cols, kq) : 0;
     const size_t ks = fit ? fit : kq; /* pairs of k rows per pass over the chunks */
+    /* the bias gradient in one pass over the block's rows (linear_grad_part) */
+    if (db && c0 == 0) kt->colsum(n, r1 - r0, dz + r0, out, db + r0, accumulate);
     for (size_t q0 = 0;; q0 += ks) { /* one pass at least, as linear_grad_part */
         const size_t kc = kq - q0 < ks ? kq - q0 : ks;
         const int last = q0 + kc == kq;
@@ -164,7 +166,6 @@ void linear_bf16_grad_part(const kernel_table *kt, size_t n, size_t in, size_t o
         }
         for (size_t r = r0; r < r1; r += chunk) {
             const size_t rows = r1 - r < chunk ? r1 - r : chunk;
-            if (last && db && c0 == 0) kt->colsum(n, rows, dz + r, out, db + r, accumulate);
             if (dw && cols) {
                 const gemm_bf16_args g = {
                     .m = rows,
