@@ -10,7 +10,7 @@
 #      (scripts/test-install.sh)
 #   2. the same tests with NERVE_MAX_ISA=avx2 (an AVX-512 machine covers AVX2 too)
 #   3. valgrind over a short CLI training run; AddressSanitizer +
-#      UndefinedBehaviorSanitizer build, all unit and CLI tests (and the mpi
+#      UndefinedBehaviorSanitizer build, all unit, CLI and peers tests (and the mpi
 #      tests, see MPI_ASAN below);
 #      ThreadSanitizer build of the concurrency tests (3c)
 #   4. fuzzing smoke runs (scripts/fuzz.sh), when present
@@ -44,7 +44,7 @@ scripts/test-install.sh build/release
 
 if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
   stage "2. unit tests with NERVE_MAX_ISA=avx2"
-  (cd build/release && NERVE_MAX_ISA=avx2 ctest --output-on-failure -j 1 -L "unit|cli")
+  (cd build/release && NERVE_MAX_ISA=avx2 ctest --output-on-failure -j 1 -L "unit|cli|peers")
 fi
 
 stage "3a. valgrind: train, save, load and evaluate through the CLI"
@@ -62,7 +62,7 @@ rm -rf "$tmp"
 stage "3b. address + undefined-behaviour sanitizers"
 build build/asan -DCMAKE_BUILD_TYPE=Debug -DNERVE_SANITIZE=ON -DNERVE_BUILD_BENCH=OFF
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 1 -L "unit|cli")
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 1 -L "unit|cli|peers")
 # MPI_ASAN: Open MPI 4.1 itself leaks ~120 KB (about 100 reports per rank) in MPI_Init, from
 # components it dlopens and unloads before LeakSanitizer reports (so no suppression by module
 # matches them; none of the stacks reaches nerve's code). The mpi tests therefore run here

@@ -69,6 +69,13 @@ static inline void peer_load(const char *dir, peer_data *d) {
     d->yte = (int32_t *)peer_read(dir, "test_y.i32", d->n_test * 4);
 }
 
+static inline void peer_free(peer_data *d) {
+    free(d->xtr);
+    free(d->ytr);
+    free(d->xte);
+    free(d->yte);
+}
+
 static inline void peer_parse(int argc, char **argv, peer_args *a) {
     if (argc != 7) {
         fprintf(stderr, "usage: %s DATA_DIR SIZES BATCH EPOCHS THREADS MAX_SECONDS\n", argv[0]);

@@ -4,8 +4,8 @@
     report.py RESULTS.jsonl PERFORMANCE_MD SVG_OUT HEADER_TEXT_FILE
 
 Medians over the repetitions of samples/s and of test accuracy per (network, batch, system,
-precision, threads); PyTorch is shown at its best thread setting; the ratio is nerve's
-samples/s over the system's. Replaces the part of PERFORMANCE_MD between the two marker
+precision, threads); PyTorch is shown at its best thread setting; the ratio is nerve fp32's
+samples/s over the row's. Replaces the part of PERFORMANCE_MD between the two marker
 lines (appended when missing)."""
 import json, statistics, sys
 from collections import defaultdict
@@ -40,7 +40,7 @@ def main():
     nets = sorted({k[0] for k in best}, key=lambda s: sum(int(x) for x in s.split("-")))
     batches = sorted({k[1] for k in best})
     out = [BEGIN, "", open(hdr).read().rstrip(), ""]
-    out.append("| network | batch | system | precision | threads | samples/s (median) | nerve / it "
+    out.append("| network | batch | system | precision | threads | samples/s (median) | nerve fp32 / it "
                "| test accuracy % (median) | runs |")
     out.append("|---|---|---|---|---|---|---|---|---|")
     chart = []
@@ -50,8 +50,6 @@ def main():
             for sysname, prec in order:
                 k = (net, b, sysname, prec)
                 if k not in best:
-                    if (sysname, prec) == ("nerve", "bf16"):
-                        out.append(f"| {net} | {b} | nerve | bf16 | - | does not exist yet (issue 16 item 3) | - | - | - |")
                     continue
                 th, v = best[k]
                 ratio = f"{ref[1]['sps'] / v['sps']:.2f}" if ref and v["sps"] > 0 else "-"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Peers side by side, one command: nerve, the oneDNN primitives loop (fp32 and bf16),
+# Peers side by side, one command: nerve (fp32 and bf16), the oneDNN primitives loop (fp32 and bf16),
 # PyTorch (Debian's python3-torch) and FANN (libfann-dev) train the same networks
 # (784-256-128-10 and 784-1024-1024-10, ReLU, softmax cross-entropy, SGD momentum 0.9,
 # lr 0.05; FANN: the closest it has, see fann_train.c) on the same data, in one run,
@@ -55,7 +55,7 @@ cflags="-O2 -Wall -Wextra -Werror"
 $cc $cflags -std=c11 -I"$root/include" -I"$root/build/release/generated/include" \
   -o "$out/nerve_train" "$here/nerve_train.c" "$root/build/release/libnerve.a" -fopenmp -lm -lz
 
-systems=(nerve)
+systems=(nerve nerve_bf16)
 if [ -f /usr/include/oneapi/dnnl/dnnl.hpp ] && command -v "$cxx" >/dev/null; then
   $cxx $cflags -std=c++17 -o "$out/onednn_train" "$here/onednn_train.cc" -ldnnl -fopenmp
   systems+=(onednn onednn_bf16)
@@ -90,6 +90,7 @@ run_one() { # system net batch
   local s=$1 net=$2 b=$3 rc=0
   case $s in
     nerve) "$out/nerve_train" "$out/data" "$net" "$b" "$epochs" "$threads" "$max_s" >> "$results" || rc=$? ;;
+    nerve_bf16) "$out/nerve_train" "$out/data" "$net" "$b" "$epochs" "$threads" "$max_s" bf16 >> "$results" || rc=$? ;;
     onednn) "$out/onednn_train" "$out/data" "$net" "$b" "$epochs" "$threads" "$max_s" >> "$results" || rc=$? ;;
     onednn_bf16) "$out/onednn_train" "$out/data" "$net" "$b" "$epochs" "$threads" "$max_s" bf16 >> "$results" || rc=$? ;;
     pytorch|pytorch_bf16)
