@@ -178,7 +178,9 @@ typedef struct kernel_table {
     size_t mr, nr;                        /* micro-tile */
     /* Rows an edge tile is computed in steps of (divides mr): a tile of m
      * rows costs ceil(m / mr_step) / (mr / mr_step) of a full one. mr where
-     * every tile computes all MR rows; 4 on AVX-512 (gemm_avx512.c). */
+     * every tile computes all MR rows; 4 on AVX-512 (gemm_avx512.c). AVX2
+     * computes 4 of its 6 rows when m <= 4 but keeps 6 here: 4 does not
+     * divide 6, and thread shares cut at 4 rows would leave 2-row tiles. */
     size_t mr_step;
     size_t mc, kc, nc; /* blocking: A block mc x kc in L2, B panel kc x nr in L1 */
     gemm_pack_t_fn gemm_pack_t; /* transposing panel pack */
