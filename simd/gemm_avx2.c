@@ -76,8 +76,8 @@ ukr_body(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b, siz
         }
     }
 
-    /* An edge tile of m <= 4 rows computes only 4 (above); rows past 4 are
-     * never read. */
+    /* An edge tile of m <= 4 rows computes only 4 (above); rows 4 and 5 are
+     * then never read. */
     const int four = m <= 4;
     const float *a0 = a, *a3 = a + 3 * a_rs;
 #define ROWS4(ROW)                                                                                 \
@@ -107,8 +107,9 @@ ukr_body(size_t k, const float *a, size_t a_rs, size_t a_cs, const float *b, siz
         a3 += a_cs;                                                                                \
         b += ldb;                                                                                  \
     }
-    /* n <= 8: the all-waste second ymm column skipped (6 chains: latency
-     * bound, still 1.5x the full loop's speed on such tiles) */
+    /* n <= 8: the all-waste second ymm column skipped (6 chains, 4 with
+     * m <= 4: latency bound, still 1.5x the full loop's speed on such
+     * tiles) */
     if (n > 8) {
         if (four)
             KLOOP(ROWS4, ROW2, LOAD2)

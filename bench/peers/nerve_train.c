@@ -6,12 +6,13 @@
  * bf16: nerve_net_set_precision(NERVE_PRECISION_BF16), mixed precision (fp32
  * master weights and optimizer state, bf16 operands of the three products,
  * fp32 accumulation) on vdpbf16ps or its exact emulation (nerve_isa_bf16). */
+#include "peer_common.h" /* first: it sets _POSIX_C_SOURCE (clock_gettime) */
+
 #include <string.h>
 
 #include <omp.h>
 
 #include "nerve/nerve.h"
-#include "peer_common.h"
 
 /* Trains and evaluates: 0, or 1 with the reason on stderr. */
 static int train(const peer_args *a, const peer_data *d, int bf16) {
@@ -48,11 +49,10 @@ static int train(const peer_args *a, const peer_data *d, int bf16) {
         }
     const double secs = peer_now() - t0;
     const size_t C = a->sizes[a->n_layers];
-    logits = malloc(d->n_test * C * sizeof(float));
+    logits = malloc((d->n_test ? d->n_test : 1) * C * sizeof(float));
     if (!logits) {
         fprintf(stderr, "nerve_train: out of memory\n");
-        nerve_net_free(net);
-        return 1;
+        goto done;
     }
     if (nerve_net_forward(net, d->xte, d->n_test, logits) != NERVE_OK) goto fail;
     /* the precision as the network reports it, not as asked */

@@ -224,11 +224,11 @@ void linear_grad_part(const kernel_table *kt, size_t n, size_t in, size_t out, c
      * chain over the batch whatever the split. Taken chunk by chunk it read
      * a strip of ~60 columns from each batch row, every row in another 4 KiB
      * page (a 1024-wide dZ), out of the prefetchers' reach: 1.9-2.9 % of a
-     * 784-1024-1024-10 step at batch 2048 on Zen 3 (1.4 % at 256), 0.6-0.9 %
-     * (0.5 %) now that each row is read whole (perf; docs/performance.md,
+     * 784-1024-1024-10 step at batch 2048 on Zen 3 (1.4-1.5 % at 256), 0.6-0.9 %
+     * (0.5-0.6 %) now that each row is read whole (perf; docs/performance.md,
      * "Zen 3: the bias gradient in one pass"). */
     if (db && c0 == 0) kt->colsum(n, r1 - r0, dz + r0, out, db + r0, accumulate);
-    /* one pass at least: n == 0 still writes dW = 0, db = 0 and runs the hook */
+    /* one pass at least: n == 0 still writes dW = 0 (db = 0 above) and runs the hook */
     for (size_t p0 = 0;; p0 += ks) {
         const size_t kc = n - p0 < ks ? n - p0 : ks;
         const int last = p0 + kc == n;

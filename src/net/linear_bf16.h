@@ -58,8 +58,9 @@ void linear_bf16_backward_data_part(const kernel_table *kt, size_t n, size_t in,
                                     uint32_t *dxc, uint32_t *ws, int tid, int nt);
 
 /* Thread tid's share of dW = dZ^T X from dzc (dZ cols) and xc (X cols), and
- * db = colsum(dz) from the fp32 dz, in the blocks and chunks of
- * linear_grad_part, each followed by hook->block (hook may be NULL). */
+ * db = colsum(dz) from the fp32 dz, in the blocks of linear_grad_part (db of
+ * a block's rows first, then dW in chunks), each chunk followed by
+ * hook->block (hook may be NULL). */
 void linear_bf16_grad_part(const kernel_table *kt, size_t n, size_t in, size_t out, const uint32_t *xc,
                            const uint32_t *dzc, const float *dz, float *dw, float *db,
                            int accumulate, const linear_grad_hook *hook, uint32_t *ws, int tid,
