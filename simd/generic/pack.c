@@ -14,8 +14,15 @@
  * same. A software prefetch of the next lines only slowed it down.
  *
  * On x86-64 the lanes go 4 at a time through a 4 x 4 transpose of SSE
- * registers (SSE2 is baseline there, so every x86 table can use it);
- * elsewhere (NEON, and the kc % 4 steps left) element by element. */
+ * registers (SSE2 is baseline there, so every x86 table can use it), the 2
+ * of a 6-lane panel (AVX2's MR) that are left as a pair (two rows
+ * interleaved); elsewhere (NEON, an odd last lane, and the kc % 4 steps
+ * left) element by element. The pair made packing the A panels of a
+ * 2048 x 784 or 2048 x 1024 row-major A (w = 6, KC slices, MC blocks, as the
+ * driver does) 1.20-1.29x faster on the AMD Zen 3, from L2/L3 or after a
+ * cache flush; whole training steps level (0.99-1.006x), where the pack
+ * waits on memory (docs/performance.md, "Zen 3: the bias gradient in one
+ * pass"). */
 #include "generic.h"
 
 #if defined(__SSE2__)
@@ -40,24 +47,45 @@ static inline void transpose_4_lanes(const pack_word *s, size_t xs, size_t p0, s
         _mm_storeu_ps(o + 3 * w, r3);
     }
 }
+
+/* Lanes x, x+1 (source rows s, s + xs), k steps [p0, p0 + len), len a
+ * multiple of 4: the two rows interleaved (unpacklo / unpackhi), each
+ * register then the lane pair of two k steps, stored 8 bytes a step. */
+static inline void transpose_2_lanes(const pack_word *s, size_t xs, size_t p0, size_t len,
+                                     pack_word *d, size_t w) {
+    for (size_t p = p0; p < p0 + len; p += 4) {
+        const __m128 r0 = _mm_loadu_ps(s + p), r1 = _mm_loadu_ps(s + xs + p);
+        const __m128 lo = _mm_unpacklo_ps(r0, r1), hi = _mm_unpackhi_ps(r0, r1);
+        pack_word *o = d + p * w;
+        _mm_storel_pi((__m64 *)o, lo);
+        _mm_storeh_pi((__m64 *)(o + w), lo);
+        _mm_storel_pi((__m64 *)(o + 2 * w), hi);
+        _mm_storeh_pi((__m64 *)(o + 3 * w), hi);
+    }
+}
 #endif
 
 void KNAME(f32_pack_t)(const pack_word *src, size_t xs, size_t width, size_t kc, size_t w,
                        pack_word *dst) {
-    size_t w4 = 0, k4 = 0; /* lanes and k steps done in 4 x 4 blocks */
+    size_t w2 = 0, k4 = 0; /* lanes done in 4 x 4 blocks and then in pairs; their k steps */
 #if defined(__SSE2__)
-    w4 = width / 4 * 4;
+    const size_t w4 = width / 4 * 4;
+    w2 = w4 + (width - w4) / 2 * 2;
     k4 = kc / 4 * 4;
     size_t p0 = 0;
-    for (; p0 + PACK_CHUNK <= k4; p0 += PACK_CHUNK) /* constant length: unrolled */
+    for (; p0 + PACK_CHUNK <= k4; p0 += PACK_CHUNK) { /* constant length: unrolled */
         for (size_t x = 0; x < w4; x += 4)
             transpose_4_lanes(src + x * xs, xs, p0, PACK_CHUNK, dst + x, w);
-    if (p0 < k4)
+        if (w2 > w4) transpose_2_lanes(src + w4 * xs, xs, p0, PACK_CHUNK, dst + w4, w);
+    }
+    if (p0 < k4) {
         for (size_t x = 0; x < w4; x += 4)
             transpose_4_lanes(src + x * xs, xs, p0, k4 - p0, dst + x, w);
+        if (w2 > w4) transpose_2_lanes(src + w4 * xs, xs, p0, k4 - p0, dst + w4, w);
+    }
 #endif
-    for (size_t x = 0; x < w4; x++) /* the last kc % 4 steps of the blocked lanes */
+    for (size_t x = 0; x < w2; x++) /* the last kc % 4 steps of the blocked lanes */
         for (size_t p = k4; p < kc; p++) dst[p * w + x] = src[x * xs + p];
-    for (size_t x = w4; x < width; x++)
+    for (size_t x = w2; x < width; x++)
         for (size_t p = 0; p < kc; p++) dst[p * w + x] = src[x * xs + p];
 }
