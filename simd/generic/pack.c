@@ -63,6 +63,16 @@ static inline void transpose_2_lanes(const pack_word *s, size_t xs, size_t p0, s
         _mm_storeh_pi((__m64 *)(o + 3 * w), hi);
     }
 }
+
+/* Lanes [0, w2) over k steps [p0, p0 + len): [0, w4) in 4 x 4 blocks, then
+ * the pair [w4, w2) when there is one (w2 - w4 is 0 or 2). */
+static inline __attribute__((always_inline)) void transpose_lanes(const pack_word *src, size_t xs,
+                                                                  size_t w4, size_t w2, size_t p0,
+                                                                  size_t len, pack_word *dst,
+                                                                  size_t w) {
+    for (size_t x = 0; x < w4; x += 4) transpose_4_lanes(src + x * xs, xs, p0, len, dst + x, w);
+    if (w2 > w4) transpose_2_lanes(src + w4 * xs, xs, p0, len, dst + w4, w);
+}
 #endif
 
 void KNAME(f32_pack_t)(const pack_word *src, size_t xs, size_t width, size_t kc, size_t w,
@@ -73,16 +83,9 @@ void KNAME(f32_pack_t)(const pack_word *src, size_t xs, size_t width, size_t kc,
     w2 = w4 + (width - w4) / 2 * 2;
     k4 = kc / 4 * 4;
     size_t p0 = 0;
-    for (; p0 + PACK_CHUNK <= k4; p0 += PACK_CHUNK) { /* constant length: unrolled */
-        for (size_t x = 0; x < w4; x += 4)
-            transpose_4_lanes(src + x * xs, xs, p0, PACK_CHUNK, dst + x, w);
-        if (w2 > w4) transpose_2_lanes(src + w4 * xs, xs, p0, PACK_CHUNK, dst + w4, w);
-    }
-    if (p0 < k4) {
-        for (size_t x = 0; x < w4; x += 4)
-            transpose_4_lanes(src + x * xs, xs, p0, k4 - p0, dst + x, w);
-        if (w2 > w4) transpose_2_lanes(src + w4 * xs, xs, p0, k4 - p0, dst + w4, w);
-    }
+    for (; p0 + PACK_CHUNK <= k4; p0 += PACK_CHUNK) /* constant length: unrolled */
+        transpose_lanes(src, xs, w4, w2, p0, PACK_CHUNK, dst, w);
+    if (p0 < k4) transpose_lanes(src, xs, w4, w2, p0, k4 - p0, dst, w);
 #endif
     for (size_t x = 0; x < w2; x++) /* the last kc % 4 steps of the blocked lanes */
         for (size_t p = k4; p < kc; p++) dst[p * w + x] = src[x * xs + p];
